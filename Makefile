@@ -1,0 +1,70 @@
+# cango-operator: every target sets itself up (virtualenv, Debian packages, control plane).
+SHELL := bash
+.DEFAULT_GOAL := help
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+CANGO := $(BIN)/cango-operator
+# The control-plane binaries: built once from Go modules, cached outside the repo.
+BIN_DIR = $(shell hack/controlplane/build.sh)
+
+.PHONY: help venv system-deps controlplane cluster-up cluster-down fmt lint types layers \
+        unit pytest test crds demo bench bench-e2e clean
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+venv: $(VENV)/.installed ## the Python virtualenv with the package and its dev tools
+$(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -m venv $(VENV)
+	@$(BIN)/pip install -q --disable-pip-version-check -e '.[dev]' >&2
+	@touch $@
+
+system-deps: ## Debian packages the tests need (prometheus, promtool), installed if missing
+	@hack/system-deps.sh >&2
+
+controlplane: ## build etcd, kube-apiserver, -controller-manager, -scheduler, kubectl, kwok, helm
+	@hack/controlplane/build.sh
+
+cluster-up: venv ## start the local cluster; last line is `export KUBECONFIG=...`
+	@$(CANGO) dev cluster up
+
+cluster-down: venv ## stop the local cluster, leaving no process behind
+	@$(CANGO) dev cluster down
+
+fmt: venv ## format the code
+	$(BIN)/ruff format cango_operator tests
+	$(BIN)/ruff check --fix cango_operator tests
+
+lint: venv ## ruff lint and format check
+	$(BIN)/ruff check cango_operator tests
+	$(BIN)/ruff format --check cango_operator tests
+
+types: venv ## mypy --strict on the package
+	$(BIN)/mypy
+
+layers: venv ## import-linter: the layers of DESIGN.md
+	$(BIN)/lint-imports
+
+unit: venv ## the fast unit tests only
+	$(BIN)/pytest tests/unit
+
+pytest: venv system-deps ## unit and integration tests (starts a real control plane)
+	CANGO_BIN_DIR=$(BIN_DIR) $(BIN)/pytest
+
+test: lint types layers pytest ## everything CI runs
+
+crds: venv ## regenerate the CRD manifests from the API models
+	$(CANGO) crds
+
+demo: venv ## the main job: a simulated fleet on a local cluster, with a report
+	CANGO_BIN_DIR=$(BIN_DIR) $(CANGO) demo
+
+bench: venv ## placement engine benchmarks (writes bench results)
+	$(BIN)/python -m tests.bench
+
+bench-e2e: venv ## scale benchmark on the local control plane
+	CANGO_BIN_DIR=$(BIN_DIR) $(BIN)/python -m tests.bench.e2e
+
+clean: ## remove the virtualenv and caches (not the control-plane build)
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -1,0 +1,3 @@
+from cango_operator.cli import main
+
+raise SystemExit(main())

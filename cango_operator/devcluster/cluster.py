@@ -1,0 +1,138 @@
+"""Start and stop a real local control plane (etcd, kube-apiserver, controller-manager,
+scheduler, kwok) as plain processes through ``kwokctl --runtime binary``.
+
+All state lives under one work directory (``KWOK_WORKDIR``), so clusters of different
+test sessions never touch each other or the user's ``~/.kube/config``.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from cango_operator.devcluster.tools import ensure_bin_dir, find_tool
+from cango_operator.errors import ClusterError
+
+DEFAULT_WORKDIR = (
+    Path(os.environ.get("CANGO_CACHE", Path.home() / ".cache" / "cango-operator")) / "clusters"
+)
+
+
+@dataclass(frozen=True)
+class LocalCluster:
+    """A running local cluster and how to reach it."""
+
+    name: str
+    workdir: Path
+    kubeconfig: Path
+    bin_dir: Path | None
+
+    def env(self) -> dict[str, str]:
+        """Environment for child processes: KUBECONFIG set, our binaries first on PATH."""
+        env = dict(os.environ)
+        env["KUBECONFIG"] = str(self.kubeconfig)
+        env["KWOK_WORKDIR"] = str(self.workdir)
+        if self.bin_dir is not None:
+            env["PATH"] = f"{self.bin_dir}{os.pathsep}{env.get('PATH', '')}"
+        return env
+
+    def kubectl(
+        self, *args: str, check: bool = True, input_text: str | None = None, timeout: float = 120
+    ) -> subprocess.CompletedProcess[str]:
+        """Run kubectl against this cluster; on failure raise ClusterError with its stderr."""
+        cmd = [find_tool("kubectl", self.bin_dir), *args]
+        proc = subprocess.run(
+            cmd,
+            check=False,
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            input=input_text,
+            timeout=timeout,
+        )
+        if check and proc.returncode != 0:
+            raise ClusterError(f"kubectl {' '.join(args)} failed: {proc.stderr.strip()}")
+        return proc
+
+
+def _kwokctl(
+    bin_dir: Path | None, workdir: Path, *args: str, timeout: float
+) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, KWOK_WORKDIR=str(workdir))
+    if bin_dir is not None:
+        env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"
+    return subprocess.run(
+        [find_tool("kwokctl", bin_dir), *args],
+        check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def cluster_up(
+    name: str = "cango-dev",
+    workdir: Path = DEFAULT_WORKDIR,
+    bin_dir: Path | None = None,
+    timeout: float = 180,
+) -> LocalCluster:
+    """Create (or reuse, when already running) a cluster; return how to reach it."""
+    bin_dir = bin_dir if bin_dir is not None else ensure_bin_dir()
+    workdir.mkdir(parents=True, exist_ok=True)
+    kubeconfig = workdir / f"{name}.kubeconfig"
+    cluster = LocalCluster(name=name, workdir=workdir, kubeconfig=kubeconfig, bin_dir=bin_dir)
+    if kubeconfig.exists() and _answers(cluster):
+        return cluster
+    binaries = {
+        "--kube-apiserver-binary": "kube-apiserver",
+        "--kube-controller-manager-binary": "kube-controller-manager",
+        "--kube-scheduler-binary": "kube-scheduler",
+        "--etcd-binary": "etcd",
+        "--kwok-controller-binary": "kwok",
+    }
+    args = [
+        "create",
+        "cluster",
+        "--name",
+        name,
+        "--runtime",
+        "binary",
+        "--kubeconfig",
+        str(kubeconfig),
+        "--wait",
+        f"{int(timeout)}s",
+    ]
+    for flag, tool in binaries.items():
+        args += [flag, find_tool(tool, bin_dir)]
+    started = time.monotonic()
+    proc = _kwokctl(bin_dir, workdir, *args, timeout=timeout + 60)
+    if proc.returncode != 0:
+        # A half-made cluster would block the next try with "already exists".
+        _kwokctl(bin_dir, workdir, "delete", "cluster", "--name", name, timeout=120)
+        raise ClusterError(
+            f"kwokctl create cluster {name} failed after {time.monotonic() - started:.0f}s:\n"
+            f"{proc.stderr.strip()[-4000:]}"
+        )
+    return cluster
+
+
+def _answers(cluster: LocalCluster) -> bool:
+    try:
+        return cluster.kubectl("get", "--raw", "/readyz", check=False, timeout=10).returncode == 0
+    except subprocess.TimeoutExpired:
+        return False
+
+
+def cluster_down(
+    name: str = "cango-dev", workdir: Path = DEFAULT_WORKDIR, bin_dir: Path | None = None
+) -> None:
+    """Stop every process of the cluster and delete its state."""
+    bin_dir = bin_dir if bin_dir is not None else ensure_bin_dir()
+    proc = _kwokctl(bin_dir, workdir, "delete", "cluster", "--name", name, timeout=180)
+    if proc.returncode != 0 and "does not exist" not in proc.stderr:
+        raise ClusterError(f"kwokctl delete cluster {name} failed: {proc.stderr.strip()}")
+    (workdir / f"{name}.kubeconfig").unlink(missing_ok=True)

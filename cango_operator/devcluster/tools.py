@@ -1,0 +1,70 @@
+"""Where the control-plane binaries come from.
+
+Order: ``$CANGO_BIN_DIR`` if set; else, in a source checkout, the cached build made by
+``hack/controlplane/build.sh`` (which builds on first use, ~20 min cold); else ``PATH``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from cango_operator.errors import ToolNotFoundError
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+BUILD_SCRIPT = REPO_ROOT / "hack" / "controlplane" / "build.sh"
+TOOLS = (
+    "etcd",
+    "kube-apiserver",
+    "kube-controller-manager",
+    "kube-scheduler",
+    "kubectl",
+    "kwok",
+    "kwokctl",
+    "helm",
+)
+
+
+def ensure_bin_dir(build: bool = True) -> Path | None:
+    """Return the directory holding the control-plane binaries, building them if needed.
+
+    Returns None when neither ``$CANGO_BIN_DIR`` nor a source checkout is available
+    (an installed package then relies on ``PATH``).
+    """
+    env_dir = os.environ.get("CANGO_BIN_DIR")
+    if env_dir:
+        path = Path(env_dir)
+        if not path.is_dir():
+            raise ToolNotFoundError(f"CANGO_BIN_DIR={env_dir} is not a directory")
+        return path
+    if not (build and BUILD_SCRIPT.is_file()):
+        return None
+    # The script logs progress on stderr (shown to the user) and prints the directory last.
+    proc = subprocess.run(
+        ["bash", str(BUILD_SCRIPT)],
+        check=False,
+        stdout=subprocess.PIPE,
+        stderr=sys.stderr,
+        text=True,
+    )
+    if proc.returncode != 0:
+        raise ToolNotFoundError(
+            f"building the control plane failed ({BUILD_SCRIPT} exited {proc.returncode})"
+        )
+    return Path(proc.stdout.strip().splitlines()[-1])
+
+
+def find_tool(name: str, bin_dir: Path | None = None) -> str:
+    """Absolute path of a control-plane binary, or a clear error naming how to get it."""
+    if bin_dir is not None and (bin_dir / name).exists():
+        return str(bin_dir / name)
+    found = shutil.which(name)
+    if found is None:
+        raise ToolNotFoundError(
+            f"{name} not found (looked in {bin_dir or '$CANGO_BIN_DIR'} and PATH); "
+            "run `make controlplane` or set CANGO_BIN_DIR to a directory holding it"
+        )
+    return found
