@@ -148,7 +148,8 @@ def compute_site_power(
     shed = min(spec.curtailable_kw, loads.mining_kw)
     raw_available = loads.capacity_kw - spec.reserve_kw - loads.other_kw - gpu_need + shed
     price_problem = feed.last_good.price_problem if feed.last_good else None
-    phase = _phase(problem, loads, price_problem)
+    healthy = problem is None and feed.last_good is not None
+    phase = _phase(healthy, loads, price_problem)
 
     if phase is SitePhase.UNKNOWN:
         available, excess, target = 0.0, 0.0, loads.mining_kw
@@ -175,7 +176,7 @@ def compute_site_power(
         mining_target_kw=_kw(target),
         gpu_excess_kw=_kw(excess),
         energy_price_usd_per_mwh=price,
-        feed_healthy=problem is None,
+        feed_healthy=healthy,
         feed_message=feed_message,
         last_sample_time=feed.last_good.timestamp if feed.last_good else None,
     )
@@ -226,10 +227,8 @@ def _loads(spec: SitePowerSpec, sample: FeedSample | None, gpu_draw: float) -> _
     return _Loads(other_kw=other, mining_kw=other, capacity_kw=capacity, capacity_reason=reason)
 
 
-def _phase(
-    problem: FeedProblem | None, loads: _Loads, price_problem: FeedProblem | None
-) -> SitePhase:
-    if problem is not None:
+def _phase(healthy: bool, loads: _Loads, price_problem: FeedProblem | None) -> SitePhase:
+    if not healthy:
         return SitePhase.UNKNOWN
     if loads.capacity_reason == "CapacityZero":
         return SitePhase.OFFLINE

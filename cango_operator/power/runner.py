@@ -185,6 +185,7 @@ class _SiteWorker:
         self.gpu_load = GpuLoad()
         self.task: asyncio.Task[None] | None = None
         self.lock = asyncio.Lock()
+        self.poll_lock = asyncio.Lock()  # a poll_now never overlaps the scheduled poll
         self.logged_kind: FeedErrorKind | None = None
 
     def start(self) -> None:
@@ -207,6 +208,10 @@ class _SiteWorker:
             await asyncio.sleep(timing.interval_seconds * spread)
 
     async def poll_once(self) -> SitePowerState:
+        async with self.poll_lock:
+            return await self._poll()
+
+    async def _poll(self) -> SitePowerState:
         feed = self.feed
         if feed is None:
             raise RuntimeError(f"site {self.name!r}: the power runner is not started")

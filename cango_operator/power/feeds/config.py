@@ -286,10 +286,11 @@ def _parse_url(fields: _Fields) -> str:
 
 
 def _parse_http(fields: _Fields) -> HttpFeedConfig:
+    url = _parse_url(fields)
     load_path = fields.text("jsonPath", required=True)
     assert load_path is not None
     return HttpFeedConfig(
-        url=_parse_url(fields),
+        url=url,
         load_path=load_path,
         capacity_path=fields.text("capacityPath"),
         curtailed_path=fields.text("curtailedPath"),
@@ -299,10 +300,11 @@ def _parse_http(fields: _Fields) -> HttpFeedConfig:
 
 
 def _parse_prometheus(fields: _Fields) -> PrometheusFeedConfig:
+    url = _parse_url(fields)
     query = fields.text("query", required=True)
     assert query is not None
     return PrometheusFeedConfig(
-        url=_parse_url(fields),
+        url=url,
         query=query,
         capacity_query=fields.text("capacityQuery"),
         curtailed_query=fields.text("curtailedQuery"),

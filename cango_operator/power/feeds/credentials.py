@@ -7,9 +7,8 @@ poll, so a rotated Secret takes effect at the next read without a restart.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Awaitable, Callable, Mapping
-
-import aiohttp
 
 from cango_operator.power.feeds.base import FeedErrorKind, FeedReadError, SecretResolver
 
@@ -49,6 +48,20 @@ def secret_auth(secret_name: str, resolver: SecretResolver | None) -> AuthHeader
     return headers
 
 
+async def headers_for(auth: AuthHeaders, source: str) -> Mapping[str, str]:
+    """``auth()``, with a credentials fault's message prefixed by the feed it belongs to."""
+    try:
+        return await auth()
+    except FeedReadError as fault:
+        raise FeedReadError(fault.kind, f"{source}: {fault.problem.message}") from None
+
+
+def basic_authorization(username: str, password: str) -> str:
+    """The ``Authorization`` value for HTTP basic auth (RFC 7617, UTF-8)."""
+    pair = f"{username}:{password}".encode()
+    return "Basic " + base64.b64encode(pair).decode("ascii")
+
+
 def auth_headers(data: Mapping[str, str], source: str) -> Mapping[str, str]:
     """``token`` -> bearer; ``username`` + ``password`` -> basic; anything else is a fault."""
     token = data.get("token")
@@ -56,7 +69,7 @@ def auth_headers(data: Mapping[str, str], source: str) -> Mapping[str, str]:
         return _Headers(Authorization=f"Bearer {token.strip()}")
     username, password = data.get("username"), data.get("password")
     if username and password is not None:
-        return _Headers(Authorization=aiohttp.BasicAuth(username, password).encode())
+        return _Headers(Authorization=basic_authorization(username, password))
     raise FeedReadError(
         FeedErrorKind.CREDENTIALS,
         f"{source} has neither 'token' nor 'username' and 'password' "

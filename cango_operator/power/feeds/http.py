@@ -15,7 +15,7 @@ import aiohttp
 
 from cango_operator.power.feeds.base import FeedProblem, FeedReadError, FeedSample, make_sample
 from cango_operator.power.feeds.config import HttpFeedConfig, LoadScope
-from cango_operator.power.feeds.credentials import AuthHeaders, no_auth
+from cango_operator.power.feeds.credentials import AuthHeaders, headers_for, no_auth
 from cango_operator.power.feeds.httpget import get_json
 from cango_operator.power.feeds.values import as_flag, as_number, as_timestamp, lookup
 
@@ -42,7 +42,7 @@ class HttpFeed:
 
     async def read(self) -> FeedSample:
         source = self.description
-        headers = await self.auth()
+        headers = await headers_for(self.auth, self.description)
         _, document = await get_json(self.session, self.config.url, source=source, headers=headers)
         cfg = self.config
         load = as_number(lookup(document, cfg.load_path, source), cfg.load_path, source)

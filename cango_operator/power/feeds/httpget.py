@@ -32,7 +32,7 @@ async def get_json(
         async with session.get(
             url, headers=dict(headers), params=params, allow_redirects=False
         ) as response:
-            body = await response.content.read(MAX_DOCUMENT_BYTES + 1)
+            body = await _read_capped(response)
             status = response.status
             reason = response.reason or ""
     except aiohttp.ClientConnectionError as exc:
@@ -55,6 +55,16 @@ async def get_json(
         raise FeedReadError(
             FeedErrorKind.MALFORMED, f"{source}: body is not JSON ({exc})"
         ) from None
+
+
+async def _read_capped(response: aiohttp.ClientResponse) -> bytes:
+    """The body, but stop after one byte past the cap instead of buffering all of it."""
+    body = bytearray()
+    async for chunk in response.content.iter_chunked(64 * 1024):
+        body += chunk
+        if len(body) > MAX_DOCUMENT_BYTES:
+            break
+    return bytes(body)
 
 
 def _describe(exc: BaseException) -> str:

@@ -84,7 +84,8 @@ class ModbusFeed:
                 curtailed = flag != 0
         except ModbusIOException as exc:
             raise FeedReadError(
-                FeedErrorKind.TIMEOUT, f"{self.description}: no valid answer ({exc})"
+                FeedErrorKind.TIMEOUT,
+                f"{self.description}: no valid answer within {self.timeout_seconds:g} s ({exc})",
             ) from None
         except ConnectionException as exc:
             raise FeedReadError(

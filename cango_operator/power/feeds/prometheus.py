@@ -24,7 +24,7 @@ from cango_operator.power.feeds.base import (
     make_sample,
 )
 from cango_operator.power.feeds.config import LoadScope, PrometheusFeedConfig
-from cango_operator.power.feeds.credentials import AuthHeaders, no_auth
+from cango_operator.power.feeds.credentials import AuthHeaders, headers_for, no_auth
 from cango_operator.power.feeds.httpget import get_json
 
 # Prometheus answers a bad or failing query with one of these and a JSON error body.
@@ -53,7 +53,7 @@ class PrometheusFeed:
         return f"prometheus feed {self.config.url}"
 
     async def read(self) -> FeedSample:
-        headers = await self.auth()
+        headers = await headers_for(self.auth, self.description)
         cfg = self.config
         queries = [cfg.query, cfg.capacity_query, cfg.curtailed_query, cfg.price_query]
         results = await asyncio.gather(

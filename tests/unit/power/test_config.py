@@ -1,0 +1,187 @@
+"""Feed and site spec blocks: API field names in, frozen config out, and errors that name
+the field."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from cango_operator.errors import ConfigError
+from cango_operator.power import SitePowerSpec, parse_feed_config, parse_site_power_spec
+from cango_operator.power.feeds import (
+    STATIC_FEED,
+    FeedType,
+    HttpFeedConfig,
+    LoadScope,
+    ModbusDataType,
+    ModbusFeedConfig,
+    PrometheusFeedConfig,
+    RegisterType,
+    WordOrder,
+)
+
+
+class TestFeedBlocks:
+    def test_no_feed_block_is_static(self) -> None:
+        assert parse_feed_config(None) == STATIC_FEED
+        assert parse_feed_config({"type": "static"}).type is FeedType.STATIC
+
+    def test_http_block_with_the_api_example_fields(self) -> None:
+        config = parse_feed_config(
+            {
+                "type": "http",
+                "url": "http://meter.site.local/power",
+                "intervalSeconds": 15,
+                "staleAfterSeconds": 90,
+                "secretRef": {"name": "tx-rockdale-1-feed"},
+                "jsonPath": "site.load_kw",
+                "pricePath": "price",
+            }
+        )
+        assert config.type is FeedType.HTTP
+        assert config.timing.interval_seconds == 15
+        assert config.timing.stale_after_seconds == 90
+        assert config.timing.timeout_seconds == 10  # min(10 s, the interval)
+        assert config.secret_name == "tx-rockdale-1-feed"
+        assert config.source == HttpFeedConfig(
+            url="http://meter.site.local/power", load_path="site.load_kw", price_path="price"
+        )
+        assert config.provides_price
+
+    def test_defaults_scale_with_the_interval(self) -> None:
+        config = parse_feed_config(
+            {"type": "prometheus", "url": "http://p:9090", "query": "x", "intervalSeconds": 2}
+        )
+        assert (config.timing.stale_after_seconds, config.timing.timeout_seconds) == (12, 2)
+        assert config.source == PrometheusFeedConfig(url="http://p:9090", query="x")
+        assert config.load_scope is LoadScope.SITE
+
+    def test_modbus_block(self) -> None:
+        config = parse_feed_config(
+            {
+                "type": "modbus",
+                "host": "10.0.0.5",
+                "port": 1502,
+                "unitId": 3,
+                "register": 40001 - 40001,
+                "registerType": "input",
+                "dataType": "float32",
+                "wordOrder": "little",
+                "scale": 0.001,
+                "loadScope": "mining",
+            }
+        )
+        assert config.source == ModbusFeedConfig(
+            host="10.0.0.5",
+            register=0,
+            port=1502,
+            unit_id=3,
+            register_type=RegisterType.INPUT,
+            data_type=ModbusDataType.FLOAT32,
+            word_order=WordOrder.LITTLE,
+            scale=0.001,
+        )
+        assert config.load_scope is LoadScope.MINING
+
+    @pytest.mark.parametrize(
+        ("block", "message"),
+        [
+            ({"type": "smoke"}, "spec.power.feed.type: must be one of http | prometheus"),
+            ({"type": "http", "jsonPath": "x"}, "spec.power.feed.url: is required"),
+            ({"type": "http", "url": "ftp://x/y", "jsonPath": "x"}, "must be an http(s) URL"),
+            (
+                {"type": "http", "url": "http://u:p@x/", "jsonPath": "x"},
+                "spec.power.feed.url: must not carry credentials; use secretRef",
+            ),
+            ({"type": "http", "url": "http://x/"}, "spec.power.feed.jsonPath: is required"),
+            (
+                {"type": "http", "url": "http://x/", "jsonPath": "a", "query": "up"},
+                "spec.power.feed.query: is not a field of http feeds",
+            ),
+            (
+                {"type": "static", "intervalSeconds": 0},
+                "spec.power.feed.intervalSeconds: must be > 0, got 0",
+            ),
+            (
+                {"type": "static", "intervalSeconds": "15s"},
+                "spec.power.feed.intervalSeconds: must be a number, got '15s'",
+            ),
+            (
+                {"type": "static", "intervalSeconds": 30, "staleAfterSeconds": 10},
+                "spec.power.feed.staleAfterSeconds: must be at least intervalSeconds (30)",
+            ),
+            ({"type": "static", "retries": 99}, "spec.power.feed.retries: must be in 0..10"),
+            (
+                {"type": "modbus", "host": "h", "register": 0, "secretRef": {"name": "s"}},
+                "spec.power.feed.secretRef: modbus feeds take no credentials",
+            ),
+            (
+                {"type": "http", "url": "http://x/", "jsonPath": "a", "secretRef": {}},
+                "spec.power.feed.secretRef.name: is required",
+            ),
+            ({"type": "modbus", "host": "h"}, "spec.power.feed.register: is required"),
+            (
+                {"type": "modbus", "host": "h", "register": 70000},
+                "spec.power.feed.register: must be in 0..65535, got 70000",
+            ),
+            (
+                {"type": "modbus", "host": "h", "register": 1, "dataType": "float64"},
+                "spec.power.feed.dataType: must be one of uint16 | int16",
+            ),
+            (
+                {"type": "modbus", "host": "h", "register": 1, "scale": 0},
+                "spec.power.feed.scale: must not be 0",
+            ),
+        ],
+    )
+    def test_bad_blocks_name_the_field(self, block: dict[str, Any], message: str) -> None:
+        with pytest.raises(ConfigError) as caught:
+            parse_feed_config(block)
+        assert message in str(caught.value)
+
+
+class TestSitePowerSpec:
+    def test_reads_power_mining_and_price(self) -> None:
+        spec = parse_site_power_spec(
+            {
+                "region": "north-america",
+                "power": {"capacityKw": 20000, "reserveKw": 500, "pue": 1.15},
+                "energyPriceUsdPerMwh": 38,
+                "mining": {"loadKw": 16000, "curtailableKw": 8000},
+            }
+        )
+        assert spec == SitePowerSpec(
+            capacity_kw=20000,
+            reserve_kw=500,
+            pue=1.15,
+            mining_load_kw=16000,
+            curtailable_kw=8000,
+            energy_price_usd_per_mwh=38,
+        )
+
+    @pytest.mark.parametrize(
+        ("spec", "message"),
+        [
+            ({}, "spec.power: must be a mapping"),
+            ({"power": {}}, "spec.power.capacityKw: is required"),
+            ({"power": {"capacityKw": 0}}, "spec.power.capacityKw: must be > 0"),
+            (
+                {"power": {"capacityKw": 100, "reserveKw": 100}},
+                "spec.power.reserveKw: must be >= 0 and < capacityKw",
+            ),
+            ({"power": {"capacityKw": 100, "pue": 0.9}}, "spec.power.pue: must be in 1.0..3.0"),
+            (
+                {"power": {"capacityKw": 100}, "mining": {"loadKw": float("nan")}},
+                "spec.mining.loadKw: must be a finite number",
+            ),
+            (
+                {"power": {"capacityKw": 100, "feed": {"type": "http"}}},
+                "spec.power.feed.url: is required",
+            ),
+        ],
+    )
+    def test_bad_specs_name_the_field(self, spec: dict[str, Any], message: str) -> None:
+        with pytest.raises(ConfigError) as caught:
+            parse_site_power_spec(spec)
+        assert message in str(caught.value)
