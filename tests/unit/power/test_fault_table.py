@@ -151,8 +151,8 @@ FAULTS = {
     ),
     "stale timestamp": Fault(
         "http", meter(time_offset_seconds=-3600), "FeedStale", "old (staleAfterSeconds 120)",
-        clear=meter(time_offset_seconds=0), extra={"timestampPath": "time",
-                                                   "staleAfterSeconds": 120},
+        clear=meter(time_offset_seconds=0),
+        extra={"timestampPath": "time", "staleAfterSeconds": 120},
     ),
     "timestamp in the future": Fault(
         "http", meter(time_offset_seconds=3600), "FeedAbsurd", "s in the future",
