@@ -55,7 +55,7 @@ class SitePhase(StrEnum):
 
 PLACEABLE_PHASES = frozenset({SitePhase.READY, SitePhase.DEGRADED, SitePhase.CURTAILED})
 
-COND_FEED_HEALTHY = "FeedHealthy"
+COND_POWER_FEED_HEALTHY = "PowerFeedHealthy"
 COND_PRICE_FEED_HEALTHY = "PriceFeedHealthy"
 COND_CURTAILED = "Curtailed"
 COND_ACCEPTING = "AcceptingPlacements"
@@ -95,6 +95,7 @@ class SitePowerState:
     feed_healthy: bool
     feed_message: str
     last_sample_time: datetime | None
+    last_value_kw: float | None = None
     conditions: tuple[Condition, ...] = field(default=())
 
     @property
@@ -105,10 +106,13 @@ class SitePowerState:
         return next((c for c in self.conditions if c.type == type_), None)
 
     def status(self) -> dict[str, Any]:
-        """The JSON-ready ``status`` fragment: ``phase``, ``power`` and ``conditions``."""
+        """The JSON-ready ``status`` fragment: ``phase``, ``power``, ``conditions`` and
+        ``energyPriceUsdPerMwh`` (when known); the caller adds the rest of the status."""
         feed: dict[str, Any] = {"healthy": self.feed_healthy, "message": self.feed_message}
         if self.last_sample_time is not None:
             feed["lastSampleTime"] = rfc3339(self.last_sample_time)
+        if self.last_value_kw is not None:
+            feed["lastValueKw"] = self.last_value_kw
         power: dict[str, Any] = {
             "capacityKw": self.capacity_kw,
             "otherLoadKw": self.other_load_kw,
@@ -119,13 +123,14 @@ class SitePowerState:
             "gpuExcessKw": self.gpu_excess_kw,
             "feed": feed,
         }
-        if self.energy_price_usd_per_mwh is not None:
-            power["energyPriceUsdPerMwh"] = self.energy_price_usd_per_mwh
-        return {
+        status: dict[str, Any] = {
             "phase": self.phase.value,
             "power": power,
             "conditions": [c.to_dict() for c in self.conditions],
         }
+        if self.energy_price_usd_per_mwh is not None:
+            status["energyPriceUsdPerMwh"] = self.energy_price_usd_per_mwh
+        return status
 
 
 @dataclass(frozen=True)
@@ -179,6 +184,7 @@ def compute_site_power(
         feed_healthy=healthy,
         feed_message=feed_message,
         last_sample_time=feed.last_good.timestamp if feed.last_good else None,
+        last_value_kw=_load_of(feed.last_good),
     )
     conditions = _conditions(
         spec=spec,
@@ -239,6 +245,12 @@ def _phase(healthy: bool, loads: _Loads, price_problem: FeedProblem | None) -> S
     return SitePhase.READY
 
 
+def _load_of(sample: FeedSample | None) -> float | None:
+    if sample is None:
+        return None
+    return sample.total_load_kw if sample.total_load_kw is not None else sample.mining_load_kw
+
+
 def _sample_summary(feed: FeedStatus) -> str:
     sample = feed.last_good
     if sample is None:
@@ -271,13 +283,15 @@ def _conditions(
     unknown = state.phase is SitePhase.UNKNOWN
     conditions = []
     if problem is not None:
-        conditions.append(cond(COND_FEED_HEALTHY, "False", problem.kind.reason, problem.message))
+        conditions.append(
+            cond(COND_POWER_FEED_HEALTHY, "False", problem.kind.reason, problem.message)
+        )
     elif feed.last_good is None:
         conditions.append(
-            cond(COND_FEED_HEALTHY, "Unknown", "AwaitingFirstSample", state.feed_message)
+            cond(COND_POWER_FEED_HEALTHY, "Unknown", "AwaitingFirstSample", state.feed_message)
         )
     else:
-        conditions.append(cond(COND_FEED_HEALTHY, "True", "SampleFresh", state.feed_message))
+        conditions.append(cond(COND_POWER_FEED_HEALTHY, "True", "SampleFresh", state.feed_message))
 
     if feed.provides_price:
         if price_problem is not None:

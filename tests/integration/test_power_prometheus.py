@@ -222,7 +222,7 @@ class TestRealPrometheus:
         await wait_phase(sink, SitePhase.READY)
         meter.load.labels(SITE).set(float("nan"))
         unknown = await wait_phase(sink, SitePhase.UNKNOWN)
-        condition = unknown.condition("FeedHealthy")
+        condition = unknown.condition("PowerFeedHealthy")
         assert condition is not None
         assert condition.reason == "FeedNan"
         assert f"prometheus feed {prometheus_url}" in condition.message
@@ -237,7 +237,7 @@ class TestRealPrometheus:
         await wait_phase(sink, SitePhase.READY)
         meter.stop()
         unknown = await wait_phase(sink, SitePhase.UNKNOWN, also="no series")
-        condition = unknown.condition("FeedHealthy")
+        condition = unknown.condition("PowerFeedHealthy")
         assert condition is not None
         assert condition.reason == "FeedMissingValue"
         meter.start()

@@ -20,6 +20,7 @@ from cango_operator.power.feeds.config import (
     ModbusFeedConfig,
     PrometheusFeedConfig,
     RegisterType,
+    SecretRef,
     WordOrder,
     parse_feed_config,
 )
@@ -42,6 +43,7 @@ __all__ = [
     "PowerFeed",
     "PrometheusFeedConfig",
     "RegisterType",
+    "SecretRef",
     "SecretResolver",
     "WordOrder",
     "build_feed",

@@ -131,5 +131,6 @@ class PowerFeed(Protocol):
     async def read(self) -> FeedSample: ...
 
 
-SecretResolver = Callable[[str], Awaitable[Mapping[str, str]]]
-"""Reads a Secret by name (in the operator's namespace) and returns its decoded data."""
+SecretResolver = Callable[[str, str | None], Awaitable[Mapping[str, str]]]
+"""``(name, namespace)`` -> the Secret's decoded data; namespace ``None`` means the
+operator's own namespace (Sites are cluster-scoped)."""

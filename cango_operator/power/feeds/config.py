@@ -61,6 +61,17 @@ class WordOrder(StrEnum):
 
 
 @dataclass(frozen=True)
+class SecretRef:
+    """A Secret with feed credentials; no namespace: the operator's own namespace."""
+
+    name: str
+    namespace: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.namespace}/{self.name}" if self.namespace else self.name
+
+
+@dataclass(frozen=True)
 class FeedTiming:
     """How often to poll, when a sample is too old, and how hard to try each time."""
 
@@ -72,10 +83,11 @@ class FeedTiming:
 
 @dataclass(frozen=True)
 class HttpFeedConfig:
-    """A JSON document at ``url``; each ``*_path`` is a dotted path like ``site.load_kw``."""
+    """A JSON document at ``url``; each ``*_path`` is a dotted path like ``site.load_kw``
+    or ``meters.0.kw``. No ``load_path``: the whole body is the number."""
 
     url: str
-    load_path: str
+    load_path: str | None = None
     capacity_path: str | None = None
     curtailed_path: str | None = None
     price_path: str | None = None
@@ -123,7 +135,7 @@ class FeedConfig:
     type: FeedType = FeedType.STATIC
     timing: FeedTiming = field(default_factory=FeedTiming)
     load_scope: LoadScope = LoadScope.SITE
-    secret_name: str | None = None
+    secret: SecretRef | None = None
     source: SourceConfig | None = None
 
     @property
@@ -230,7 +242,7 @@ def parse_feed_config(data: Mapping[str, Any] | None, prefix: str = FEED_FIELD) 
     if unknown:
         raise fields.fail(unknown[0], f"is not a field of {feed_type.value} feeds")
     timing = _parse_timing(fields)
-    secret_name = _parse_secret_ref(fields, feed_type)
+    secret = _parse_secret_ref(fields, feed_type)
     source: SourceConfig | None = None
     if feed_type is FeedType.HTTP:
         source = _parse_http(fields)
@@ -242,7 +254,7 @@ def parse_feed_config(data: Mapping[str, Any] | None, prefix: str = FEED_FIELD) 
         type=feed_type,
         timing=timing,
         load_scope=fields.choice("loadScope", LoadScope, LoadScope.SITE),
-        secret_name=secret_name,
+        secret=secret,
         source=source,
     )
 
@@ -263,7 +275,7 @@ def _parse_timing(fields: _Fields) -> FeedTiming:
     return FeedTiming(interval, stale_after, timeout, retries)
 
 
-def _parse_secret_ref(fields: _Fields, feed_type: FeedType) -> str | None:
+def _parse_secret_ref(fields: _Fields, feed_type: FeedType) -> SecretRef | None:
     ref = fields.data.get("secretRef")
     if ref is None:
         return None
@@ -271,7 +283,13 @@ def _parse_secret_ref(fields: _Fields, feed_type: FeedType) -> str | None:
         raise fields.fail("secretRef", f"{feed_type.value} feeds take no credentials")
     if not isinstance(ref, Mapping):
         raise fields.fail("secretRef", "must be a mapping like {name: my-secret}")
-    return _Fields(ref, f"{fields.prefix}.secretRef").text("name", required=True)
+    ref_fields = _Fields(ref, f"{fields.prefix}.secretRef")
+    unknown = sorted(set(ref) - {"name", "namespace"})
+    if unknown:
+        raise ref_fields.fail(unknown[0], "is not a field of secretRef")
+    name = ref_fields.text("name", required=True)
+    assert name is not None
+    return SecretRef(name=name, namespace=ref_fields.text("namespace"))
 
 
 def _parse_url(fields: _Fields) -> str:
@@ -286,12 +304,9 @@ def _parse_url(fields: _Fields) -> str:
 
 
 def _parse_http(fields: _Fields) -> HttpFeedConfig:
-    url = _parse_url(fields)
-    load_path = fields.text("jsonPath", required=True)
-    assert load_path is not None
     return HttpFeedConfig(
-        url=url,
-        load_path=load_path,
+        url=_parse_url(fields),
+        load_path=fields.text("jsonPath"),
         capacity_path=fields.text("capacityPath"),
         curtailed_path=fields.text("curtailedPath"),
         price_path=fields.text("pricePath"),

@@ -11,6 +11,7 @@ import base64
 from collections.abc import Awaitable, Callable, Mapping
 
 from cango_operator.power.feeds.base import FeedErrorKind, FeedReadError, SecretResolver
+from cango_operator.power.feeds.config import SecretRef
 
 AuthHeaders = Callable[[], Awaitable[Mapping[str, str]]]
 
@@ -26,18 +27,18 @@ async def no_auth() -> Mapping[str, str]:
     return _Headers()
 
 
-def secret_auth(secret_name: str, resolver: SecretResolver | None) -> AuthHeaders:
-    """Headers from the Secret ``secret_name``, resolved on each call."""
+def secret_auth(secret: SecretRef, resolver: SecretResolver | None) -> AuthHeaders:
+    """Headers from the Secret ``secret``, resolved on each call."""
 
     async def headers() -> Mapping[str, str]:
-        source = f"secret {secret_name!r}"
+        source = f"secret {str(secret)!r}"
         if resolver is None:
             raise FeedReadError(
                 FeedErrorKind.CREDENTIALS,
                 f"{source}: this runner has no way to read Secrets (no resolver configured)",
             )
         try:
-            data = await resolver(secret_name)
+            data = await resolver(secret.name, secret.namespace)
         except Exception as exc:
             raise FeedReadError(
                 FeedErrorKind.CREDENTIALS,

@@ -30,8 +30,8 @@ def build_feed(
 ) -> PowerFeed:
     """The adapter for ``config``; HTTP-based feeds share the caller's ``session``."""
     auth: AuthHeaders = no_auth
-    if config.secret_name is not None:
-        auth = secret_auth(config.secret_name, secrets)
+    if config.secret is not None:
+        auth = secret_auth(config.secret, secrets)
     source = config.source
     if isinstance(source, HttpFeedConfig):
         return HttpFeed(source, session, scope=config.load_scope, clock=clock, auth=auth)

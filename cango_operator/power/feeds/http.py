@@ -1,8 +1,9 @@
 """The ``http`` feed: a JSON document from the site's meter or energy-management system.
 
-``jsonPath`` points at the load in kW; ``capacityPath``, ``curtailedPath``, ``pricePath``
-and ``timestampPath`` are optional. A broken price only drops the price (the site stays
-placeable at the spec's price); anything else wrong fails the whole sample.
+``jsonPath`` points at the load in kW (absent: the whole body is the number);
+``capacityPath``, ``curtailedPath``, ``pricePath`` and ``timestampPath`` are optional.
+A broken price only drops the price (the site stays placeable at the spec's price);
+anything else wrong fails the whole sample.
 """
 
 from __future__ import annotations
@@ -45,7 +46,10 @@ class HttpFeed:
         headers = await headers_for(self.auth, self.description)
         _, document = await get_json(self.session, self.config.url, source=source, headers=headers)
         cfg = self.config
-        load = as_number(lookup(document, cfg.load_path, source), cfg.load_path, source)
+        if cfg.load_path is None:
+            load = as_number(document, "the body", source)
+        else:
+            load = as_number(lookup(document, cfg.load_path, source), cfg.load_path, source)
         capacity = self._optional_number(document, cfg.capacity_path)
         curtailed = None
         if cfg.curtailed_path is not None:

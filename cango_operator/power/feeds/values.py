@@ -17,7 +17,10 @@ _STEP = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
 
 def split_path(path: str) -> list[str | int]:
-    """``$.site.meters[0].kw`` -> ``["site", "meters", 0, "kw"]`` (``$.`` is optional)."""
+    """``$.site.meters[0].kw`` -> ``["site", "meters", 0, "kw"]`` (``$.`` is optional).
+
+    ``meters.0.kw`` works too: a step of digits indexes a list (and names a key in a map).
+    """
     text = path.removeprefix("$").removeprefix(".")
     steps: list[str | int] = []
     position = 0
@@ -44,11 +47,12 @@ def lookup(document: Any, path: str, source: str) -> Any:
     node = document
     for depth, step in enumerate(steps):
         found = False
-        if isinstance(step, int):
-            if isinstance(node, Sequence) and not isinstance(node, str) and step < len(node):
-                node, found = node[step], True
-        elif isinstance(node, Mapping) and step in node:
+        is_list = isinstance(node, Sequence) and not isinstance(node, str)
+        index = step if isinstance(step, int) else int(step) if step.isdigit() else None
+        if isinstance(node, Mapping) and isinstance(step, str) and step in node:
             node, found = node[step], True
+        elif is_list and index is not None and index < len(node):
+            node, found = node[index], True
         if not found:
             where = "".join(f"[{s}]" if isinstance(s, int) else f".{s}" for s in steps[:depth])
             raise FeedReadError(

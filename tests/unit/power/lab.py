@@ -94,7 +94,8 @@ class Lab:
         prom_api.set_vector(PROM_LOAD_QUERY, "12000")
         modbus.state.holding[HOLDING_BASE] = 12000
 
-    async def _secret(self, name: str) -> Mapping[str, str]:
+    async def _secret(self, name: str, namespace: str | None) -> Mapping[str, str]:
+        assert namespace is None  # the tests' secretRefs name no namespace
         return self.secrets[name]
 
     def http_feed(self, **fields: Any) -> dict[str, Any]:

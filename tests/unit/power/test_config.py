@@ -18,6 +18,7 @@ from cango_operator.power.feeds import (
     ModbusFeedConfig,
     PrometheusFeedConfig,
     RegisterType,
+    SecretRef,
     WordOrder,
 )
 
@@ -43,11 +44,23 @@ class TestFeedBlocks:
         assert config.timing.interval_seconds == 15
         assert config.timing.stale_after_seconds == 90
         assert config.timing.timeout_seconds == 10  # min(10 s, the interval)
-        assert config.secret_name == "tx-rockdale-1-feed"
+        assert config.secret == SecretRef("tx-rockdale-1-feed")
         assert config.source == HttpFeedConfig(
             url="http://meter.site.local/power", load_path="site.load_kw", price_path="price"
         )
         assert config.provides_price
+
+    def test_secret_ref_may_name_a_namespace(self) -> None:
+        config = parse_feed_config(
+            {
+                "type": "prometheus",
+                "url": "https://prom.site.local",
+                "query": "sum(site_load_kw)",
+                "secretRef": {"name": "prom-token", "namespace": "site-meters"},
+            }
+        )
+        assert config.secret == SecretRef("prom-token", "site-meters")
+        assert str(config.secret) == "site-meters/prom-token"
 
     def test_defaults_scale_with_the_interval(self) -> None:
         config = parse_feed_config(
@@ -94,7 +107,6 @@ class TestFeedBlocks:
                 {"type": "http", "url": "http://u:p@x/", "jsonPath": "x"},
                 "spec.power.feed.url: must not carry credentials; use secretRef",
             ),
-            ({"type": "http", "url": "http://x/"}, "spec.power.feed.jsonPath: is required"),
             (
                 {"type": "http", "url": "http://x/", "jsonPath": "a", "query": "up"},
                 "spec.power.feed.query: is not a field of http feeds",
@@ -119,6 +131,10 @@ class TestFeedBlocks:
             (
                 {"type": "http", "url": "http://x/", "jsonPath": "a", "secretRef": {}},
                 "spec.power.feed.secretRef.name: is required",
+            ),
+            (
+                {"type": "http", "url": "http://x/", "secretRef": {"name": "s", "key": "k"}},
+                "spec.power.feed.secretRef.key: is not a field of secretRef",
             ),
             ({"type": "modbus", "host": "h"}, "spec.power.feed.register: is required"),
             (

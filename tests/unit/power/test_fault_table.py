@@ -36,7 +36,7 @@ class Fault:
     words: str  # in the condition's message
     clear: Step = nothing
     phase: SitePhase = SitePhase.UNKNOWN
-    condition: str = "FeedHealthy"
+    condition: str = "PowerFeedHealthy"
     extra: dict[str, Any] = field(default_factory=dict)  # feed fields for this case
 
 
@@ -265,7 +265,7 @@ async def test_fault_gives_its_phase_and_cause_then_recovers(lab: Lab, name: str
     await fault.clear(lab)
     recovered = await lab.runner.poll_now("lab")
     assert recovered.phase is SitePhase.READY, recovered.feed_message
-    healthy = recovered.condition("FeedHealthy")
+    healthy = recovered.condition("PowerFeedHealthy")
     assert healthy is not None
     assert (healthy.status, healthy.reason) == ("True", "SampleFresh")
     assert recovered.available_kw == 20000 - 500 - 12000 + 8000

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import aiohttp
 import pytest
 
-from cango_operator.power.feeds import FeedErrorKind, FeedReadError, LoadScope
+from cango_operator.power.feeds import FeedErrorKind, FeedReadError, LoadScope, SecretRef
 from cango_operator.power.feeds.config import HttpFeedConfig
 from cango_operator.power.feeds.credentials import secret_auth
 from cango_operator.power.feeds.http import HttpFeed
@@ -80,6 +80,21 @@ class TestReadingTheMeter:
         assert sample.curtailed is True
         assert sample.price_usd_per_mwh == 41.5
         assert sample.timestamp == datetime(2024, 5, 1, 11, 59, 30, tzinfo=UTC)
+
+    async def test_without_a_json_path_the_body_is_the_number(
+        self, meter: MeterServer, session: aiohttp.ClientSession
+    ) -> None:
+        meter.state.body = b"15250.5\n"
+        config = HttpFeedConfig(url=meter.power_url)
+        feed = HttpFeed(config, session, scope=LoadScope.SITE, clock=lambda: NOW)
+        assert (await feed.read()).total_load_kw == 15250.5
+
+    async def test_digits_in_a_path_index_lists(
+        self, meter: MeterServer, session: aiohttp.ClientSession
+    ) -> None:
+        meter.state.document = {"meters": [{"kw": 1}, {"kw": 2}], "by_id": {"7": {"kw": 3}}}
+        assert (await http_feed(meter, session, load="meters.1.kw").read()).total_load_kw == 2
+        assert (await http_feed(meter, session, load="by_id.7.kw").read()).total_load_kw == 3
 
     async def test_unix_seconds_are_a_timestamp_too(
         self, meter: MeterServer, session: aiohttp.ClientSession
@@ -181,8 +196,8 @@ class TestCredentials:
     ) -> None:
         meter.state.required_authorization = "Bearer s3cret-token"
 
-        async def secrets(name: str) -> Mapping[str, str]:
-            assert name == "meter-creds"
+        async def secrets(name: str, namespace: str | None) -> Mapping[str, str]:
+            assert (name, namespace) == ("meter-creds", "power-meters")
             return {"token": "s3cret-token"}
 
         config = HttpFeedConfig(url=meter.power_url, load_path="site.load_kw")
@@ -191,19 +206,23 @@ class TestCredentials:
             session,
             scope=LoadScope.SITE,
             clock=lambda: NOW,
-            auth=secret_auth("meter-creds", secrets),
+            auth=secret_auth(SecretRef("meter-creds", "power-meters"), secrets),
         )
         assert (await feed.read()).total_load_kw == 12000.0
 
     async def test_basic_auth_from_username_and_password(
         self, meter: MeterServer, session: aiohttp.ClientSession
     ) -> None:
-        async def secrets(_name: str) -> Mapping[str, str]:
+        async def secrets(_name: str, _namespace: str | None) -> Mapping[str, str]:
             return {"username": "meter", "password": "pw"}
 
         config = HttpFeedConfig(url=meter.power_url, load_path="site.load_kw")
         feed = HttpFeed(
-            config, session, scope=LoadScope.SITE, clock=lambda: NOW, auth=secret_auth("c", secrets)
+            config,
+            session,
+            scope=LoadScope.SITE,
+            clock=lambda: NOW,
+            auth=secret_auth(SecretRef("c"), secrets),
         )
         await feed.read()
         assert meter.state.last_authorization == "Basic " + b64encode(b"meter:pw").decode()
@@ -213,12 +232,16 @@ class TestCredentials:
     ) -> None:
         meter.state.required_authorization = "Bearer right"
 
-        async def secrets(_name: str) -> Mapping[str, str]:
+        async def secrets(_name: str, _namespace: str | None) -> Mapping[str, str]:
             return {"token": "wrong-token-value"}
 
         config = HttpFeedConfig(url=meter.power_url, load_path="site.load_kw")
         feed = HttpFeed(
-            config, session, scope=LoadScope.SITE, clock=lambda: NOW, auth=secret_auth("c", secrets)
+            config,
+            session,
+            scope=LoadScope.SITE,
+            clock=lambda: NOW,
+            auth=secret_auth(SecretRef("c"), secrets),
         )
         fault = await fault_of(feed)
         assert fault.kind is FeedErrorKind.HTTP_STATUS
@@ -240,14 +263,18 @@ class TestCredentials:
         raises: bool,
         expected: str,
     ) -> None:
-        async def secrets(_name: str) -> Mapping[str, str]:
+        async def secrets(_name: str, _namespace: str | None) -> Mapping[str, str]:
             if raises:
                 raise KeyError("password=hunter2")
             return data
 
         config = HttpFeedConfig(url=meter.power_url, load_path="site.load_kw")
         feed = HttpFeed(
-            config, session, scope=LoadScope.SITE, clock=lambda: NOW, auth=secret_auth("c", secrets)
+            config,
+            session,
+            scope=LoadScope.SITE,
+            clock=lambda: NOW,
+            auth=secret_auth(SecretRef("c"), secrets),
         )
         fault = await fault_of(feed)
         assert fault.kind is FeedErrorKind.CREDENTIALS

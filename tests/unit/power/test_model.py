@@ -158,7 +158,7 @@ class TestFailSafe:
         state = power(None)
         assert state.phase is SitePhase.UNKNOWN
         assert state.available_kw == 0
-        assert condition(state, "FeedHealthy") == ("Unknown", "AwaitingFirstSample")
+        assert condition(state, "PowerFeedHealthy") == ("Unknown", "AwaitingFirstSample")
 
     def test_a_failed_poll_is_unknown_keeping_running_work_and_last_load(self) -> None:
         problem = FeedProblem(FeedErrorKind.TIMEOUT, "http feed http://meter/power: no answer")
@@ -168,7 +168,7 @@ class TestFailSafe:
         assert (state.available_kw, state.gpu_excess_kw) == (0, 0)
         assert state.other_load_kw == 15800  # last known, for people reading status
         assert state.mining_target_kw == 15800  # no signal to change mining
-        assert condition(state, "FeedHealthy") == ("False", "FeedTimeout")
+        assert condition(state, "PowerFeedHealthy") == ("False", "FeedTimeout")
         accepting = state.condition("AcceptingPlacements")
         assert accepting is not None
         assert accepting.message == (
@@ -179,7 +179,7 @@ class TestFailSafe:
     def test_a_sample_older_than_stale_after_is_unknown(self) -> None:
         state = power(sample(timestamp=NOW - timedelta(seconds=91)))
         assert state.phase is SitePhase.UNKNOWN
-        assert condition(state, "FeedHealthy") == ("False", "FeedStale")
+        assert condition(state, "PowerFeedHealthy") == ("False", "FeedStale")
         assert "is 91 s old (staleAfterSeconds 90)" in state.feed_message
 
     def test_unknown_wins_over_curtailment(self) -> None:
@@ -210,31 +210,32 @@ class TestStatusDocument:
             "availableKw": 11300,
             "miningTargetKw": 15800,
             "gpuExcessKw": 0,
-            "energyPriceUsdPerMwh": 38,
             "feed": {
                 "healthy": True,
                 "lastSampleTime": "2024-05-01T11:59:55Z",
+                "lastValueKw": 16100,
                 "message": "http feed http://meter/power: site load 16100 kW",
             },
         }
+        assert status["energyPriceUsdPerMwh"] == 38
         types = [c["type"] for c in status["conditions"]]
-        assert types == ["FeedHealthy", "PriceFeedHealthy", "Curtailed", "AcceptingPlacements"]
+        assert types == ["PowerFeedHealthy", "PriceFeedHealthy", "Curtailed", "AcceptingPlacements"]
         assert all(c["lastTransitionTime"] == "2024-05-01T12:00:00Z" for c in status["conditions"])
 
     def test_unchanged_conditions_keep_their_transition_time(self) -> None:
         earlier = NOW - timedelta(hours=1)
         old = [
-            Condition("FeedHealthy", "True", "SampleFresh", "x", earlier),
+            Condition("PowerFeedHealthy", "True", "SampleFresh", "x", earlier),
             Condition("Curtailed", "True", "CapacityReduced", "x", earlier),
         ]
         new = power(sample()).conditions
         merged = {c.type: c.last_transition_time for c in keep_transition_times(new, old)}
-        assert merged["FeedHealthy"] == earlier  # still True
+        assert merged["PowerFeedHealthy"] == earlier  # still True
         assert merged["Curtailed"] == NOW  # True -> False
         assert merged["AcceptingPlacements"] == NOW  # new
 
     def test_condition_round_trips_through_the_api_form(self) -> None:
-        original = Condition("FeedHealthy", "False", "FeedTimeout", "slow", NOW)
+        original = Condition("PowerFeedHealthy", "False", "FeedTimeout", "slow", NOW)
         assert Condition.from_dict(original.to_dict()) == original
         assert Condition.from_dict({"type": "X"}) is None
 
