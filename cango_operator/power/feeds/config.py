@@ -178,6 +178,8 @@ _KEYS_BY_TYPE: dict[FeedType, set[str]] = {
     },
 }
 
+_ALL_TYPE_KEYS = set().union(*_KEYS_BY_TYPE.values())
+
 _E = TypeVar("_E", bound=StrEnum)
 
 
@@ -238,9 +240,11 @@ def parse_feed_config(data: Mapping[str, Any] | None, prefix: str = FEED_FIELD) 
         raise ConfigError(f"{prefix}: must be a mapping, got {type(data).__name__}")
     fields = _Fields(data, prefix)
     feed_type = fields.choice("type", FeedType, FeedType.STATIC)
-    unknown = sorted(set(data) - _COMMON_KEYS - _KEYS_BY_TYPE[feed_type])
+    # Fields of other feed types are ignored (the API schema allows them and fills in
+    # defaults such as port); a name no feed type knows is a typo worth an error.
+    unknown = sorted(set(data) - _COMMON_KEYS - _ALL_TYPE_KEYS)
     if unknown:
-        raise fields.fail(unknown[0], f"is not a field of {feed_type.value} feeds")
+        raise fields.fail(unknown[0], "is not a field of power feeds")
     timing = _parse_timing(fields)
     secret = _parse_secret_ref(fields, feed_type)
     source: SourceConfig | None = None

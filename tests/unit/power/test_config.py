@@ -62,6 +62,13 @@ class TestFeedBlocks:
         assert config.secret == SecretRef("prom-token", "site-meters")
         assert str(config.secret) == "site-meters/prom-token"
 
+    def test_fields_of_other_feed_types_are_ignored(self) -> None:
+        # what the API model dumps for an http feed: modbus defaults included
+        config = parse_feed_config(
+            {"type": "http", "url": "http://m/p", "port": 502, "unitId": 1, "scale": 1.0}
+        )
+        assert config.source == HttpFeedConfig(url="http://m/p")
+
     def test_defaults_scale_with_the_interval(self) -> None:
         config = parse_feed_config(
             {"type": "prometheus", "url": "http://p:9090", "query": "x", "intervalSeconds": 2}
@@ -108,8 +115,8 @@ class TestFeedBlocks:
                 "spec.power.feed.url: must not carry credentials; use secretRef",
             ),
             (
-                {"type": "http", "url": "http://x/", "jsonPath": "a", "query": "up"},
-                "spec.power.feed.query: is not a field of http feeds",
+                {"type": "http", "url": "http://x/", "jsonPaht": "a"},
+                "spec.power.feed.jsonPaht: is not a field of power feeds",
             ),
             (
                 {"type": "static", "intervalSeconds": 0},
