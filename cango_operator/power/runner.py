@@ -139,7 +139,7 @@ class PowerRunner:
         """Poll the site's feed once, right now, and publish (besides its schedule)."""
         return await self._worker(name).poll_once()
 
-    async def refresh(self, name: str) -> SitePowerState | None:
+    async def refresh(self, name: str) -> SitePowerState:
         """Recompute and publish from the last sample, e.g. when GPU load changed."""
         return await self._worker(name).publish()
 
