@@ -97,7 +97,9 @@ class PowerRunner:
 
     async def start(self) -> None:
         if self._session is None:
-            self._session = aiohttp.ClientSession()
+            # No pool-wide connection cap: a hundred hanging meters must not make the
+            # other sites queue for a connection (each read has its own timeout).
+            self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
             for worker in self._sites.values():
                 worker.start()
 
