@@ -4,6 +4,7 @@ one site (or a failing sink) hold up another, and applies curtailment to the bud
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 from collections.abc import AsyncIterator
 
@@ -115,6 +116,22 @@ class TestIsolation:
         lab.gpu = None  # type: ignore[assignment]  # the callback now raises
         state = await lab.runner.poll_now("tx-1")
         assert state.committed_kw == 200
+
+
+class TestCredentials:
+    async def test_the_token_never_reaches_logs_or_status(
+        self, lab: Lab, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        caplog.set_level(logging.DEBUG)
+        lab.secrets["meter-creds"] = {"token": "sup3r-s3cret"}
+        lab.meter.state.required_authorization = "Bearer another"
+        feed = lab.http_feed(secretRef={"name": "meter-creds"}, **FAST)
+        state = await lab.add_site("tx-1", feed)
+        assert state.phase is SitePhase.UNKNOWN
+        assert lab.meter.state.last_authorization == "Bearer sup3r-s3cret"  # it was sent
+        assert "HTTP 401" in caplog.text
+        assert "sup3r-s3cret" not in caplog.text
+        assert "sup3r-s3cret" not in repr(state.status())
 
 
 class TestRetries:
