@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, JsonValue, model_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
 from pydantic.config import JsonDict
 
 #: Word pieces whose camelCase spelling is not just "capitalise the first letter".
@@ -50,7 +50,10 @@ class CelRule:
 
     def to_schema(self) -> dict[str, JsonValue]:
         out: dict[str, JsonValue] = {"rule": self.rule, "message": self.message}
-        if self.field is not None:
+        if self.field is not None and self.field.startswith("metadata."):
+            # The API server takes no fieldPath into metadata: the message names the field.
+            out["message"] = f"{self.field}: {self.message}"
+        elif self.field is not None:
             out["fieldPath"] = "." + self.field
         if self.reason != "FieldValueInvalid":
             out["reason"] = self.reason
@@ -131,6 +134,20 @@ class SpecModel(RuleModel):
     """What people write: strict types, unknown fields rejected."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
+
+
+_SpecT = TypeVar("_SpecT", bound=SpecModel)
+
+
+def defaulted(model: type[_SpecT]) -> Any:
+    """A field holding a sub-object that is there even when not written.
+
+    In Python the default is ``model()``; in the CRD it is the same object spelled out,
+    so the API server fills it in too and its CEL rules see every defaulted field.
+    """
+    dumped = model().model_dump(by_alias=True, exclude_none=True, mode="json")
+    spelled_out = {k: v for k, v in dumped.items() if v not in ([], {})}
+    return Field(default_factory=model, json_schema_extra={"default": spelled_out})
 
 
 class StatusModel(CamelModel):

@@ -34,9 +34,6 @@ _KIND_DOC = (
     "In CamelCase."
 )
 
-_METADATA_DOC = "Standard object metadata."
-
-
 def crd_name(resource: type[Resource]) -> str:
     """``sites.compute.cango.io``."""
     return f"{resource.PLURAL}.{GROUP}"
@@ -54,7 +51,8 @@ def openapi_schema(resource: type[Resource]) -> dict[str, Any]:
         replace={
             "apiVersion": {"type": "string", "description": _API_VERSION_DOC, "maxLength": 64},
             "kind": {"type": "string", "description": _KIND_DOC, "maxLength": 64},
-            "metadata": {"type": "object", "description": _METADATA_DOC},
+            # The API server allows nothing else here.
+            "metadata": {"type": "object"},
         },
     )
     schema["required"] = [r for r in schema.get("required", []) if r != "metadata"]

@@ -7,7 +7,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import AfterValidator, Field
 
-from cango_operator.api.base import SpecModel, StatusModel, cel_rule
+from cango_operator.api.base import SpecModel, StatusModel, cel_rule, defaulted
 from cango_operator.api.enums import JobPhase, Objective
 from cango_operator.api.gpunode import MAX_GPU_MEMORY_MIB, MAX_GPUS_PER_NODE
 from cango_operator.api.meta import Condition, conditions_field
@@ -170,14 +170,12 @@ class InferenceJobSpec(SpecModel):
     """Number of replicas, 1..1000."""
     container: ContainerSpec
     """The container each replica runs."""
-    gpu: JobGpu = Field(default_factory=JobGpu, json_schema_extra={"default": {}})
+    gpu: JobGpu = defaulted(JobGpu)
     """GPUs per replica and which models will do."""
     estimated_power_w: Annotated[int, Field(ge=1, le=100_000)] | None = None
     """Power one replica draws, in W, for the site power budget. Absent: the placement
     engine takes gpu.count times the node's gpu.maxPowerW."""
-    placement: PlacementSpec = Field(
-        default_factory=PlacementSpec, json_schema_extra={"default": {}}
-    )
+    placement: PlacementSpec = defaulted(PlacementSpec)
     """Latency SLO, regions, spread and objective."""
     priority: Annotated[int, Field(ge=0, le=1_000_000)] = 0
     """Higher priority may preempt lower (only preemptible jobs are preempted)."""
@@ -291,6 +289,7 @@ class InferenceJob(Resource):
         + "')",
         message="an InferenceJob name names its Service: a DNS-1035 label "
         "(lower-case letters, digits and '-', starting with a letter, at most 63 characters)",
+        field="metadata.name",
     )
     def _name_fits_a_service(self) -> bool:
         name = self.metadata.name

@@ -7,7 +7,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field
 
-from cango_operator.api.base import SpecModel, StatusModel, cel_rule
+from cango_operator.api.base import SpecModel, StatusModel, cel_rule, defaulted
 from cango_operator.api.enums import FeedType, ModbusDataType, ModbusRegisterType, SitePhase
 from cango_operator.api.meta import Condition, conditions_field
 from cango_operator.api.resource import AGE_COLUMN, PrinterColumn, Resource
@@ -201,7 +201,7 @@ class SiteSpec(SpecModel):
     energy_price_usd_per_mwh: Annotated[float, Field(ge=-10_000, le=100_000)] | None = None
     """Energy price at the site in USD/MWh (may be negative on some grids). A price feed
     may override it; absent: unknown, the cost score treats the site as average."""
-    mining: Mining = Field(default_factory=Mining, json_schema_extra={"default": {}})
+    mining: Mining = defaulted(Mining)
     """Mining load at the site and how much of it may be shed for GPU work."""
     latency_ms: dict[Region, LatencyMs] = Field(default_factory=dict, max_length=MAX_REGIONS)
     """Declared round-trip time in ms from the site to each client region; the node
@@ -333,6 +333,7 @@ class Site(Resource):
     @cel_rule(
         "self.metadata.name.size() <= 63",
         message="a Site name is used as a label value: at most 63 characters",
+        field="metadata.name",
     )
     def _name_fits_a_label(self) -> bool:
         return len(self.metadata.name) <= 63

@@ -37,10 +37,11 @@ def structural_schema(
     """
     raw = model.model_json_schema(by_alias=True, mode="validation")
     defs = raw.get("$defs", {})
-    for name, schema in (replace or {}).items():
-        raw["properties"][name] = schema
+    replace = replace or {}
+    raw["properties"] = {k: v for k, v in raw["properties"].items() if k not in replace}
     problems: list[str] = []
     out: dict[str, Any] = _convert(raw, defs, model.__name__, problems)
+    out["properties"] = {**copy.deepcopy(dict(replace)), **out["properties"]}
     if problems:
         raise SchemaError(
             f"{model.__name__} is not a valid CRD schema:\n  " + "\n  ".join(problems)
@@ -85,6 +86,8 @@ def _convert(node: dict[str, Any], defs: dict[str, Any], path: str, problems: li
             out[key] = _convert(value, defs, f"{path}[]", problems)
         else:
             out[key] = value
+    if "description" in out and "default" in out and not isinstance(out["default"], dict):
+        out["description"] += f" Default: {_spell(out['default'])}."
     value_schema = _map_values(node)
     if value_schema is not None:
         out["additionalProperties"] = _convert(value_schema, defs, f"{path}{{}}", problems)
@@ -96,6 +99,11 @@ def tidy_description(text: str) -> str:
     """Docstring -> one line per paragraph, as `kubectl explain` shows it best."""
     paragraphs = [" ".join(p.split()) for p in text.split("\n\n")]
     return "\n\n".join(p for p in paragraphs if p)
+
+
+def _spell(value: object) -> str:
+    """A default as YAML would show it: ``false``, ``1.0``, ``balanced``."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def _ref_of(node: dict[str, Any]) -> str | None:

@@ -7,9 +7,10 @@ server needs the bounds to keep the cost of CEL rules bounded, and people get a 
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
-from pydantic import AfterValidator, Field, StrictInt, StrictStr, WithJsonSchema
+from pydantic import AfterValidator, Field, PlainValidator, WithJsonSchema
 from pydantic.config import JsonDict
 
 #: RFC 1123 label: lower-case alphanumerics and '-', at most 63 characters.
@@ -33,10 +34,21 @@ ObjectName = Annotated[str, Field(min_length=1, max_length=253, pattern=DNS_SUBD
 #: A normalised GPU model name.
 GpuModel = Annotated[str, Field(min_length=1, max_length=64, pattern=GPU_MODEL_PATTERN)]
 
-_QUANTITY_STRING = Annotated[StrictStr, Field(max_length=64, pattern=QUANTITY_PATTERN)]
+_QUANTITY_RE = re.compile(QUANTITY_PATTERN)
+
+
+def _quantity(value: object) -> int | str:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and len(value) <= 64 and _QUANTITY_RE.match(value):
+        return value
+    raise ValueError(f"must be an integer or a quantity string such as 500m or 64Gi, got {value!r}")
+
+
 #: A resource quantity, integer or string, exactly as Kubernetes takes it for cpu and memory.
 Quantity = Annotated[
-    StrictInt | _QUANTITY_STRING,
+    int | str,
+    PlainValidator(_quantity),
     WithJsonSchema(
         {
             "anyOf": [{"type": "integer"}, {"type": "string"}],
