@@ -34,6 +34,7 @@ _KIND_DOC = (
     "In CamelCase."
 )
 
+
 def crd_name(resource: type[Resource]) -> str:
     """``sites.compute.cango.io``."""
     return f"{resource.PLURAL}.{GROUP}"
