@@ -146,3 +146,18 @@ class TestLoadManifests:
     def test_a_missing_file_names_itself(self, tmp_path: Path) -> None:
         with pytest.raises(ManifestError, match=r"nowhere\.yaml"):
             load_manifests([tmp_path / "nowhere.yaml"])
+
+
+class TestShippedExamples:
+    def test_the_examples_are_valid_and_make_a_small_fleet(self) -> None:
+        found = load_manifests([EXAMPLES_DIR])
+        regions = {s.spec.region for s in found.sites}
+        assert regions == {"north-america", "south-america"}
+        site_names = {s.name for s in found.sites}
+        assert {n.spec.site for n in found.gpunodes} <= site_names
+        assert len(found.jobs) >= 3
+        assert {s.spec.power.feed.type for s in found.sites if s.spec.power.feed} == {
+            "http",
+            "prometheus",
+            "modbus",
+        }
