@@ -11,6 +11,7 @@ Typical use by the operator::
         await runner.set_site("tx-rockdale-1", parse_site_power_spec(site["spec"]))
 """
 
+from cango_operator.api import SitePhase
 from cango_operator.power.conditions import Condition
 from cango_operator.power.feeds import (
     FeedConfig,
@@ -19,7 +20,6 @@ from cango_operator.power.feeds import (
     FeedReadError,
     FeedSample,
     FeedTiming,
-    FeedType,
     LoadScope,
     PowerFeed,
     SecretRef,
@@ -32,13 +32,17 @@ from cango_operator.power.model import (
     PLACEABLE_PHASES,
     FeedStatus,
     GpuLoad,
-    SitePhase,
     SitePowerState,
     compute_site_power,
 )
 from cango_operator.power.runner import GpuLoadProvider, PowerRunner, StatusSink
 from cango_operator.power.sanity import SanityLimits, check_sample
-from cango_operator.power.spec import SitePowerSpec, parse_site_power_spec
+from cango_operator.power.spec import (
+    SitePowerSpec,
+    feed_config_of,
+    parse_site_power_spec,
+    site_power_spec_of,
+)
 
 __all__ = [
     "PLACEABLE_PHASES",
@@ -50,7 +54,6 @@ __all__ = [
     "FeedSample",
     "FeedStatus",
     "FeedTiming",
-    "FeedType",
     "GpuLoad",
     "GpuLoadProvider",
     "LoadScope",
@@ -67,6 +70,8 @@ __all__ = [
     "build_feed",
     "check_sample",
     "compute_site_power",
+    "feed_config_of",
     "parse_feed_config",
     "parse_site_power_spec",
+    "site_power_spec_of",
 ]

@@ -13,8 +13,9 @@ from datetime import datetime
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
 
+from cango_operator.api import SitePhase
 from cango_operator.power.feeds.base import FeedErrorKind
-from cango_operator.power.model import SitePhase, SitePowerState
+from cango_operator.power.model import SitePowerState
 
 
 class PowerMetrics:

@@ -14,7 +14,7 @@ A pure function of its inputs (no I/O, no clock of its own), so every number in
   present draw (``otherLoadKw + gpuDrawKw``): nothing more from the grid, but mining may
   still make room for GPUs.
 - ``availableKw = capacityKw - reserveKw - otherLoadKw - max(gpuDrawKw, committedKw)
-  + sheddable mining``, floored at 0.
+  + sheddable mining``, floored at 0; 0 in every phase that takes no new placements.
 - ``gpuExcessKw``: GPU power (``max(gpuDrawKw, committedKw)``) that does not fit even when
   mining sheds all it may; the operator moves preemptible work away while it is > 0.
 - ``miningTargetKw``: the mining load that leaves room for committed GPU work: present
@@ -26,7 +26,10 @@ Phases, first match wins:
   placements (``availableKw`` 0), running work stays (``gpuExcessKw`` 0), mining is told to
   carry on as it is; the last known load is still shown.
 - ``Offline``: the feed says capacity is 0. Nothing available; all GPU work is excess.
-- ``Curtailed``: a curtailment signal, or a feed capacity below the contracted one.
+- ``Curtailed``: a curtailment signal, or a feed capacity below the contracted one. As
+  the API defines it: no new placements (``availableKw`` 0); ``capacityKw`` shows the
+  lowered budget, ``miningTargetKw`` how far mining must come down, and ``gpuExcessKw``
+  the GPU work that must move even after mining sheds all it may.
 - ``Degraded``: the load feed is healthy but its price source is broken; the spec's
   static price is used and placement goes on.
 - ``Ready``.
@@ -36,24 +39,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
+from cango_operator.api import SitePhase
 from cango_operator.power.conditions import Condition, rfc3339
 from cango_operator.power.feeds.base import FeedProblem, FeedReadError, FeedSample
 from cango_operator.power.sanity import check_age
 from cango_operator.power.spec import SitePowerSpec
 
-
-class SitePhase(StrEnum):
-    READY = "Ready"
-    DEGRADED = "Degraded"
-    CURTAILED = "Curtailed"
-    OFFLINE = "Offline"
-    UNKNOWN = "Unknown"
-
-
-PLACEABLE_PHASES = frozenset({SitePhase.READY, SitePhase.DEGRADED, SitePhase.CURTAILED})
+PLACEABLE_PHASES = frozenset({SitePhase.READY, SitePhase.DEGRADED})
 
 COND_POWER_FEED_HEALTHY = "PowerFeedHealthy"
 COND_PRICE_FEED_HEALTHY = "PriceFeedHealthy"
@@ -161,7 +155,7 @@ def compute_site_power(
     elif phase is SitePhase.OFFLINE:
         available, excess, target = 0.0, gpu_need, 0.0
     else:
-        available = max(0.0, raw_available)
+        available = max(0.0, raw_available) if phase in PLACEABLE_PHASES else 0.0
         excess = min(gpu_need, max(0.0, -raw_available))
         floor = max(0.0, loads.mining_kw - spec.curtailable_kw)
         budget = loads.capacity_kw - spec.reserve_kw - gpu_need
@@ -344,6 +338,11 @@ def _conditions(
         )
     elif state.phase is SitePhase.OFFLINE:
         conditions.append(cond(COND_ACCEPTING, "False", "Offline", "the site has no capacity"))
+    elif state.phase is SitePhase.CURTAILED:
+        message = f"curtailed to {state.capacity_kw:g} kW: no new placements"
+        if state.gpu_excess_kw > 0:
+            message += f"; {state.gpu_excess_kw:g} kW of GPU work must move"
+        conditions.append(cond(COND_ACCEPTING, "False", "Curtailed", message))
     else:
         message = f"{state.available_kw:g} kW available"
         if state.gpu_excess_kw > 0:

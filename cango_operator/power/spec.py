@@ -1,4 +1,10 @@
-"""The power-related part of a Site's spec, as the power model needs it."""
+"""The power-related part of a Site's spec, as the power model needs it.
+
+Read from a plain mapping with the API's camelCase names (what the API server returns,
+or a manifest), or from the API models with :func:`site_power_spec_of`. The feed block
+may carry fields the API does not define yet (capacityPath, priceQuery, wordOrder, ...);
+the mapping route keeps them, the model route has only what the API defines.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from cango_operator.api import PowerFeed, SiteSpec
 from cango_operator.errors import ConfigError
 from cango_operator.power.feeds.config import STATIC_FEED, FeedConfig, parse_feed_config
 
@@ -60,6 +67,18 @@ def parse_site_power_spec(spec: Mapping[str, Any]) -> SitePowerSpec:
         ),
         feed=parse_feed_config(power.get("feed"), "spec.power.feed"),
     )
+
+
+def site_power_spec_of(spec: SiteSpec) -> SitePowerSpec:
+    """The power part of an API :class:`~cango_operator.api.SiteSpec`."""
+    return parse_site_power_spec(spec.model_dump(by_alias=True, exclude_none=True, mode="json"))
+
+
+def feed_config_of(feed: PowerFeed | None) -> FeedConfig:
+    """The feed configuration of an API :class:`~cango_operator.api.PowerFeed`."""
+    if feed is None:
+        return STATIC_FEED
+    return parse_feed_config(feed.model_dump(by_alias=True, exclude_none=True, mode="json"))
 
 
 def _mapping(value: Any, where: str, *, required: bool) -> Mapping[str, Any]:

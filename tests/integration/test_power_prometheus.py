@@ -208,7 +208,8 @@ class TestRealPrometheus:
         meter.capacity.labels(SITE).set(15000)
         curtailed = await wait_phase(sink, SitePhase.CURTAILED)
         assert curtailed.capacity_kw == 15000
-        assert curtailed.available_kw == 15000 - 500 - 12000 + 8000
+        assert curtailed.available_kw == 0  # no new placements while curtailed
+        assert curtailed.mining_target_kw == 12000  # 15000 - 500 still leaves room for it
         meter.capacity.labels(SITE).set(20000)
         await sink.wait_for(
             SITE, lambda s: s.phase is SitePhase.READY and s.capacity_kw == 20000, WAIT_SECONDS

@@ -202,7 +202,7 @@ async def test_runner_drives_site_status_on_the_api_server(
 
             meter.state.document = {"site": {"loadKw": 12000, "capacityKw": 15000}}
             curtailed = await wait_status(kube, "power-it-http", "Curtailed", capacityKw=15000)
-            assert curtailed["power"]["availableKw"] == 15000 - 500 - 12000 + 8000
+            assert curtailed["power"]["availableKw"] == 0  # no new placements while curtailed
             assert condition(curtailed, "Curtailed")["reason"] == "CapacityReduced"
 
             meter.state.status = 500

@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+from cango_operator.api import FeedType, ModbusDataType, ModbusRegisterType
 from cango_operator.errors import ConfigError
 
 FEED_FIELD = "spec.power.feed"
@@ -24,35 +25,11 @@ MAX_TIMEOUT_SECONDS = 10.0
 DEFAULT_RETRIES = 2
 
 
-class FeedType(StrEnum):
-    HTTP = "http"
-    PROMETHEUS = "prometheus"
-    MODBUS = "modbus"
-    STATIC = "static"
-
-
 class LoadScope(StrEnum):
     """What the feed's load value covers: the whole site (grid meter) or mining alone."""
 
     SITE = "site"
     MINING = "mining"
-
-
-class RegisterType(StrEnum):
-    HOLDING = "holding"
-    INPUT = "input"
-
-
-class ModbusDataType(StrEnum):
-    UINT16 = "uint16"
-    INT16 = "int16"
-    UINT32 = "uint32"
-    INT32 = "int32"
-    FLOAT32 = "float32"
-
-    @property
-    def register_count(self) -> int:
-        return 1 if self in (ModbusDataType.UINT16, ModbusDataType.INT16) else 2
 
 
 class WordOrder(StrEnum):
@@ -113,7 +90,7 @@ class ModbusFeedConfig:
     register: int
     port: int = 502
     unit_id: int = 1
-    register_type: RegisterType = RegisterType.HOLDING
+    register_type: ModbusRegisterType = ModbusRegisterType.HOLDING
     data_type: ModbusDataType = ModbusDataType.UINT16
     word_order: WordOrder = WordOrder.BIG
     scale: float = 1.0
@@ -349,7 +326,7 @@ def _parse_modbus(fields: _Fields) -> ModbusFeedConfig:
         register=register,
         port=port,
         unit_id=unit_id,
-        register_type=fields.choice("registerType", RegisterType, RegisterType.HOLDING),
+        register_type=fields.choice("registerType", ModbusRegisterType, ModbusRegisterType.HOLDING),
         data_type=fields.choice("dataType", ModbusDataType, ModbusDataType.UINT16),
         word_order=fields.choice("wordOrder", WordOrder, WordOrder.BIG),
         scale=scale,

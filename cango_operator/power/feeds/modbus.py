@@ -14,13 +14,9 @@ from datetime import datetime
 from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
 
+from cango_operator.api import ModbusDataType, ModbusRegisterType
 from cango_operator.power.feeds.base import FeedErrorKind, FeedReadError, FeedSample, make_sample
-from cango_operator.power.feeds.config import (
-    LoadScope,
-    ModbusDataType,
-    ModbusFeedConfig,
-    RegisterType,
-)
+from cango_operator.power.feeds.config import LoadScope, ModbusFeedConfig
 
 EXCEPTION_NAMES = {
     1: "illegal function (does the device serve this register type?)",
@@ -105,9 +101,9 @@ class ModbusFeed:
         self, client: AsyncModbusTcpClient, address: int, data_type: ModbusDataType
     ) -> float:
         cfg = self.config
-        count = data_type.register_count
+        count = 1 if data_type in (ModbusDataType.UINT16, ModbusDataType.INT16) else 2
         where = f"{self.description} {cfg.register_type.value} register {address}"
-        if cfg.register_type is RegisterType.HOLDING:
+        if cfg.register_type is ModbusRegisterType.HOLDING:
             response = await client.read_holding_registers(
                 address, count=count, device_id=cfg.unit_id
             )

@@ -3,24 +3,37 @@ the field."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from cango_operator.api import (
+    FeedType,
+    ModbusDataType,
+    ModbusRegisterType,
+    PowerFeed,
+    load_manifests,
+)
 from cango_operator.errors import ConfigError
-from cango_operator.power import SitePowerSpec, parse_feed_config, parse_site_power_spec
+from cango_operator.power import (
+    SitePowerSpec,
+    feed_config_of,
+    parse_feed_config,
+    parse_site_power_spec,
+    site_power_spec_of,
+)
 from cango_operator.power.feeds import (
     STATIC_FEED,
-    FeedType,
     HttpFeedConfig,
     LoadScope,
-    ModbusDataType,
     ModbusFeedConfig,
     PrometheusFeedConfig,
-    RegisterType,
     SecretRef,
     WordOrder,
 )
+
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 
 
 class TestFeedBlocks:
@@ -97,7 +110,7 @@ class TestFeedBlocks:
             register=0,
             port=1502,
             unit_id=3,
-            register_type=RegisterType.INPUT,
+            register_type=ModbusRegisterType.INPUT,
             data_type=ModbusDataType.FLOAT32,
             word_order=WordOrder.LITTLE,
             scale=0.001,
@@ -162,6 +175,51 @@ class TestFeedBlocks:
         with pytest.raises(ConfigError) as caught:
             parse_feed_config(block)
         assert message in str(caught.value)
+
+
+class TestFromTheApiModels:
+    def test_every_example_site_reads_into_a_power_spec(self) -> None:
+        sites = load_manifests([EXAMPLES / "fleet.yaml", EXAMPLES / "site-feeds.yaml"]).sites
+        assert sites
+        for site in sites:
+            spec = site_power_spec_of(site.spec)
+            assert spec.capacity_kw == site.spec.power.capacity_kw
+            assert spec.feed.type.value == (site.spec.power.feed or PowerFeed(type="static")).type
+            assert spec.feed == feed_config_of(site.spec.power.feed)
+
+    def test_api_feed_fields_map_onto_the_adapter_config(self) -> None:
+        feed = PowerFeed.model_validate(
+            {
+                "type": "modbus",
+                "host": "10.0.0.5",
+                "register": 3059,
+                "dataType": "float32",
+                "registerType": "input",
+                "scale": 0.001,
+                "intervalSeconds": 5,
+                "staleAfterSeconds": 30,
+            }
+        )
+        config = feed_config_of(feed)
+        assert config.source == ModbusFeedConfig(
+            host="10.0.0.5",
+            register=3059,
+            register_type=ModbusRegisterType.INPUT,
+            data_type=ModbusDataType.FLOAT32,
+            scale=0.001,
+        )
+        assert (config.timing.interval_seconds, config.timing.stale_after_seconds) == (5, 30)
+
+    def test_a_secret_ref_keeps_its_namespace(self) -> None:
+        feed = PowerFeed.model_validate(
+            {
+                "type": "http",
+                "url": "https://meter/power",
+                "secretRef": {"name": "creds", "namespace": "meters"},
+            }
+        )
+        assert feed_config_of(feed).secret == SecretRef("creds", "meters")
+        assert feed_config_of(None) == STATIC_FEED
 
 
 class TestSitePowerSpec:

@@ -8,13 +8,12 @@ from datetime import UTC, datetime
 import pytest
 from pymodbus.constants import ExcCodes
 
+from cango_operator.api import ModbusDataType, ModbusRegisterType
 from cango_operator.power.feeds import (
     FeedErrorKind,
     FeedReadError,
     LoadScope,
-    ModbusDataType,
     ModbusFeedConfig,
-    RegisterType,
     WordOrder,
 )
 from cango_operator.power.feeds.modbus import ModbusFeed
@@ -77,7 +76,7 @@ class TestDecodingRegisters:
         feed = modbus_feed(
             modbus_device,
             register=INPUT_BASE,
-            register_type=RegisterType.INPUT,
+            register_type=ModbusRegisterType.INPUT,
             capacity_register=INPUT_BASE + 1,
             curtailed_register=INPUT_BASE + 2,
         )
@@ -109,7 +108,7 @@ class TestModbusFaults:
     async def test_wrong_register_type_is_an_illegal_address(
         self, modbus_device: ModbusDevice
     ) -> None:
-        feed = modbus_feed(modbus_device, register_type=RegisterType.INPUT)
+        feed = modbus_feed(modbus_device, register_type=ModbusRegisterType.INPUT)
         fault = await fault_of(feed)
         assert fault.kind is FeedErrorKind.MODBUS_EXCEPTION
         assert f"input register {HOLDING_BASE}: exception code 2" in str(fault)

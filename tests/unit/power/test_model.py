@@ -117,13 +117,16 @@ class TestArithmetic:
 
 
 class TestCurtailment:
-    def test_lower_feed_capacity_lowers_the_budget(self) -> None:
+    def test_lower_feed_capacity_lowers_the_budget_and_stops_new_placements(self) -> None:
         state = power(sample(capacity_kw=10000.0))
         assert state.phase is SitePhase.CURTAILED
+        assert not state.accepting_placements
         assert state.capacity_kw == 10000
-        assert state.available_kw == 10000 - 500 - 15800 - 400 + 8000
+        assert state.available_kw == 0  # Curtailed: no new placements (API.md)
+        assert state.gpu_excess_kw == 0  # 10000 - 500 - 15800 - 400 + 8000 = 1300 >= 0
         assert state.mining_target_kw == 10000 - 500 - 400  # mining sheds to make room
         assert condition(state, "Curtailed") == ("True", "CapacityReduced")
+        assert condition(state, "AcceptingPlacements") == ("False", "Curtailed")
 
     def test_deep_curtailment_makes_gpu_work_excess_after_mining_sheds_all_it_may(
         self,
@@ -144,8 +147,15 @@ class TestCurtailment:
         state = power(sample(curtailed=True))
         assert state.phase is SitePhase.CURTAILED
         assert state.capacity_kw == 16100  # 15800 other + 300 GPU draw
-        assert state.available_kw == 16100 - 500 - 15800 - 400 + 8000
+        assert state.gpu_excess_kw == 0  # mining can make room: 16100-500-15800-400+8000 > 0
+        assert state.mining_target_kw == 16100 - 500 - 400
         assert condition(state, "Curtailed") == ("True", "CurtailmentSignal")
+
+    def test_signal_with_no_room_left_makes_gpu_work_excess(self) -> None:
+        spec = replace(SPEC, curtailable_kw=0)
+        state = power(sample(curtailed=True), spec=spec)
+        # held at 16100: 16100 - 500 - 15800 - 400 + 0 = -600; all 400 kW of GPU work
+        assert state.gpu_excess_kw == 400
 
     def test_capacity_above_the_contract_is_clamped_to_it(self) -> None:
         state = power(sample(capacity_kw=21000.0))
@@ -281,7 +291,7 @@ class TestInvariants:
 
 
 @pytest.mark.parametrize("phase", list(SitePhase))
-def test_only_ready_degraded_and_curtailed_accept_placements(phase: SitePhase) -> None:
+def test_only_ready_and_degraded_accept_placements(phase: SitePhase) -> None:
     state = replace(power(sample()), phase=phase)
-    expected = phase in (SitePhase.READY, SitePhase.DEGRADED, SitePhase.CURTAILED)
+    expected = phase in (SitePhase.READY, SitePhase.DEGRADED)
     assert state.accepting_placements is expected

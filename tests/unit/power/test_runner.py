@@ -207,6 +207,7 @@ class TestCurtailment:
         assert curtailed.phase is SitePhase.CURTAILED
         assert curtailed.capacity_kw == 5000
         assert curtailed.available_kw == 0
+        assert not curtailed.accepting_placements
         assert curtailed.gpu_excess_kw == 400  # the operator moves preemptible work
         assert curtailed.mining_target_kw == 15800 - 8000
 
