@@ -109,13 +109,18 @@ def cluster_up(
     for flag, tool in binaries.items():
         args += [flag, find_tool(tool, bin_dir)]
     started = time.monotonic()
-    proc = _kwokctl(bin_dir, workdir, *args, timeout=timeout + 60)
-    if proc.returncode != 0:
-        # A half-made cluster would block the next try with "already exists".
+    try:
+        proc = _kwokctl(bin_dir, workdir, *args, timeout=timeout + 60)
+        failure = proc.stderr if proc.returncode != 0 else None
+    except subprocess.TimeoutExpired as exc:
+        failure = f"kwokctl did not return: {exc}"
+    if failure is not None:
+        # A half-made cluster would block the next try with "already exists", and leave
+        # its processes running.
         _kwokctl(bin_dir, workdir, "delete", "cluster", "--name", name, timeout=120)
         raise ClusterError(
             f"kwokctl create cluster {name} failed after {time.monotonic() - started:.0f}s:\n"
-            f"{proc.stderr.strip()[-4000:]}"
+            f"{failure.strip()[-4000:]}"
         )
     return cluster
 
