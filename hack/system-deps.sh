@@ -14,5 +14,5 @@ mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
 echo "[system-deps] installing Debian packages: ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
-# policy-rc.d keeps the package from starting a system-wide Prometheus service.
+# No init system runs here, so the package does not start a system-wide Prometheus.
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
