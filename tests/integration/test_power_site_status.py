@@ -24,13 +24,7 @@ from cango_operator.power import (
 from tests.unit.power.servers import HOLDING_BASE, MeterServer, ModbusDevice
 
 REPO = Path(__file__).resolve().parents[2]
-SITE_CRD = REPO / "crds" / "compute.cango.io_sites.yaml"
-pytestmark = [
-    pytest.mark.cluster,
-    pytest.mark.skipif(
-        not SITE_CRD.exists(), reason=f"{SITE_CRD} is missing: the API has not landed yet"
-    ),
-]
+pytestmark = pytest.mark.cluster
 GROUP, VERSION, PLURAL = "compute.cango.io", "v1alpha1", "sites"
 NAMESPACE = "power-feeds"
 WAIT_SECONDS = 30.0
