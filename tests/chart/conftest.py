@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from cango_operator.devcluster import ensure_bin_dir, find_tool
+from cango_operator.devcluster import LocalCluster, ensure_bin_dir, find_tool
 from tests.chart.helm import Helm
 
 
@@ -19,3 +19,21 @@ def helm_binary() -> str:
 def helm(helm_binary: str, tmp_path_factory: pytest.TempPathFactory) -> Helm:
     """helm for rendering only: no cluster."""
     return Helm(helm_binary, Path(tmp_path_factory.mktemp("helm-home")))
+
+
+@pytest.fixture(scope="session")
+def cluster_helm(
+    cluster: LocalCluster, helm_binary: str, tmp_path_factory: pytest.TempPathFactory
+) -> Helm:
+    """helm talking to the session's local control plane."""
+    return Helm(helm_binary, Path(tmp_path_factory.mktemp("helm-home")), cluster.kubeconfig)
+
+
+def restricted_namespace(cluster: LocalCluster, name: str) -> str:
+    """Create a namespace whose pods the API server holds to Pod Security `restricted`."""
+    cluster.kubectl("create", "namespace", name)
+    cluster.kubectl("label", "namespace", name, f"{ENFORCE_LABEL}=restricted")
+    return name
+
+
+ENFORCE_LABEL = "pod-security.kubernetes.io/enforce"

@@ -77,7 +77,11 @@ class TestOperatorDeployment:
     def test_knows_its_namespace_and_pod_name_from_the_downward_api(self, helm: Helm) -> None:
         c = container(find(helm.template(), "Deployment"))
         fields = {e["name"]: e["valueFrom"]["fieldRef"]["fieldPath"] for e in c["env"]}
-        assert fields == {"POD_NAME": "metadata.name", "POD_NAMESPACE": "metadata.namespace"}
+        assert fields == {
+            "POD_NAME": "metadata.name",
+            "POD_ID": "metadata.name",
+            "POD_NAMESPACE": "metadata.namespace",
+        }
 
     def test_sets_requests_and_a_memory_limit(self, helm: Helm) -> None:
         resources = container(find(helm.template(), "Deployment"))["resources"]
