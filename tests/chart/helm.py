@@ -14,8 +14,18 @@ import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHART_DIR = REPO_ROOT / "charts" / "cango-operator"
+
+
+def _pinned_kubernetes_version() -> str:
+    env = REPO_ROOT / "hack" / "controlplane" / "versions.env"
+    for line in env.read_text().splitlines():
+        if line.startswith("KUBERNETES_VERSION="):
+            return line.split("=", 1)[1].strip().lstrip("v")
+    raise AssertionError(f"{env}: no KUBERNETES_VERSION")
+
+
 #: `helm template` has no cluster to ask; render for the local control plane's version.
-KUBE_VERSION = "1.36.3"
+KUBE_VERSION = _pinned_kubernetes_version()
 
 
 @dataclass(frozen=True)
