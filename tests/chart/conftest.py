@@ -27,13 +27,3 @@ def cluster_helm(
 ) -> Helm:
     """helm talking to the session's local control plane."""
     return Helm(helm_binary, Path(tmp_path_factory.mktemp("helm-home")), cluster.kubeconfig)
-
-
-def restricted_namespace(cluster: LocalCluster, name: str) -> str:
-    """Create a namespace whose pods the API server holds to Pod Security `restricted`."""
-    cluster.kubectl("create", "namespace", name)
-    cluster.kubectl("label", "namespace", name, f"{ENFORCE_LABEL}=restricted")
-    return name
-
-
-ENFORCE_LABEL = "pod-security.kubernetes.io/enforce"

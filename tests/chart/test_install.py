@@ -17,8 +17,8 @@ import pytest
 import yaml
 
 from cango_operator.devcluster import GpuNodeShape, LocalCluster, apply_dev_nodes, build_kwok_node
-from tests.chart.conftest import restricted_namespace
 from tests.chart.helm import CHART_DIR, Helm, find
+from tests.chart.kube import restricted_namespace
 
 pytestmark = pytest.mark.cluster
 

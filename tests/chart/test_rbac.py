@@ -14,8 +14,8 @@ from typing import Any, NamedTuple
 import pytest
 
 from cango_operator.devcluster import LocalCluster, service_account_kubeconfig
-from tests.chart.conftest import restricted_namespace
 from tests.chart.helm import CHART_DIR, Helm
+from tests.chart.kube import restricted_namespace
 from tests.chart.rbac import (
     AGENT_RULES,
     CLUSTER,
