@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 import pytest
 
 from cango_operator.devcluster import LocalCluster, service_account_kubeconfig
+from cango_operator.errors import ClusterError
 from tests.chart.helm import CHART_DIR, Helm
 from tests.chart.kube import restricted_namespace
 from tests.chart.rbac import (
@@ -194,6 +195,15 @@ class TestServiceAccountTokens:
         )
         expected = f"system:serviceaccount:{release.namespace}:cango-rbac-cango-operator"
         assert review.status.user_info.username == expected
+
+    def test_a_missing_service_account_is_a_clear_error(
+        self, cluster: LocalCluster, release: Release, tmp_path: Path
+    ) -> None:
+        with pytest.raises(ClusterError, match="no-such-account"):
+            service_account_kubeconfig(
+                cluster, release.namespace, "no-such-account", tmp_path / "k"
+            )
+        assert not (tmp_path / "k").exists()
 
     def test_the_kubeconfig_is_private_to_its_owner(self, release: Release) -> None:
         assert release.operator_kubeconfig.stat().st_mode & 0o077 == 0
