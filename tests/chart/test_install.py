@@ -104,6 +104,13 @@ def pod_security_refusals(cluster: LocalCluster, namespace: str) -> list[str]:
     ]
 
 
+@pytest.fixture(scope="module")
+def dry_run_namespace(cluster: LocalCluster) -> Iterator[str]:
+    ns = restricted_namespace(cluster, f"cango-dry-{os.getpid()}")
+    yield ns
+    cluster.kubectl("delete", "namespace", ns, "--wait=false")
+
+
 class TestServerSideDryRun:
     @pytest.mark.parametrize(
         "values",
@@ -119,13 +126,11 @@ class TestServerSideDryRun:
         ids=["defaults", "options"],
     )
     def test_the_api_server_accepts_every_rendered_object(
-        self, cluster: LocalCluster, helm: Helm, values: dict[str, Any]
+        self, cluster: LocalCluster, helm: Helm, dry_run_namespace: str, values: dict[str, Any]
     ) -> None:
         apply_crds(cluster)
-        ns = f"cango-dry-{os.getpid()}"
+        ns = dry_run_namespace
         manifest = helm.template_text(values, namespace=ns).stdout
-        if cluster.kubectl("get", "namespace", ns, check=False).returncode != 0:
-            restricted_namespace(cluster, ns)
         proc = cluster.kubectl(
             "apply", "--dry-run=server", "-n", ns, "-f", "-", input_text=manifest, check=False
         )
@@ -151,10 +156,13 @@ class TestPodSecurityAdmission:
                 check=False,
             )
 
-        assert dry_run_pod(pod_spec).returncode == 0
         loosened = copy.deepcopy(pod_spec)
         loosened["containers"][0]["securityContext"]["allowPrivilegeEscalation"] = True
-        refused = dry_run_pod(loosened)
+        try:
+            accepted, refused = dry_run_pod(pod_spec), dry_run_pod(loosened)
+        finally:
+            cluster.kubectl("delete", "namespace", ns, "--wait=false")
+        assert accepted.returncode == 0, accepted.stderr
         assert refused.returncode != 0
         assert "violates PodSecurity" in refused.stderr and "allowPrivilegeEscalation" in (
             refused.stderr

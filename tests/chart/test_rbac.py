@@ -5,6 +5,7 @@ that matters."""
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -92,6 +93,7 @@ def release(
             peering="cango-rbac-cango-operator",
         )
     finally:
+        cluster.kubectl("delete", "gpunode", "rbac-check-n001", "--ignore-not-found", check=False)
         cluster_helm.run("uninstall", "cango-rbac", "-n", ns, "--wait", check=False)
         cluster.kubectl("delete", "namespace", ns, "--wait=false", check=False)
 
@@ -228,20 +230,103 @@ class TestServiceAccountTokens:
     def test_the_agent_may_not(self, release: Release, agent_api: Any, ask: Ask) -> None:
         assert not can(agent_api, ask, release.namespace)
 
-    def test_real_requests_read_one_secret_by_name_but_never_list_them(
+
+def acting_as(cluster: LocalCluster, kubeconfig: Path) -> LocalCluster:
+    """The same cluster, reached with another identity's kubeconfig."""
+    return LocalCluster(cluster.name, cluster.workdir, kubeconfig, cluster.bin_dir)
+
+
+def forbidden(proc: Any) -> bool:
+    return bool(proc.returncode != 0 and "Forbidden" in proc.stderr)
+
+
+GPUNODE = """
+apiVersion: compute.cango.io/v1alpha1
+kind: GpuNode
+metadata: {name: rbac-check-n001}
+spec:
+  site: rbac-check
+  nodeName: rbac-check-n001
+  gpu: {model: H100-80GB, count: 8, memoryMiB: 81559, maxPowerW: 700}
+  overheadW: 1200
+"""
+
+
+@pytest.mark.cluster
+class TestRealRequestsWithTokens:
+    """Real API calls, the way the agent and kopf make them, with the chart's tokens."""
+
+    def test_the_agent_registers_and_reports_its_gpunode_but_cannot_delete_it(
+        self, cluster: LocalCluster, release: Release
+    ) -> None:
+        agent = acting_as(cluster, release.agent_kubeconfig)
+        agent.kubectl("create", "-f", "-", input_text=GPUNODE)
+        status = '{"status": {"phase": "Ready", "powerW": 3400}}'
+        agent.kubectl(
+            *("patch", "gpunode", "rbac-check-n001", "--subresource=status"),
+            *("--type=merge", "-p", status),
+        )
+        assert forbidden(agent.kubectl("delete", "gpunode", "rbac-check-n001", check=False))
+        assert forbidden(agent.kubectl("get", "sites", check=False))
+
+    def test_the_operator_reads_the_api_and_writes_status(
+        self, cluster: LocalCluster, release: Release
+    ) -> None:
+        operator = acting_as(cluster, release.operator_kubeconfig)
+        cluster.kubectl("apply", "-f", "-", input_text=GPUNODE)
+        listed = operator.kubectl("get", "sites,gpunodes,inferencejobs", "-A", "-o", "name")
+        assert "gpunode.compute.cango.io/rbac-check-n001" in listed.stdout
+        operator.kubectl(
+            *("patch", "gpunode", "rbac-check-n001", "--subresource=status"),
+            *("--type=merge", "-p", '{"status": {"allocatedGpus": 2}}'),
+        )
+        second = GPUNODE.replace("rbac-check-n001}", "rbac-check-n002}")
+        assert forbidden(operator.kubectl("create", "-f", "-", input_text=second, check=False))
+
+    def test_the_operator_creates_and_deletes_services_in_tenant_namespaces(
+        self, cluster: LocalCluster, release: Release
+    ) -> None:
+        tenant = f"{release.namespace}-tenant"
+        cluster.kubectl("create", "namespace", tenant)
+        operator = acting_as(cluster, release.operator_kubeconfig)
+        try:
+            operator.kubectl("-n", tenant, "create", "service", "clusterip", "job-a", "--tcp=80")
+            operator.kubectl("-n", tenant, "delete", "service", "job-a")
+            assert forbidden(operator.kubectl("-n", tenant, "get", "configmaps", check=False))
+        finally:
+            cluster.kubectl("delete", "namespace", tenant, "--wait=false")
+
+    def test_the_operator_heartbeats_only_into_its_own_peering_object(
+        self, cluster: LocalCluster, release: Release
+    ) -> None:
+        operator = acting_as(cluster, release.operator_kubeconfig)
+        heartbeat = '{"status": {"pod-a": {"priority": 1, "lifetime": 60}}}'
+        operator.kubectl(
+            "patch", "clusterkopfpeering", release.peering, "--type=merge", "-p", heartbeat
+        )
+        other = f"{release.peering}-other"
+        peering = {"apiVersion": "kopf.dev/v1", "kind": "ClusterKopfPeering"}
+        cluster.kubectl(
+            "apply", "-f", "-", input_text=json.dumps({**peering, "metadata": {"name": other}})
+        )
+        try:
+            proc = operator.kubectl(
+                "patch", "clusterkopfpeering", other, "--type=merge", "-p", heartbeat, check=False
+            )
+            assert forbidden(proc)
+            assert other in operator.kubectl("get", "clusterkopfpeerings", "-o", "name").stdout
+        finally:
+            cluster.kubectl("delete", "clusterkopfpeering", other)
+
+    def test_the_operator_reads_one_secret_by_name_but_never_lists_them(
         self, cluster: LocalCluster, release: Release
     ) -> None:
         cluster.kubectl(
             *("-n", release.namespace, "create", "secret", "generic", "site-feed"),
             "--from-literal=token=not-a-real-one",
         )
-        as_operator = LocalCluster(
-            cluster.name, cluster.workdir, release.operator_kubeconfig, cluster.bin_dir
-        )
-        got = as_operator.kubectl(
-            "-n", release.namespace, "get", "secret", "site-feed", "-o", "name"
-        )
+        operator = acting_as(cluster, release.operator_kubeconfig)
+        got = operator.kubectl("-n", release.namespace, "get", "secret", "site-feed", "-o", "name")
         assert got.stdout.strip() == "secret/site-feed"
         for args in (("-n", release.namespace, "get", "secrets"), ("get", "secrets", "-A")):
-            proc = as_operator.kubectl(*args, check=False)
-            assert proc.returncode != 0 and "Forbidden" in proc.stderr, args
+            assert forbidden(operator.kubectl(*args, check=False)), args
