@@ -72,7 +72,7 @@ class TestOperatorDeployment:
         assert "--liveness=http://0.0.0.0:8181/healthz" in c["args"]
         assert "--metrics-port=9090" in c["args"]
         assert c["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "health"}
-        assert c["readinessProbe"]["httpGet"]["port"] == "health"
+        assert c["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "metrics"}
 
     def test_knows_its_namespace_and_pod_name_from_the_downward_api(self, helm: Helm) -> None:
         c = container(find(helm.template(), "Deployment"))
@@ -131,6 +131,13 @@ class TestAgentDaemonSet:
         assert c["args"][-1] == "--simulate"
         assert "NVIDIA_VISIBLE_DEVICES" not in env_names(c)
         assert "runtimeClassName" not in ds["spec"]["template"]["spec"]
+
+    def test_probes_ask_the_agent_health_endpoint_on_its_metrics_port(self, helm: Helm) -> None:
+        c = container(find(helm.template({"agent": {"ports": {"metrics": 9500}}}), "DaemonSet"))
+        assert c["ports"] == [{"name": "metrics", "containerPort": 9500, "protocol": "TCP"}]
+        assert "--metrics-port=9500" in c["args"]
+        for probe in (c["livenessProbe"], c["readinessProbe"]):
+            assert probe["httpGet"] == {"path": "/healthz", "port": "metrics"}
 
     def test_node_name_comes_from_the_downward_api(self, helm: Helm) -> None:
         c = container(find(helm.template(), "DaemonSet"))
