@@ -1,0 +1,105 @@
+"""Self-registration: the GpuNode a plug-and-play node gets from what NVML reports.
+
+A node joins the network by carrying the ``compute.cango.io/site`` label. If no GpuNode
+exists for it, the agent creates one named after the Kubernetes Node, with the GPU
+model, count, memory and power limit read from the GPUs, and the Node as its owner
+(deleting the Node deletes the GpuNode). A GpuNode a site operator wrote is never
+replaced.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from cango_operator.agent.telemetry import NodeReading
+
+API_GROUP = "compute.cango.io"
+API_VERSION = "v1alpha1"
+GPUNODE_PLURAL = "gpunodes"
+SITE_LABEL = "compute.cango.io/site"
+GPU_MODEL_LABEL = "compute.cango.io/gpu-model"
+REGISTERED_BY_LABEL = "compute.cango.io/registered-by"
+AGENT_NAME = "cango-agent"
+
+#: Marketed memory sizes (GB) of data-centre GPUs; NVML reports a little less (ECC, firmware
+#: reservations), so the nearest of these names the model's memory.
+MARKETED_MEMORY_GB = (8, 10, 12, 16, 20, 24, 32, 40, 48, 64, 80, 94, 96, 120, 141, 180, 192, 288)
+_VENDOR_WORDS = {"nvidia", "tesla", "geforce", "quadro", "rtx"}
+_SIZE_IN_NAME = re.compile(r"^(\d+)GB$", re.IGNORECASE)
+
+
+def marketed_memory_gb(memory_mib: int) -> int:
+    """The marketed size nearest to what NVML reports (81559 MiB → 80, 143771 MiB → 141)."""
+    gib = memory_mib / 1024
+    return min(MARKETED_MEMORY_GB, key=lambda gb: (abs(gb - gib), gb))
+
+
+def normalise_model(product_name: str, memory_mib: int) -> str:
+    """``NVIDIA H100 80GB HBM3`` → ``H100-80GB``: the model word, then the memory size.
+
+    The size is the one in the name when there is one, else the marketed size nearest to
+    the memory NVML reports (``NVIDIA L40S`` with 46068 MiB → ``L40S-48GB``).
+    """
+    words = [w for w in re.split(r"[\s\-_]+", product_name.strip()) if w]
+    size = next((m.group(1) for w in words if (m := _SIZE_IN_NAME.match(w))), None)
+    model = next(
+        (w for w in words if w.lower() not in _VENDOR_WORDS and not _SIZE_IN_NAME.match(w)),
+        "GPU",
+    )
+    gb = int(size) if size is not None else marketed_memory_gb(memory_mib)
+    return f"{model.upper()}-{gb}GB"
+
+
+def site_of(node: Mapping[str, Any]) -> str | None:
+    """The site a Kubernetes Node (as a dict) is labelled with, if any."""
+    labels = (node.get("metadata") or {}).get("labels") or {}
+    site = labels.get(SITE_LABEL)
+    return str(site) if site else None
+
+
+def build_gpunode(
+    node: Mapping[str, Any], reading: NodeReading, overhead_w: float | None = None
+) -> dict[str, Any]:
+    """The GpuNode for ``node`` (a Kubernetes Node as a dict) from one reading.
+
+    Raises ValueError when the node has no site label or the reading has no GPU: neither
+    can describe a usable GpuNode.
+    """
+    meta = node.get("metadata") or {}
+    name = str(meta["name"])
+    site = site_of(node)
+    if site is None:
+        raise ValueError(f"node {name} has no {SITE_LABEL} label")
+    if not reading.gpus:
+        raise ValueError(f"node {name}: no GPU to register")
+    first = reading.gpus[0]
+    model = normalise_model(first.name, first.memory_total_mib)
+    max_power = max(g.default_power_limit_w or g.power_limit_w for g in reading.gpus)
+    spec: dict[str, Any] = {
+        "site": site,
+        "nodeName": name,
+        "gpu": {
+            "model": model,
+            "count": len(reading.gpus),
+            "memoryMiB": min(g.memory_total_mib for g in reading.gpus),
+            "maxPowerW": round(max_power),
+        },
+    }
+    if overhead_w is not None:
+        spec["overheadW"] = round(overhead_w)
+    metadata: dict[str, Any] = {
+        "name": name,
+        "labels": {SITE_LABEL: site, GPU_MODEL_LABEL: model, REGISTERED_BY_LABEL: AGENT_NAME},
+    }
+    if meta.get("uid"):
+        metadata["ownerReferences"] = [
+            {"apiVersion": "v1", "kind": "Node", "name": name, "uid": str(meta["uid"])}
+        ]
+    return {
+        "apiVersion": f"{API_GROUP}/{API_VERSION}",
+        "kind": "GpuNode",
+        "metadata": metadata,
+        "spec": spec,
+    }
