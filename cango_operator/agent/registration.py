@@ -26,7 +26,8 @@ AGENT_NAME = "cango-agent"
 #: Marketed memory sizes (GB) of data-centre GPUs; NVML reports a little less (ECC, firmware
 #: reservations), so the nearest of these names the model's memory.
 MARKETED_MEMORY_GB = (8, 10, 12, 16, 20, 24, 32, 40, 48, 64, 80, 94, 96, 120, 141, 180, 192, 288)
-_VENDOR_WORDS = {"nvidia", "tesla", "geforce", "quadro", "rtx"}
+_VENDOR_WORDS = {"nvidia", "tesla", "geforce", "quadro"}
+_SERIES_WORDS = {"rtx", "gtx"}  # glued to the word after: "RTX 4090" -> RTX4090
 _SIZE_IN_NAME = re.compile(r"^(\d+)GB$", re.IGNORECASE)
 
 
@@ -44,12 +45,12 @@ def normalise_model(product_name: str, memory_mib: int) -> str:
     """
     words = [w for w in re.split(r"[\s\-_]+", product_name.strip()) if w]
     size = next((m.group(1) for w in words if (m := _SIZE_IN_NAME.match(w))), None)
-    model = next(
-        (w for w in words if w.lower() not in _VENDOR_WORDS and not _SIZE_IN_NAME.match(w)),
-        "GPU",
-    )
+    rest = [w for w in words if w.lower() not in _VENDOR_WORDS and not _SIZE_IN_NAME.match(w)]
+    if len(rest) > 1 and rest[0].lower() in _SERIES_WORDS:
+        rest = [rest[0] + rest[1], *rest[2:]]
+    model = re.sub(r"[^A-Za-z0-9.]", "", rest[0]) if rest else ""
     gb = int(size) if size is not None else marketed_memory_gb(memory_mib)
-    return f"{model.upper()}-{gb}GB"
+    return f"{model.upper() or 'GPU'}-{gb}GB"
 
 
 def site_of(node: Mapping[str, Any]) -> str | None:

@@ -93,6 +93,7 @@ class _State:
     latency_ms: dict[str, float] = field(default_factory=dict)
     last_ok_monotonic: float | None = None
     last_read_s: float = 0.0
+    dropped_keys: set[str] = field(default_factory=set)
 
 
 def next_delay(interval_s: float, jitter: float, rng: random.Random) -> float:
@@ -261,7 +262,7 @@ class Agent:
         # version read, so another writer's condition added meanwhile is not lost.
         version = meta.get("resourceVersion") if "conditions" in patch else None
         try:
-            await asyncio.to_thread(self.kube.patch_gpunode_status, name, patch, version)
+            stored = await asyncio.to_thread(self.kube.patch_gpunode_status, name, patch, version)
         except ApiException as exc:
             self.metrics.status_patch_errors.labels(name).inc()
             if exc.status == 409:
@@ -269,6 +270,7 @@ class Agent:
             else:
                 log.error("patching GpuNode %s status failed: %s %s", name, exc.status, exc.reason)
             return ()
+        self._warn_dropped(patch, stored.get("status") or {})
         self.metrics.status_patches.labels(name).inc()
         self.metrics.status_fields_changed.labels(name).inc(len(patch) - 1)
         self.metrics.last_heartbeat.labels(name).set(now.timestamp())
@@ -276,6 +278,19 @@ class Agent:
         if changed:
             log.debug("GpuNode %s status: %s changed", name, ", ".join(changed))
         return tuple(k for k in patch if k in AGENT_KEYS)
+
+    def _warn_dropped(self, sent: Mapping[str, Any], stored: Mapping[str, Any]) -> None:
+        """Say once when the API server drops a status field (a CRD schema without it):
+        the agent would otherwise resend it every interval without knowing why."""
+        for key in sorted(k for k, v in sent.items() if v is not None and k not in stored):
+            if key not in self.state.dropped_keys:
+                self.state.dropped_keys.add(key)
+                log.warning(
+                    "the API server dropped status.%s of GpuNode %s: the GpuNode CRD does "
+                    "not declare it",
+                    key,
+                    self.config.node_name,
+                )
 
     # -- probes ---------------------------------------------------------------------------
 

@@ -1,11 +1,12 @@
 """The GpuNode status the agent writes, and the patch that carries only what changed.
 
-The agent owns these status fields (API.md names, plus the additions marked *):
-``phase``, ``powerW``, ``healthyGpus``\\*, ``lastHeartbeatTime``, ``gpus``,
-``latencyMs``\\* (region → median TCP connect time), ``observedGeneration`` and its
-own ``conditions`` (type ``GpusHealthy``). Per GPU, ``memoryTotalMiB``\\* and
-``throttleReasons``\\* are added to the API.md fields. ``allocatedGpus`` belongs to the
-operator and is never written here.
+The agent owns these status fields (API.md names): ``phase``, ``powerW``,
+``lastHeartbeatTime``, ``gpus`` (index, uuid, powerW, powerLimitW, temperatureC,
+utilizationPct, memoryUsedMiB, eccDoubleBitErrors, lastXid, healthy),
+``observedGeneration``, its own condition in ``conditions`` (type ``GpusHealthy``), and
+one addition: ``latencyMs`` (client region → median TCP connect time in ms), from which
+the operator refines ``Site.status.latencyMs``. ``allocatedGpus`` belongs to the operator
+and is never written here.
 
 The patch is a JSON merge patch computed against the status the API server holds now
 (read each interval), not against what the agent last sent: so a phase the operator
@@ -31,7 +32,6 @@ AGENT_KEYS = frozenset(
     {
         "phase",
         "powerW",
-        "healthyGpus",
         "lastHeartbeatTime",
         "gpus",
         "latencyMs",
@@ -56,11 +56,9 @@ def gpu_status(gpu: GpuReading, healthy: bool) -> dict[str, Any]:
         "temperatureC": gpu.temperature_c,
         "utilizationPct": gpu.utilization_pct,
         "memoryUsedMiB": gpu.memory_used_mib,
-        "memoryTotalMiB": gpu.memory_total_mib,
         "eccDoubleBitErrors": gpu.ecc_double_bit_errors,
         "lastXid": gpu.last_xid,
         "healthy": healthy,
-        "throttleReasons": list(gpu.throttle_reasons),
     }
 
 
@@ -123,7 +121,6 @@ def desired_status(
     status: dict[str, Any] = {
         "phase": health.phase.value,
         "powerW": round(reading.gpu_power_w + overhead_w),
-        "healthyGpus": health.healthy_count,
         HEARTBEAT: k8s_time(now),
         "gpus": [gpu_status(g, healthy_by_index[g.index]) for g in reading.gpus],
         "conditions": conditions,
