@@ -101,8 +101,9 @@ def init_nvml(nvml: Any) -> None:
 class NvmlSource:
     """A :class:`~cango_operator.agent.telemetry.TelemetrySource` reading real GPUs."""
 
-    def __init__(self, xid_wait_ms: int = DEFAULT_XID_WAIT_MS) -> None:
-        self._nvml = import_pynvml()
+    def __init__(self, xid_wait_ms: int = DEFAULT_XID_WAIT_MS, nvml: Any = None) -> None:
+        """``nvml`` stands in for the ``pynvml`` module (tests on machines without GPUs)."""
+        self._nvml = nvml if nvml is not None else import_pynvml()
         init_nvml(self._nvml)
         self._xid_wait_ms = xid_wait_ms
         self._lock = threading.Lock()
@@ -112,6 +113,9 @@ class NvmlSource:
             count = int(self._nvml.nvmlDeviceGetCount())
             self._gpus = [self._identify(i) for i in range(count)]
             self._events = self._register_xid_events()
+        except self._nvml.NVMLError as exc:
+            self._nvml.nvmlShutdown()
+            raise TelemetryError(f"NVML: listing the GPUs failed: {exc}") from exc
         except BaseException:
             self._nvml.nvmlShutdown()
             raise
@@ -120,25 +124,22 @@ class NvmlSource:
 
     def _identify(self, index: int) -> _Identity:
         nvml = self._nvml
-        handle = self._call(
-            index, "nvmlDeviceGetHandleByIndex", nvml.nvmlDeviceGetHandleByIndex, index
-        )
-        ident = _Identity(index, handle, f"unknown-{index}", "unknown", 0, 0.0)
+        ident = _Identity(index, None, f"unknown-{index}", "unknown", 0, 0.0)
         try:
+            handle = self._call(index, "its handle", nvml.nvmlDeviceGetHandleByIndex, index)
+            ident.handle = handle
             ident.uuid = str(self._call(index, "UUID", nvml.nvmlDeviceGetUUID, handle))
             ident.name = str(self._call(index, "name", nvml.nvmlDeviceGetName, handle))
             memory = self._call(index, "memory", nvml.nvmlDeviceGetMemoryInfo, handle)
             ident.memory_total_mib = int(memory.total) // MIB
-            ident.default_power_limit_w = (
-                self._optional(
-                    index,
-                    "default power limit",
-                    nvml.nvmlDeviceGetPowerManagementDefaultLimit,
-                    handle,
-                    default=0,
-                )
-                / 1000
+            default_mw = self._optional(
+                index,
+                "default power limit",
+                nvml.nvmlDeviceGetPowerManagementDefaultLimit,
+                handle,
+                default=0,
             )
+            ident.default_power_limit_w = default_mw / 1000
         except _GpuLostError:
             log.warning("GPU %d is lost already at start; reported as fallen off the bus", index)
         return ident
@@ -151,6 +152,8 @@ class NvmlSource:
             log.warning("NVML event set unavailable (%s): XIDs will not be seen", exc)
             return None
         for gpu in self._gpus:
+            if gpu.handle is None:
+                continue
             try:
                 nvml.nvmlDeviceRegisterEvents(
                     gpu.handle, nvml.nvmlEventTypeXidCriticalError, events
@@ -251,6 +254,8 @@ class NvmlSource:
 
     def _read_gpu(self, gpu: _Identity, xids: tuple[int, ...]) -> GpuReading:
         nvml, i, h = self._nvml, gpu.index, gpu.handle
+        if h is None:
+            return self._lost(gpu, xids)
         try:
             memory = self._call(i, "memory", nvml.nvmlDeviceGetMemoryInfo, h)
             util = self._optional(
@@ -322,6 +327,8 @@ class NvmlSource:
                 f"power limit: gpu {index} does not exist (node has {len(self._gpus)})"
             )
         gpu = self._gpus[index]
+        if gpu.handle is None:
+            raise TelemetryError(f"NVML GPU {index}: lost, cannot set its power limit")
         with self._lock:
             try:
                 low, high = self._call(

@@ -65,26 +65,28 @@ def build_gpunode(
 ) -> dict[str, Any]:
     """The GpuNode for ``node`` (a Kubernetes Node as a dict) from one reading.
 
-    Raises ValueError when the node has no site label or the reading has no GPU: neither
-    can describe a usable GpuNode.
+    Lost GPUs count but do not describe the model (they report no memory or power).
+    Raises ValueError when the node has no site label or no working GPU: neither can
+    describe a usable GpuNode.
     """
     meta = node.get("metadata") or {}
     name = str(meta["name"])
     site = site_of(node)
     if site is None:
         raise ValueError(f"node {name} has no {SITE_LABEL} label")
-    if not reading.gpus:
-        raise ValueError(f"node {name}: no GPU to register")
-    first = reading.gpus[0]
+    working = [g for g in reading.gpus if not g.lost]
+    if not working:
+        raise ValueError(f"node {name}: no working GPU to describe it from")
+    first = working[0]
     model = normalise_model(first.name, first.memory_total_mib)
-    max_power = max(g.default_power_limit_w or g.power_limit_w for g in reading.gpus)
+    max_power = max(g.default_power_limit_w or g.power_limit_w for g in working)
     spec: dict[str, Any] = {
         "site": site,
         "nodeName": name,
         "gpu": {
             "model": model,
             "count": len(reading.gpus),
-            "memoryMiB": min(g.memory_total_mib for g in reading.gpus),
+            "memoryMiB": min(g.memory_total_mib for g in working),
             "maxPowerW": round(max_power),
         },
     }

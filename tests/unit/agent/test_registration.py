@@ -13,7 +13,7 @@ from cango_operator.agent.registration import (
     site_of,
 )
 from cango_operator.agent.simulated_source import KNOWN_MODELS, SimulatedSource
-from tests.unit.agent.readings import node
+from tests.unit.agent.readings import gpu, node
 
 
 def k8s_node(name: str = "tx-1-n001", site: str | None = "tx-1", uid: str = "u-1") -> Any:
@@ -84,6 +84,13 @@ class TestBuildGpuNode:
         with pytest.raises(ValueError, match=r"no compute\.cango\.io/site label"):
             build_gpunode(k8s_node(site=None), node(count=1))
 
-    def test_a_node_without_gpus_cannot_register(self) -> None:
-        with pytest.raises(ValueError, match="no GPU"):
+    def test_a_node_without_working_gpus_cannot_register(self) -> None:
+        with pytest.raises(ValueError, match="no working GPU"):
             build_gpunode(k8s_node(), node())
+        with pytest.raises(ValueError, match="no working GPU"):
+            build_gpunode(k8s_node(), node(gpu(0, lost=True)))
+
+    def test_a_lost_gpu_counts_but_does_not_describe_the_model(self) -> None:
+        lost = gpu(1, lost=True, memory_total_mib=0, default_power_limit_w=0.0)
+        spec = build_gpunode(k8s_node(), node(gpu(0), lost))["spec"]["gpu"]
+        assert spec == {"model": "H100-80GB", "count": 2, "memoryMiB": 81559, "maxPowerW": 700}
