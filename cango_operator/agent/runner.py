@@ -148,6 +148,10 @@ class Agent:
             reading, health, reading.gpu_power_w + overhead, self.state.last_read_s
         )
         sent = await self._write_status(gpunode, reading, health, overhead)
+        if sent is None:  # someone wrote in between: read again and retry once, now
+            fresh = await asyncio.to_thread(self.kube.get_gpunode, name)
+            sent = await self._write_status(fresh, reading, health, overhead) if fresh else None
+        sent = sent or ()
         if sent:
             self.state.last_ok_monotonic = time.monotonic()
         return TickResult(registered=registered, sent=sent, health=health)
@@ -241,7 +245,8 @@ class Agent:
 
     async def _write_status(
         self, gpunode: Mapping[str, Any], reading: NodeReading, health: NodeHealth, overhead: float
-    ) -> tuple[str, ...]:
+    ) -> tuple[str, ...] | None:
+        """Patch what changed; the keys sent, () on failure, None on a write conflict."""
         from kubernetes.client.exceptions import ApiException
 
         name = self.config.node_name
@@ -266,9 +271,9 @@ class Agent:
         except ApiException as exc:
             self.metrics.status_patch_errors.labels(name).inc()
             if exc.status == 409:
-                log.info("GpuNode %s changed while writing its status; next interval retries", name)
-            else:
-                log.error("patching GpuNode %s status failed: %s %s", name, exc.status, exc.reason)
+                log.info("GpuNode %s changed while its status was written", name)
+                return None
+            log.error("patching GpuNode %s status failed: %s %s", name, exc.status, exc.reason)
             return ()
         self._warn_dropped(patch, stored.get("status") or {})
         self.metrics.status_patches.labels(name).inc()

@@ -267,6 +267,48 @@ class TestSharingTheStatusWithTheOperator:
         managers = {m["manager"] for m in harness.gpunode()["metadata"]["managedFields"]}
         assert {"cango-agent", "cango-operator"} <= managers
 
+    async def test_a_write_between_reading_and_patching_is_retried_and_kept(
+        self, harness: Harness, kube: KubeClient
+    ) -> None:
+        await harness.tick()
+        operator_condition = {
+            "type": "Tainted",
+            "status": "True",
+            "reason": "GpuUnhealthy",
+            "message": "node tainted",
+            "lastTransitionTime": "2025-01-01T00:00:00Z",
+        }
+
+        class OperatorWritesFirst(KubeClient):
+            """The operator's write lands after the agent read the GpuNode, once."""
+
+            raced = False
+
+            def patch_gpunode_status(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+                if not self.raced:
+                    self.raced = True
+                    current = self.get_gpunode(harness.node) or {}
+                    conditions = [*current["status"]["conditions"], operator_condition]
+                    self.custom.patch_cluster_custom_object_status(
+                        "compute.cango.io",
+                        "v1alpha1",
+                        "gpunodes",
+                        harness.node,
+                        {"status": {"conditions": conditions}},
+                        field_manager="cango-operator",
+                    )
+                return super().patch_gpunode_status(*args, **kwargs)
+
+        racing = OperatorWritesFirst(kube.api_client)
+        harness.agent.kube = racing
+        harness.annotate(FAULT_ANNOTATION, "xid=48,gpu=1")  # the agent rewrites conditions
+        result = await harness.tick()
+        assert racing.raced
+        assert "conditions" in result.sent
+        by_type = {c["type"]: c for c in harness.status()["conditions"]}
+        assert by_type["Tainted"] == operator_condition
+        assert by_type["GpusHealthy"]["status"] == "False"
+
     async def test_a_phase_the_operator_marked_unknown_is_put_right(
         self, harness: Harness, kube: KubeClient
     ) -> None:
