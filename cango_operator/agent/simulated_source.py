@@ -81,12 +81,15 @@ def model_spec(
     known = KNOWN_MODELS.get(model)
     if known is None:
         match = re.search(r"-(\d+)GB$", model)
-        if memory_mib is None and match is None:
+        if memory_mib is not None:
+            mem = memory_mib
+        elif match is not None:
+            mem = int(match.group(1)) * 1024
+        else:
             raise ConfigError(
                 f"--sim-model {model!r} is not one of {', '.join(sorted(KNOWN_MODELS))}: "
                 "name it like NAME-<N>GB or give --sim-memory-mib"
             )
-        mem = memory_mib if memory_mib is not None else int(match.group(1)) * 1024 if match else 0
         power = max_power_w if max_power_w is not None else DEFAULT_MAX_POWER_W
         spec = GpuModelSpec(model, f"NVIDIA {model}", mem, power, round(power * 0.1, 1))
     else:
