@@ -414,3 +414,80 @@ async def endpoint() -> AsyncIterator[int]:
     finally:
         server.close()
         await server.wait_closed()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class TestTheCommand:
+    def test_the_agent_process_registers_reports_serves_metrics_and_stops_on_sigterm(
+        self, cluster: LocalCluster, api_client: Any, gpunode_crd: None
+    ) -> None:
+        import signal
+        import subprocess
+        import sys
+        import urllib.request
+
+        name = "agent-process"
+        make_node(api_client, name, site="br-sp-1")
+        port = free_port()
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "cango_operator",
+                "agent",
+                "--simulate",
+                "--sim-model",
+                "L40S-48GB",
+                "--sim-gpus",
+                "4",
+                "--node-name",
+                name,
+                "--kubeconfig",
+                str(cluster.kubeconfig),
+                "--interval",
+                "1",
+                "--metrics-host",
+                "127.0.0.1",
+                "--metrics-port",
+                str(port),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        try:
+            phase = wait_for(
+                "the agent to register and report",
+                lambda: (
+                    cluster.kubectl(
+                        "get", "gpunode", name, "-o", "jsonpath={.status.phase}", check=False
+                    ).stdout
+                ),
+            )
+            assert phase == "Ready"
+            spec = json.loads(
+                cluster.kubectl("get", "gpunode", name, "-o", "jsonpath={.spec.gpu}").stdout
+            )
+            assert (spec["model"], spec["count"]) == ("L40S-48GB", 4)
+            local = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # no proxy
+            with local.open(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
+                metrics = resp.read().decode()
+            assert f'cango_gpu_power_watts{{gpu="3",node="{name}"' in metrics
+            with local.open(f"http://127.0.0.1:{port}/healthz", timeout=5) as resp:
+                assert resp.status == 200
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                out, _ = proc.communicate(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                out, _ = proc.communicate()
+        assert proc.returncode == 0, out
+        assert "registered GpuNode agent-process: site br-sp-1, 4 x L40S-48GB" in out
