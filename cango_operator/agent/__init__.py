@@ -15,7 +15,7 @@ tests) is this module; the pieces, each with one job:
 ``kube``             the few Kubernetes calls; ``runner`` the loop tying it together
 """
 
-from cango_operator.agent.health import FATAL_XIDS, NodeHealth, NodePhase, judge_gpu, judge_node
+from cango_operator.agent.health import FATAL_XIDS, NodeHealth, judge_gpu, judge_node
 from cango_operator.agent.kube import FIELD_MANAGER, KubeClient, PodGpuCounter
 from cango_operator.agent.latency import ProbeResult, ProbeTarget, measure_all, parse_probes
 from cango_operator.agent.metrics import AgentMetrics
@@ -52,7 +52,6 @@ __all__ = [
     "GpuReading",
     "KubeClient",
     "NodeHealth",
-    "NodePhase",
     "NodeReading",
     "PodGpuCounter",
     "ProbeResult",

@@ -20,9 +20,9 @@ judge, never the agent's.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 
 from cango_operator.agent.telemetry import GpuReading
+from cango_operator.api import GpuNodePhase
 
 #: XIDs after which a GPU is not trusted until reset. From NVIDIA's XID catalogue:
 #: 48 double-bit ECC, 61/62 internal micro-controller halt, 64 ECC row-remap failure,
@@ -45,12 +45,8 @@ XID_MEANINGS: dict[int, str] = {
 }
 
 
-class NodePhase(StrEnum):
-    """The phases the agent writes (``Unknown`` is the operator's, on a stale heartbeat)."""
-
-    READY = "Ready"
-    DEGRADED = "Degraded"
-    UNHEALTHY = "Unhealthy"
+#: The phases the agent writes; ``Unknown`` (stale heartbeat) is the operator's to set.
+AGENT_PHASES = (GpuNodePhase.READY, GpuNodePhase.DEGRADED, GpuNodePhase.UNHEALTHY)
 
 
 @dataclass(frozen=True)
@@ -62,7 +58,7 @@ class GpuHealth:
 
 @dataclass(frozen=True)
 class NodeHealth:
-    phase: NodePhase
+    phase: GpuNodePhase
     gpus: tuple[GpuHealth, ...]
     healthy_count: int
     expected_count: int
@@ -100,9 +96,9 @@ def judge_node(
     healthy = sum(1 for g in judged if g.healthy)
     expected = max(len(gpus), expected_count or 0)
     if healthy == 0:
-        phase = NodePhase.UNHEALTHY
+        phase = GpuNodePhase.UNHEALTHY
     elif healthy < expected:
-        phase = NodePhase.DEGRADED
+        phase = GpuNodePhase.DEGRADED
     else:
-        phase = NodePhase.READY
+        phase = GpuNodePhase.READY
     return NodeHealth(phase=phase, gpus=judged, healthy_count=healthy, expected_count=expected)

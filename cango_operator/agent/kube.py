@@ -11,7 +11,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from cango_operator.agent.registration import API_GROUP, API_VERSION, GPUNODE_PLURAL
+from cango_operator.api import GPUNODE_PLURAL, GROUP, VERSION
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +59,8 @@ class KubeClient:
 
         try:
             got = self.custom.get_cluster_custom_object(
-                API_GROUP,
-                API_VERSION,
+                GROUP,
+                VERSION,
                 GPUNODE_PLURAL,
                 name,
                 _request_timeout=REQUEST_TIMEOUT_S,
@@ -77,8 +77,8 @@ class KubeClient:
 
         try:
             self.custom.create_cluster_custom_object(
-                API_GROUP,
-                API_VERSION,
+                GROUP,
+                VERSION,
                 GPUNODE_PLURAL,
                 dict(body),
                 field_manager=FIELD_MANAGER,
@@ -99,8 +99,8 @@ class KubeClient:
         if resource_version is not None:
             body["metadata"] = {"resourceVersion": resource_version}
         got = self.custom.patch_cluster_custom_object_status(
-            API_GROUP,
-            API_VERSION,
+            GROUP,
+            VERSION,
             GPUNODE_PLURAL,
             name,
             body,

@@ -17,7 +17,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from cango_operator.agent.health import NodeHealth, NodePhase
+from cango_operator.agent.health import AGENT_PHASES, NodeHealth
 from cango_operator.agent.latency import ProbeResult
 from cango_operator.agent.telemetry import (
     POWER_THROTTLE_REASONS,
@@ -188,7 +188,7 @@ class AgentMetrics:
         self.read_duration.labels(self.node).observe(seconds)
         self.node_power.labels(self.node).set(node_power_w)
         self.healthy_gpus.labels(self.node).set(health.healthy_count)
-        for phase in NodePhase:
+        for phase in AGENT_PHASES:
             self.phase.labels(self.node, phase.value).set(1.0 if phase is health.phase else 0.0)
 
     def observe_probes(self, results: Mapping[str, ProbeResult]) -> None:

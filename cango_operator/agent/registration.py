@@ -14,10 +14,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from cango_operator.agent.telemetry import NodeReading
+from cango_operator.api import GpuNode, GpuNodeSpec, GpuSpec, ObjectMeta
 
-API_GROUP = "compute.cango.io"
-API_VERSION = "v1alpha1"
-GPUNODE_PLURAL = "gpunodes"
 SITE_LABEL = "compute.cango.io/site"
 GPU_MODEL_LABEL = "compute.cango.io/gpu-model"
 REGISTERED_BY_LABEL = "compute.cango.io/registered-by"
@@ -66,8 +64,9 @@ def build_gpunode(
     """The GpuNode for ``node`` (a Kubernetes Node as a dict) from one reading.
 
     Lost GPUs count but do not describe the model (they report no memory or power).
-    Raises ValueError when the node has no site label or no working GPU: neither can
-    describe a usable GpuNode.
+    Raises ValueError when the node has no site label or no working GPU (neither can
+    describe a usable GpuNode), and pydantic's ValidationError (a ValueError too) when
+    what NVML reports does not fit the GpuNode model (say, more than 16 GPUs).
     """
     meta = node.get("metadata") or {}
     name = str(meta["name"])
@@ -80,18 +79,6 @@ def build_gpunode(
     first = working[0]
     model = normalise_model(first.name, first.memory_total_mib)
     max_power = max(g.default_power_limit_w or g.power_limit_w for g in working)
-    spec: dict[str, Any] = {
-        "site": site,
-        "nodeName": name,
-        "gpu": {
-            "model": model,
-            "count": len(reading.gpus),
-            "memoryMiB": min(g.memory_total_mib for g in working),
-            "maxPowerW": round(max_power),
-        },
-    }
-    if overhead_w is not None:
-        spec["overheadW"] = round(overhead_w)
     metadata: dict[str, Any] = {
         "name": name,
         "labels": {SITE_LABEL: site, GPU_MODEL_LABEL: model, REGISTERED_BY_LABEL: AGENT_NAME},
@@ -100,9 +87,16 @@ def build_gpunode(
         metadata["ownerReferences"] = [
             {"apiVersion": "v1", "kind": "Node", "name": name, "uid": str(meta["uid"])}
         ]
-    return {
-        "apiVersion": f"{API_GROUP}/{API_VERSION}",
-        "kind": "GpuNode",
-        "metadata": metadata,
-        "spec": spec,
-    }
+    spec = GpuNodeSpec(
+        site=site,
+        node_name=name,
+        gpu=GpuSpec(
+            model=model,
+            count=len(reading.gpus),
+            memory_mib=min(g.memory_total_mib for g in working),
+            max_power_w=round(max_power),
+        ),
+        overhead_w=round(overhead_w or 0),
+    )
+    gpunode = GpuNode(metadata=ObjectMeta.model_validate(metadata), spec=spec)
+    return gpunode.model_dump(by_alias=True, exclude_none=True, mode="json")

@@ -4,9 +4,9 @@ The agent owns these status fields (API.md names): ``phase``, ``powerW``,
 ``lastHeartbeatTime``, ``gpus`` (index, uuid, powerW, powerLimitW, temperatureC,
 utilizationPct, memoryUsedMiB, eccDoubleBitErrors, lastXid, healthy),
 ``observedGeneration``, its own condition in ``conditions`` (type ``GpusHealthy``), and
-one addition: ``latencyMs`` (client region → median TCP connect time in ms), from which
-the operator refines ``Site.status.latencyMs``. ``allocatedGpus`` belongs to the operator
-and is never written here.
+one addition: ``latencyMs`` (client region → median TCP connect time in whole ms, as
+``Site.status.latencyMs``), from which the operator refines the Site's.
+``allocatedGpus`` belongs to the operator and is never written here.
 
 The patch is a JSON merge patch computed against the status the API server holds now
 (read each interval), not against what the agent last sent: so a phase the operator
@@ -22,8 +22,9 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from cango_operator.agent.health import NodeHealth, NodePhase
+from cango_operator.agent.health import NodeHealth
 from cango_operator.agent.telemetry import GpuReading, NodeReading
+from cango_operator.api import GpuNodePhase
 
 GPUS_HEALTHY = "GpusHealthy"
 AGENT_CONDITION_TYPES = frozenset({GPUS_HEALTHY})
@@ -66,7 +67,7 @@ def gpus_healthy_condition(
     health: NodeHealth, observed: list[Mapping[str, Any]], now: datetime
 ) -> dict[str, Any]:
     """The agent's condition; ``lastTransitionTime`` moves only when its status flips."""
-    all_ok = health.phase is NodePhase.READY
+    all_ok = health.phase is GpuNodePhase.READY
     status = "True" if all_ok else "False"
     if all_ok:
         reason = "AllGpusHealthy"
@@ -126,7 +127,7 @@ def desired_status(
         "conditions": conditions,
     }
     if latency_ms:
-        status["latencyMs"] = {region: round(ms, 1) for region, ms in sorted(latency_ms.items())}
+        status["latencyMs"] = {region: round(ms) for region, ms in sorted(latency_ms.items())}
     if generation is not None:
         status["observedGeneration"] = generation
     return status

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from cango_operator.agent.health import FATAL_XIDS, NodePhase, judge_gpu, judge_node
+from cango_operator.agent.health import FATAL_XIDS, judge_gpu, judge_node
+from cango_operator.api import GpuNodePhase
 from tests.unit.agent.readings import gpu
 
 
@@ -43,30 +44,30 @@ class TestGpuHealth:
 class TestNodePhase:
     def test_all_gpus_healthy_is_ready(self) -> None:
         health = judge_node(tuple(gpu(i) for i in range(8)), expected_count=8)
-        assert health.phase is NodePhase.READY
+        assert health.phase is GpuNodePhase.READY
         assert health.healthy_count == 8
         assert health.message == "8/8 GPUs healthy"
 
     def test_one_unhealthy_gpu_of_eight_is_degraded(self) -> None:
         gpus = tuple(gpu(i, last_xid=79 if i == 2 else None) for i in range(8))
         health = judge_node(gpus, expected_count=8)
-        assert health.phase is NodePhase.DEGRADED
+        assert health.phase is GpuNodePhase.DEGRADED
         assert health.healthy_count == 7
         assert [g.index for g in health.gpus if not g.healthy] == [2]
         assert health.message == "7/8 GPUs healthy: gpu 2: XID 79 (fallen off the bus)"
 
     def test_no_healthy_gpu_is_unhealthy(self) -> None:
         gpus = (gpu(0, lost=True), gpu(1, ecc_double_bit_errors=2))
-        assert judge_node(gpus).phase is NodePhase.UNHEALTHY
+        assert judge_node(gpus).phase is GpuNodePhase.UNHEALTHY
 
     def test_a_node_reporting_no_gpu_is_unhealthy(self) -> None:
-        assert judge_node((), expected_count=4).phase is NodePhase.UNHEALTHY
+        assert judge_node((), expected_count=4).phase is GpuNodePhase.UNHEALTHY
 
     def test_gpus_the_spec_expects_but_nvml_does_not_list_make_it_degraded(self) -> None:
         health = judge_node(tuple(gpu(i) for i in range(7)), expected_count=8)
-        assert health.phase is NodePhase.DEGRADED
+        assert health.phase is GpuNodePhase.DEGRADED
         assert health.expected_count == 8
         assert "1 GPU(s) the spec expects are not reported" in health.message
 
     def test_without_a_spec_the_gpus_seen_are_the_expected_ones(self) -> None:
-        assert judge_node(tuple(gpu(i) for i in range(2))).phase is NodePhase.READY
+        assert judge_node(tuple(gpu(i) for i in range(2))).phase is GpuNodePhase.READY

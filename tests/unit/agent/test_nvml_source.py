@@ -9,9 +9,10 @@ from __future__ import annotations
 import pynvml
 import pytest
 
-from cango_operator.agent.health import NodePhase, judge_node
+from cango_operator.agent.health import judge_node
 from cango_operator.agent.nvml_source import NvmlSource
 from cango_operator.agent.telemetry import TelemetryError, TelemetrySource
+from cango_operator.api import GpuNodePhase
 from cango_operator.errors import ConfigError, ToolNotFoundError
 from tests.unit.agent.fake_nvml import FakeGpu, FakeNvml
 
@@ -87,7 +88,7 @@ class TestReadings:
     def test_double_bit_ecc_errors_make_the_gpu_unhealthy(self) -> None:
         reading = NvmlSource(nvml=fake(2, ecc_double_bit=3)).read()
         assert reading.gpus[0].ecc_double_bit_errors == 3
-        assert judge_node(reading.gpus).phase is NodePhase.UNHEALTHY
+        assert judge_node(reading.gpus).phase is GpuNodePhase.UNHEALTHY
 
     def test_a_gpu_that_falls_off_the_bus_keeps_its_identity(self) -> None:
         nvml = fake(2)
@@ -97,7 +98,7 @@ class TestReadings:
         assert reading.gpus[0].lost
         assert reading.gpus[0].uuid == nvml.gpus[0].uuid
         assert reading.gpus[0].memory_total_mib == 81559
-        assert judge_node(reading.gpus).phase is NodePhase.DEGRADED
+        assert judge_node(reading.gpus).phase is GpuNodePhase.DEGRADED
 
     def test_an_unexpected_nvml_error_names_the_gpu_and_the_call(self) -> None:
         nvml = fake(2)
@@ -117,13 +118,13 @@ class TestXidEvents:
         assert first.gpus[2].last_xid == 79
         assert second.gpus[2].xids == ()
         assert second.gpus[2].last_xid == 79
-        assert judge_node(second.gpus).phase is NodePhase.DEGRADED
+        assert judge_node(second.gpus).phase is GpuNodePhase.DEGRADED
 
     def test_an_application_xid_leaves_the_node_ready(self) -> None:
         nvml = fake(2)
         source = NvmlSource(nvml=nvml)
         nvml.events.append((0, 13))
-        assert judge_node(source.read().gpus).phase is NodePhase.READY
+        assert judge_node(source.read().gpus).phase is GpuNodePhase.READY
 
 
 class TestPowerLimits:

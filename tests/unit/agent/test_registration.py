@@ -13,6 +13,7 @@ from cango_operator.agent.registration import (
     site_of,
 )
 from cango_operator.agent.simulated_source import KNOWN_MODELS, SimulatedSource
+from cango_operator.api import parse_resource
 from tests.unit.agent.readings import gpu, node
 
 
@@ -64,6 +65,7 @@ class TestBuildGpuNode:
             "nodeName": "tx-1-n001",
             "gpu": {"model": "H100-80GB", "count": 8, "memoryMiB": 81559, "maxPowerW": 700},
             "overheadW": 1200,
+            "unschedulable": False,
         }
 
     def test_the_node_owns_it_so_deleting_the_node_deletes_it(self) -> None:
@@ -76,8 +78,17 @@ class TestBuildGpuNode:
         source.set_power_limit(0, 300)
         assert build_gpunode(k8s_node(), source.read())["spec"]["gpu"]["maxPowerW"] == 700
 
-    def test_no_overhead_given_leaves_it_to_the_defaults(self) -> None:
-        assert "overheadW" not in build_gpunode(k8s_node(), node(count=1))["spec"]
+    def test_no_overhead_given_is_zero_and_the_node_schedulable(self) -> None:
+        spec = build_gpunode(k8s_node(), node(count=1))["spec"]
+        assert (spec["overheadW"], spec["unschedulable"]) == (0, False)
+
+    def test_it_is_a_valid_gpunode_manifest(self) -> None:
+        body = build_gpunode(k8s_node(), SimulatedSource("L40S-48GB", 4).read())
+        assert parse_resource(body, source="registration").spec.gpu.count == 4
+
+    def test_more_gpus_than_a_gpunode_may_have_is_refused(self) -> None:
+        with pytest.raises(ValueError, match="count"):
+            build_gpunode(k8s_node(), node(count=17))
 
     def test_a_node_without_a_site_label_cannot_register(self) -> None:
         assert site_of(k8s_node(site=None)) is None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cango_operator.agent.health import NodePhase, judge_node
+from cango_operator.agent.health import judge_node
 from cango_operator.agent.simulated_source import (
     KNOWN_MODELS,
     Fault,
@@ -15,6 +15,7 @@ from cango_operator.agent.simulated_source import (
     parse_faults,
 )
 from cango_operator.agent.telemetry import TelemetrySource
+from cango_operator.api import GpuNodePhase
 from cango_operator.errors import ConfigError
 
 
@@ -117,11 +118,11 @@ class TestInjectedFaults:
     def test_xid_79_makes_the_gpu_unhealthy_and_clearing_recovers(self) -> None:
         source = SimulatedSource(count=8)
         source.inject(Fault(2, FaultKind.XID, 79))
-        assert judge_node(source.read().gpus, 8).phase is NodePhase.DEGRADED
+        assert judge_node(source.read().gpus, 8).phase is GpuNodePhase.DEGRADED
         source.clear()
         reading = source.read()
         assert reading.gpus[2].last_xid is None
-        assert judge_node(reading.gpus, 8).phase is NodePhase.READY
+        assert judge_node(reading.gpus, 8).phase is GpuNodePhase.READY
 
     def test_an_xid_injected_again_after_clearing_is_a_new_event(self) -> None:
         source = SimulatedSource(count=1)

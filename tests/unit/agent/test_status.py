@@ -14,6 +14,7 @@ from cango_operator.agent.status import (
     status_patch,
 )
 from cango_operator.agent.telemetry import NodeReading
+from cango_operator.api import GpuNode, GpuNodePhase, GpuNodeStatus, crd_manifest
 from tests.unit.agent.readings import gpu, node
 
 T0 = datetime(2025, 3, 1, 12, 0, 0, tzinfo=UTC)
@@ -67,12 +68,36 @@ class TestDesiredStatus:
         assert "gpu 1: XID 79" in cond["message"]
 
     def test_latency_results_are_reported_per_region(self) -> None:
-        status = status_of(node(count=1), latency_ms={"south-america": 139.04, "europe": 88.0})
-        assert status["latencyMs"] == {"europe": 88.0, "south-america": 139.0}
+        status = status_of(node(count=1), latency_ms={"south-america": 139.4, "europe": 88.6})
+        assert status["latencyMs"] == {"europe": 89, "south-america": 139}
         assert "latencyMs" not in status_of(node(count=1))
 
     def test_observed_generation_is_the_generation_read(self) -> None:
         assert status_of(node(count=1), generation=4)["observedGeneration"] == 4
+
+
+class TestAgainstTheApi:
+    """What the agent writes is what the GpuNode model and CRD declare: nothing pruned."""
+
+    def everything(self) -> dict[str, Any]:
+        reading = node(gpu(0), gpu(1, last_xid=79, ecc_double_bit_errors=1))
+        return status_of(reading, latency_ms={"north-america": 24.0}, generation=2)
+
+    def test_the_status_validates_as_the_api_model(self) -> None:
+        status = GpuNodeStatus.model_validate(self.everything())
+        assert status.phase is GpuNodePhase.DEGRADED
+        assert status.gpus[1].last_xid == 79
+        assert status.latency_ms == {"north-america": 24}
+
+    def test_every_field_written_is_declared_by_the_crd(self) -> None:
+        schema = crd_manifest(GpuNode)["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+        declared = schema["properties"]["status"]["properties"]
+        status = self.everything()
+        assert set(status) <= set(declared)
+        assert set(status["gpus"][0]) <= set(declared["gpus"]["items"]["properties"])
+        condition = declared["conditions"]["items"]
+        assert set(status["conditions"][0]) <= set(condition["properties"])
+        assert set(condition["required"]) <= set(status["conditions"][0])
 
 
 class TestConditions:
