@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,12 +35,20 @@ REPO = Path(__file__).resolve().parents[2]
 GPUNODE_CRD = REPO / "crds" / "compute.cango.io_gpunodes.yaml"
 
 
+#: On every object these tests create, so they leave the session's cluster as they found it.
+OWNER_LABEL = "test.cango.io/owner"
+OWNER = f"{OWNER_LABEL}=agent-tests"
+
+
 @pytest.fixture(scope="module")
-def gpunode_crd(cluster: LocalCluster) -> None:
+def gpunode_crd(cluster: LocalCluster) -> Iterator[None]:
     cluster.kubectl("apply", "-f", str(GPUNODE_CRD))
     cluster.kubectl(
         "wait", "--for=condition=Established", "--timeout=60s", "crd/gpunodes.compute.cango.io"
     )
+    yield
+    for kind in ("pods", "gpunodes", "nodes"):
+        cluster.kubectl("delete", kind, "-A", "-l", OWNER, "--wait=false")
 
 
 @pytest.fixture
@@ -51,7 +59,13 @@ def kube(api_client: Any, gpunode_crd: None) -> KubeClient:
 def make_node(api_client: Any, name: str, site: str = "tx-test-1", count: int = 8) -> None:
     from kubernetes import client
 
-    apply_dev_nodes(client.CoreV1Api(api_client), [GpuNodeShape(name, site, "H100-80GB", count)])
+    core = client.CoreV1Api(api_client)
+    apply_dev_nodes(core, [GpuNodeShape(name, site, "H100-80GB", count)])
+    # Cordoned: pods of other test modules must not land here (these tests bind theirs).
+    core.patch_node(
+        name,
+        {"metadata": {"labels": {OWNER_LABEL: "agent-tests"}}, "spec": {"unschedulable": True}},
+    )
 
 
 def gpunode_manifest(name: str, count: int = 8, overhead_w: int = 1000) -> str:
@@ -59,7 +73,7 @@ def gpunode_manifest(name: str, count: int = 8, overhead_w: int = 1000) -> str:
         {
             "apiVersion": "compute.cango.io/v1alpha1",
             "kind": "GpuNode",
-            "metadata": {"name": name},
+            "metadata": {"name": name, "labels": {OWNER_LABEL: "agent-tests"}},
             "spec": {
                 "site": "tx-test-1",
                 "nodeName": name,
@@ -148,7 +162,11 @@ class TestStatusOnTheApiServer:
         pod = {
             "apiVersion": "v1",
             "kind": "Pod",
-            "metadata": {"name": f"{harness.node}-work", "namespace": "default"},
+            "metadata": {
+                "name": f"{harness.node}-work",
+                "namespace": "default",
+                "labels": {OWNER_LABEL: "agent-tests"},
+            },
             "spec": {
                 "nodeName": harness.node,
                 "containers": [
