@@ -31,7 +31,7 @@ from cango_operator.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
-DEFAULT_METRICS_PORT = 9401
+DEFAULT_METRICS_PORT = 9400
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
