@@ -96,9 +96,9 @@ class _Run:
         running = state.replica_count(job.key)
         missing = job.replicas - running
         if job.min_sites > job.replicas:
-            if missing > 0:
+            if job.replicas > 0:
                 reason = f"minSites {job.min_sites} > replicas {job.replicas}"
-                self._report(job, {reason: self.fleet.n_nodes}, reason, missing)
+                self._report(job, {reason: self.fleet.n_nodes}, reason, max(missing, 0))
             return
         if missing <= 0 and len(state.sites_of(job.key)) >= job.min_sites:
             return
@@ -246,10 +246,14 @@ class _Run:
     def _explain(self, turn: JobTurn, missing: int) -> None:
         counts, alive = count_reasons(self.profile, turn, self.fleet, self.state)
         fit = int(alive.sum())
-        if self._sites_short(turn) > 0 and fit > 0:
-            counts[f"minSites {turn.job.min_sites} not reachable"] = fit
-            fit = 0
-        text = message(counts, fit, self.fleet.n_nodes)
+        short = self._sites_short(turn) > 0
+        spread = f"minSites {turn.job.min_sites} not reachable"
+        if short:
+            # Nodes that still fit are all at sites the job already uses: that is why.
+            counts[spread] = fit
+        text = message(counts, 0 if short else fit, self.fleet.n_nodes)
+        if short and fit == 0:
+            text = f"{text}; {spread}"
         if 0 < missing < turn.job.replicas:
             text = f"{missing} of {turn.job.replicas} replicas unplaced; {text}"
         elif missing == 0:

@@ -117,7 +117,7 @@ def _evict_lost_gpus(state: PlanState, jobs: Mapping[str, JobRequest]) -> None:
 
 
 def _evict_excess(state: PlanState, jobs: Mapping[str, JobRequest]) -> None:
-    for key in sorted(state.kept):
+    for key in sorted(k for k in state.kept if k in jobs):
         job = jobs[key]
         excess = state.kept_count(key) - job.replicas
         while excess > 0:
@@ -158,7 +158,7 @@ def _evict_over_budget(state: PlanState, jobs: Mapping[str, JobRequest]) -> None
         victims = sorted(
             (jobs[key].priority, key, node)
             for key in state.kept
-            if jobs[key].preemptible
+            if key in jobs and jobs[key].preemptible
             for node in _live_rows(state, key)
             if int(fleet.node_site[node]) == site and state.kept[key][node].unit.need_w > 0
         )

@@ -41,8 +41,8 @@ def count_reasons(
 
 
 def message(counts: Mapping[str, int], fit: int, total: int) -> str:
-    """``fit/total nodes fit: n reason, ...`` with the largest counts first."""
-    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    """``fit/total nodes fit: n reason, ...`` with the largest counts first (zeros left out)."""
+    ranked = sorted(((r, n) for r, n in counts.items() if n), key=lambda item: (-item[1], item[0]))
     parts = ", ".join(f"{n} {reason}" for reason, n in ranked)
     head = f"{fit}/{total} nodes fit"
     return f"{head}: {parts}" if parts else head
