@@ -29,12 +29,14 @@ from cango_operator.placement.explain import count_reasons, message
 from cango_operator.placement.framework import JobShape, JobTurn, Profile, ShapeArrays
 from cango_operator.placement.plan import Eviction, Placement, Plan, SitePower, Unschedulable
 from cango_operator.placement.plugins import DEFAULT_PROFILE
+from cango_operator.placement.preemption import Victims
+from cango_operator.placement.shapes import ShapeCache
 from cango_operator.placement.snapshot import JobRequest, Snapshot
 from cango_operator.placement.state import PlanState, Unit
 from cango_operator.placement.table import FleetTable, IntArray
 
-#: Nodes ranked up front beyond the replicas still wanted; more are sorted only if needed.
-_RANK_SLACK = 8
+#: Nodes taken one by one (argmax) before the rest are sorted in one go.
+_PICK_ONE_BY_ONE = 32
 
 
 class PlacementEngine:
@@ -62,8 +64,8 @@ class _Run:
         self.state = PlanState(self.fleet, self.jobs, snapshot.placements)
         self.all_nodes: IntArray = np.arange(self.fleet.n_nodes, dtype=np.int64)
         self.unschedulable: list[Unschedulable] = []
-        self._arrays: dict[JobShape, ShapeArrays] = {}
-        self._static: dict[JobShape, IntArray] = {}
+        self.shapes = ShapeCache(self.fleet, profile.static_filters)
+        self._victims: Victims | None = None
 
     def run(self) -> Plan:
         review_running(self.profile, self.state, self.jobs, self.arrays_of)
@@ -71,23 +73,8 @@ class _Run:
             self._turn(job)
         return self._result()
 
-    # -- per shape (cached) --------------------------------------------------------------
-
     def arrays_of(self, job: JobRequest) -> ShapeArrays:
-        shape = JobShape.of(job)
-        arrays = self._arrays.get(shape)
-        if arrays is None:
-            arrays = self._arrays[shape] = ShapeArrays.build(shape, self.fleet)
-        return arrays
-
-    def _static_nodes(self, arrays: ShapeArrays) -> IntArray:
-        nodes = self._static.get(arrays.shape)
-        if nodes is None:
-            ok = np.ones(self.fleet.n_nodes, dtype=np.bool_)
-            for f in self.profile.static_filters:
-                ok &= ~f.filter(arrays, self.fleet, self.all_nodes).rejected(self.fleet.n_nodes)
-            nodes = self._static[arrays.shape] = np.flatnonzero(ok).astype(np.int64)
-        return nodes
+        return self.shapes.arrays(JobShape.of(job))
 
     # -- one job -------------------------------------------------------------------------
 
@@ -103,7 +90,7 @@ class _Run:
         if missing <= 0 and len(state.sites_of(job.key)) >= job.min_sites:
             return
         turn = JobTurn(job, self.arrays_of(job), state.site_count_array(job.key))
-        static_nodes = self._static_nodes(turn.arrays)
+        static_nodes = self.shapes.static_nodes(turn.arrays)
         placed = 0
         with state.journal() as rollback:
             while placed < missing:
@@ -129,13 +116,17 @@ class _Run:
 
     def _keys(self, turn: JobTurn, nodes: IntArray) -> IntArray:
         """Weighted score per node, made unique by the node's rank in name order."""
+        n = self.fleet.n_nodes
         total = np.zeros(nodes.size, dtype=np.int64)
         for plugin in self.profile.scores:
             weight = self.profile.weight(turn.job.objective, plugin.name)
             if weight:
-                total += weight * plugin.score(turn, self.fleet, self.state, nodes)
-        n = self.fleet.n_nodes
-        return total * n + (n - 1 - nodes)
+                score = plugin.score(turn, self.fleet, self.state, nodes)
+                total += score if weight == 1 else score * weight
+        total *= n
+        total += n - 1
+        total -= nodes
+        return total
 
     def _walk(self, turn: JobTurn, static_nodes: IntArray, want: int) -> int:
         """Steps 2-5 of a turn; returns how many replicas were placed."""
@@ -146,19 +137,15 @@ class _Run:
         placed = 0
         short = self._sites_short(turn)
         if short > 0:
-            order = feasible[np.argsort(-keys)]
-            sites = self.fleet.node_site[order]
-            _, first = np.unique(sites, return_index=True)
-            for i in np.sort(first):
-                node, site = int(order[i]), int(sites[i])
-                if turn.site_counts[site] > 0 or self._capacity(turn, node, 1) < 1:
+            for node in self._best_per_new_site(turn, feasible, keys):
+                if self._capacity(turn, node, 1) < 1:
                     continue
                 self._place(turn, node, 1)
                 placed += 1
                 short -= 1
                 if short == 0 or placed == want:
                     break
-        for node in _ranked(feasible, keys, want - placed + _RANK_SLACK):
+        for node in _ranked(feasible, keys):
             if placed == want:
                 break
             n = self._capacity(turn, node, want - placed)
@@ -166,6 +153,16 @@ class _Run:
                 self._place(turn, node, n)
                 placed += n
         return placed
+
+    def _best_per_new_site(self, turn: JobTurn, nodes: IntArray, keys: IntArray) -> list[int]:
+        """The best node of each site the job does not use yet, best site first."""
+        n = self.fleet.n_nodes
+        best = np.full(self.fleet.n_sites + 1, -1, dtype=np.int64)
+        np.maximum.at(best, self.fleet.node_site[nodes], keys)
+        best[turn.site_counts > 0] = -1
+        sites = np.flatnonzero(best >= 0)
+        ranked = best[sites[np.argsort(-best[sites])]]
+        return [n - 1 - int(k) % n for k in ranked]
 
     def _capacity(self, turn: JobTurn, node: int, limit: int) -> int:
         """How many more replicas of the job fit on ``node`` now (at most ``limit``)."""
@@ -192,54 +189,23 @@ class _Run:
 
     def _preempt(self, turn: JobTurn, static_nodes: IntArray) -> bool:
         """Step 6: evict the cheapest set of lower-priority replicas that makes room."""
-        fleet, state, job = self.fleet, self.state, turn.job
-        units = self._victim_units(job.priority)
-        if not units:
-            return False
-        by_site: dict[int, list[tuple[int, str, int, Unit]]] = {}
-        for u in units:
-            by_site.setdefault(int(fleet.node_site[u[2]]), []).append(u)
+        fleet, job = self.fleet, turn.job
+        if self._victims is None:
+            self._victims = Victims(self.state, self.jobs)
         nodes = static_nodes[fleet.node_usable[static_nodes] >= job.gpu_count]
-        site_of = fleet.node_site[nodes]
         if job.max_replicas_per_site > 0:
-            nodes = nodes[turn.site_counts[site_of] < job.max_replicas_per_site]
-            site_of = fleet.node_site[nodes]
+            nodes = nodes[turn.site_counts[fleet.node_site[nodes]] < job.max_replicas_per_site]
         if self._sites_short(turn) > 0:
-            nodes = nodes[turn.site_counts[site_of] == 0]
-            site_of = fleet.node_site[nodes]
-        nodes = nodes[np.isin(site_of, np.array(sorted(by_site), dtype=np.int64))]
-
-        options: list[tuple[int, int, int, list[tuple[int, str, int, Unit]]]] = []
-        for node in (int(n) for n in nodes):
-            site = int(fleet.node_site[node])
-            gpu_short = job.gpu_count - int(state.free_gpus[node])
-            power_short = int(turn.arrays.need_w[node]) - int(state.site_power_w[site])
-            chosen = _choose_victims(by_site[site], node, gpu_short, power_short)
-            if chosen:
-                options.append((max(v[0] for v in chosen), len(chosen), node, chosen))
-        if not options:
+            nodes = nodes[turn.site_counts[fleet.node_site[nodes]] == 0]
+        option = self._victims.options(turn, nodes, lambda n: self._keys(turn, n))
+        if option is None:
             return False
-        keys = self._keys(turn, np.array([o[2] for o in options], dtype=np.int64))
-        best = min(range(len(options)), key=lambda i: (options[i][0], options[i][1], -keys[i]))
         evict: dict[tuple[str, int], int] = {}
-        for _, key, node, _ in options[best][3]:
-            evict[(key, node)] = evict.get((key, node), 0) + 1
+        for victim, n in option.victims:
+            evict[(victim.job, victim.node)] = evict.get((victim.job, victim.node), 0) + n
         for (key, node), n in sorted(evict.items()):
-            state.evict(key, node, n, f"preempted by {job.key}")
+            self.state.evict(key, node, n, f"preempted by {job.key}")
         return True
-
-    def _victim_units(self, priority: int) -> list[tuple[int, str, int, Unit]]:
-        """Every running replica that a job of ``priority`` may preempt, as
-        (priority, job, node, unit), in the order victims are taken."""
-        units = []
-        for key, rows in self.state.kept.items():
-            victim = self.jobs.get(key)
-            if victim is None or not victim.preemptible or victim.priority >= priority:
-                continue
-            for node, row in rows.items():
-                units.extend([(victim.priority, key, node, row.unit)] * row.replicas)
-        units.sort(key=lambda u: (u[0], u[1], u[2]))
-        return units
 
     # -- reporting -----------------------------------------------------------------------
 
@@ -313,54 +279,13 @@ class _Run:
         )
 
 
-def _choose_victims(
-    site_units: list[tuple[int, str, int, Unit]], node: int, gpu_short: int, power_short: int
-) -> list[tuple[int, str, int, Unit]]:
-    """The victims that make room for one replica on ``node``, or [] when none can.
-
-    Replicas on the node go first (lowest priority first) until the GPUs fit; then any
-    replica at the site until the power fits; then each victim that turns out not to be
-    needed is spared again, the last taken first.
-    """
-    if gpu_short <= 0 and power_short <= 0:
-        return []
-    chosen: list[tuple[int, str, int, Unit]] = []
-    taken: set[int] = set()
-    for i, u in enumerate(site_units):
-        if gpu_short <= 0:
-            break
-        if u[2] == node:
-            chosen.append(u)
-            taken.add(i)
-            gpu_short -= u[3].gpus
-            power_short -= u[3].need_w
-    if gpu_short > 0:
-        return []
-    for i, u in enumerate(site_units):
-        if power_short <= 0:
-            break
-        if i not in taken:
-            chosen.append(u)
-            gpu_short -= u[3].gpus if u[2] == node else 0
-            power_short -= u[3].need_w
-    if power_short > 0:
-        return []
-    for u in reversed(list(chosen)):
-        back_gpu = gpu_short + (u[3].gpus if u[2] == node else 0)
-        back_power = power_short + u[3].need_w
-        if back_gpu <= 0 and back_power <= 0:
-            chosen.remove(u)
-            gpu_short, power_short = back_gpu, back_power
-    return chosen
-
-
-def _ranked(nodes: IntArray, keys: IntArray, first: int) -> Iterator[int]:
-    """``nodes`` best key first; only the top ``first`` are sorted unless more are asked for."""
-    if first < nodes.size:
-        top = np.argpartition(-keys, first - 1)[:first]
-        top = top[np.argsort(-keys[top])]
-        yield from (int(n) for n in nodes[top])
-        rest = np.argsort(-keys)[first:]
-        yield from (int(n) for n in nodes[rest])
-    else:
-        yield from (int(n) for n in nodes[np.argsort(-keys)])
+def _ranked(nodes: IntArray, keys: IntArray) -> Iterator[int]:
+    """``nodes``, best key first. A walk usually needs only the first few, so they are
+    picked one at a time; only a long walk pays for a full sort."""
+    keys = keys.copy()
+    for _ in range(min(_PICK_ONE_BY_ONE, nodes.size)):
+        best = int(np.argmax(keys))
+        yield int(nodes[best])
+        keys[best] = -1
+    rest = np.flatnonzero(keys >= 0)
+    yield from (int(n) for n in nodes[rest[np.argsort(-keys[rest])]])

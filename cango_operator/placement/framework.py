@@ -16,7 +16,7 @@ short and countable, because ``status.message`` counts nodes by reason.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import ClassVar, Protocol
@@ -131,20 +131,6 @@ class ShapeArrays:
     #: latency from each node's site to the client region (ms; NaN = unknown or no region)
     latency_ms: FloatArray
 
-    @classmethod
-    def build(cls, shape: JobShape, fleet: FleetTable) -> ShapeArrays:
-        if shape.estimated_power_w is not None:
-            power = np.full(fleet.n_nodes, float(shape.estimated_power_w))
-        else:
-            power = shape.gpu_count * fleet.node_max_power_w
-        need = np.ceil(power * fleet.site_pue[fleet.node_site]).astype(np.int64)
-        region = fleet.region_index.get(shape.client_region or "", -1)
-        if region >= 0:
-            latency = fleet.site_latency[fleet.node_site, region]
-        else:
-            latency = np.full(fleet.n_nodes, np.nan)
-        return cls(shape=shape, power_w=power, need_w=need, latency_ms=latency)
-
 
 @dataclass(slots=True)
 class JobTurn:
@@ -162,6 +148,10 @@ class StaticFilter(Protocol):
     name: ClassVar[str]
     #: True: running replicas that break this rule are moved (a job spec changed under them)
     evicts_running: ClassVar[bool]
+
+    def reads(self, shape: JobShape) -> Hashable:
+        """The part of the shape the rule looks at: results are reused for equal values."""
+        ...
 
     def filter(self, job: ShapeArrays, fleet: FleetTable, nodes: IntArray) -> FilterResult: ...
 
@@ -207,11 +197,10 @@ def min_max_score(values: FloatArray | IntArray, higher_is_better: bool) -> IntA
     lo, hi = values.min(), values.max()
     if lo == hi:
         return np.full(values.size, MAX_SCORE, dtype=np.int64)
-    if higher_is_better:
-        scaled = 100.0 * (values - lo) / (hi - lo)
-    else:
-        scaled = 100.0 * (hi - values) / (hi - lo)
-    scores: IntArray = np.floor(scaled).astype(np.int64)
+    scaled = np.subtract(values, lo) if higher_is_better else np.subtract(hi, values)
+    scaled = np.multiply(scaled, 100.0)
+    scaled /= hi - lo
+    scores: IntArray = np.floor(scaled, out=scaled).astype(np.int64)
     return scores
 
 

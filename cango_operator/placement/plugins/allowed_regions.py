@@ -6,13 +6,16 @@ from typing import ClassVar
 
 import numpy as np
 
-from cango_operator.placement.framework import FilterResult, ShapeArrays
+from cango_operator.placement.framework import FilterResult, JobShape, ShapeArrays
 from cango_operator.placement.table import FleetTable, IntArray
 
 
 class AllowedRegions:
     name: ClassVar[str] = "AllowedRegions"
     evicts_running: ClassVar[bool] = True
+
+    def reads(self, shape: JobShape) -> tuple[str, ...]:
+        return shape.allowed_regions
 
     def filter(self, job: ShapeArrays, fleet: FleetTable, nodes: IntArray) -> FilterResult:
         allowed = job.shape.allowed_regions

@@ -6,13 +6,16 @@ from typing import ClassVar
 
 import numpy as np
 
-from cango_operator.placement.framework import FilterResult, ShapeArrays, reason_list
+from cango_operator.placement.framework import FilterResult, JobShape, ShapeArrays, reason_list
 from cango_operator.placement.table import FleetTable, IntArray
 
 
 class GpuModel:
     name: ClassVar[str] = "GpuModel"
     evicts_running: ClassVar[bool] = True
+
+    def reads(self, shape: JobShape) -> tuple[str, ...]:
+        return shape.gpu_models
 
     def filter(self, job: ShapeArrays, fleet: FleetTable, nodes: IntArray) -> FilterResult:
         models = job.shape.gpu_models

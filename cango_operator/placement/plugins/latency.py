@@ -22,7 +22,10 @@ class Latency:
         if job.job.client_region is None:
             return np.full(nodes.size, MAX_SCORE, dtype=np.int64)
         latency = job.arrays.latency_ms[nodes]
-        known = ~np.isnan(latency)
+        unknown = np.isnan(latency)
+        if not unknown.any():
+            return min_max_score(latency, higher_is_better=False)
+        known = ~unknown
         out = np.zeros(nodes.size, dtype=np.int64)
         out[known] = min_max_score(latency[known], higher_is_better=False)
         return out

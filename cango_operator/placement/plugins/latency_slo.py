@@ -9,13 +9,16 @@ from typing import ClassVar
 
 import numpy as np
 
-from cango_operator.placement.framework import FilterResult, ShapeArrays
+from cango_operator.placement.framework import FilterResult, JobShape, ShapeArrays
 from cango_operator.placement.table import FleetTable, IntArray
 
 
 class LatencySLO:
     name: ClassVar[str] = "LatencySLO"
     evicts_running: ClassVar[bool] = True
+
+    def reads(self, shape: JobShape) -> tuple[str | None, float | None]:
+        return (shape.client_region, shape.max_latency_ms)
 
     def filter(self, job: ShapeArrays, fleet: FleetTable, nodes: IntArray) -> FilterResult:
         limit = job.shape.max_latency_ms

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from cango_operator.placement.framework import FilterResult, ShapeArrays
+from cango_operator.placement.framework import FilterResult, JobShape, ShapeArrays
 from cango_operator.placement.snapshot import NodePhase
 from cango_operator.placement.table import NODE_PHASES, FleetTable, IntArray
 
@@ -12,6 +12,9 @@ from cango_operator.placement.table import NODE_PHASES, FleetTable, IntArray
 class NodeHealth:
     name: ClassVar[str] = "NodeHealth"
     evicts_running: ClassVar[bool] = False
+
+    def reads(self, shape: JobShape) -> None:
+        return None
 
     def filter(self, job: ShapeArrays, fleet: FleetTable, nodes: IntArray) -> FilterResult:
         phase = fleet.node_phase[nodes]

@@ -10,7 +10,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from cango_operator.placement.framework import MAX_SCORE, MIN_SCORE, JobTurn
+from cango_operator.placement.framework import MAX_SCORE, JobTurn
 from cango_operator.placement.state import PlanState
 from cango_operator.placement.table import FleetTable, IntArray
 
@@ -21,5 +21,7 @@ class Packing:
     def score(self, job: JobTurn, fleet: FleetTable, state: PlanState, nodes: IntArray) -> IntArray:
         usable = fleet.node_usable[nodes]
         used_after = usable - state.free_gpus[nodes] + job.job.gpu_count
+        # used_after >= 1 always; above usable only on nodes that do not fit anyway.
         share = np.floor(100 * used_after / np.maximum(usable, 1)).astype(np.int64)
-        return np.clip(share, MIN_SCORE, MAX_SCORE)
+        scores: IntArray = np.minimum(share, MAX_SCORE)
+        return scores

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from cango_operator.placement.framework import FilterResult, ShapeArrays
+from cango_operator.placement.framework import FilterResult, JobShape, ShapeArrays
 from cango_operator.placement.snapshot import SitePhase as Phase
 from cango_operator.placement.table import SITE_MISSING, SITE_PHASES, FleetTable, IntArray
 
@@ -16,6 +16,9 @@ from cango_operator.placement.table import SITE_MISSING, SITE_PHASES, FleetTable
 class SitePhase:
     name: ClassVar[str] = "SitePhase"
     evicts_running: ClassVar[bool] = False
+
+    def reads(self, shape: JobShape) -> None:
+        return None
 
     def filter(self, job: ShapeArrays, fleet: FleetTable, nodes: IntArray) -> FilterResult:
         phase = fleet.site_phase[fleet.node_site[nodes]]

@@ -53,8 +53,7 @@ def broken_promises(snapshot: Snapshot, plan: Plan) -> list[str]:
     for e in plan.evictions:
         evicted[(e.job, e.node)] = evicted.get((e.job, e.node), 0) + e.replicas
     kept_existing = {
-        (p.job, p.node): p.replicas - evicted.get((p.job, p.node), 0)
-        for p in snapshot.placements
+        (p.job, p.node): p.replicas - evicted.get((p.job, p.node), 0) for p in snapshot.placements
     }
 
     # No needless moves: existing replicas stay unless evicted with a reason.
@@ -147,12 +146,11 @@ def broken_promises(snapshot: Snapshot, plan: Plan) -> list[str]:
         ):
             broken.append(f"{key}: over maxReplicasPerSite: {per_site}")
         reported = next((u for u in plan.unschedulable if u.job == key), None)
-        if len(per_site) < job.min_sites and total > 0 or total < job.replicas:
-            if reported is None:
-                broken.append(f"{key}: short of replicas or minSites and not reported")
-        if len(per_site) < job.min_sites and total > 0 and reported is not None:
-            if not any("minSites" in r for r in reported.reasons):
-                broken.append(f"{key}: below minSites, reasons do not say so")
+        spread_short = total > 0 and len(per_site) < job.min_sites
+        if (spread_short or total < job.replicas) and reported is None:
+            broken.append(f"{key}: short of replicas or minSites and not reported")
+        if spread_short and reported and not any("minSites" in r for r in reported.reasons):
+            broken.append(f"{key}: below minSites, reasons do not say so")
 
     # Preemption only of lower-priority, preemptible work.
     for e in plan.evictions:

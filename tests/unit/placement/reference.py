@@ -303,7 +303,11 @@ class Reference:
             while used > self.nodes[i].usable_gpus:
                 candidates = [(k, r) for k, r in rows if r.replicas > 0 and r.gpus > 0]
                 candidates.sort(
-                    key=lambda kr: (not self.jobs[kr[0]].preemptible, self.jobs[kr[0]].priority, kr[0])
+                    key=lambda kr: (
+                        not self.jobs[kr[0]].preemptible,
+                        self.jobs[kr[0]].priority,
+                        kr[0],
+                    )
                 )
                 key, row = candidates[0]
                 self.evict(key, i, 1, "node lost GPUs")
@@ -442,9 +446,7 @@ class Reference:
         if not options:
             return False
         keys = self.keys(job, [o[2] for o in options])
-        best = min(
-            range(len(options)), key=lambda k: (options[k][0], options[k][1], -keys[k])
-        )
+        best = min(range(len(options)), key=lambda k: (options[k][0], options[k][1], -keys[k]))
         counts: dict[tuple[str, int], int] = {}
         for _, key, i, _ in options[best][3]:
             counts[(key, i)] = counts.get((key, i), 0) + 1

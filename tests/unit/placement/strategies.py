@@ -93,7 +93,11 @@ def jobs(draw: st.DrawFn, count: int) -> tuple[JobRequest, ...]:
                 replicas=draw(st.integers(0, 6)),
                 gpu_count=draw(st.sampled_from([1, 1, 2, 4, 8])),
                 gpu_models=tuple(
-                    draw(st.one_of(st.just(set()), st.sets(st.sampled_from(sorted(MODELS)), max_size=2)))
+                    draw(
+                        st.one_of(
+                            st.just(set()), st.sets(st.sampled_from(sorted(MODELS)), max_size=2)
+                        )
+                    )
                 ),
                 min_memory_mib=draw(st.sampled_from([0, 0, 0, 40000, 80000])),
                 estimated_power_w=draw(st.one_of(st.none(), st.sampled_from([150.0, 650.0]))),
