@@ -17,7 +17,7 @@ from cango_operator.devcluster.tools import ensure_bin_dir, find_tool
 from cango_operator.errors import ClusterError
 
 DEFAULT_WORKDIR = (
-    Path(os.environ.get("CANGO_CACHE", Path.home() / ".cache" / "cango-operator")) / "clusters"
+    Path(os.environ.get("CANGO_CACHE", Path.home() / ".cache" / "cango-operator")) / "kwok"
 )
 
 
