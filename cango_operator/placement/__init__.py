@@ -27,7 +27,7 @@ from cango_operator.placement.framework import (
     StaticFilter,
     Status,
 )
-from cango_operator.placement.plan import Eviction, Placement, Plan, SitePower, Unschedulable
+from cango_operator.placement.plan import Eviction, Placement, Plan, SiteBudget, Unschedulable
 from cango_operator.placement.plugins import DEFAULT_PROFILE, REGISTRY, build_profile
 from cango_operator.placement.snapshot import (
     ExistingPlacement,
@@ -64,8 +64,8 @@ __all__ = [
     "Rejection",
     "ScorePlugin",
     "ShapeArrays",
+    "SiteBudget",
     "SitePhase",
-    "SitePower",
     "SiteState",
     "Snapshot",
     "SnapshotError",

@@ -27,7 +27,7 @@ import numpy as np
 from cango_operator.placement.existing import review_running
 from cango_operator.placement.explain import count_reasons, message
 from cango_operator.placement.framework import JobShape, JobTurn, Profile, ShapeArrays
-from cango_operator.placement.plan import Eviction, Placement, Plan, SitePower, Unschedulable
+from cango_operator.placement.plan import Eviction, Placement, Plan, SiteBudget, Unschedulable
 from cango_operator.placement.plugins import DEFAULT_PROFILE
 from cango_operator.placement.preemption import Victims
 from cango_operator.placement.shapes import ShapeCache
@@ -263,7 +263,7 @@ class _Run:
         ]
         target = state.mining_target_w()
         sites = [
-            SitePower(
+            SiteBudget(
                 name=site.name,
                 available_kw_before=max(0, int(state.initial_power_w[i])) / 1000,
                 available_kw_after=max(0, int(state.site_power_w[i])) / 1000,

@@ -50,7 +50,7 @@ class Unschedulable:
 
 
 @dataclass(frozen=True, slots=True)
-class SitePower:
+class SiteBudget:
     """A site's power before and after the plan, and the mining load it should drop to."""
 
     name: str
@@ -66,7 +66,7 @@ class Plan:
     placements: tuple[Placement, ...]
     evictions: tuple[Eviction, ...]
     unschedulable: tuple[Unschedulable, ...]
-    sites: tuple[SitePower, ...]
+    sites: tuple[SiteBudget, ...]
 
     def placements_of(self, job: str) -> tuple[Placement, ...]:
         """The rows of one job (``namespace/name``)."""

@@ -96,19 +96,18 @@ class SiteState:
         where = f"site {self.name!r}"
         _check(bool(self.name), "site", "name must not be empty")
         _check(bool(self.region), where, "region must not be empty")
-        _finite_at_least(self.capacity_kw, 0.0, f"{where}: capacityKw")
-        _check(self.capacity_kw > 0, f"{where}: capacityKw", "must be > 0")
-        _finite_at_least(self.reserve_kw, 0.0, f"{where}: reserveKw")
-        _check(self.reserve_kw < self.capacity_kw, f"{where}: reserveKw", "must be < capacityKw")
+        # Capacity may be 0 here: a feed reporting no power (the site is then Offline).
         for label, value in (
+            ("capacityKw", self.capacity_kw),
+            ("reserveKw", self.reserve_kw),
             ("otherLoadKw", self.other_load_kw),
             ("gpuDrawKw", self.gpu_draw_kw),
             ("committedKw", self.committed_kw),
             ("mining.loadKw", self.mining_load_kw),
             ("mining.curtailableKw", self.curtailable_kw),
-            ("energyPriceUsdPerMwh", self.energy_price_usd_per_mwh),
         ):
             _finite_at_least(value, 0.0, f"{where}: {label}")
+        _finite_at_least(self.energy_price_usd_per_mwh, -1e6, f"{where}: energyPriceUsdPerMwh")
         _finite_at_least(self.pue, 1.0, f"{where}: pue")
         _check(self.pue <= 3.0, f"{where}: pue", f"must be 1.0..3.0, got {self.pue!r}")
         for region, ms in self.latency_ms.items():

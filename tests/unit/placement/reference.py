@@ -20,8 +20,8 @@ from cango_operator.placement import (
     Objective,
     Placement,
     Plan,
+    SiteBudget,
     SitePhase,
-    SitePower,
     SiteState,
     Snapshot,
     Unschedulable,
@@ -541,7 +541,7 @@ class Reference:
             now = self.world.power[name]
             shed = min(max(self.sheddable(site) - now, 0), self.sheddable(site))
             sites.append(
-                SitePower(
+                SiteBudget(
                     name,
                     max(0, self.before[name]) / 1000,
                     max(0, now) / 1000,
