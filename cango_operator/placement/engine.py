@@ -212,7 +212,7 @@ class _Run:
     def _explain(self, turn: JobTurn, missing: int) -> None:
         counts, alive = count_reasons(self.profile, turn, self.fleet, self.state)
         fit = int(alive.sum())
-        short = self._sites_short(turn) > 0
+        short = turn.job.min_sites > 1 and self._sites_short(turn) > 0
         spread = f"minSites {turn.job.min_sites} not reachable"
         if short:
             # Nodes that still fit are all at sites the job already uses: that is why.

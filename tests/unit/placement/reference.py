@@ -495,7 +495,7 @@ class Reference:
                 fit += 1
             else:
                 counts[reason] = counts.get(reason, 0) + 1
-        short = self.sites_short(job) > 0
+        short = job.min_sites > 1 and self.sites_short(job) > 0
         if short:
             counts[f"minSites {job.min_sites} not reachable"] = fit
         ranked = sorted(((r, n) for r, n in counts.items() if n), key=lambda kv: (-kv[1], kv[0]))
