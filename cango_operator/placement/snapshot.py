@@ -48,6 +48,16 @@ class Objective(StrEnum):
     BALANCED = "balanced"
 
 
+def _enum(obj: object, attr: str, kind: type[StrEnum], where: str) -> None:
+    """Accept the enum or its string value (as manifests give it); refuse anything else."""
+    value = getattr(obj, attr)
+    try:
+        object.__setattr__(obj, attr, kind(value))
+    except ValueError:
+        allowed = ", ".join(k.value for k in kind)
+        raise SnapshotError(f"{where}: must be one of {allowed}, got {value!r}") from None
+
+
 def _check(ok: bool, where: str, message: str) -> None:
     if not ok:
         raise SnapshotError(f"{where}: {message}")
@@ -96,6 +106,7 @@ class SiteState:
         where = f"site {self.name!r}"
         _check(bool(self.name), "site", "name must not be empty")
         _check(bool(self.region), where, "region must not be empty")
+        _enum(self, "phase", SitePhase, f"{where}: phase")
         # Capacity may be 0 here: a feed reporting no power (the site is then Offline).
         for label, value in (
             ("capacityKw", self.capacity_kw),
@@ -145,6 +156,7 @@ class NodeState:
         where = f"GpuNode {self.name!r}"
         _check(bool(self.name), "GpuNode", "name must not be empty")
         _check(bool(self.site), f"{where}: site", "must not be empty")
+        _enum(self, "phase", NodePhase, f"{where}: phase")
         _int_between(self.gpu_count, 1, 16, f"{where}: gpu.count")
         _int_between(self.gpu_memory_mib, 0, 10**7, f"{where}: gpu.memoryMiB")
         _finite_at_least(self.gpu_max_power_w, 0.0, f"{where}: gpu.maxPowerW")
@@ -201,11 +213,7 @@ class JobRequest:
         _int_between(self.min_sites, 1, 1000, f"{where}: placement.minSites")
         _int_between(self.max_replicas_per_site, 0, 1000, f"{where}: placement.maxReplicasPerSite")
         _int_between(self.priority, -(2**31), 2**31 - 1, f"{where}: priority")
-        _check(
-            isinstance(self.objective, Objective),
-            f"{where}: placement.objective",
-            "must be latency, cost or balanced",
-        )
+        _enum(self, "objective", Objective, f"{where}: placement.objective")
 
     @property
     def key(self) -> str:
