@@ -20,8 +20,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Literal
 
 from prometheus_client import CollectorRegistry
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.metrics import MetricWrapperBase
 
 PREFIX = "cango_"
@@ -114,6 +116,24 @@ class MetricFamily:
         return words[-1] if words[-1] in UNITS else ""
 
 
+@dataclass(frozen=True, slots=True)
+class Declared:
+    """A family a custom collector yields, declared once: the collector builds its
+    families from it, and :func:`families_in` learns its labels from it even while the
+    collector has no samples to show. ``name`` is as collected (no ``_total``)."""
+
+    name: str
+    type: Literal["gauge", "counter"]
+    help: str
+    labels: tuple[str, ...] = ()
+
+    def family(self) -> GaugeMetricFamily | CounterMetricFamily:
+        """An empty family to add samples to."""
+        if self.type == "counter":
+            return CounterMetricFamily(self.name, self.help, labels=self.labels)
+        return GaugeMetricFamily(self.name, self.help, labels=self.labels)
+
+
 def convention_problems(family: MetricFamily) -> list[str]:
     """Everything wrong with one family's name, help and labels; empty when it conforms."""
     name, problems = family.name, []
@@ -153,17 +173,20 @@ def families_in(
 ) -> list[MetricFamily]:
     """The families ``registry`` exports, sorted by name.
 
-    Label names come from the samples and from the metric objects in ``declared`` (a
-    labelled metric that has never been used has no samples yet). A family whose labels
-    cannot be known either way is an error, so a catalogue is never silently wrong.
+    Label names come from the samples and from ``declared``: metric objects and
+    :class:`Declared` families (a labelled metric that has never been used has no samples
+    yet). A family whose labels cannot be known either way is an error, so a catalogue
+    is never silently wrong.
     """
-    # prometheus_client keeps a metric object's name, type and label names in these
-    # attributes (stable since 0.4); there is no public accessor.
-    label_names = {
-        _exposed_name(w._name, str(w._type)): tuple(w._labelnames)
-        for w in declared
-        if isinstance(w, MetricWrapperBase)
-    }
+    label_names: dict[str, tuple[str, ...]] = {}
+    for item in declared:
+        if isinstance(item, MetricWrapperBase):
+            # prometheus_client keeps a metric object's name, type and label names in
+            # these attributes (stable since 0.4); there is no public accessor.
+            name = _exposed_name(item._name, str(item._type))
+            label_names[name] = tuple(item._labelnames)
+        elif isinstance(item, Declared):
+            label_names[_exposed_name(item.name, item.type)] = item.labels
     families = []
     for metric in registry.collect():
         name = _exposed_name(metric.name, metric.type)

@@ -4,12 +4,14 @@ read only metrics that exist."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
-from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client import CollectorRegistry, Counter, Gauge, Metric
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from cango_operator.metrics import MetricFamily, convention_problems, families_in
+from cango_operator.metrics import Declared, MetricFamily, convention_problems, families_in
 from cango_operator.observability import all_families
 from cango_operator.observability.metrics_doc import render_metrics_doc
 from cango_operator.observability.rules import all_alerts
@@ -165,3 +167,23 @@ class TestFamiliesIn:
         Gauge("cango_z", "Z.", registry=registry)
         (found,) = families_in(registry, "t")
         assert found.labels == ()
+
+
+class TestDeclaredFamilies:
+    def test_a_custom_collector_s_declaration_gives_labels_without_samples(self) -> None:
+        declared = Declared("cango_site_replicas", "gauge", "Replicas.", ("site",))
+
+        class Empty(Collector):
+            def collect(self) -> Iterator[Metric]:
+                yield declared.family()
+
+        registry = CollectorRegistry()
+        registry.register(Empty())
+        (found,) = families_in(registry, "t", [declared])
+        assert found == MetricFamily("cango_site_replicas", "gauge", "Replicas.", ("site",), "t")
+
+    def test_a_declared_counter_is_exposed_with_total(self) -> None:
+        declared = Declared("cango_usage_gpu_seconds", "counter", "GPU time.", ("namespace",))
+        family = declared.family()
+        family.add_metric(["acme"], 2.0)
+        assert [s.name for s in family.samples] == ["cango_usage_gpu_seconds_total"]

@@ -3,7 +3,7 @@
 from cango_operator.observability.dashboards.exprs import RANGE, RATE, with_region
 from cango_operator.observability.grafana import Dashboard, Panel, Query, Row
 
-FREE_GPUS = "cango_site_gpus - cango_site_allocated_gpus"
+FREE_GPUS = "cango_site_free_gpus"
 
 NOW = Row(
     "Fleet now",

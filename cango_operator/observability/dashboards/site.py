@@ -37,8 +37,8 @@ NOW = Row(
         ),
         _stat(
             "Free GPUs",
-            f"cango_site_gpus{S} - cango_site_allocated_gpus{S}",
-            "GPUs on usable nodes not allocated to any replica.",
+            f"cango_site_free_gpus{S}",
+            "Healthy GPUs on usable nodes not allocated to any replica.",
         ),
         _stat("Replicas", f"cango_site_replicas{S}", "Replicas placed here."),
     ),
