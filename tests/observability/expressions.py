@@ -25,6 +25,7 @@ class Expression:
     where: str  # "cango-fleet.json: Free GPUs [A]" or "rule CangoGpuUnhealthy"
     expr: str
     series_only: bool = False  # a variable's label_values() selector: ask /api/v1/series
+    instant: bool = True  # False: a time-series panel's range query
 
 
 def dashboards() -> dict[str, dict[str, Any]]:
@@ -37,7 +38,11 @@ def dashboard_expressions() -> list[Expression]:
         for panel in model["panels"]:
             for target in panel.get("targets", []):
                 found.append(
-                    Expression(f"{name}: {panel['title']} [{target['refId']}]", target["expr"])
+                    Expression(
+                        f"{name}: {panel['title']} [{target['refId']}]",
+                        target["expr"],
+                        instant=target["instant"],
+                    )
                 )
         for variable in model["templating"]["list"]:
             if variable["type"] != "query":

@@ -4,6 +4,7 @@ every second, and its HTTP API: instant queries and series lookups."""
 from __future__ import annotations
 
 import json
+import math
 import socket
 import subprocess
 import time
@@ -104,6 +105,17 @@ class PrometheusServer:
         data = self._get("/api/v1/query", query=expr)
         if data["resultType"] in ("scalar", "string"):
             return [{"metric": {}, "value": data["result"]}]
+        result: list[dict[str, Any]] = data["result"]
+        return result
+
+    def query_range(self, expr: str, start: float, step: float = 1.0) -> list[dict[str, Any]]:
+        """A range query from ``start`` to now, as a Grafana time-series panel runs it
+        (steps counted back from now, so the last one sees the latest scrape)."""
+        end = time.time()
+        start = end - math.ceil((end - start) / step) * step
+        data = self._get(
+            "/api/v1/query_range", query=expr, start=str(start), end=str(end), step=str(step)
+        )
         result: list[dict[str, Any]] = data["result"]
         return result
 
