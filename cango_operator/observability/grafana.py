@@ -167,9 +167,16 @@ def _panel(panel: Panel, panel_id: int, x: int, y: int) -> dict[str, Any]:
         "targets": [_target(q, chr(ord("A") + i)) for i, q in enumerate(panel.queries)],
     }
     if panel.kind == "table" and len(panel.queries) > 1:
+        # One row per label set; each query's value column named after its legend.
+        names = {
+            f"Value #{chr(ord('A') + i)}": q.legend for i, q in enumerate(panel.queries) if q.legend
+        }
         out["transformations"] = [
             {"id": "merge", "options": {}},
-            {"id": "organize", "options": {"excludeByName": {"Time": True}}},
+            {
+                "id": "organize",
+                "options": {"excludeByName": {"Time": True}, "renameByName": names},
+            },
         ]
     return out
 

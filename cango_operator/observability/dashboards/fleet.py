@@ -39,7 +39,7 @@ NOW = Row(
             "Free GPUs",
             "stat",
             (Query(f"sum({FREE_GPUS})"),),
-            "GPUs on usable nodes not allocated to any replica.",
+            "Healthy GPUs on usable nodes that no replica holds.",
             width=4,
             height=4,
         ),
