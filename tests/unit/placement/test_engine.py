@@ -47,6 +47,22 @@ class TestBatchPlanning:
         assert where(result, "a") == {"n1": 1}
         assert why(result, "b") == {"not enough free GPUs": 1}
 
+    def test_within_a_priority_the_most_constrained_job_goes_first(self) -> None:
+        # By name "any-model" would go first and take the cheap H100 node "h100-only" needs.
+        result = plan_of(
+            [
+                site("cheap", energy_price_usd_per_mwh=10.0),
+                site("dear", energy_price_usd_per_mwh=90.0),
+            ],
+            [node("cheap-1", "cheap"), node("dear-1", "dear", gpu_model="A100-80GB")],
+            [
+                job("any-model", gpu_count=8, objective=Objective.COST),
+                job("h100-only", gpu_count=8, gpu_models=("H100-80GB",)),
+            ],
+        )
+        assert where(result, "h100-only") == {"cheap-1": 1}
+        assert where(result, "any-model") == {"dear-1": 1}
+
     def test_power_promised_earlier_in_the_same_plan_counts_for_later_jobs(self) -> None:
         result = plan_of(
             [site("a", capacity_kw=2.0)],
