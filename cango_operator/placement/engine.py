@@ -64,7 +64,6 @@ class _Run:
         self.fleet = FleetTable.build(snapshot)
         self.jobs = {j.key: j for j in snapshot.jobs}
         self.state = PlanState(self.fleet, self.jobs, snapshot.placements)
-        self.all_nodes: IntArray = np.arange(self.fleet.n_nodes, dtype=np.int64)
         self.unschedulable: list[Unschedulable] = []
         self.shapes = ShapeCache(self.fleet, profile.static_filters)
         self._victims: Victims | None = None

@@ -27,7 +27,7 @@ class ShapeCache:
         self._power: dict[tuple[float | None, int], tuple[FloatArray, IntArray]] = {}
         self._latency: dict[str | None, FloatArray] = {}
         self._masks: dict[tuple[int, Hashable], BoolArray] = {}
-        self._nodes: dict[JobShape, IntArray] = {}
+        self._nodes: dict[tuple[Hashable, ...], IntArray] = {}
 
     def arrays(self, shape: JobShape) -> ShapeArrays:
         arrays = self._arrays.get(shape)
@@ -41,17 +41,17 @@ class ShapeCache:
 
     def static_nodes(self, arrays: ShapeArrays) -> IntArray:
         """Nodes that pass every static filter, in index order."""
-        nodes = self._nodes.get(arrays.shape)
+        parts = tuple(f.reads(arrays.shape) for f in self.static_filters)
+        nodes = self._nodes.get(parts)
         if nodes is None:
             ok = np.ones(self.fleet.n_nodes, dtype=np.bool_)
             for i, f in enumerate(self.static_filters):
-                key = (i, f.reads(arrays.shape))
-                passes = self._masks.get(key)
+                passes = self._masks.get((i, parts[i]))
                 if passes is None:
                     result = f.filter(arrays, self.fleet, self._all)
-                    passes = self._masks[key] = ~result.rejected(self.fleet.n_nodes)
+                    passes = self._masks[(i, parts[i])] = ~result.rejected(self.fleet.n_nodes)
                 ok &= passes
-            nodes = self._nodes[arrays.shape] = np.flatnonzero(ok).astype(np.int64)
+            nodes = self._nodes[parts] = np.flatnonzero(ok).astype(np.int64)
         return nodes
 
     def _power_of(self, shape: JobShape) -> tuple[FloatArray, IntArray]:

@@ -12,6 +12,10 @@ Variables: ``x[j,n]`` replicas of job j on node n (integer), and for spread jobs
 
 from __future__ import annotations
 
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -140,13 +144,14 @@ def solve(
     upper = np.ones(nvars)
     for k, (j, _) in enumerate(inst.pairs):
         upper[k] = jobs[j].replicas
-    result = milp(
-        c,
-        constraints=LinearConstraint(matrix.tocsr(), lo, hi),
-        integrality=np.ones(nvars),
-        bounds=Bounds(np.zeros(nvars), upper),
-        options={"time_limit": 60.0},
-    )
+    with _quiet_stdout():  # HiGHS writes progress notes straight to file descriptor 1
+        result = milp(
+            c,
+            constraints=LinearConstraint(matrix.tocsr(), lo, hi),
+            integrality=np.ones(nvars),
+            bounds=Bounds(np.zeros(nvars), upper),
+            options={"time_limit": 60.0},
+        )
     if result.x is None:
         return None
     out: dict[tuple[str, str], int] = {}
@@ -155,3 +160,17 @@ def solve(
         if v:
             out[(jobs[j].key, ref.nodes[n].name)] = v
     return out
+
+
+@contextmanager
+def _quiet_stdout() -> Iterator[None]:
+    sys.stdout.flush()
+    saved = os.dup(1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(devnull)
+        os.close(saved)
