@@ -217,7 +217,10 @@ class _Run:
     # -- reporting -----------------------------------------------------------------------
 
     def _explain(self, turn: JobTurn, missing: int) -> None:
-        counts, alive = count_reasons(self.profile, turn, self.fleet, self.state)
+        static = self.shapes.static_reasons(turn.arrays)
+        counts, alive = count_reasons(
+            self.profile.dynamic_filters, static, turn, self.fleet, self.state
+        )
         fit = int(alive.sum())
         short = turn.job.min_sites > 1 and self._sites_short(turn) > 0
         spread = f"minSites {turn.job.min_sites} not reachable"

@@ -12,6 +12,7 @@ from collections.abc import Hashable
 
 import numpy as np
 
+from cango_operator.placement.explain import Counted, count_static
 from cango_operator.placement.framework import JobShape, ShapeArrays, StaticFilter
 from cango_operator.placement.table import BoolArray, FleetTable, FloatArray, IntArray
 
@@ -28,6 +29,7 @@ class ShapeCache:
         self._latency: dict[str | None, FloatArray] = {}
         self._masks: dict[tuple[int, Hashable], BoolArray] = {}
         self._nodes: dict[tuple[Hashable, ...], IntArray] = {}
+        self._counted: dict[tuple[Hashable, ...], Counted] = {}
 
     def arrays(self, shape: JobShape) -> ShapeArrays:
         arrays = self._arrays.get(shape)
@@ -53,6 +55,14 @@ class ShapeCache:
                 ok &= passes
             nodes = self._nodes[parts] = np.flatnonzero(ok).astype(np.int64)
         return nodes
+
+    def static_reasons(self, arrays: ShapeArrays) -> Counted:
+        """Nodes each static filter rules out first, and the nodes left (for messages)."""
+        parts = tuple(f.reads(arrays.shape) for f in self.static_filters)
+        counted = self._counted.get(parts)
+        if counted is None:
+            counted = self._counted[parts] = count_static(self.static_filters, arrays, self.fleet)
+        return counted
 
     def _power_of(self, shape: JobShape) -> tuple[FloatArray, IntArray]:
         key = (shape.estimated_power_w, shape.gpu_count)

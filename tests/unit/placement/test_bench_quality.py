@@ -3,15 +3,12 @@ own plan is a feasible answer to it (so the reported ratios compare like with li
 
 from __future__ import annotations
 
-import pytest
-
 from cango_operator.placement import Objective
 from tests.bench.quality import compare
 
 
-@pytest.mark.parametrize("objective", [Objective.COST, Objective.LATENCY])
-def test_the_optimum_bounds_the_engine(objective: Objective) -> None:
-    result = compare(seed=3, objective=objective)
+def test_the_optimum_bounds_the_engine_on_jobs_replicas_cost_and_latency() -> None:
+    result = compare(seed=3, objective=Objective.BALANCED)
     assert result.jobs[0] <= result.jobs[1]
     assert result.replicas[0] <= result.replicas[1]
     assert result.cost[1] <= result.cost[0] + 1e-9
