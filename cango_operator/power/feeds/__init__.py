@@ -1,0 +1,44 @@
+"""Power feed adapters (http, prometheus, modbus, static) behind one small interface."""
+
+from cango_operator.api import LoadScope, WordOrder
+from cango_operator.power.feeds.base import (
+    RETRYABLE_KINDS,
+    FeedErrorKind,
+    FeedProblem,
+    FeedReadError,
+    FeedSample,
+    PowerFeed,
+    SecretResolver,
+)
+from cango_operator.power.feeds.config import (
+    STATIC_FEED,
+    FeedConfig,
+    FeedTiming,
+    HttpFeedConfig,
+    ModbusFeedConfig,
+    PrometheusFeedConfig,
+    SecretRef,
+    parse_feed_config,
+)
+from cango_operator.power.feeds.factory import build_feed
+
+__all__ = [
+    "RETRYABLE_KINDS",
+    "STATIC_FEED",
+    "FeedConfig",
+    "FeedErrorKind",
+    "FeedProblem",
+    "FeedReadError",
+    "FeedSample",
+    "FeedTiming",
+    "HttpFeedConfig",
+    "LoadScope",
+    "ModbusFeedConfig",
+    "PowerFeed",
+    "PrometheusFeedConfig",
+    "SecretRef",
+    "SecretResolver",
+    "WordOrder",
+    "build_feed",
+    "parse_feed_config",
+]
