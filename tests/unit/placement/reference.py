@@ -178,8 +178,8 @@ class Reference:
         else:
             if site is None:
                 return "site not found"
-            if site.phase in (SitePhase.OFFLINE, SitePhase.CURTAILED):
-                return f"site {site.phase.value}"
+            if site.phase == SitePhase.OFFLINE:
+                return "site Offline"
             if node.phase in (NodePhase.UNHEALTHY, NodePhase.UNKNOWN):
                 return f"node {node.phase.value}"
         if job.allowed_regions and site.region not in job.allowed_regions:
@@ -344,8 +344,11 @@ class Reference:
                         self.evict_one_at(key, site, f"maxReplicasPerSite {cap}")
         for name in self.site_names:
             site = self.sites[name]
-            if site.phase not in TAKES_WORK:
+            if site.phase not in (*TAKES_WORK, SitePhase.CURTAILED):
                 continue
+            reason = (
+                "site Curtailed" if site.phase == SitePhase.CURTAILED else "site over power budget"
+            )
             victims = sorted(
                 (self.jobs[key].priority, key, i)
                 for key in kept
@@ -355,7 +358,7 @@ class Reference:
             )
             for _, key, i in victims:
                 while kept[key][i].replicas > 0 and self.world.power[name] < 0:
-                    self.evict(key, i, 1, "site over power budget")
+                    self.evict(key, i, 1, reason)
 
     def site_rank(self, name: str) -> int:
         return self.site_names.index(name) if name in self.sites else len(self.site_names)

@@ -341,6 +341,26 @@ class TestRunningWork:
         assert evicted(result, "j") == {("a-1", "site Offline"): 2}
         assert where(result, "j") == {"b-1": 2}
 
+    def test_a_curtailed_site_keeps_the_work_that_fits_and_takes_none(self) -> None:
+        result = plan_of(
+            [site("a", phase=SitePhase.CURTAILED)],
+            [node("a-1", "a")],
+            [job("j", replicas=3)],
+            [running("j", "a-1", 2)],
+        )
+        assert where(result, "j") == {"a-1": 2}
+        assert why(result, "j") == {"site Curtailed": 1}
+
+    def test_a_curtailed_site_sheds_preemptible_work_beyond_its_lowered_budget(self) -> None:
+        result = plan_of(
+            [site("a", phase=SitePhase.CURTAILED, capacity_kw=1.0), site("b")],
+            [node("a-1", "a"), node("b-1", "b")],
+            [job("j", replicas=2, preemptible=True)],
+            [running("j", "a-1", 2)],
+        )
+        assert evicted(result, "j") == {("a-1", "site Curtailed"): 1}
+        assert where(result, "j") == {"a-1": 1, "b-1": 1}
+
     def test_a_site_with_unknown_power_keeps_its_work_and_takes_none(self) -> None:
         result = plan_of(
             [site("a", phase=SitePhase.UNKNOWN)],
