@@ -1,0 +1,66 @@
+"""Running the operator: wire credentials, writer, planner and registry, then hand the
+event loop to kopf until a signal stops it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import kopf
+
+from cango_operator.operator.applier import KubernetesApplier
+from cango_operator.operator.connection import api_client, load_configuration, make_login_handler
+from cango_operator.operator.handlers import Runtime
+from cango_operator.operator.httpserver import start_http
+from cango_operator.operator.kube import KubeWriter
+from cango_operator.operator.memory import WriteMemory
+from cango_operator.operator.options import OperatorOptions
+from cango_operator.operator.planner import Planner
+from cango_operator.operator.registry import build_registry
+from cango_operator.operator.round import Reconciler
+from cango_operator.placement import plan
+
+logger = logging.getLogger(__name__)
+
+
+def run(options: OperatorOptions) -> None:
+    """Run until SIGINT/SIGTERM (kopf handles both and exits cleanly)."""
+    asyncio.run(run_async(options))
+
+
+async def run_async(options: OperatorOptions, stop: asyncio.Event | None = None) -> None:
+    cfg, in_cluster = load_configuration(options.kubeconfig)
+    api = api_client(cfg, options.write_concurrency)
+    writer = KubeWriter(api, options.write_concurrency)
+    memory = WriteMemory()
+    reconciler = Reconciler(
+        writer,
+        KubernetesApplier(writer, memory),
+        memory,
+        plan,
+        node_stale_seconds=options.node_stale_seconds,
+    )
+    planner = Planner(reconciler, debounce=options.debounce_seconds)
+    rt = Runtime(options=options, planner=planner, reconciler=reconciler)
+    registry = build_registry(options, make_login_handler(cfg, in_cluster))
+    http = None
+    if options.metrics_port is not None:
+        http = await start_http(options.metrics_host, options.metrics_port, rt.started)
+    try:
+        await kopf.operator(
+            registry=registry,
+            settings=kopf.OperatorSettings(),
+            memo=kopf.Memo(runtime=rt),
+            clusterwide=options.clusterwide,
+            namespaces=list(options.namespaces),
+            standalone=options.standalone,
+            peering_name=options.peering,
+            priority=options.priority,
+            liveness_endpoint=options.liveness,
+            stop_flag=stop,
+        )
+    finally:
+        await planner.stop()
+        if http is not None:
+            await http.cleanup()
+        api.close()
