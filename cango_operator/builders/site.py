@@ -32,9 +32,7 @@ def site_aggregates(
     mining_target_kw: float | None,
 ) -> dict[str, Any]:
     """``status.nodes``, ``status.gpus`` and the operator's part of ``status.power``."""
-    draw_w = sum(
-        (n.gpunode.status.power_w or 0.0) for n in nodes if n.gpunode.status is not None
-    )
+    draw_w = sum((n.gpunode.status.power_w or 0.0) for n in nodes if n.gpunode.status is not None)
     power: dict[str, Any] = {
         "gpuDrawKw": _kw(draw_w * pue),
         "committedKw": _kw(committed_w * pue),

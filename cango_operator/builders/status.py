@@ -73,9 +73,7 @@ def job_status(
     message = shortfall.message if shortfall is not None and shortfall.missing > 0 else ""
     if phase is JobPhase.UNSCHEDULABLE and not message:
         message = f"0/{wanted} replicas placed"
-    if phase is JobPhase.PLACING:
-        placed_obs = Observation(PLACED, True, "AllReplicasPlaced", f"{placed}/{wanted} placed")
-    elif phase is JobPhase.RUNNING:
+    if phase in (JobPhase.PLACING, JobPhase.RUNNING):
         placed_obs = Observation(PLACED, True, "AllReplicasPlaced", f"{placed}/{wanted} placed")
     else:
         reason = "Unschedulable" if placed == 0 else "PartiallyPlaced"

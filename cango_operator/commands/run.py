@@ -17,7 +17,9 @@ from cango_operator.operator.options import DEFAULT_LIVENESS, DEFAULT_PEERING, O
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--kubeconfig", help="kubeconfig file (default: in-cluster, then $KUBECONFIG)")
+    parser.add_argument(
+        "--kubeconfig", help="kubeconfig file (default: in-cluster, then $KUBECONFIG)"
+    )
     scope = parser.add_mutually_exclusive_group()
     scope.add_argument(
         "-n",
@@ -94,7 +96,9 @@ def options_from(args: argparse.Namespace) -> OperatorOptions:
     if args.metrics_port < 0 or args.metrics_port > 65535:
         raise ConfigError(f"--metrics-port must be 0..65535, got {args.metrics_port}")
     if args.peering_lifetime < 2:
-        raise ConfigError(f"--peering-lifetime must be at least 2 seconds, got {args.peering_lifetime}")
+        raise ConfigError(
+            f"--peering-lifetime must be at least 2 seconds, got {args.peering_lifetime}"
+        )
     if args.node_stale_seconds <= 0:
         raise ConfigError(f"--node-stale-seconds must be positive, got {args.node_stale_seconds}")
     if args.debounce < 0:

@@ -112,11 +112,12 @@ class KubernetesApplier:
             if name not in wanted and not dep.deleting:
                 shrink.append(self._delete(dep, report))
         for name, manifest in wanted.items():
-            dep = observed.get(name)
-            if not self._needs_apply(manifest, dep):
+            current = observed.get(name)
+            if not self._needs_apply(manifest, current):
                 continue
-            smaller = dep is not None and manifest["spec"]["replicas"] < dep.replicas
-            (shrink if smaller else grow).append(self._apply_deployment(manifest, dep, report))
+            smaller = current is not None and manifest["spec"]["replicas"] < current.replicas
+            batch = shrink if smaller else grow
+            batch.append(self._apply_deployment(manifest, current, report))
         service = build_service(job)
         svc = _by_name(world.services.get(key, [])).get(service["metadata"]["name"])
         if self._needs_apply(service, svc):
@@ -146,7 +147,9 @@ class KubernetesApplier:
         self, manifest: dict[str, Any], observed: OwnedEntry | None, report: ApplyReport
     ) -> Write:
         async def write() -> None:
-            await self._writer.call("Service", "apply", lambda: self._writer.apply_service(manifest))
+            await self._writer.call(
+                "Service", "apply", lambda: self._writer.apply_service(manifest)
+            )
             self._remember(manifest, observed)
             report.applied += 1
 

@@ -62,18 +62,18 @@ async def on_cleanup(memo: Any, **_: Any) -> None:
     await rt.planner.stop()
 
 
-def on_change(memo: Any, resource: kopf.Resource, type: str | None, **_: Any) -> None:
+async def on_change(memo: Any, resource: kopf.Resource, type: str | None, **_: Any) -> None:
     """Any watched object changed (or was listed at startup): plan soon."""
     runtime(memo).planner.request(f"{resource.plural} {type or 'listed'}")
 
 
-def on_peering(memo: Any, **_: Any) -> None:
+async def on_peering(memo: Any, **_: Any) -> None:
     """A peering keep-alive: kopf only delivers these while this operator is the active
     one, so they double as its clock for time-based checks (stale node heartbeats)."""
     _tick(runtime(memo))
 
 
-def on_probe(memo: Any, **_: Any) -> dict[str, Any]:
+async def on_probe(memo: Any, **_: Any) -> dict[str, Any]:
     """Liveness: the planner's state; fails when a round has hung."""
     stats = runtime(memo).planner.stats
     if runtime(memo).planner.stuck_for() > 600:

@@ -5,6 +5,9 @@ until the object is deleted. Records hold only what a planning round reads (not 
 bodies, minus ``managedFields``), and the API resources are parsed once here, when they
 change, not in every round. A resource that does not parse is indexed with its error,
 so the round can say so in its status instead of ignoring it.
+
+The functions are coroutines only so that kopf calls them in the event loop rather than
+handing each event to a worker thread; they never await.
 """
 
 from __future__ import annotations
@@ -102,7 +105,7 @@ class OwnedEntry:
     deleting: bool
 
 
-def index_job(body: Mapping[str, Any], **_: Any) -> dict[tuple[str, str], JobEntry]:
+async def index_job(body: Mapping[str, Any], **_: Any) -> dict[tuple[str, str], JobEntry]:
     meta = body.get("metadata") or {}
     namespace, name = str(meta.get("namespace", "")), str(meta.get("name", ""))
     job: InferenceJob | None = None
@@ -125,7 +128,7 @@ def index_job(body: Mapping[str, Any], **_: Any) -> dict[tuple[str, str], JobEnt
     return {(namespace, name): entry}
 
 
-def index_site(body: Mapping[str, Any], **_: Any) -> dict[str, ClusterEntry]:
+async def index_site(body: Mapping[str, Any], **_: Any) -> dict[str, ClusterEntry]:
     meta = body.get("metadata") or {}
     name = str(meta.get("name", ""))
     rv = str(meta.get("resourceVersion", ""))
@@ -135,7 +138,7 @@ def index_site(body: Mapping[str, Any], **_: Any) -> dict[str, ClusterEntry]:
         return {name: ClusterEntry(name, rv, error=_parse_error(exc, "Site", name))}
 
 
-def index_gpunode(body: Mapping[str, Any], **_: Any) -> dict[str, ClusterEntry]:
+async def index_gpunode(body: Mapping[str, Any], **_: Any) -> dict[str, ClusterEntry]:
     meta = body.get("metadata") or {}
     name = str(meta.get("name", ""))
     rv = str(meta.get("resourceVersion", ""))
@@ -145,7 +148,7 @@ def index_gpunode(body: Mapping[str, Any], **_: Any) -> dict[str, ClusterEntry]:
         return {name: ClusterEntry(name, rv, error=_parse_error(exc, "GpuNode", name))}
 
 
-def index_node(body: Mapping[str, Any], **_: Any) -> dict[str, NodeEntry]:
+async def index_node(body: Mapping[str, Any], **_: Any) -> dict[str, NodeEntry]:
     meta = body.get("metadata") or {}
     spec = body.get("spec") or {}
     status = body.get("status") or {}
@@ -204,9 +207,9 @@ def _ready(spec: Mapping[str, Any], status: Mapping[str, Any]) -> int:
     return min(ready, updated, int(spec.get("replicas") or 0))
 
 
-def index_deployment(body: Mapping[str, Any], **_: Any) -> dict[tuple[str, str], OwnedEntry]:
+async def index_deployment(body: Mapping[str, Any], **_: Any) -> dict[tuple[str, str], OwnedEntry]:
     return _owned("Deployment", body)
 
 
-def index_service(body: Mapping[str, Any], **_: Any) -> dict[tuple[str, str], OwnedEntry]:
+async def index_service(body: Mapping[str, Any], **_: Any) -> dict[tuple[str, str], OwnedEntry]:
     return _owned("Service", body)

@@ -97,9 +97,10 @@ class KubeWriter:
 
         ``uid`` guards against deleting a newer object that took the same name.
         """
-        body: dict[str, Any] = {"propagationPolicy": "Background"}
-        if uid:
-            body["preconditions"] = {"uid": uid}
+        body = client.V1DeleteOptions(
+            propagation_policy="Background",
+            preconditions=client.V1Preconditions(uid=uid) if uid else None,
+        )
         try:
             self._apps.delete_namespaced_deployment(
                 name, namespace, body=body, _preload_content=False, _request_timeout=TIMEOUT
@@ -126,7 +127,9 @@ class KubeWriter:
             )
         )
 
-    def patch_cluster_status(self, plural: str, name: str, status: dict[str, Any]) -> dict[str, Any]:
+    def patch_cluster_status(
+        self, plural: str, name: str, status: dict[str, Any]
+    ) -> dict[str, Any]:
         """Merge-patch the status of a Site or GpuNode."""
         return _json(
             self._custom.patch_cluster_custom_object_status(

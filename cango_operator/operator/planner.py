@@ -11,6 +11,7 @@ that kopf has paused (a peer with higher priority is active) never plans.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -83,10 +84,8 @@ class Planner:
         """Cancel the loop; a round in flight is cancelled at its next await."""
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
         self._idle.set()
 
     async def _loop(self) -> None:

@@ -43,7 +43,7 @@ logger = logging.getLogger(__name__)
 PlanFn = Callable[[Snapshot], Plan]
 
 
-class RoundIncomplete(Exception):
+class RoundIncompleteError(Exception):
     """Some writes failed; the planner runs another round after a pause."""
 
 
@@ -101,7 +101,7 @@ class Reconciler:
         self.last = result
         if result.errors:
             metrics.ROUNDS.labels("error").inc()
-            raise RoundIncomplete(f"{result.errors} write(s) failed; see the log above")
+            raise RoundIncompleteError(f"{result.errors} write(s) failed; see the log above")
         metrics.ROUNDS.labels("ok").inc()
 
     async def run_once(self, reasons: frozenset[str]) -> RoundResult:
@@ -169,7 +169,9 @@ class Reconciler:
                     failed.add(write.key)  # gone meanwhile: nothing to record, no error
                     continue
                 if is_status(outcome, 409):
-                    logger.info("%s %s changed meanwhile; next round retries", write.kind, write.name)
+                    logger.info(
+                        "%s %s changed meanwhile; next round retries", write.kind, write.name
+                    )
                 else:
                     logger.warning("writing %s %s failed: %s", write.kind, write.name, outcome)
                 failed.add(write.key)
@@ -183,7 +185,9 @@ class Reconciler:
         w = self.writer
         if write.kind == "InferenceJob":
             ns = write.namespace or ""
-            await w.call(write.kind, "status", lambda: w.patch_job_status(ns, write.name, write.body))
+            await w.call(
+                write.kind, "status", lambda: w.patch_job_status(ns, write.name, write.body)
+            )
         elif write.kind == "Node":
             await w.call(write.kind, "patch", lambda: w.patch_node(write.name, write.body))
         else:

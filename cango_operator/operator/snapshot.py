@@ -67,10 +67,17 @@ def build_snapshot(view: FleetView) -> Snapshot:
     nodes = _each(sorted(view.gpunodes.values(), key=lambda n: n.name), _node, lambda n: n.name)
     jobs = _each(view.jobs.values(), _job, lambda j: j.key)
     placements = _each(
-        ((f"{job.metadata.namespace}/{job.name}", p) for job in view.jobs.values() for p in
-         (job.status.placements if job.status is not None else []) if p.replicas > 0),
+        (
+            (f"{job.metadata.namespace}/{job.name}", p)
+            for job in view.jobs.values()
+            for p in (job.status.placements if job.status is not None else [])
+            if p.replicas > 0
+        ),
         lambda kp: ExistingPlacement(
-            job=kp[0], node=kp[1].node, replicas=kp[1].replicas, gpus=kp[1].gpus,
+            job=kp[0],
+            node=kp[1].node,
+            replicas=kp[1].replicas,
+            gpus=kp[1].gpus,
             power_w=kp[1].power_w,
         ),
         lambda p: f"{p.job} on {p.node}",
@@ -78,7 +85,6 @@ def build_snapshot(view: FleetView) -> Snapshot:
     return Snapshot(
         sites=tuple(sites), nodes=tuple(nodes), jobs=tuple(jobs), placements=tuple(placements)
     )
-
 
 
 def _site(site: Site, draw_w: float) -> SiteState:
@@ -106,7 +112,10 @@ def _site(site: Site, draw_w: float) -> SiteState:
         energy_price_usd_per_mwh=spec.energy_price_usd_per_mwh or 0.0,
         latency_ms={
             **{k: float(v) for k, v in spec.latency_ms.items()},
-            **{k: float(v) for k, v in ((site.status.latency_ms or {}) if site.status else {}).items()},
+            **{
+                k: float(v)
+                for k, v in ((site.status.latency_ms or {}) if site.status else {}).items()
+            },
         },
     )
 
@@ -151,4 +160,3 @@ def _job(job: InferenceJob) -> JobRequest:
         priority=spec.priority,
         preemptible=spec.preemptible,
     )
-

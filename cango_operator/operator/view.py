@@ -63,15 +63,18 @@ def build_view(world: World, memory: WriteMemory, now: datetime, stale_after: fl
             continue
         if is_stale(gpunode, now, stale_after):
             view.stale.add(gpunode.name)
-            gpunode = _with_phase(gpunode, GpuNodePhase.UNKNOWN)
-        view.gpunodes[gpunode.name] = gpunode
+            view.gpunodes[gpunode.name] = _with_phase(gpunode, GpuNodePhase.UNKNOWN)
+        else:
+            view.gpunodes[gpunode.name] = gpunode
     return view
 
 
 def _with_status(job: InferenceJob, status: Mapping[str, Any]) -> InferenceJob:
     """The job with the status we wrote (parsed like the API server's copy would be)."""
     body = job.model_dump(by_alias=True, exclude_none=True, mode="json")
-    body["status"] = {k: v for k, v in {**body.get("status", {}), **status}.items() if v is not None}
+    body["status"] = {
+        k: v for k, v in {**body.get("status", {}), **status}.items() if v is not None
+    }
     return InferenceJob.model_validate(body)
 
 
