@@ -7,8 +7,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from cango_operator.api import JobPhase, JobPlacement
-from cango_operator.builders import NodeView, Shortfall, failed_status, job_phase, job_status
-from cango_operator.builders import site_aggregates
+from cango_operator.builders import (
+    NodeView,
+    Shortfall,
+    failed_status,
+    job_phase,
+    job_status,
+    site_aggregates,
+)
 from tests.unit.builders.factories import gpunode, job
 
 NOW = datetime(2026, 11, 22, 12, 0, 0, tzinfo=UTC)

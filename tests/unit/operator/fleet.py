@@ -13,6 +13,7 @@ from typing import Any
 
 from cango_operator.operator import indexes
 from cango_operator.operator.memory import WriteMemory
+from cango_operator.operator.snapshot import build_snapshot
 from cango_operator.operator.statuses import (
     JobDecision,
     failed_writes,
@@ -21,7 +22,6 @@ from cango_operator.operator.statuses import (
     node_writes,
     site_writes,
 )
-from cango_operator.operator.snapshot import build_snapshot
 from cango_operator.operator.view import FleetView, build_view
 from cango_operator.operator.world import World
 from cango_operator.operator.writes import Write
