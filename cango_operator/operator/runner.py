@@ -15,6 +15,7 @@ from cango_operator.operator.httpserver import start_http
 from cango_operator.operator.kube import KubeWriter
 from cango_operator.operator.memory import WriteMemory
 from cango_operator.operator.options import OperatorOptions
+from cango_operator.operator.peering import ensure_peering
 from cango_operator.operator.planner import Planner
 from cango_operator.operator.registry import build_registry
 from cango_operator.operator.round import Reconciler
@@ -23,14 +24,27 @@ from cango_operator.placement import plan
 logger = logging.getLogger(__name__)
 
 
+def _literal(namespace: str) -> bool:
+    """A namespace name rather than a glob pattern."""
+    return not any(c in namespace for c in "*?[!")
+
+
 def run(options: OperatorOptions) -> None:
     """Run until SIGINT/SIGTERM (kopf handles both and exits cleanly)."""
+    # kopf logs every handler call at INFO; ours run on every watch event and only
+    # request a round, so that would be a line per event. Failures still show.
+    logging.getLogger("kopf.objects").setLevel(logging.WARNING)
     asyncio.run(run_async(options))
 
 
 async def run_async(options: OperatorOptions, stop: asyncio.Event | None = None) -> None:
     cfg, in_cluster = load_configuration(options.kubeconfig)
     api = api_client(cfg, options.write_concurrency)
+    if options.peering is not None:
+        # A namespaced operator meets its peers in a KopfPeering in each of its namespaces.
+        places = [None] if options.clusterwide else [n for n in options.namespaces if _literal(n)]
+        for where in places:
+            await asyncio.to_thread(ensure_peering, api, options.peering, where)
     writer = KubeWriter(api, options.write_concurrency)
     memory = WriteMemory()
     reconciler = Reconciler(
