@@ -105,6 +105,7 @@ class Reconciler:
         metrics.ROUNDS.labels("ok").inc()
 
     async def run_once(self, reasons: frozenset[str]) -> RoundResult:
+        started = time.monotonic()
         now = datetime.now(UTC)
         self.memory.expire(time.monotonic())
         world = World.from_indexes(self.indexes)
@@ -120,12 +121,14 @@ class Reconciler:
 
         decisions = job_decisions(view, plan, ready)
         result = RoundResult(jobs=len(decisions) + len(view.failed))
+        timings = {"plan": time.monotonic() - started}
 
         # 1. Record the decisions (crash safety: before any workload is written).
         job_writes = [d.write for d in decisions if d.write is not None]
         failed = await self._write_all([*job_writes, *failed_writes(view)], result)
         recorded = [d for d in decisions if (d.write is None or d.write.key not in failed)]
         self._count(plan, [d for d in recorded if d.write is not None])
+        timings["record"] = time.monotonic() - started
 
         # 2. Realise them.
         report = await self.applier.realize([JobIntent(d.job, d.rows) for d in recorded], world)
@@ -133,22 +136,26 @@ class Reconciler:
         for error in report.errors:
             logger.warning("workload write failed: %s", error)
         result.errors += len(report.errors)
+        timings["realize"] = time.monotonic() - started
 
         # 3. The fleet's own status: allocation, Node taints and labels, site aggregates.
         fleet = [*gpunode_writes(view, plan), *node_writes(view), *site_writes(view, plan)]
         await self._write_all(fleet, result)
+        timings["fleet"] = time.monotonic() - started
 
         _gauge_phases(decisions, len(view.failed))
         metrics.UNSCHEDULABLE_REPLICAS.set(sum(u.missing for u in plan.unschedulable))
         if result.status_writes or result.applied or result.deleted or result.errors:
             logger.info(
-                "round (%s): %d jobs, %d status writes, %d applied, %d deleted, %d errors",
+                "round (%s): %d jobs, %d status writes, %d applied, %d deleted, %d errors "
+                "(s since start: %s)",
                 ", ".join(sorted(reasons)) or "-",
                 result.jobs,
                 result.status_writes,
                 result.applied,
                 result.deleted,
                 result.errors,
+                " ".join(f"{k} {v:.2f}" for k, v in timings.items()),
             )
         return result
 

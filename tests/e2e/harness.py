@@ -273,8 +273,11 @@ class Fleet:
         return {n: (j.get("status") or {}).get("phase") for n, j in self.jobs().items()}
 
     def explain(self) -> dict[str, str]:
-        """Each job's phase and message: what a failed wait shows."""
-        out = {}
+        """Each job's phase and message, and the pods by phase: what a failed wait shows."""
+        pods: dict[str, int] = {}
+        for pod in self.pods():
+            pods[pod.status.phase] = pods.get(pod.status.phase, 0) + 1
+        out = {"(pods)": str(pods)}
         for name, job in self.jobs().items():
             status = job.get("status") or {}
             out[name] = f"{status.get('phase')} {status.get('readyReplicas')}/" + (
@@ -294,6 +297,45 @@ class Fleet:
         phases = self.phases()
         wanted = names if names is not None else list(phases)
         return bool(wanted) and all(phases.get(n) == "Running" for n in wanted)
+
+    def exactly_as_planned(self) -> list[str]:
+        """Everything that differs from "each job runs exactly its plan, once": one
+        Deployment per placement line with its replica count, the pods on the planned
+        nodes, and nothing (Deployment or pod) that belongs to no job. Empty when right."""
+        problems: list[str] = []
+        jobs = self.jobs()
+        deployments: dict[str, list[Any]] = {}
+        for dep in self.deployments():
+            deployments.setdefault(dep.metadata.labels.get("compute.cango.io/job", "?"), []).append(
+                dep
+            )
+        pods: dict[str, list[Any]] = {}
+        for pod in self.pods():
+            if pod.metadata.deletion_timestamp is None:
+                job = (pod.metadata.labels or {}).get("compute.cango.io/job", "?")
+                pods.setdefault(job, []).append(pod)
+        for name in sorted(set(deployments) - set(jobs)):
+            problems.append(f"Deployments of no job: {name}")
+        for name in sorted(set(pods) - set(jobs)):
+            problems.append(f"pods of no job: {name}")
+        for name, job in sorted(jobs.items()):
+            status = job.get("status") or {}
+            plan = {p["node"]: p["replicas"] for p in status.get("placements", [])}
+            if sum(plan.values()) != job["spec"]["replicas"]:
+                problems.append(f"{name}: plan has {sum(plan.values())} replicas")
+            deps = {
+                d.metadata.labels["compute.cango.io/node"]: d.spec.replicas
+                for d in deployments.get(name, [])
+            }
+            if len(deployments.get(name, [])) != len(deps) or deps != plan:
+                problems.append(f"{name}: Deployments {deps} vs plan {plan}")
+            running: dict[str, int] = {}
+            for pod in pods.get(name, []):
+                if pod.status.phase == "Running":
+                    running[pod.spec.node_name] = running.get(pod.spec.node_name, 0) + 1
+            if running != plan or len(pods.get(name, [])) != sum(plan.values()):
+                problems.append(f"{name}: running pods {running} vs plan {plan}")
+        return problems
 
     # -- cleaning up -------------------------------------------------------------------
 
