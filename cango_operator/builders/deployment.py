@@ -65,8 +65,12 @@ def selector(job: InferenceJob) -> str:
     return f"{JOB_LABEL}={names.label_value(job.metadata.name)}"
 
 
-def build_deployment(job: InferenceJob, site: str, node: str, replicas: int) -> dict[str, Any]:
-    """The Deployment of ``replicas`` replicas of ``job`` pinned to ``node`` at ``site``."""
+def build_deployment(
+    job: InferenceJob, site: str, node: str, replicas: int, *, host: str | None = None
+) -> dict[str, Any]:
+    """The Deployment of ``replicas`` replicas of ``job`` on GPU node ``node`` at ``site``,
+    its pods pinned to the Kubernetes Node ``host`` (the GpuNode's ``spec.nodeName``;
+    by default the same name)."""
     if replicas < 0:
         raise ValueError(f"replicas must be >= 0, got {replicas}")
     labels = {
@@ -96,7 +100,7 @@ def build_deployment(job: InferenceJob, site: str, node: str, replicas: int) -> 
             },
             "template": {
                 "metadata": {"labels": labels},
-                "spec": _pod_spec(job, node),
+                "spec": _pod_spec(job, host or node),
             },
         },
     }

@@ -106,7 +106,9 @@ class KubernetesApplier:
         wanted: dict[str, dict[str, Any]] = {}
         for row in intent.rows:
             if row.replicas > 0:
-                manifest = build_deployment(job, row.site, row.node, row.replicas)
+                entry = world.gpunodes.get(row.node)
+                host = entry.gpunode.spec.node_name if entry and entry.gpunode else row.node
+                manifest = build_deployment(job, row.site, row.node, row.replicas, host=host)
                 wanted[manifest["metadata"]["name"]] = manifest
         for name, dep in observed.items():
             if name not in wanted and not dep.deleting:

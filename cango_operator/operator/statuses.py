@@ -127,7 +127,7 @@ def gpunode_writes(view: FleetView, plan: Plan) -> list[Write]:
         gpunode = entry.gpunode
         if gpunode is None:
             continue
-        body: dict[str, Any] = {"allocatedGpus": allocated.get(gpunode.spec.node_name, 0)}
+        body: dict[str, Any] = {"allocatedGpus": allocated.get(name, 0)}
         phase = gpunode.status.phase if gpunode.status is not None else None
         if name in view.stale and phase != GpuNodePhase.UNKNOWN:
             body["phase"] = GpuNodePhase.UNKNOWN.value
@@ -184,7 +184,7 @@ def site_writes(view: FleetView, plan: Plan) -> list[Write]:
             NodeView(
                 gpunode=gpunode,
                 usable=_usable(gpunode, view),
-                allocated_gpus=allocated.get(gpunode.spec.node_name, 0),
+                allocated_gpus=allocated.get(gpunode.name, 0),
                 healthy_gpus=_healthy_gpus(gpunode),
             )
         )

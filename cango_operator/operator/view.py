@@ -58,6 +58,7 @@ def build_view(world: World, memory: WriteMemory, now: datetime, stale_after: fl
     for site in world.valid_sites():
         view.sites[site.name] = site
     for gpunode in world.valid_gpunodes():
+        # The engine knows GPU nodes by their GpuNode name; Deployments pin to spec.nodeName.
         if world.node_of(gpunode) is None:
             view.nodeless.add(gpunode.name)
             continue

@@ -46,8 +46,10 @@ class TestKilledWhilePlacing:
             op.kill()
             kills += 1
             phases = list(fleet.phases().values())
-            print(f"SIGKILL {kills}: {phases.count('Running')} Running, "
-                  f"{phases.count('Placing')} Placing, {phases.count(None)} untouched")
+            print(
+                f"SIGKILL {kills}: {phases.count('Running')} Running, "
+                f"{phases.count('Placing')} Placing, {phases.count(None)} untouched"
+            )
             op.start()
         fleet.wait_running(names, timeout=240)
         took = time.monotonic() - started

@@ -36,9 +36,11 @@ class TestSiteOutage:
 
         wait_for(
             "chat to run at b only, all replicas ready",
-            lambda: sites_of(fleet, "chat") == {b}
-            and len(fleet.running_pods("chat")) == 4
-            and fleet.phases()["chat"] == "Running",
+            lambda: (
+                sites_of(fleet, "chat") == {b}
+                and len(fleet.running_pods("chat")) == 4
+                and fleet.phases()["chat"] == "Running"
+            ),
             timeout=60,
             state=fleet.explain,
         )
@@ -66,14 +68,14 @@ class TestSiteOutage:
 
         wait_for(
             "all replicas on the healthy node",
-            lambda: {p.spec.node_name for p in fleet.running_pods("chat")} == {healthy}
-            and len(fleet.running_pods("chat")) == 3,
+            lambda: (
+                {p.spec.node_name for p in fleet.running_pods("chat")} == {healthy}
+                and len(fleet.running_pods("chat")) == 3
+            ),
             state=fleet.explain,
         )
         taints = fleet.core.read_node(sick).spec.taints or []
-        assert [(t.key, t.effect) for t in taints] == [
-            ("compute.cango.io/unhealthy", "NoSchedule")
-        ]
+        assert [(t.key, t.effect) for t in taints] == [("compute.cango.io/unhealthy", "NoSchedule")]
         fleet.wait_running(["chat"])
 
         fleet.patch_status("gpunodes", sick, {"phase": "Ready"})
@@ -94,9 +96,10 @@ class TestUnschedulable:
 
         status = wait_for(
             "the job to be Unschedulable",
-            lambda: (s := fleet.get_job("b200").get("status") or {}).get("phase")
-            == "Unschedulable"
-            and s,
+            lambda: (
+                (s := fleet.get_job("b200").get("status") or {}).get("phase") == "Unschedulable"
+                and s
+            ),
         )
         assert "no B200-192GB" in status["message"]
         placed = next(c for c in status["conditions"] if c["type"] == "Placed")
@@ -115,9 +118,10 @@ class TestUnschedulable:
         start_operator()
         status = wait_for(
             "the job to be Unschedulable",
-            lambda: (s := fleet.get_job("fast").get("status") or {}).get("phase")
-            == "Unschedulable"
-            and s,
+            lambda: (
+                (s := fleet.get_job("fast").get("status") or {}).get("phase") == "Unschedulable"
+                and s
+            ),
         )
         assert "latency > 10ms" in status["message"]
 

@@ -57,9 +57,7 @@ class TestPlacement:
 
         job = fleet.get_job("chat")
         owned = [
-            d
-            for d in fleet.deployments()
-            if d.metadata.labels["compute.cango.io/job"] == "chat"
+            d for d in fleet.deployments() if d.metadata.labels["compute.cango.io/job"] == "chat"
         ]
         assert owned
         for dep in owned:
@@ -87,8 +85,9 @@ class TestPlacement:
                 for p in fleet.pods()
                 if (p.metadata.labels or {}).get("compute.cango.io/job") == "chat"
             ]
-            services = [s.metadata.name for s in fleet.core.list_namespaced_service(
-                fleet.namespace).items]
+            services = [
+                s.metadata.name for s in fleet.core.list_namespaced_service(fleet.namespace).items
+            ]
             return not deps and not pods and "chat" not in services
 
         wait_for("the job's Deployments, pods and Service to be deleted", chat_gone, timeout=60)
