@@ -101,6 +101,13 @@ def options_from(args: argparse.Namespace) -> OperatorOptions:
         )
     if args.node_stale_seconds <= 0:
         raise ConfigError(f"--node-stale-seconds must be positive, got {args.node_stale_seconds}")
+    if not args.standalone and args.node_stale_seconds <= 2 * args.peering_lifetime:
+        # A paused instance may believe it is active for up to one peering lifetime; its
+        # frozen view must not make fresh heartbeats look stale in that time.
+        raise ConfigError(
+            f"--node-stale-seconds ({args.node_stale_seconds:g}) must exceed twice "
+            f"--peering-lifetime ({args.peering_lifetime})"
+        )
     if args.debounce < 0:
         raise ConfigError(f"--debounce must not be negative, got {args.debounce}")
     liveness = None if args.liveness in ("", "none") else args.liveness

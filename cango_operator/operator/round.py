@@ -24,6 +24,7 @@ from cango_operator.operator import metrics
 from cango_operator.operator.applier import JobIntent, PlanApplier
 from cango_operator.operator.kube import KubeWriter, is_status
 from cango_operator.operator.memory import WriteMemory
+from cango_operator.operator.sitepower import SitePowerFeeds
 from cango_operator.operator.snapshot import build_snapshot
 from cango_operator.operator.statuses import (
     JobDecision,
@@ -31,6 +32,7 @@ from cango_operator.operator.statuses import (
     gpunode_writes,
     job_decisions,
     node_writes,
+    site_loads,
     site_writes,
 )
 from cango_operator.operator.view import build_view
@@ -69,12 +71,14 @@ class Reconciler:
         plan_fn: PlanFn,
         *,
         node_stale_seconds: float,
+        feeds: SitePowerFeeds | None = None,
     ) -> None:
         self.writer = writer
         self.applier = applier
         self.memory = memory
         self.plan_fn = plan_fn
         self.node_stale_seconds = node_stale_seconds
+        self.feeds = feeds
         self.indexes: Mapping[str, Any] = {}
         self.last: RoundResult | None = None
         self._stale: frozenset[str] = frozenset()
@@ -141,6 +145,8 @@ class Reconciler:
         # 3. The fleet's own status: allocation, Node taints and labels, site aggregates.
         fleet = [*gpunode_writes(view, plan), *node_writes(view), *site_writes(view, plan)]
         await self._write_all(fleet, result)
+        if self.feeds is not None:
+            await self.feeds.sync(view.sites, site_loads(view, plan))
         timings["fleet"] = time.monotonic() - started
 
         _gauge_phases(decisions, len(view.failed))

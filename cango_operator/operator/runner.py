@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 
 import kopf
 
@@ -19,6 +20,7 @@ from cango_operator.operator.peering import ensure_peering
 from cango_operator.operator.planner import Planner
 from cango_operator.operator.registry import build_registry
 from cango_operator.operator.round import Reconciler
+from cango_operator.operator.sitepower import SitePowerFeeds
 from cango_operator.placement import plan
 
 logger = logging.getLogger(__name__)
@@ -47,15 +49,17 @@ async def run_async(options: OperatorOptions, stop: asyncio.Event | None = None)
             await asyncio.to_thread(ensure_peering, api, options.peering, where)
     writer = KubeWriter(api, options.write_concurrency)
     memory = WriteMemory()
+    feeds = SitePowerFeeds(writer, api, os.environ.get("POD_NAMESPACE"))
     reconciler = Reconciler(
         writer,
         KubernetesApplier(writer, memory),
         memory,
         plan,
         node_stale_seconds=options.node_stale_seconds,
+        feeds=feeds,
     )
     planner = Planner(reconciler, debounce=options.debounce_seconds)
-    rt = Runtime(options=options, planner=planner, reconciler=reconciler)
+    rt = Runtime(options=options, planner=planner, reconciler=reconciler, feeds=feeds)
     registry = build_registry(options, make_login_handler(cfg, in_cluster))
     http = None
     if options.metrics_port is not None:
@@ -74,6 +78,7 @@ async def run_async(options: OperatorOptions, stop: asyncio.Event | None = None)
             stop_flag=stop,
         )
     finally:
+        await feeds.deactivate()
         await planner.stop()
         if http is not None:
             await http.cleanup()

@@ -28,9 +28,11 @@ from cango_operator.builders import (
     job_status,
     site_aggregates,
 )
+from cango_operator.operator.sitepower import has_live_feed
 from cango_operator.operator.view import FleetView
 from cango_operator.operator.writes import Write, differs
 from cango_operator.placement import Plan
+from cango_operator.power import GpuLoad
 
 ReadyFn = Callable[[InferenceJob, Sequence[JobPlacement]], int]
 #: Phases in which a GpuNode takes new work.
@@ -198,11 +200,33 @@ def site_writes(view: FleetView, plan: Plan) -> list[Write]:
             available_kw=site_power.available_kw_after if site_power else None,
             mining_target_kw=site_power.mining_target_kw if site_power else None,
         )
+        if has_live_feed(site):
+            del body["power"]  # the feed runner writes those, from the same GPU load
         body["observedGeneration"] = site.metadata.generation
         if differs(body, _dump_status(site)):
             version = view.world.sites[name].resource_version
             out.append(Write("Site", name, None, version, body))
     return out
+
+
+def site_loads(view: FleetView, plan: Plan) -> dict[str, GpuLoad]:
+    """Each site's GPU load for the power model: measured node power and the power
+    promised to the plan's replicas (both in kW, before PUE)."""
+    node_w: dict[str, float] = {}
+    for gpunode in view.gpunodes.values():
+        if gpunode.status is not None and gpunode.status.power_w is not None:
+            site = gpunode.spec.site
+            node_w[site] = node_w.get(site, 0.0) + gpunode.status.power_w
+    committed_w: dict[str, float] = {}
+    for p in plan.placements:
+        committed_w[p.site] = committed_w.get(p.site, 0.0) + p.power_w
+    return {
+        name: GpuLoad(
+            node_power_kw=round(node_w.get(name, 0.0) / 1000, 3),
+            committed_kw=round(committed_w.get(name, 0.0) / 1000, 3),
+        )
+        for name in view.sites
+    }
 
 
 def _dump_status(resource: Site | GpuNode) -> Mapping[str, Any]:

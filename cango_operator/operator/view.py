@@ -4,6 +4,7 @@
   shown that write yet (see :mod:`memory`);
 * a GpuNode whose heartbeat is stale is Unknown, whatever its status still says;
 * a GpuNode whose Kubernetes Node is gone is left out (its replicas are re-placed);
+* a site with a live power feed that has not reported yet is Unknown (no new work);
 * jobs being deleted are left out; jobs whose spec does not parse are set aside as
   failed, with the reason.
 """
@@ -15,9 +16,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from cango_operator.api import GpuNode, GpuNodePhase, GpuNodeStatus, InferenceJob, Site
+from cango_operator.api import (
+    GpuNode,
+    GpuNodePhase,
+    GpuNodeStatus,
+    InferenceJob,
+    Site,
+    SitePhase,
+    SiteStatus,
+)
 from cango_operator.operator.indexes import JobEntry
 from cango_operator.operator.memory import WriteMemory
+from cango_operator.operator.sitepower import has_live_feed
 from cango_operator.operator.world import World, is_stale
 
 
@@ -56,7 +66,7 @@ def build_view(world: World, memory: WriteMemory, now: datetime, stale_after: fl
             job = _with_status(job, written)
         view.jobs[key] = job
     for site in world.valid_sites():
-        view.sites[site.name] = site
+        view.sites[site.name] = site if _feed_heard(site) else _unheard(site)
     for gpunode in world.valid_gpunodes():
         # The engine knows GPU nodes by their GpuNode name; Deployments pin to spec.nodeName.
         if world.node_of(gpunode) is None:
@@ -77,6 +87,22 @@ def _with_status(job: InferenceJob, status: Mapping[str, Any]) -> InferenceJob:
         k: v for k, v in {**body.get("status", {}), **status}.items() if v is not None
     }
     return InferenceJob.model_validate(body)
+
+
+def _feed_heard(site: Site) -> bool:
+    """A site without a live feed needs none; one with a feed must have reported once."""
+    if not has_live_feed(site):
+        return True
+    power = site.status.power if site.status is not None else None
+    return power is not None and power.feed is not None
+
+
+def _unheard(site: Site) -> Site:
+    """A site whose live feed has not reported yet is Unknown: no new work until it has."""
+    status = site.status or SiteStatus()
+    return site.model_copy(
+        update={"status": status.model_copy(update={"phase": SitePhase.UNKNOWN})}
+    )
 
 
 def _with_phase(gpunode: GpuNode, phase: GpuNodePhase) -> GpuNode:

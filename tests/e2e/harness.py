@@ -7,15 +7,18 @@ cluster can never take its jobs. The operator runs restricted to the test's name
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -54,6 +57,35 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+class Meter:
+    """A site power meter on 127.0.0.1: ``GET /power`` answers ``{"loadKw": ...}``."""
+
+    def __init__(self, load_kw: float) -> None:
+        self.load_kw = load_kw
+        meter = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                body = json.dumps({"loadKw": meter.load_kw}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *_: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/power"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
 
 
 class OperatorProcess:
@@ -167,15 +199,24 @@ class Fleet:
 
     # -- making the fleet ------------------------------------------------------------
 
-    def site(self, suffix: str, latency_ms: int, capacity_kw: float = 2000) -> str:
+    def site(
+        self,
+        suffix: str,
+        latency_ms: int,
+        capacity_kw: float = 2000,
+        feed: dict[str, Any] | None = None,
+    ) -> str:
         name = self.name(suffix)
+        power: dict[str, Any] = {"capacityKw": capacity_kw, "reserveKw": 10, "pue": 1.1}
+        if feed is not None:
+            power = {"capacityKw": capacity_kw, "reserveKw": 0, "pue": 1.0, "feed": feed}
         body = {
             "apiVersion": API,
             "kind": "Site",
             "metadata": {"name": name},
             "spec": {
                 "region": self.region,
-                "power": {"capacityKw": capacity_kw, "reserveKw": 10, "pue": 1.1},
+                "power": power,
                 "mining": {"loadKw": 0, "curtailableKw": 0},
                 "latencyMs": {self.region: latency_ms},
             },

@@ -134,3 +134,33 @@ class TestSites:
         site_write: Write = next(w for w in rnd.writes() if w.kind == "Site" and w.name == "tx-2")
         assert site_write.body["gpus"]["allocated"] == 2
         assert site_write.body["nodes"] == {"total": 1, "ready": 1}
+
+
+class TestLiveFeeds:
+    async def test_a_site_whose_feed_never_reported_takes_no_new_work(self) -> None:
+        fleet = Fleet()
+        feed = {"type": "http", "url": "http://127.0.0.1:1/power", "jsonPath": "kw"}
+        fleet.site("metered", power={"feed": feed})
+        fleet.gpu_node("metered-n1", "metered")
+        fleet.job("chat", replicas=1)
+        status = (await decide(fleet)).jobs["t/chat"].status
+        assert status["phase"] == "Unschedulable"
+        assert status["message"] == "0/1 nodes fit: 1 site Unknown"
+
+    async def test_the_feed_runner_not_the_round_writes_a_metered_sites_power(self) -> None:
+        fleet = Fleet()
+        feed = {"type": "http", "url": "http://127.0.0.1:1/power", "jsonPath": "kw"}
+        fleet.site("metered", power={"feed": feed})
+        fleet.site("static")
+        fleet.gpu_node("metered-n1", "metered")
+        fleet.get("Site", "metered")["status"] = {
+            "phase": "Ready",
+            "power": {"capacityKw": 1000, "otherLoadKw": 100, "feed": {"healthy": True}},
+        }
+        fleet.job("chat", replicas=1)
+        rnd = await decide(fleet)
+        assert [r.site for r in rnd.jobs["t/chat"].rows] == ["metered"]
+        sites = {w.name: w.body for w in rnd.writes() if w.kind == "Site"}
+        assert "power" not in sites["metered"]
+        assert sites["metered"]["gpus"]["allocated"] == 1
+        assert sites["static"]["power"]["committedKw"] == 0
