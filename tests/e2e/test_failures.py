@@ -3,6 +3,8 @@ move, or cannot run at all, say why, and run as soon as something fits."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from tests.e2e.conftest import StartOperator
@@ -129,3 +131,62 @@ class TestUnschedulable:
         fleet.nodes(near, 1)
         fleet.wait_running(["fast"], timeout=60)
         assert fleet.get_job("fast")["status"]["sites"] == [near]
+
+
+class TestNodeLoss:
+    def test_replicas_of_a_node_that_disappears_run_elsewhere(
+        self, fleet: Fleet, start_operator: StartOperator
+    ) -> None:
+        site = fleet.site("a", latency_ms=20)
+        first, second = fleet.nodes(site, 2, gpus=4)
+        fleet.job("chat", replicas=2)
+        start_operator()
+        fleet.wait_running()
+        used = {p.spec.node_name for p in fleet.running_pods("chat")}
+        gone, other = (first, second) if first in used else (second, first)
+
+        fleet.core.delete_node(gone)
+
+        wait_for(
+            "both replicas on the remaining node",
+            lambda: [p.spec.node_name for p in fleet.running_pods("chat")] == [other, other],
+            state=fleet.explain,
+        )
+        fleet.wait_running(["chat"])
+        assert {p["node"] for p in fleet.get_job("chat")["status"]["placements"]} == {other}
+
+    def test_a_node_whose_heartbeat_stops_is_unknown_tainted_and_emptied(
+        self, fleet: Fleet, start_operator: StartOperator
+    ) -> None:
+        site = fleet.site("a", latency_ms=20)
+        first, second = fleet.nodes(site, 2, gpus=4)
+        now = datetime.now(UTC)
+        for node in (first, second):
+            fleet.patch_status("gpunodes", node, {"phase": "Ready", "lastHeartbeatTime": iso(now)})
+        fleet.job("chat", replicas=1)
+        start_operator("--standalone", "--node-stale-seconds", "4")
+        fleet.wait_running()
+        (pod,) = fleet.running_pods("chat")
+        silent = pod.spec.node_name
+        talking = second if silent == first else first
+
+        def heartbeat() -> bool:
+            fleet.patch_status("gpunodes", talking, {"lastHeartbeatTime": iso(datetime.now(UTC))})
+            return (fleet.get_cluster("gpunodes", silent).get("status") or {}).get(
+                "phase"
+            ) == "Unknown"
+
+        wait_for("the silent node to be marked Unknown", heartbeat, timeout=60, every=1)
+        taints = fleet.core.read_node(silent).spec.taints or []
+        assert [(t.key, t.value) for t in taints] == [
+            ("compute.cango.io/unhealthy", "HeartbeatStale")
+        ]
+        wait_for(
+            "the replica to run on the node that still reports",
+            lambda: [p.spec.node_name for p in fleet.running_pods("chat")] == [talking],
+            state=fleet.explain,
+        )
+
+
+def iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
