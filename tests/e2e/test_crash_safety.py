@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.cluster, pytest.mark.chaos]
 JOBS = 200
 SITES = 4
 NODES_PER_SITE = 6
-KILLS = 10
+KILLS = 6
 
 
 class TestKilledWhilePlacing:

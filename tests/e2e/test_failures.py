@@ -3,6 +3,7 @@ move, or cannot run at all, say why, and run as soon as something fits."""
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 
 import pytest
@@ -159,33 +160,62 @@ class TestNodeLoss:
         self, fleet: Fleet, start_operator: StartOperator
     ) -> None:
         site = fleet.site("a", latency_ms=20)
-        first, second = fleet.nodes(site, 2, gpus=4)
-        now = datetime.now(UTC)
-        for node in (first, second):
-            fleet.patch_status("gpunodes", node, {"phase": "Ready", "lastHeartbeatTime": iso(now)})
-        fleet.job("chat", replicas=1)
-        start_operator("--standalone", "--node-stale-seconds", "4")
-        fleet.wait_running()
-        (pod,) = fleet.running_pods("chat")
-        silent = pod.spec.node_name
-        talking = second if silent == first else first
+        nodes = fleet.nodes(site, 2, gpus=4)
+        with Heartbeats(fleet, nodes) as beats:
+            fleet.job("chat", replicas=1)
+            start_operator("--standalone", "--node-stale-seconds", "5")
+            fleet.wait_running()
+            (pod,) = fleet.running_pods("chat")
+            silent = pod.spec.node_name
+            (talking,) = [n for n in nodes if n != silent]
+            beats.nodes = [talking]
 
-        def heartbeat() -> bool:
-            fleet.patch_status("gpunodes", talking, {"lastHeartbeatTime": iso(datetime.now(UTC))})
-            return (fleet.get_cluster("gpunodes", silent).get("status") or {}).get(
-                "phase"
-            ) == "Unknown"
+            wait_for(
+                "the silent node to be marked Unknown",
+                lambda: (
+                    (fleet.get_cluster("gpunodes", silent).get("status") or {}).get("phase")
+                    == "Unknown"
+                ),
+                timeout=60,
+            )
+            wait_for(
+                "the silent node to be tainted",
+                lambda: (
+                    [(t.key, t.value) for t in fleet.core.read_node(silent).spec.taints or []]
+                    == [("compute.cango.io/unhealthy", "HeartbeatStale")]
+                ),
+            )
+            wait_for(
+                "the replica to run on the node that still reports",
+                lambda: [p.spec.node_name for p in fleet.running_pods("chat")] == [talking],
+                state=fleet.explain,
+            )
+            assert fleet.get_cluster("gpunodes", talking)["status"]["phase"] == "Ready"
 
-        wait_for("the silent node to be marked Unknown", heartbeat, timeout=60, every=1)
-        taints = fleet.core.read_node(silent).spec.taints or []
-        assert [(t.key, t.value) for t in taints] == [
-            ("compute.cango.io/unhealthy", "HeartbeatStale")
-        ]
-        wait_for(
-            "the replica to run on the node that still reports",
-            lambda: [p.spec.node_name for p in fleet.running_pods("chat")] == [talking],
-            state=fleet.explain,
-        )
+
+class Heartbeats:
+    """What a node agent does for these tests: a fresh heartbeat every second."""
+
+    def __init__(self, fleet: Fleet, nodes: list[str]) -> None:
+        self.fleet = fleet
+        self.nodes = list(nodes)
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self.stop.is_set():
+            for node in list(self.nodes):
+                status = {"phase": "Ready", "lastHeartbeatTime": iso(datetime.now(UTC))}
+                self.fleet.patch_status("gpunodes", node, status)
+            self.stop.wait(1.0)
+
+    def __enter__(self) -> Heartbeats:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop.set()
+        self.thread.join(timeout=10)
 
 
 def iso(moment: datetime) -> str:

@@ -33,12 +33,18 @@ class TestCurtailment:
         spare = fleet.site("spare", latency_ms=60)
         fleet.nodes(metered, 1, gpus=8)
         fleet.nodes(spare, 1, gpus=8)
+        start_operator()
+        wait_for(
+            "the meter's first reading (until then the site takes no work)",
+            lambda: (
+                (fleet.get_cluster("sites", metered).get("status") or {}).get("phase") == "Ready"
+            ),
+        )
         power = {"estimatedPowerW": 10 * KW}
         near = {"maxLatencyMs": 30}
         fleet.job("vip", replicas=2, priority=100, preemptible=False, placement=near, **power)
         fleet.job("mid", replicas=1, priority=50, preemptible=True, placement=near, **power)
         fleet.job("low", replicas=2, priority=1, preemptible=True, **power)
-        start_operator()
         fleet.wait_running()
         assert fleet.get_job("low")["status"]["sites"] == [metered]  # nearest wins first
         status = fleet.get_cluster("sites", metered)["status"]
