@@ -164,6 +164,7 @@ def _usable(gpunode: GpuNode, view: FleetView) -> bool:
         and not gpunode.spec.unschedulable
         and gpunode.name not in view.stale
         and gpunode.name not in view.nodeless
+        and gpunode.name not in view.not_ready
     )
 
 

@@ -4,6 +4,9 @@
   shown that write yet (see :mod:`memory`);
 * a GpuNode whose heartbeat is stale is Unknown, whatever its status still says;
 * a GpuNode whose Kubernetes Node is gone is left out (its replicas are re-placed);
+* a GpuNode whose Node is not Ready (a new Node not yet up, or one the node lifecycle
+  controller gave up on) is Unknown: its replicas move now, not after Kubernetes'
+  five-minute eviction, and nothing new goes there until it is Ready;
 * a site with a live power feed that has not reported yet is Unknown (no new work);
 * jobs being deleted are left out; jobs whose spec does not parse are set aside as
   failed, with the reason.
@@ -47,6 +50,7 @@ class FleetView:
     gpunodes: dict[str, GpuNode] = field(default_factory=dict)
     stale: set[str] = field(default_factory=set)
     nodeless: set[str] = field(default_factory=set)
+    not_ready: set[str] = field(default_factory=set)
 
 
 def build_view(world: World, memory: WriteMemory, now: datetime, stale_after: float) -> FleetView:
@@ -69,11 +73,15 @@ def build_view(world: World, memory: WriteMemory, now: datetime, stale_after: fl
         view.sites[site.name] = site if _feed_heard(site) else _unheard(site)
     for gpunode in world.valid_gpunodes():
         # The engine knows GPU nodes by their GpuNode name; Deployments pin to spec.nodeName.
-        if world.node_of(gpunode) is None:
+        node = world.node_of(gpunode)
+        if node is None:
             view.nodeless.add(gpunode.name)
             continue
         if is_stale(gpunode, now, stale_after):
             view.stale.add(gpunode.name)
+            view.gpunodes[gpunode.name] = _with_phase(gpunode, GpuNodePhase.UNKNOWN)
+        elif not node.ready:
+            view.not_ready.add(gpunode.name)
             view.gpunodes[gpunode.name] = _with_phase(gpunode, GpuNodePhase.UNKNOWN)
         else:
             view.gpunodes[gpunode.name] = gpunode

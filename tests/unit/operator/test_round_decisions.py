@@ -164,3 +164,19 @@ class TestLiveFeeds:
         assert "power" not in sites["metered"]
         assert sites["metered"]["gpus"]["allocated"] == 1
         assert sites["static"]["power"]["committedKw"] == 0
+
+
+class TestNodeReadiness:
+    async def test_a_node_that_is_not_ready_takes_no_work_and_loses_its_replicas(
+        self,
+    ) -> None:
+        fleet = small_fleet()
+        fleet.job("chat", replicas=1, placement={"maxReplicasPerSite": 1})
+        fleet.apply((await decide(fleet)).writes())
+        placed = fleet.get("InferenceJob", "chat", "t")["status"]["placements"][0]["node"]
+        fleet.get("Node", placed)["status"]["conditions"] = [{"type": "Ready", "status": "False"}]
+        rnd = await decide(fleet)
+        assert placed in rnd.view.not_ready
+        assert [r.node for r in rnd.jobs["t/chat"].rows] != [placed]
+        gpunode_writes = [w for w in rnd.writes() if w.kind == "GpuNode" and w.name == placed]
+        assert all("phase" not in w.body for w in gpunode_writes)
