@@ -4,7 +4,8 @@ engine (Karmada, Open Cluster Management) would replace.
 :class:`PlanApplier` is that step's whole interface. :class:`KubernetesApplier` realises
 placements in this cluster: one Deployment per (job, node) line and one Service per job,
 written with server-side apply, never re-written when unchanged, stale ones deleted.
-Shrinking and deleting go first, so a node's GPUs are free before other work lands there.
+Shrinking and deleting go first, so a node's GPUs are free before other work lands there;
+Services go last, as they gate no pod (and each one costs the API server an IP allocation).
 """
 
 from __future__ import annotations
@@ -61,6 +62,15 @@ class PlanApplier(Protocol):
 Write = Callable[[], Awaitable[Any]]
 
 
+@dataclass
+class _Batches:
+    """Writes in the order they run: shrink and delete, then grow, then Services."""
+
+    shrink: list[Write] = field(default_factory=list)
+    grow: list[Write] = field(default_factory=list)
+    services: list[Write] = field(default_factory=list)
+
+
 class KubernetesApplier:
     """Deployments and Services in this cluster, owned by their job."""
 
@@ -79,11 +89,10 @@ class KubernetesApplier:
 
     async def realize(self, intents: Sequence[JobIntent], world: World) -> ApplyReport:
         report = ApplyReport()
-        shrink: list[Write] = []
-        grow: list[Write] = []
+        todo = _Batches()
         for intent in intents:
-            self._plan_job(intent, world, shrink, grow, report)
-        for batch in (shrink, grow):
+            self._plan_job(intent, world, todo, report)
+        for batch in (todo.shrink, todo.grow, todo.services):
             results = await asyncio.gather(*(w() for w in batch), return_exceptions=True)
             for result in results:
                 if isinstance(result, BaseException):
@@ -96,8 +105,7 @@ class KubernetesApplier:
         self,
         intent: JobIntent,
         world: World,
-        shrink: list[Write],
-        grow: list[Write],
+        todo: _Batches,
         report: ApplyReport,
     ) -> None:
         job = intent.job
@@ -112,18 +120,18 @@ class KubernetesApplier:
                 wanted[manifest["metadata"]["name"]] = manifest
         for name, dep in observed.items():
             if name not in wanted and not dep.deleting:
-                shrink.append(self._delete(dep, report))
+                todo.shrink.append(self._delete(dep, report))
         for name, manifest in wanted.items():
             current = observed.get(name)
             if not self._needs_apply(manifest, current):
                 continue
             smaller = current is not None and manifest["spec"]["replicas"] < current.replicas
-            batch = shrink if smaller else grow
+            batch = todo.shrink if smaller else todo.grow
             batch.append(self._apply_deployment(manifest, current, report))
         service = build_service(job)
         svc = _by_name(world.services.get(key, [])).get(service["metadata"]["name"])
         if self._needs_apply(service, svc):
-            grow.append(self._apply_service(service, svc, report))
+            todo.services.append(self._apply_service(service, svc, report))
 
     def _needs_apply(self, manifest: dict[str, Any], observed: OwnedEntry | None) -> bool:
         wanted_hash = stamped_hash(manifest) or ""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from kubernetes import client
@@ -43,22 +44,27 @@ def is_status(exc: BaseException, *codes: int) -> bool:
 class KubeWriter:
     """The operator's writes. Thread-safe; each method is one API request."""
 
-    def __init__(self, api: client.ApiClient, concurrency: int = 8) -> None:
+    def __init__(self, api: client.ApiClient, concurrency: int = 16) -> None:
         self._apps = client.AppsV1Api(api)
         self._core = client.CoreV1Api(api)
         self._custom = client.CustomObjectsApi(api)
-        self._slots = asyncio.Semaphore(concurrency)
+        # Its own threads: the API server answers many writes at once (each one mostly
+        # waits for etcd), more than the event loop's small default pool would send.
+        self._pool = ThreadPoolExecutor(concurrency, thread_name_prefix="cango-writer")
 
     async def call(self, kind: str, verb: str, fn: Callable[[], T]) -> T:
-        """Run one request in a worker thread, at most ``concurrency`` at a time."""
-        async with self._slots:
-            try:
-                result = await asyncio.to_thread(fn)
-            except ApiException:
-                metrics.RECONCILE_ERRORS.labels(kind).inc()
-                raise
+        """Run one request in a writer thread (requests beyond the pool size queue)."""
+        loop = asyncio.get_running_loop()
+        try:
+            result = await loop.run_in_executor(self._pool, fn)
+        except ApiException:
+            metrics.RECONCILE_ERRORS.labels(kind).inc()
+            raise
         metrics.API_WRITES.labels(kind, verb).inc()
         return result
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
     # -- objects the operator owns -----------------------------------------------------
 

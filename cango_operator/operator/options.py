@@ -29,7 +29,7 @@ class OperatorOptions:
     metrics_host: str = "0.0.0.0"
     debounce_seconds: float = 0.3
     node_stale_seconds: float = 60.0
-    write_concurrency: int = 8
+    write_concurrency: int = 16
 
     @property
     def clusterwide(self) -> bool:

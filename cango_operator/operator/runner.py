@@ -82,4 +82,5 @@ async def run_async(options: OperatorOptions, stop: asyncio.Event | None = None)
         await planner.stop()
         if http is not None:
             await http.cleanup()
+        writer.close()
         api.close()
