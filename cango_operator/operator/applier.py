@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from cango_operator.api import InferenceJob, JobPlacement
 from cango_operator.builders import build_deployment, build_service, names, stamped_hash
 from cango_operator.operator.indexes import OwnedEntry
-from cango_operator.operator.kube import KubeWriter
+from cango_operator.operator.kube import KubeWriter, describe
 from cango_operator.operator.memory import WriteMemory
 from cango_operator.operator.world import World
 
@@ -98,7 +98,7 @@ class KubernetesApplier:
                 if isinstance(result, BaseException):
                     if isinstance(result, asyncio.CancelledError):
                         raise result
-                    report.errors.append(f"{type(result).__name__}: {result}")
+                    report.errors.append(describe(result))
         return report
 
     def _plan_job(

@@ -9,6 +9,7 @@ models, which would cost more than the request itself.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -34,6 +35,16 @@ def _json(response: Any) -> dict[str, Any]:
         return {}
     parsed: dict[str, Any] = json.loads(data)
     return parsed
+
+
+def describe(exc: BaseException) -> str:
+    """One line for the log: the API server's status and message, not the raw response."""
+    if isinstance(exc, ApiException):
+        message = exc.reason or ""
+        with contextlib.suppress(ValueError, AttributeError):
+            message = json.loads(exc.body or "{}").get("message") or message
+        return f"HTTP {exc.status}: {message}"
+    return f"{type(exc).__name__}: {exc}"
 
 
 def is_status(exc: BaseException, *codes: int) -> bool:

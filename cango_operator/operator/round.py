@@ -22,7 +22,7 @@ from cango_operator.api import JobPhase
 from cango_operator.builders import fingerprint
 from cango_operator.operator import metrics
 from cango_operator.operator.applier import JobIntent, PlanApplier
-from cango_operator.operator.kube import KubeWriter, is_status
+from cango_operator.operator.kube import KubeWriter, describe, is_status
 from cango_operator.operator.memory import WriteMemory
 from cango_operator.operator.sitepower import SitePowerFeeds
 from cango_operator.operator.snapshot import build_snapshot
@@ -186,7 +186,9 @@ class Reconciler:
                         "%s %s changed meanwhile; next round retries", write.kind, write.name
                     )
                 else:
-                    logger.warning("writing %s %s failed: %s", write.kind, write.name, outcome)
+                    logger.warning(
+                        "writing %s %s failed: %s", write.kind, write.name, describe(outcome)
+                    )
                 failed.add(write.key)
                 result.errors += 1
                 continue
