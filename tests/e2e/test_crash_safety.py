@@ -11,7 +11,7 @@ import pytest
 from tests.e2e.conftest import StartOperator
 from tests.e2e.harness import Fleet, wait_for
 
-pytestmark = [pytest.mark.cluster, pytest.mark.chaos]
+pytestmark = pytest.mark.cluster
 
 JOBS = 200
 SITES = 4
@@ -19,6 +19,29 @@ NODES_PER_SITE = 6
 KILLS = 6
 
 
+class TestRestart:
+    def test_a_restarted_operator_adopts_what_exists_and_writes_nothing_new(
+        self, fleet: Fleet, start_operator: StartOperator
+    ) -> None:
+        site = fleet.site("a", latency_ms=10)
+        fleet.nodes(site, 2, gpus=8)
+        for i in range(5):
+            fleet.job(f"job-{i}", replicas=2)
+        first = start_operator()
+        fleet.wait_running()
+        before = {d.metadata.name: d.metadata.uid for d in fleet.deployments()}
+        first.kill()
+
+        second = start_operator(name="b")
+        wait_for(
+            "a round of the new operator", lambda: second.metric("cango_placement_rounds_total")
+        )
+        assert second.metric("cango_api_writes_total") == 0
+        assert {d.metadata.name: d.metadata.uid for d in fleet.deployments()} == before
+        assert not fleet.exactly_as_planned()
+
+
+@pytest.mark.chaos
 class TestKilledWhilePlacing:
     def test_every_job_runs_exactly_once_after_repeated_sigkills(
         self, fleet: Fleet, start_operator: StartOperator
