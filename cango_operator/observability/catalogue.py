@@ -38,7 +38,23 @@ def agent_families() -> list[MetricFamily]:
     return families_in(metrics.registry, "agent", vars(metrics).values())
 
 
+def operator_families() -> list[MetricFamily]:
+    """The operator's own families (its registry also carries the power families, listed
+    under power, and the standard process ones)."""
+    from cango_operator.operator import fleet_metrics, metrics
+
+    declared = [
+        *vars(metrics).values(),
+        *fleet_metrics.FLEET_FAMILIES,
+        fleet_metrics.USAGE_GPU,
+        fleet_metrics.USAGE_ENERGY,
+    ]
+    power = {f.name for f in power_families()}
+    return [f for f in families_in(metrics.REGISTRY, "operator", declared) if f.name not in power]
+
+
 COMPONENTS: dict[str, Callable[[], list[MetricFamily]]] = {
+    "operator": operator_families,
     "power": power_families,
     "agent": agent_families,
 }
