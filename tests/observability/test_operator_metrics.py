@@ -4,6 +4,7 @@ values stay bounded, and placement latency is timed from the right moment."""
 
 from __future__ import annotations
 
+import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
 from cango_operator.operator.fleet_metrics import (
@@ -154,6 +155,7 @@ class TestReasonLabels:
         assert main_reason({}) == "other"
 
 
+@pytest.mark.prometheus
 def test_the_exposition_passes_promtool_check_metrics() -> None:
     registry, fleet, meter = CollectorRegistry(), FleetCollector(), UsageMeter()
     registry.register(fleet)
