@@ -11,7 +11,8 @@ from cango_operator.observability.markdown import GENERATED_NOTE, cell, code, ta
 COMPONENTS = {
     "operator": "The operator (`cango_operator/operator/metrics.py`), on its metrics port "
     "(`cango-operator run --metrics-port`, chart value `operator.ports.metrics`). Only the "
-    "working replica reports placement metrics; standbys report their process metrics.",
+    "active replica reports the fleet, jobs and usage; standbys report their build info, "
+    "counters and process metrics.",
     "power": "Site power and feeds (`cango_operator/power/metrics.py`), exported by the "
     "process that polls the feeds (the operator).",
     "agent": "The node agent (`cango_operator/agent/metrics.py`), one per GPU node, on port "

@@ -51,6 +51,7 @@ class PrometheusServer:
         return self.workdir / "prometheus.log"
 
     def start(self) -> PrometheusServer:
+        self.workdir.mkdir(parents=True, exist_ok=True)
         config = self.workdir / "prometheus.yml"
         jobs = "".join(
             f"  - job_name: {job}\n    static_configs: [{{targets: ['{target}']}}]\n"

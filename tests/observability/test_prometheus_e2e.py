@@ -120,6 +120,62 @@ def has_data(prometheus: PrometheusServer, expr: str) -> bool:
         return False
 
 
+def build_fleet(fleet: Fleet, meter: Meter) -> tuple[str, str]:
+    """Four sites (metered near capacity, static, static, meter down) and GPU nodes at
+    three; returns the metered site and its one node (where the agent runs)."""
+    dead = f"http://127.0.0.1:{free_port()}/power"  # nothing listens there
+    feed = {"type": "http", "jsonPath": "loadKw", "intervalSeconds": 1, "timeoutSeconds": 1}
+    near = fleet.site("near", 10, capacity_kw=1000, feed={**feed, "url": meter.url})
+    main = fleet.site("main", 30)
+    spare = fleet.site("spare", 40)
+    fleet.site("dark", 20, feed={**feed, "url": dead, "retries": 0})
+    (agent_node,) = fleet.nodes(near, 1, gpus=2)
+    fleet.nodes(main, 2, gpus=8)
+    fleet.nodes(spare, 1, gpus=8)
+    return near, agent_node
+
+
+def play(fleet: Fleet, near: str, agent_node: str) -> None:
+    """Jobs placed (one never can be), then the agent's GPUs fail and the job moves."""
+    wait_for(
+        "the metered site's first reading",
+        lambda: (fleet.get_cluster("sites", near).get("status") or {}).get("phase") == "Ready",
+    )
+    fleet.job("chat", replicas=2, placement={"objective": "latency"})
+    fleet.job("huge", replicas=1, gpu={"count": 1, "models": ["B200-180GB"]})
+    fleet.wait_running(["chat"])
+    wait_for("job huge to be Unschedulable", lambda: fleet.phases().get("huge") == "Unschedulable")
+    assert agent_node in str(fleet.get_job("chat")["status"]["placements"]), (
+        "precondition: chat runs on the agent's node (the nearest site)"
+    )
+    fleet.custom.patch_cluster_custom_object(
+        "compute.cango.io",
+        "v1alpha1",
+        "gpunodes",
+        agent_node,
+        {"metadata": {"annotations": {FAULT_ANNOTATION: "xid=79,gpu=0; xid=79,gpu=1"}}},
+    )
+    wait_for(
+        "chat to run away from the failed node",
+        lambda: (
+            fleet.all_running(["chat"])
+            and agent_node not in str(fleet.get_job("chat")["status"]["placements"])
+        ),
+        state=fleet.explain,
+    )
+
+
+#: What Prometheus must have scraped before the expressions are evaluated.
+SCRAPED = (
+    'count(up{job=~"cango-.*"} == 1) == 2',
+    "count_over_time(cango_evictions_total[1m]) > 1",  # rate() needs two samples
+    'cango_placements_total{cause="moved"} > 0',
+    "cango_gpu_healthy == 0",
+    "cango_feed_healthy == 0",
+    "cango_agent_probe_latency_seconds",
+)
+
+
 @pytest.fixture(scope="module")
 def scenario(
     cluster: LocalCluster, api_client: Any, tmp_path_factory: pytest.TempPathFactory
@@ -129,101 +185,37 @@ def scenario(
     workdir = tmp_path_factory.mktemp("observability-e2e")
     fleet = Fleet(cluster, api_client)
     meter = Meter(load_kw=960)  # 96% of the metered site's 1000 kW
-    dead = f"http://127.0.0.1:{free_port()}/power"  # nothing listens there
-    feed = {"type": "http", "jsonPath": "loadKw", "intervalSeconds": 1, "timeoutSeconds": 1}
-    stack: list[Any] = []
+    running: list[AgentProcess | OperatorProcess | PrometheusServer] = []
     started = time.time()
     try:
-        near = fleet.site("near", 10, capacity_kw=1000, feed={**feed, "url": meter.url})
-        main = fleet.site("main", 30)
-        fleet.site("spare", 40)
-        fleet.site("dark", 20, feed={**feed, "url": dead, "retries": 0})
-        (agent_node,) = fleet.nodes(near, 1, gpus=2)
-        fleet.nodes(main, 2, gpus=8)
-        fleet.nodes(fleet.name("spare"), 1, gpus=8)
+        near, agent_node = build_fleet(fleet, meter)
         probe = f"{fleet.region}={meter.url.split('/')[2]}"
         agent = AgentProcess(cluster, agent_node, 2, probe, workdir / "agent.log")
-        stack.append(agent)
-        operator = OperatorProcess(
-            cluster,
-            workdir,
-            "a",
-            "--namespace",
-            fleet.namespace,
-            "--debounce",
-            "0.2",
-            "--standalone",
-        ).start()
-        stack.append(operator)
+        running.append(agent)
+        args = ("--namespace", fleet.namespace, "--debounce", "0.2", "--standalone")
+        operator = OperatorProcess(cluster, workdir, "a", *args).start()
+        running.append(operator)
+        targets = {"cango-operator": operator.metrics_port, "cango-agent": agent.port}
         prometheus = PrometheusServer(
-            workdir / "prometheus",
-            {
-                "cango-operator": f"127.0.0.1:{operator.metrics_port}",
-                "cango-agent": f"127.0.0.1:{agent.port}",
-            },
-        )
-        (workdir / "prometheus").mkdir()
-        prometheus.start()
-        stack.append(prometheus)
+            workdir / "prometheus", {job: f"127.0.0.1:{port}" for job, port in targets.items()}
+        ).start()
+        running.append(prometheus)
         operator.wait_ready()
-
-        wait_for(
-            "the metered site's first reading",
-            lambda: (fleet.get_cluster("sites", near).get("status") or {}).get("phase") == "Ready",
-        )
-        fleet.job("chat", replicas=2, placement={"objective": "latency"})
-        fleet.job("huge", replicas=1, gpu={"count": 1, "models": ["B200-180GB"]})
-        fleet.wait_running(["chat"])
-        wait_for(
-            "job huge to be Unschedulable", lambda: fleet.phases().get("huge") == "Unschedulable"
-        )
-        assert agent_node in str(fleet.get_job("chat")["status"]["placements"]), (
-            "precondition: chat runs on the agent's node (the nearest site)"
-        )
-
-        # Both GPUs of the agent's node fail: the node is Unhealthy, chat moves away.
-        fleet.custom.patch_cluster_custom_object(
-            "compute.cango.io",
-            "v1alpha1",
-            "gpunodes",
-            agent_node,
-            {"metadata": {"annotations": {FAULT_ANNOTATION: "xid=79,gpu=0; xid=79,gpu=1"}}},
-        )
-        wait_for(
-            "chat to run away from the failed node",
-            lambda: (
-                fleet.all_running(["chat"])
-                and agent_node not in str(fleet.get_job("chat")["status"]["placements"])
-            ),
-            state=fleet.explain,
-        )
-        for expr in (
-            "count_over_time(cango_evictions_total[1m]) > 1",  # rate() needs two samples
-            'cango_placements_total{cause="moved"} > 0',
-            "cango_gpu_healthy == 0",
-            "cango_feed_healthy == 0",
-            "cango_agent_probe_latency_seconds",
-            'up{job=~"cango-.*"} == 1',
-        ):
+        play(fleet, near, agent_node)
+        for expr in SCRAPED:
             wait_for(f"Prometheus to have {expr}", lambda e=expr: has_data(prometheus, e))
-        yield Scenario(
-            fleet,
-            prometheus,
-            operator,
-            agent.port,
-            {
-                "site": near,
-                "namespace": fleet.namespace,
-                "job": "chat",
-                "__rate_interval": "1m",
-                "__range": "10m",
-                "__interval": "1s",
-            },
-            started,
-        )
+        variables = {
+            "site": near,
+            "namespace": fleet.namespace,
+            "job": "chat",
+            "__rate_interval": "1m",
+            "__range": "10m",
+            "__interval": "1s",
+        }
+        yield Scenario(fleet, prometheus, operator, agent.port, variables, started)
     finally:
-        for part in reversed(stack):
-            part.stop()
+        for process in reversed(running):
+            process.stop()
         meter.close()
         fleet.cleanup()
 
@@ -231,7 +223,10 @@ def scenario(
 class TestScrapedMetrics:
     def test_the_operator_s_metrics_pass_promtool_check_metrics(self, scenario: Scenario) -> None:
         text = scrape(scenario.operator.metrics_port)
-        assert "cango_site_power_available_kw{" in text and "cango_inferencejob_phase{" in text
+        available = [x for x in text.splitlines() if x.startswith("cango_site_power_available_kw{")]
+        for site in ("near", "main", "dark"):  # live feed, static, feed down
+            assert any(f'site="{scenario.fleet.name(site)}"' in x for x in available), site
+        assert "cango_inferencejob_phase{" in text
         proc = promtool("check", "metrics", stdin=text)
         assert proc.returncode == 0 and not proc.stdout + proc.stderr, proc.stdout + proc.stderr
 
