@@ -337,13 +337,15 @@ def table(results: dict[str, Any]) -> str:
         "",
         f"{'measure':<48} {'value':>12}",
         f"{'apply -> all Running, operator (median)':<48} {run_['operator_median_s']:>10.2f} s",
-        f"{'apply -> all Running, plain Deployments (median)':<48} {run_['plain_median_s']:>10.2f} s",
+        f"{'apply -> all Running, plain Deployments (median)':<48} "
+        f"{run_['plain_median_s']:>10.2f} s",
         f"{'operator / plain':<48} {run_['ratio']:>11.2f}x",
         f"{'operator RSS peak':<48} {op['rss_peak_mib']:>8.1f} MiB",
         f"{'operator RSS end':<48} {op['rss_end_mib']:>8.1f} MiB",
         f"{'operator RSS peak per 1,000 nodes':<48} {op['rss_peak_mib_per_1000_nodes']:>8.1f} MiB",
         f"{'operator CPU over the run':<48} {op['cpu_s']:>10.1f} s",
-        f"{'planning rounds (time in rounds)':<48} {op['rounds']:>6} ({op['round_seconds_total']} s)",
+        f"{'planning rounds (time in rounds)':<48} "
+        f"{op['rounds']:>6} ({op['round_seconds_total']} s)",
         f"{'API writes per placed replica':<48} {op['api_writes_per_placed_replica']:>12.2f}",
         "API requests per placed replica: not measured (the operator counts writes only)",
         f"{'site Offline -> replicas Running elsewhere p50':<48} {off['p50_s']:>10.2f} s",
