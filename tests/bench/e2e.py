@@ -275,6 +275,7 @@ def measure(
     operator_s: list[float] = []
     plain_s: list[float] = []
     writes_before = op.metric("cango_api_writes_total")
+    rss_ready = usage.memory_mib()["VmRSS"]
     for rep in range(args.repeat):
         use_namespace(fleet, f"{fleet.prefix}-op-{rep}")
         jobs = apply_jobs(fleet, args.replicas)
@@ -297,6 +298,7 @@ def measure(
     memory, cpu = usage.memory_mib(), usage.cpu_seconds()
     rounds = op.metric("cango_placement_rounds_total")
     round_sum = op.metric("cango_round_duration_seconds_sum")
+    plan_sum = op.metric("cango_plan_duration_seconds_sum")
     placed = args.replicas * args.repeat
     op_median, plain_median = statistics.median(operator_s), statistics.median(plain_s)
     return {
@@ -310,10 +312,12 @@ def measure(
         "operator": {
             "rss_peak_mib": round(memory["VmHWM"], 1),
             "rss_end_mib": round(memory["VmRSS"], 1),
+            "rss_ready_mib": round(rss_ready, 1),
             "rss_peak_mib_per_1000_nodes": round(memory["VmHWM"] * 1000 / args.nodes, 1),
             "cpu_s": round(cpu, 1),
             "rounds": int(rounds),
             "round_seconds_total": round(round_sum, 1),
+            "plan_seconds_total": round(plan_sum, 2),
             "api_writes_per_placed_replica": round(writes / placed, 2),
             "api_requests_per_placed_replica": None,
         },
@@ -342,10 +346,12 @@ def table(results: dict[str, Any]) -> str:
         f"{'operator / plain':<48} {run_['ratio']:>11.2f}x",
         f"{'operator RSS peak':<48} {op['rss_peak_mib']:>8.1f} MiB",
         f"{'operator RSS end':<48} {op['rss_end_mib']:>8.1f} MiB",
+        f"{'operator RSS when ready (fleet listed, no jobs)':<48} {op['rss_ready_mib']:>8.1f} MiB",
         f"{'operator RSS peak per 1,000 nodes':<48} {op['rss_peak_mib_per_1000_nodes']:>8.1f} MiB",
         f"{'operator CPU over the run':<48} {op['cpu_s']:>10.1f} s",
         f"{'planning rounds (time in rounds)':<48} "
         f"{op['rounds']:>6} ({op['round_seconds_total']} s)",
+        f"{'  of which planning (the engine)':<48} {op['plan_seconds_total']:>10.2f} s",
         f"{'API writes per placed replica':<48} {op['api_writes_per_placed_replica']:>12.2f}",
         "API requests per placed replica: not measured (the operator counts writes only)",
         f"{'site Offline -> replicas Running elsewhere p50':<48} {off['p50_s']:>10.2f} s",
