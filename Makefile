@@ -69,9 +69,8 @@ demo: venv ## the main job: a simulated fleet on a local cluster, with a report
 bench: venv ## placement engine benchmarks (writes bench results)
 	$(BIN)/python -m tests.bench
 
-bench-e2e: ## scale benchmark on the local control plane (not written yet)
-	@echo "make bench-e2e: the end-to-end scale benchmark is not written yet; see BENCHMARKS.md" >&2
-	@exit 2
+bench-e2e: venv ## scale benchmark on the local control plane (writes .out/bench-e2e/)
+	CANGO_BIN_DIR=$(BIN_DIR) $(BIN)/python -m tests.bench.e2e
 
 clean: ## remove the virtualenv and caches (not the control-plane build)
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
