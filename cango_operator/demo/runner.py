@@ -1,0 +1,336 @@
+"""The demo from start to end: cluster up, fleet in, operator and simulations on, the day
+played, the report computed, everything stopped.
+
+Order of things:
+
+1. the control plane (built on first use) and a cluster of our own;
+2. the CRDs, the tenants' namespaces, the kwok Nodes of both fleets;
+3. the simulated meters (HTTP feed server), the Sites pointing at them, the GpuNodes;
+4. the operator (``cango-operator run`` in a child process) and the simulated node
+   agents (in this process);
+5. the day: events and submissions at their simulated times, a sample of the cluster
+   every ``sample_interval_s``, the live view;
+6. a last sample, the operator's metrics, the report;
+7. clean-up of everything started here, the cluster too unless ``keep_cluster``.
+
+Ctrl-C at any point still runs the clean-up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from cango_operator.demo.agents import SimulatedAgents
+from cango_operator.demo.baseline import baseline_namespace
+from cango_operator.demo.clock import SimClock
+from cango_operator.demo.events import EventPlayer
+from cango_operator.demo.feeds import FeedServer
+from cango_operator.demo.fleet import (
+    BASELINE_FLEET,
+    CANGO_FLEET,
+    DemoNode,
+    build_gpunode,
+    build_namespace,
+    build_node,
+    build_site,
+    demo_nodes,
+)
+from cango_operator.demo.kube import DemoKube
+from cango_operator.demo.operator_proc import OperatorProcess, log_tail, operator_env
+from cango_operator.demo.report import Report, build_report
+from cango_operator.demo.report_text import render_report
+from cango_operator.demo.samples import JobRecord, Snapshot, build_snapshot, record_pods
+from cango_operator.demo.scenario import DEFAULT_SCENARIO, Scenario, load_scenario
+from cango_operator.demo.scrape import scrape, summarise_metrics
+from cango_operator.demo.tenants import TenantCalls, TenantPlayer
+from cango_operator.demo.view import LiveView
+from cango_operator.devcluster import LocalCluster, cluster_down, cluster_up, ensure_bin_dir
+from cango_operator.devcluster.cluster import DEFAULT_WORKDIR
+from cango_operator.devcluster.tools import REPO_ROOT
+from cango_operator.errors import ClusterError, ConfigError
+
+CRD_DIR = REPO_ROOT / "crds"
+CRD_NAMES = ("sites", "gpunodes", "inferencejobs")
+TICK_S = 0.2
+VIEW_INTERVAL_S = 1.0
+SITES_READY_TIMEOUT_S = 60.0
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    scenario: Path = DEFAULT_SCENARIO
+    speed: float | None = None  # None: the scenario's default
+    keep_cluster: bool = False
+    baseline: bool = True
+    report_json: Path | None = None
+    cluster_name: str = "cango-demo"
+    workdir: Path = DEFAULT_WORKDIR
+    sample_interval_s: float = 1.5
+    out: TextIO = field(default=sys.stdout)
+
+
+class _Say:
+    """Timestamped progress lines for the set-up and clean-up phases."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.started = time.monotonic()
+
+    def __call__(self, text: str) -> None:
+        self.out.write(f"[demo {time.monotonic() - self.started:6.1f}s] {text}\n")
+        self.out.flush()
+
+
+def run_demo(options: DemoOptions) -> Report:
+    """Play the scenario on a fresh local cluster; returns the report (also printed)."""
+    scenario = load_scenario(options.scenario)
+    speed = options.speed if options.speed is not None else scenario.day.default_speed
+    if speed <= 0:
+        raise ConfigError(f"--speed must be > 0, got {speed}")
+    say = _Say(options.out)
+    say(
+        f"scenario {scenario.name}: {len(scenario.sites)} sites, "
+        f"{sum(len(s.node_names()) for s in scenario.sites)} GPU nodes, "
+        f"{len(scenario.jobs())} jobs, {len(scenario.events)} events; "
+        f"{scenario.day.length_hours:g} h at {speed:g}x = "
+        f"{scenario.day.length_seconds / speed:.0f} s"
+    )
+    say("control plane: using the cached build, or building it now (cold: ~10-20 min)")
+    bin_dir = ensure_bin_dir()
+    started = time.monotonic()
+    cluster = cluster_up(options.cluster_name, options.workdir, bin_dir)
+    say(f"cluster {options.cluster_name} up in {time.monotonic() - started:.1f} s")
+    try:
+        return asyncio.run(_Demo(scenario, speed, options, cluster, say).run())
+    finally:
+        if options.keep_cluster:
+            say(f"cluster kept: export KUBECONFIG={cluster.kubeconfig}")
+        else:
+            cluster_down(options.cluster_name, options.workdir, bin_dir)
+            say(f"cluster {options.cluster_name} stopped")
+        say("done")
+
+
+class _Demo:
+    def __init__(
+        self,
+        scenario: Scenario,
+        speed: float,
+        options: DemoOptions,
+        cluster: LocalCluster,
+        say: Callable[[str], None],
+    ) -> None:
+        self.scenario = scenario
+        self.speed = speed
+        self.options = options
+        self.cluster = cluster
+        self.say = say
+        self.clock = SimClock(speed, scenario.day.length_seconds, scenario.day.start_time)
+        self.nodes: dict[str, list[DemoNode]] = {CANGO_FLEET: demo_nodes(scenario, CANGO_FLEET)}
+        if options.baseline:
+            self.nodes[BASELINE_FLEET] = demo_nodes(scenario, BASELINE_FLEET)
+        self.snapshots: list[Snapshot] = []
+        self.records: dict[tuple[str, str], JobRecord] = {}
+        self.latest: Snapshot | None = None
+        self.events: EventPlayer | None = None
+        self._clients: list[Any] = []
+
+    def _api_client(self) -> Any:
+        from kubernetes import config
+
+        client = config.new_client_from_config(config_file=str(self.cluster.kubeconfig))
+        self._clients.append(client)
+        return client
+
+    async def run(self) -> Report:
+        kube = DemoKube(self._api_client())
+        feeds = FeedServer(self.scenario, self.clock.now)
+        operator = OperatorProcess(
+            operator_env(self.cluster.env()), self.cluster.workdir / "demo-operator.log"
+        )
+        agents: SimulatedAgents | None = None
+        try:
+            await self._set_up(kube, feeds)
+            operator.start()
+            await operator.wait_ready()
+            self.say(f"operator running (pid log {operator.log_path}, {operator.metrics_url})")
+            agents = SimulatedAgents(
+                self._api_client(),
+                self.nodes[CANGO_FLEET],
+                self.scenario.gpu_models,
+                self._gpus_in_use,
+            )
+            agents.start()
+            self.say(f"{len(self.nodes[CANGO_FLEET])} simulated node agents running")
+            await self._wait_for_sites(kube)
+            await self._play_day(kube, agents)
+            metrics = summarise_metrics(await scrape(operator.metrics_url))
+            report = build_report(
+                scenario=self.scenario.name,
+                speed=self.speed,
+                snapshots=self.snapshots,
+                records=self.records,
+                events=self.events.records if self.events else [],
+                operator_metrics=metrics,
+                worlds=list(self.nodes),
+            )
+        finally:
+            if agents is not None:
+                await agents.stop()
+            code = operator.stop()
+            await feeds.stop()
+            for client in self._clients:
+                client.close()
+            self.say(f"operator stopped (exit {code}), agents and feeds stopped")
+        text = render_report(report)
+        self.options.out.write("\n" + text + "\n\n")
+        if operator.exited() not in (0, None, -15):
+            self.say(f"operator log ends:\n{log_tail(operator.log_path)}")
+        if self.options.report_json is not None:
+            self.options.report_json.write_text(report.to_json() + "\n")
+            self.say(f"report written to {self.options.report_json}")
+        return report
+
+    # -- set-up ---------------------------------------------------------------------------
+
+    async def _set_up(self, kube: DemoKube, feeds: FeedServer) -> None:
+        if not CRD_DIR.is_dir():
+            raise ClusterError(f"{CRD_DIR} is missing: generate the CRDs with `make crds`")
+        await asyncio.to_thread(self.cluster.kubectl, "apply", "-f", str(CRD_DIR))
+        await asyncio.to_thread(
+            self.cluster.kubectl,
+            "wait",
+            "--for",
+            "condition=established",
+            "--timeout",
+            "60s",
+            *(f"crd/{n}.compute.cango.io" for n in CRD_NAMES),
+        )
+        self.say("CRDs installed")
+        name = self.scenario.name
+        for tenant in self.scenario.tenants:
+            await asyncio.to_thread(kube.create_namespace, build_namespace(tenant.namespace, name))
+            if self.options.baseline:
+                await asyncio.to_thread(
+                    kube.create_namespace,
+                    build_namespace(baseline_namespace(tenant.namespace), name),
+                )
+        all_nodes = [n for fleet in self.nodes.values() for n in fleet]
+        started = time.monotonic()
+        await asyncio.to_thread(kube.create_nodes, [build_node(n) for n in all_nodes])
+        self.say(
+            f"{len(all_nodes)} kwok GPU nodes ({', '.join(self.nodes)} fleets) in "
+            f"{time.monotonic() - started:.1f} s"
+        )
+        base = await feeds.start()
+        sites = [build_site(s, feeds.url_for(s.name), name) for s in self.scenario.sites]
+        gpunodes = [
+            build_gpunode(n, self.scenario.gpu_models[n.model], name)
+            for n in self.nodes[CANGO_FLEET]
+        ]
+        await asyncio.to_thread(kube.create_cluster_objects, sites + gpunodes)
+        self.say(f"{len(sites)} Sites (feeds at {base}/sites/...) and {len(gpunodes)} GpuNodes")
+
+    async def _wait_for_sites(self, kube: DemoKube) -> None:
+        """Until the operator has read every site's feed once (its status has power)."""
+        deadline = time.monotonic() + SITES_READY_TIMEOUT_S
+        while time.monotonic() < deadline:
+            objects = await asyncio.to_thread(kube.read_objects)
+            waiting = [
+                s["metadata"]["name"]
+                for s in objects.sites
+                if not ((s.get("status") or {}).get("power") or {}).get("capacityKw")
+            ]
+            if not waiting:
+                self.say("every Site reports its power; the day starts")
+                return
+            await asyncio.sleep(1.0)
+        self.say(f"{len(waiting)} Sites still without power status; starting anyway")
+
+    # -- the day --------------------------------------------------------------------------
+
+    def _gpus_in_use(self, node: str) -> int:
+        snapshot = self.latest
+        if snapshot is None:
+            return 0
+        return sum(r.gpus for r in snapshot.replicas if r.node == node)
+
+    async def _sample(self, kube: DemoKube) -> None:
+        objects = await asyncio.to_thread(kube.read_objects)
+        real_s, sim_s = self.clock.real_elapsed(), self.clock.now()
+        snapshot = build_snapshot(real_s, sim_s, objects)
+        record_pods(self.records, real_s, objects, snapshot)
+        self.snapshots.append(snapshot)
+        self.latest = snapshot
+
+    async def _sampler(self, kube: DemoKube, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            await self._sample(kube)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.options.sample_interval_s)
+
+    async def _play_day(self, kube: DemoKube, agents: SimulatedAgents) -> None:
+        effects = _Effects(kube, agents)
+        events = self.events = EventPlayer(self.scenario, self.clock, effects, self.nodes)
+        tenants = TenantPlayer(
+            self.scenario,
+            TenantCalls(
+                kube.create_job, kube.delete_job, kube.create_deployment, kube.delete_deployment
+            ),
+            asyncio.to_thread,
+            self.options.baseline,
+        )
+        view = LiveView(self.scenario.name, self.speed, self.options.out)
+        stop = asyncio.Event()
+        self.clock.start()
+        view.start()
+        sampler = asyncio.create_task(self._sampler(kube, stop))
+        try:
+            last_view = -VIEW_INTERVAL_S
+            while not self.clock.finished():
+                now = self.clock.now()
+                await events.play_due()
+                for action in await tenants.play_due(now):
+                    events.log_line(action.sim_t, action.text)
+                real = self.clock.real_elapsed()
+                if real - last_view >= VIEW_INTERVAL_S:
+                    last_view = real
+                    view.update(now, self.clock.fraction(), real, self.latest, events.log)
+                await asyncio.sleep(TICK_S)
+            await events.play_due()
+            stop.set()
+            await sampler
+            await self._sample(kube)  # the state at the day's end
+            view.update(self.clock.now(), 1.0, self.clock.real_elapsed(), self.latest, events.log)
+        finally:
+            stop.set()
+            sampler.cancel()
+            view.stop()
+
+
+class _Effects:
+    """:class:`~.events.ClusterEffects` on the demo cluster and its simulated agents."""
+
+    def __init__(self, kube: DemoKube, agents: SimulatedAgents) -> None:
+        self.kube = kube
+        self.agents = agents
+
+    async def set_dark(self, nodes: list[DemoNode], dark: bool) -> None:
+        self.agents.set_dark([n.name for n in nodes], dark)
+
+    async def taint(self, nodes: list[DemoNode], effect: str | None) -> None:
+        def apply() -> None:
+            for node in nodes:
+                self.kube.set_power_lost_taint(node.name, effect)
+
+        await asyncio.to_thread(apply)
+
+    async def fail_gpu(self, node: str, gpu: int, xid: int) -> None:
+        self.agents.fail_gpu(node, gpu, xid)
