@@ -1,0 +1,137 @@
+"""The API of compute.cango.io/v1alpha1: Site, GpuNode and InferenceJob.
+
+The pydantic models here are the one source of truth: the CRDs in ``crds/`` and in the
+chart are generated from them (``cango-operator crds``), and the placement engine, the
+power code, the agent and the operator read specs through them. Python attributes are
+snake_case; YAML and JSON use the camelCase names of the API contract::
+
+    site = parse_resource(doc, source="fleet.yaml")
+    site.spec.power.capacity_kw
+    site.model_dump(by_alias=True, exclude_none=True, mode="json")  # back to a manifest
+
+This package never imports kopf or the Kubernetes client.
+"""
+
+from cango_operator.api.base import CelRule, RuleViolation
+from cango_operator.api.crd import RESOURCES, crd_manifest, crd_manifests, render_crd_files
+from cango_operator.api.enums import (
+    ConditionStatus,
+    FeedType,
+    GpuNodePhase,
+    JobPhase,
+    ModbusDataType,
+    ModbusRegisterType,
+    Objective,
+    SitePhase,
+)
+from cango_operator.api.gpunode import GpuNode, GpuNodeSpec, GpuNodeStatus, GpuSpec, GpuStatus
+from cango_operator.api.inferencejob import (
+    ContainerResources,
+    ContainerSpec,
+    EnvVar,
+    EnvVarSource,
+    InferenceJob,
+    InferenceJobSpec,
+    InferenceJobStatus,
+    JobGpu,
+    JobPlacement,
+    PlacementSpec,
+    PlacementStatus,
+    SecretKeySelector,
+    Usage,
+)
+from cango_operator.api.manifests import (
+    AnyResource,
+    Manifests,
+    describe_errors,
+    load_manifests,
+    parse_resource,
+)
+from cango_operator.api.meta import Condition, ObjectMeta
+from cango_operator.api.resource import API_VERSION, CATEGORY, GROUP, VERSION, Resource
+from cango_operator.api.site import (
+    FeedStatus,
+    Mining,
+    PowerFeed,
+    SecretRef,
+    Site,
+    SiteGpuStatus,
+    SiteLocation,
+    SiteNodeStatus,
+    SitePower,
+    SitePowerStatus,
+    SiteSpec,
+    SiteStatus,
+)
+
+SITE_KIND = Site.KIND
+GPUNODE_KIND = GpuNode.KIND
+INFERENCEJOB_KIND = InferenceJob.KIND
+SITE_PLURAL = Site.PLURAL
+GPUNODE_PLURAL = GpuNode.PLURAL
+INFERENCEJOB_PLURAL = InferenceJob.PLURAL
+
+__all__ = [
+    "API_VERSION",
+    "CATEGORY",
+    "GPUNODE_KIND",
+    "GPUNODE_PLURAL",
+    "GROUP",
+    "INFERENCEJOB_KIND",
+    "INFERENCEJOB_PLURAL",
+    "RESOURCES",
+    "SITE_KIND",
+    "SITE_PLURAL",
+    "VERSION",
+    "AnyResource",
+    "CelRule",
+    "Condition",
+    "ConditionStatus",
+    "ContainerResources",
+    "ContainerSpec",
+    "EnvVar",
+    "EnvVarSource",
+    "FeedStatus",
+    "FeedType",
+    "GpuNode",
+    "GpuNodePhase",
+    "GpuNodeSpec",
+    "GpuNodeStatus",
+    "GpuSpec",
+    "GpuStatus",
+    "InferenceJob",
+    "InferenceJobSpec",
+    "InferenceJobStatus",
+    "JobGpu",
+    "JobPhase",
+    "JobPlacement",
+    "Manifests",
+    "Mining",
+    "ModbusDataType",
+    "ModbusRegisterType",
+    "ObjectMeta",
+    "Objective",
+    "PlacementSpec",
+    "PlacementStatus",
+    "PowerFeed",
+    "Resource",
+    "RuleViolation",
+    "SecretKeySelector",
+    "SecretRef",
+    "Site",
+    "SiteGpuStatus",
+    "SiteLocation",
+    "SiteNodeStatus",
+    "SitePhase",
+    "SitePower",
+    "SitePowerStatus",
+    "SiteSpec",
+    "SiteStatus",
+    "Usage",
+    "crd_manifest",
+    "crd_manifests",
+    "describe_errors",
+    "load_manifests",
+    "parse_resource",
+    "render_crd_files",
+]

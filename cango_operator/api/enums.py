@@ -1,0 +1,95 @@
+"""The closed sets of values in the API: phases, feed types, placement objectives."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class SitePhase(StrEnum):
+    """How a site stands, as the operator judges it from the power feed and its nodes."""
+
+    READY = "Ready"
+    """Power data is fresh and the site takes new placements."""
+    DEGRADED = "Degraded"
+    """Some nodes are unhealthy or the feed is flaky; placements still allowed."""
+    CURTAILED = "Curtailed"
+    """The grid or the site asked for load to be shed: no new placements."""
+    OFFLINE = "Offline"
+    """No power (capacity 0 or an explicit outage): running work is moved away."""
+    UNKNOWN = "Unknown"
+    """The feed is stale, unreachable or nonsensical: no new placements, running work stays."""
+
+
+class GpuNodePhase(StrEnum):
+    """How a GPU node stands, from the node agent's heartbeat and NVML telemetry."""
+
+    READY = "Ready"
+    DEGRADED = "Degraded"
+    """Some GPUs are unhealthy; the node runs with fewer usable GPUs."""
+    UNHEALTHY = "Unhealthy"
+    """The node cannot run work: it is tainted and its replicas move."""
+    UNKNOWN = "Unknown"
+    """No heartbeat within the stale limit."""
+
+
+class JobPhase(StrEnum):
+    """Where an InferenceJob is in its life."""
+
+    PENDING = "Pending"
+    """Accepted, not yet looked at by the placement engine."""
+    PLACING = "Placing"
+    """A placement was decided and its Deployments are being rolled out."""
+    RUNNING = "Running"
+    """Every replica is placed and ready."""
+    DEGRADED = "Degraded"
+    """Some replicas are placed or ready, not all."""
+    UNSCHEDULABLE = "Unschedulable"
+    """No placement fits; `status.message` counts the reasons."""
+    FAILED = "Failed"
+    """The job can never run as written (see the conditions)."""
+
+
+class FeedType(StrEnum):
+    """Where a site's live load comes from."""
+
+    HTTP = "http"
+    """GET `url`, read a number (at `jsonPath` when the body is JSON)."""
+    PROMETHEUS = "prometheus"
+    """Run `query` against the Prometheus server at `url`."""
+    MODBUS = "modbus"
+    """Read a register from a Modbus TCP meter at `host`:`port`."""
+    STATIC = "static"
+    """No live data: `spec.mining.loadKw` is taken as the site load."""
+
+
+class Objective(StrEnum):
+    """What placement optimises for once the hard constraints are met."""
+
+    LATENCY = "latency"
+    COST = "cost"
+    BALANCED = "balanced"
+
+
+class ConditionStatus(StrEnum):
+    """The status of a condition, as in `metav1.Condition`."""
+
+    TRUE = "True"
+    FALSE = "False"
+    UNKNOWN = "Unknown"
+
+
+class ModbusRegisterType(StrEnum):
+    """Which Modbus table the power reading lives in."""
+
+    HOLDING = "holding"
+    INPUT = "input"
+
+
+class ModbusDataType(StrEnum):
+    """How the register(s) encode the value; 32-bit types span two registers, high word first."""
+
+    UINT16 = "uint16"
+    INT16 = "int16"
+    UINT32 = "uint32"
+    INT32 = "int32"
+    FLOAT32 = "float32"
