@@ -117,9 +117,9 @@ def build_gpunode(node: DemoNode, model: GpuModel, scenario_name: str) -> dict[s
                 "model": node.model,
                 "count": node.gpus,
                 "memoryMiB": model.memory_mib,
-                "maxPowerW": model.max_power_w,
+                "maxPowerW": round(model.max_power_w),
             },
-            "overheadW": model.node_overhead_w,
+            "overheadW": round(model.node_overhead_w),
         },
     }
 

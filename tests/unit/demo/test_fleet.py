@@ -112,3 +112,17 @@ class TestInferenceJob:
             "objective": "cost",
         }
         assert spec["estimatedPowerW"] == 300 and spec["preemptible"] is True
+
+
+class TestTheShippedScenarioAgainstTheApi:
+    def test_every_object_it_becomes_validates_against_the_api_models(self) -> None:
+        from cango_operator.api import parse_resource
+        from cango_operator.demo.scenario import DEFAULT_SCENARIO, load_scenario
+
+        scenario = load_scenario(DEFAULT_SCENARIO)
+        docs = [build_site(s, f"http://127.0.0.1:1/sites/{s.name}", "x") for s in scenario.sites]
+        docs += [build_gpunode(n, scenario.gpu_models[n.model], "x") for n in demo_nodes(scenario)]
+        docs += [build_inference_job(t, j, "x") for t, j in scenario.jobs()]
+        kinds = [parse_resource(doc, "demo").kind for doc in docs]
+        assert kinds.count("Site") == len(scenario.sites)
+        assert kinds.count("InferenceJob") == len(scenario.jobs())
