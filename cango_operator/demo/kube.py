@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from cango_operator.demo.events import POWER_LOST_TAINT
-from cango_operator.demo.fleet import API_GROUP, API_VERSION
+from cango_operator.demo.fleet import API_GROUP, API_VERSION, SCENARIO_LABEL
 from cango_operator.demo.samples import ClusterObjects
 from cango_operator.errors import ClusterError
 
@@ -30,9 +30,11 @@ def _items(response: Any) -> list[dict[str, Any]]:
 class DemoKube:
     """Everything the demo does to the cluster, over one ``kubernetes.client.ApiClient``."""
 
-    def __init__(self, api_client: Any) -> None:
+    def __init__(self, api_client: Any, scenario: str) -> None:
         from kubernetes import client
 
+        #: Only this scenario's Sites, GpuNodes and jobs are read (others may share the cluster).
+        self.selector = f"{SCENARIO_LABEL}={scenario}"
         # Bodies are plain dicts, which the client serialises as they are.
         self.core: Any = client.CoreV1Api(api_client)
         self.apps: Any = client.AppsV1Api(api_client)
@@ -46,6 +48,7 @@ class DemoKube:
                 API_GROUP,
                 API_VERSION,
                 PLURALS[kind],
+                label_selector=self.selector,
                 _preload_content=False,
                 _request_timeout=REQUEST_TIMEOUT_S,
             )

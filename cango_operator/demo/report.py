@@ -92,6 +92,7 @@ class WorldReport:
     energy_kwh: float
     energy_cost_usd: float
     gpu_utilisation_pct: float | None
+    replicas_at_end: tuple[int, int]  # (serving, requested) in the last sample
     events: tuple[EventImpact, ...]
 
 
@@ -211,6 +212,16 @@ def gpu_utilisation(snapshots: Sequence[Snapshot], world: str) -> float | None:
     return None if total == 0 else 100 * used / total
 
 
+def replicas_at_end(snapshots: Sequence[Snapshot], world: str) -> tuple[int, int]:
+    """(serving, requested) replicas in the last sample."""
+    if not snapshots:
+        return 0, 0
+    last = snapshots[-1]
+    serving = last.serving_by_job(world)
+    jobs = last.jobs_of(world)
+    return sum(min(j.desired, serving.get(j.job, 0)) for j in jobs), sum(j.desired for j in jobs)
+
+
 def event_impact(snapshots: Sequence[Snapshot], world: str, event: EventRecord) -> EventImpact:
     """What an event did to one world's replicas (see the module docstring)."""
     before = [s for s in snapshots if s.real_s <= event.real_start]
@@ -282,6 +293,7 @@ def world_report(
         energy_kwh=kwh,
         energy_cost_usd=usd,
         gpu_utilisation_pct=gpu_utilisation(snapshots, world),
+        replicas_at_end=replicas_at_end(snapshots, world),
         events=tuple(event_impact(snapshots, world, e) for e in events),
     )
 

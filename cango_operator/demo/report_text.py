@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from cango_operator.demo.report import WORLD_TITLES, EventImpact, Report, WorldReport
 from cango_operator.demo.scenario import format_time_of_day
 
-LABEL_WIDTH = 46
+LABEL_WIDTH = 48
 COLUMN_WIDTH = 28
 MAX_METRICS = 16
 
@@ -82,12 +82,18 @@ def render_report(report: Report) -> str:
             lambda w: f"{_num(w.energy_kwh)} / {_num(w.energy_cost_usd)}",
         ),
         row("GPU utilisation (fleet)", lambda w: _num(w.gpu_utilisation_pct, 1, " %")),
+        row(
+            "replicas serving / requested at the end",
+            lambda w: f"{w.replicas_at_end[0]} / {w.replicas_at_end[1]}",
+        ),
     ]
     if worlds and worlds[0].events:
         lines += ["", _row("events: replicas there at the start", ["" for _ in worlds])]
         for i, impact in enumerate(worlds[0].events):
             label = f"  {_when(impact)} {impact.kind} {impact.event}"
-            lines.append(_row(label[:LABEL_WIDTH], [_impact_cell(w.events[i]) for w in worlds]))
+            if len(label) >= LABEL_WIDTH:
+                label = label[: LABEL_WIDTH - 2] + "…"
+            lines.append(_row(label, [_impact_cell(w.events[i]) for w in worlds]))
     if report.operator_metrics:
         lines += ["", "operator metrics (scraped from its /metrics at the end):"]
         for name, value in list(sorted(report.operator_metrics.items()))[:MAX_METRICS]:

@@ -150,7 +150,7 @@ class _Demo:
         return client
 
     async def run(self) -> Report:
-        kube = DemoKube(self._api_client())
+        kube = DemoKube(self._api_client(), self.scenario.name)
         feeds = FeedServer(self.scenario, self.clock.now)
         operator = OperatorProcess(
             operator_env(self.cluster.env()), self.cluster.workdir / "demo-operator.log"

@@ -182,3 +182,4 @@ class TestTheWholeReport:
         assert "cango_plans_total" in text
         assert '"slo_attainment_pct"' in report.to_json()
         assert report.sim_hours == 1.5 and report.samples == 4
+        assert report.worlds["cango"].replicas_at_end == (2, 2)
