@@ -18,6 +18,11 @@ def _num(value: float | None, digits: int = 0, unit: str = "") -> str:
     return f"{value:,.{digits}f}{unit}"
 
 
+def _money(usd: float) -> str:
+    """Cents while small, whole dollars beyond."""
+    return _num(usd, 2 if usd < 100 else 0)
+
+
 def _duration(seconds: float) -> str:
     minutes, secs = divmod(round(seconds), 60)
     return f"{minutes} min {secs} s" if minutes else f"{secs} s"
@@ -79,7 +84,7 @@ def render_report(report: Report) -> str:
         row("  sites overrun", lambda w: str(len(w.overruns.sites))),
         row(
             "GPU energy kWh / cost USD",
-            lambda w: f"{_num(w.energy_kwh)} / {_num(w.energy_cost_usd)}",
+            lambda w: f"{_num(w.energy_kwh)} / {_money(w.energy_cost_usd)}",
         ),
         row("GPU utilisation (fleet)", lambda w: _num(w.gpu_utilisation_pct, 1, " %")),
         row(

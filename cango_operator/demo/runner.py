@@ -60,7 +60,7 @@ CRD_DIR = REPO_ROOT / "crds"
 CRD_NAMES = ("sites", "gpunodes", "inferencejobs")
 TICK_S = 0.2
 VIEW_INTERVAL_S = 1.0
-SITES_READY_TIMEOUT_S = 60.0
+SITES_READY_TIMEOUT_S = 20.0
 
 
 @dataclass(frozen=True)
@@ -239,20 +239,24 @@ class _Demo:
         self.say(f"{len(sites)} Sites (feeds at {base}/sites/...) and {len(gpunodes)} GpuNodes")
 
     async def _wait_for_sites(self, kube: DemoKube) -> None:
-        """Until the operator has read every site's feed once (its status has power)."""
+        """Until the operator has judged every site from its feed once (it has a phase)."""
         deadline = time.monotonic() + SITES_READY_TIMEOUT_S
+        waiting: list[str] = []
         while time.monotonic() < deadline:
             objects = await asyncio.to_thread(kube.read_objects)
             waiting = [
                 s["metadata"]["name"]
                 for s in objects.sites
-                if not ((s.get("status") or {}).get("power") or {}).get("capacityKw")
+                if not (s.get("status") or {}).get("phase")
             ]
             if not waiting:
-                self.say("every Site reports its power; the day starts")
+                self.say("every Site has a phase from its feed; the day starts")
                 return
             await asyncio.sleep(1.0)
-        self.say(f"{len(waiting)} Sites still without power status; starting anyway")
+        self.say(
+            f"{len(waiting)} of {len(self.scenario.sites)} Sites have no phase after "
+            f"{SITES_READY_TIMEOUT_S:.0f} s (is the operator reading their feeds?); starting"
+        )
 
     # -- the day --------------------------------------------------------------------------
 
