@@ -7,8 +7,12 @@ at the end leaving no process behind. A missing binary fails the test loudly.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
+import signal
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,8 +20,30 @@ import pytest
 from cango_operator.devcluster import LocalCluster, cluster_down, cluster_up, ensure_bin_dir
 
 
+def _reap_orphan_test_clusters() -> None:
+    """Stop the processes of test clusters whose pytest session died without cleaning up.
+
+    A session's cluster is named ``cango-test-<pid>``; a session killed hard (SIGKILL,
+    a timeout) leaves its etcd, apiserver, ... running. Only those whose pid is gone are
+    touched, so concurrent sessions on the same machine are safe.
+    """
+    owned = re.compile(r"/clusters/cango-test-(\d+)/bin/")
+    for proc_dir in Path("/proc").iterdir():
+        if not proc_dir.name.isdigit():
+            continue
+        try:
+            args = (proc_dir / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        match = owned.search(args)
+        if match and not Path(f"/proc/{match.group(1)}").exists():
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(int(proc_dir.name), signal.SIGKILL)
+
+
 @pytest.fixture(scope="session")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
+    _reap_orphan_test_clusters()
     bin_dir = ensure_bin_dir()
     workdir = tmp_path_factory.mktemp("kwok")
     name = f"cango-test-{os.getpid()}"

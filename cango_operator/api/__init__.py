@@ -43,6 +43,7 @@ from cango_operator.api.inferencejob import (
 from cango_operator.api.manifests import (
     AnyResource,
     Manifests,
+    apply_manifest,
     describe_errors,
     load_manifests,
     parse_resource,
@@ -128,6 +129,7 @@ __all__ = [
     "SiteSpec",
     "SiteStatus",
     "Usage",
+    "apply_manifest",
     "crd_manifest",
     "crd_manifests",
     "describe_errors",

@@ -106,6 +106,28 @@ def format_path(loc: Iterable[int | str]) -> str:
     return out or "<document>"
 
 
+def apply_manifest(resource: AnyResource) -> dict[str, Any]:
+    """The object as a manifest to (server-side) apply: identity, labels, annotations, spec.
+
+    Server-managed metadata (uid, resourceVersion, managedFields, ...) and the status are
+    left out, so the result applies cleanly whatever the object was read from.
+    """
+    meta = resource.metadata
+    metadata: dict[str, Any] = {"name": meta.name}
+    if meta.namespace:
+        metadata["namespace"] = meta.namespace
+    if meta.labels:
+        metadata["labels"] = dict(meta.labels)
+    if meta.annotations:
+        metadata["annotations"] = dict(meta.annotations)
+    return {
+        "apiVersion": API_VERSION,
+        "kind": resource.kind,
+        "metadata": metadata,
+        "spec": resource.spec.model_dump(by_alias=True, exclude_none=True, mode="json"),
+    }
+
+
 def _documents(path: Path) -> Iterator[tuple[str, Any]]:
     try:
         docs = list(yaml.safe_load_all(path.read_text()))

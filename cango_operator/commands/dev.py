@@ -2,7 +2,9 @@
 
 cango-operator dev cluster up [--name N]     start (or reuse) a local control plane
 cango-operator dev cluster down [--name N]   stop it, leaving no process behind
-cango-operator dev nodes -f FILE [-f FILE]   one kwok Node per GpuNode in the manifests
+cango-operator dev nodes -f FILE [-f FILE]   one kwok Node per GpuNode in the manifests; with
+                                             the CRDs installed, also apply (server-side) the
+                                             Sites and GpuNodes themselves
 """
 
 from __future__ import annotations
@@ -10,9 +12,17 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
+import sys
 from pathlib import Path
 
+from cango_operator.api import GpuNode, Site, load_manifests
 from cango_operator.devcluster import cluster_down, cluster_up, ensure_bin_dir
+from cango_operator.devcluster.apiobjects import (
+    FIELD_MANAGER,
+    apply_objects,
+    missing_crds,
+    not_installed_message,
+)
 from cango_operator.devcluster.cluster import DEFAULT_WORKDIR
 from cango_operator.devcluster.nodes import apply_dev_nodes, load_shapes
 
@@ -68,12 +78,25 @@ def _cluster(args: argparse.Namespace) -> int:
 def _nodes(args: argparse.Namespace) -> int:
     from kubernetes import client, config
 
+    # Everything is read and validated before anything is written.
     shapes, _ = load_shapes(args.files)
+    manifests = load_manifests(args.files)
+    objects: list[Site | GpuNode] = [*manifests.sites, *manifests.gpunodes]
     config.load_kube_config(config_file=args.kubeconfig)
-    names = apply_dev_nodes(client.CoreV1Api(), shapes)
+    api_client = client.ApiClient()
+    names = apply_dev_nodes(client.CoreV1Api(api_client), shapes)
     for shape in shapes:
         print(
             f"node/{shape.name} site={shape.site} model={shape.model} nvidia.com/gpu={shape.count}"
         )
     print(f"{len(names)} simulated GPU node(s) ready to schedule on")
+    if not objects:
+        return 0
+    missing = missing_crds(api_client, {type(o) for o in objects})
+    if missing:
+        message = not_installed_message(missing, len(manifests.sites), len(manifests.gpunodes))
+        print(message, file=sys.stderr)
+        return 0
+    for applied in apply_objects(api_client, objects):
+        print(f"{applied} applied (server-side, field manager {FIELD_MANAGER})")
     return 0

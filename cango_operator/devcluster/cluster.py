@@ -7,9 +7,13 @@ test sessions never touch each other or the user's ``~/.kube/config``.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import subprocess
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,6 +78,24 @@ def _kwokctl(
     )
 
 
+@contextmanager
+def _creation_lock() -> Iterator[None]:
+    """Serialise cluster creation on this machine.
+
+    kwokctl picks each component's port by counting down from 32767 and taking the first
+    one free *now*; two clusters created at the same time pick the same ports and one of
+    them dies with "address already in use". Holding a machine-wide lock until the first
+    cluster's components are listening (``--wait``) makes the second one skip those ports.
+    """
+    lock_path = Path(tempfile.gettempdir()) / "cango-operator-kwokctl-create.lock"
+    with lock_path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def cluster_up(
     name: str = "cango-dev",
     workdir: Path = DEFAULT_WORKDIR,
@@ -109,13 +131,19 @@ def cluster_up(
     for flag, tool in binaries.items():
         args += [flag, find_tool(tool, bin_dir)]
     started = time.monotonic()
-    proc = _kwokctl(bin_dir, workdir, *args, timeout=timeout + 60)
-    if proc.returncode != 0:
-        # A half-made cluster would block the next try with "already exists".
+    try:
+        with _creation_lock():
+            proc = _kwokctl(bin_dir, workdir, *args, timeout=timeout + 60)
+        failure = proc.stderr if proc.returncode != 0 else None
+    except subprocess.TimeoutExpired as exc:
+        failure = f"kwokctl did not return: {exc}"
+    if failure is not None:
+        # A half-made cluster would block the next try with "already exists", and leave
+        # its processes running.
         _kwokctl(bin_dir, workdir, "delete", "cluster", "--name", name, timeout=120)
         raise ClusterError(
             f"kwokctl create cluster {name} failed after {time.monotonic() - started:.0f}s:\n"
-            f"{proc.stderr.strip()[-4000:]}"
+            f"{failure.strip()[-4000:]}"
         )
     return cluster
 

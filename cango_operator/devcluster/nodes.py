@@ -1,7 +1,7 @@
 """Simulated GPU nodes: one kwok Node per GpuNode, with ``nvidia.com/gpu`` capacity.
 
 Accepts ordinary manifests: every ``GpuNode`` (compute.cango.io) document gives one Node
-named after ``spec.nodeName``. A bare development list works too::
+named after ``spec.nodeName``, validated by the API models. A bare development list works too::
 
     nodes:
     - {name: tx-1-n001, site: tx-1, model: H100-80GB, count: 8}
@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from cango_operator.api import GpuNode, parse_resource
 from cango_operator.errors import ManifestError
 
 SITE_LABEL = "compute.cango.io/site"
@@ -82,21 +83,12 @@ def build_kwok_node(shape: GpuNodeShape) -> dict[str, Any]:
 
 
 def _shape_from_gpunode(doc: Mapping[str, Any], source: str) -> GpuNodeShape:
-    name = str(doc.get("metadata", {}).get("name", "?"))
-    spec = doc.get("spec") or {}
-    gpu = spec.get("gpu") or {}
-    missing = [
-        f
-        for f, v in (("spec.site", spec.get("site")), ("spec.gpu.count", gpu.get("count")))
-        if v in (None, "")
-    ]
-    if missing:
-        raise ManifestError(f"{source}: GpuNode {name}: missing {', '.join(missing)}")
+    node = parse_resource(doc, source)
+    if not isinstance(node, GpuNode):
+        raise ManifestError(f"{source}: expected a GpuNode, got {node.kind}")
+    gpu = node.spec.gpu
     return GpuNodeShape(
-        name=str(spec.get("nodeName") or name),
-        site=str(spec["site"]),
-        model=str(gpu.get("model", "unknown")),
-        count=_count(gpu["count"], f"{source}: GpuNode {name}: spec.gpu.count"),
+        name=node.spec.node_name, site=node.spec.site, model=gpu.model, count=gpu.count
     )
 
 

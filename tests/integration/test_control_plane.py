@@ -4,6 +4,7 @@ them, kwok runs them, and stopping a cluster leaves no process or port behind.""
 from __future__ import annotations
 
 import json
+import re
 import socket
 import subprocess
 import time
@@ -153,5 +154,19 @@ def test_cluster_down_leaves_no_process_or_port_behind(tmp_path: Path) -> None:
     cluster_down(name, tmp_path, bin_dir)
 
     _wait("the cluster's processes to exit", lambda: not _pids_mentioning(str(tmp_path)), 30)
+    owner = _listener_of(port)
+    # Another developer's cluster may take the freed port at once; it must not be ours.
+    assert owner is None or str(tmp_path) not in owner, f"port {port} still held by: {owner}"
+
+
+def _listener_of(port: int) -> str | None:
+    """Command line of the process listening on the port, or None when nobody listens."""
     with socket.socket() as sock:
-        assert sock.connect_ex(("127.0.0.1", port)) != 0, f"port {port} still listening"
+        if sock.connect_ex(("127.0.0.1", port)) != 0:
+            return None
+    out = subprocess.run(
+        ["ss", "-ltnpH", f"sport = :{port}"], capture_output=True, text=True, check=True
+    ).stdout
+    pids = re.findall(r"pid=(\d+)", out)
+    assert pids, f"port {port} answers but ss names no listener: {out!r}"
+    return Path(f"/proc/{pids[0]}/cmdline").read_bytes().replace(b"\0", b" ").decode()

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from cango_operator.devcluster.apiobjects import not_installed_message
 from cango_operator.devcluster.nodes import (
     GPU_MODEL_LABEL,
     KWOK_ANNOTATION,
@@ -87,7 +88,7 @@ class TestLoadShapes:
             (
                 "apiVersion: compute.cango.io/v1alpha1\nkind: GpuNode\nmetadata: {name: g}\n"
                 "spec: {gpu: {count: 1}}\n",
-                "GpuNode g: missing spec.site",
+                "GpuNode g: spec.site: Field required",
             ),
             ("nodes: [\n", "while parsing"),
         ],
@@ -102,3 +103,12 @@ class TestLoadShapes:
         assert message in str(exc.value)
         if "given more than once" not in message:
             assert "bad.yaml" in str(exc.value)
+
+
+def test_missing_crds_are_named_with_what_was_skipped_and_how_to_fix_it() -> None:
+    message = not_installed_message(
+        ["gpunodes.compute.cango.io", "sites.compute.cango.io"], sites=3, gpunodes=4
+    )
+    assert message.startswith("not applied: 3 Site(s) and 4 GpuNode(s)")
+    assert "CRDs are not installed (gpunodes.compute.cango.io, sites.compute.cango.io)" in message
+    assert "kubectl apply -f crds/" in message

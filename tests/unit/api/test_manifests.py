@@ -9,7 +9,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cango_operator.api import GpuNode, InferenceJob, Site, load_manifests, parse_resource
+from cango_operator.api import (
+    GpuNode,
+    InferenceJob,
+    Site,
+    apply_manifest,
+    load_manifests,
+    parse_resource,
+)
 from cango_operator.errors import ManifestError
 from tests.unit.api.contract import GPUNODE_EXAMPLE, JOB_EXAMPLE, SITE_EXAMPLE
 
@@ -161,3 +168,19 @@ class TestShippedExamples:
             "prometheus",
             "modbus",
         }
+
+
+class TestApplyManifest:
+    def test_what_was_read_from_the_server_applies_without_server_fields(self) -> None:
+        doc = copy.deepcopy(JOB_EXAMPLE)
+        doc["metadata"].update(
+            uid="0d1c", resourceVersion="42", labels={"team": "chat"}, managedFields=[{}]
+        )
+        body = apply_manifest(parse_resource(doc))
+        assert set(body) == {"apiVersion", "kind", "metadata", "spec"}
+        assert body["metadata"] == {
+            "name": "llama-chat",
+            "namespace": "tenant-acme",
+            "labels": {"team": "chat"},
+        }
+        assert parse_resource(body).spec == parse_resource(doc).spec

@@ -1,0 +1,77 @@
+"""Site power: live feeds, sanity checks, the site power model and the feed runner.
+
+Pure logic beside ``placement`` and ``builders``: no kopf, no Kubernetes client. What
+touches the API server (reading a feed's Secret, writing ``Site.status``) is injected
+by the caller as a :data:`SecretResolver` and a :data:`StatusSink`.
+
+Typical use by the operator::
+
+    runner = PowerRunner(sink, secrets=read_secret, gpu_load=gpu_load_of, metrics=PowerMetrics())
+    async with runner:
+        await runner.set_site("tx-rockdale-1", parse_site_power_spec(site["spec"]))
+"""
+
+from cango_operator.api import SitePhase
+from cango_operator.power.conditions import Condition
+from cango_operator.power.feeds import (
+    FeedConfig,
+    FeedErrorKind,
+    FeedProblem,
+    FeedReadError,
+    FeedSample,
+    FeedTiming,
+    LoadScope,
+    PowerFeed,
+    SecretRef,
+    SecretResolver,
+    build_feed,
+    parse_feed_config,
+)
+from cango_operator.power.metrics import PowerMetrics
+from cango_operator.power.model import (
+    PLACEABLE_PHASES,
+    FeedStatus,
+    GpuLoad,
+    SitePowerState,
+    compute_site_power,
+)
+from cango_operator.power.runner import GpuLoadProvider, PowerRunner, StatusSink
+from cango_operator.power.sanity import SanityLimits, check_sample
+from cango_operator.power.spec import (
+    SitePowerSpec,
+    feed_config_of,
+    parse_site_power_spec,
+    site_power_spec_of,
+)
+
+__all__ = [
+    "PLACEABLE_PHASES",
+    "Condition",
+    "FeedConfig",
+    "FeedErrorKind",
+    "FeedProblem",
+    "FeedReadError",
+    "FeedSample",
+    "FeedStatus",
+    "FeedTiming",
+    "GpuLoad",
+    "GpuLoadProvider",
+    "LoadScope",
+    "PowerFeed",
+    "PowerMetrics",
+    "PowerRunner",
+    "SanityLimits",
+    "SecretRef",
+    "SecretResolver",
+    "SitePhase",
+    "SitePowerSpec",
+    "SitePowerState",
+    "StatusSink",
+    "build_feed",
+    "check_sample",
+    "compute_site_power",
+    "feed_config_of",
+    "parse_feed_config",
+    "parse_site_power_spec",
+    "site_power_spec_of",
+]

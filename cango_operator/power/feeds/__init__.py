@@ -1,0 +1,45 @@
+"""Power feed adapters (http, prometheus, modbus, static) behind one small interface."""
+
+from cango_operator.power.feeds.base import (
+    RETRYABLE_KINDS,
+    FeedErrorKind,
+    FeedProblem,
+    FeedReadError,
+    FeedSample,
+    PowerFeed,
+    SecretResolver,
+)
+from cango_operator.power.feeds.config import (
+    STATIC_FEED,
+    FeedConfig,
+    FeedTiming,
+    HttpFeedConfig,
+    LoadScope,
+    ModbusFeedConfig,
+    PrometheusFeedConfig,
+    SecretRef,
+    WordOrder,
+    parse_feed_config,
+)
+from cango_operator.power.feeds.factory import build_feed
+
+__all__ = [
+    "RETRYABLE_KINDS",
+    "STATIC_FEED",
+    "FeedConfig",
+    "FeedErrorKind",
+    "FeedProblem",
+    "FeedReadError",
+    "FeedSample",
+    "FeedTiming",
+    "HttpFeedConfig",
+    "LoadScope",
+    "ModbusFeedConfig",
+    "PowerFeed",
+    "PrometheusFeedConfig",
+    "SecretRef",
+    "SecretResolver",
+    "WordOrder",
+    "build_feed",
+    "parse_feed_config",
+]
