@@ -48,6 +48,9 @@ class ClusterEffects(Protocol):
     async def set_dark(self, nodes: list[DemoNode], dark: bool) -> None:
         """Stop (or resume) the node agents of these nodes."""
 
+    async def set_power(self, nodes: list[DemoNode], on: bool) -> None:
+        """Mark the Nodes as powered off (or on again): the simulation's ground truth."""
+
     async def taint(self, nodes: list[DemoNode], effect: str | None) -> None:
         """Add the power-lost taint with ``effect`` (None: remove every power-lost taint)."""
 
@@ -165,6 +168,7 @@ class EventPlayer:
         self._record(event.name, "storm", event.start, event.end, sites=tuple(event.sites))
 
         async def lose_power() -> None:
+            await self.effects.set_power(dark, False)
             await self.effects.set_dark(cango, True)
 
         async def not_ready() -> None:
@@ -175,6 +179,7 @@ class EventPlayer:
 
         async def restore() -> None:
             await self.effects.taint(dark, None)
+            await self.effects.set_power(dark, True)
             await self.effects.set_dark(cango, False)
 
         until = format_time_of_day(event.end)

@@ -4,6 +4,10 @@
 :meth:`~cango_operator.demo.conditions.SiteConditions.as_feed_document`) as the
 scenario clock says it is now; each Site's ``spec.power.feed`` points here (type http),
 so the operator reads the demo's power data through its ordinary HTTP feed adapter.
+
+A site without power (a storm) answers with capacity 0 where the Site can declare a
+``capacityPath``; where it cannot (the API does not carry it), its meter is unreachable
+(HTTP 503), as a meter behind a dead WAN link is.
 """
 
 from __future__ import annotations
@@ -22,9 +26,17 @@ FEED_HOST = "127.0.0.1"
 class FeedServer:
     """Serves every site's feed from ``scenario`` at the simulated time ``now()``."""
 
-    def __init__(self, scenario: Scenario, now: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        scenario: Scenario,
+        now: Callable[[], float],
+        gpu_draw_kw: Callable[[str], float] = lambda site: 0.0,
+        capacity_in_feed: bool = True,
+    ) -> None:
         self.scenario = scenario
         self.now = now
+        self.gpu_draw_kw = gpu_draw_kw
+        self.capacity_in_feed = capacity_in_feed
         self.requests: Counter[str] = Counter()
         self._sites = {s.name: s for s in scenario.sites}
         self._runner: web.AppRunner | None = None
@@ -64,9 +76,10 @@ class FeedServer:
         if site is None:
             return web.json_response({"error": f"no site {name!r}"}, status=404)
         self.requests[name] += 1
-        return web.json_response(
-            site_conditions(self.scenario, site, self.now()).as_feed_document()
-        )
+        conditions = site_conditions(self.scenario, site, self.now())
+        if not conditions.powered and not self.capacity_in_feed:
+            return web.json_response({"error": f"site {name} is dark"}, status=503)
+        return web.json_response(conditions.as_feed_document(self.gpu_draw_kw(name)))
 
     async def _healthz(self, _: web.Request) -> web.Response:
         return web.Response(text="ok")

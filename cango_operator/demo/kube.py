@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from cango_operator.demo.events import POWER_LOST_TAINT
-from cango_operator.demo.fleet import API_GROUP, API_VERSION, SCENARIO_LABEL
+from cango_operator.demo.fleet import API_GROUP, API_VERSION, POWER_ANNOTATION, SCENARIO_LABEL
 from cango_operator.demo.samples import ClusterObjects
 from cango_operator.errors import ClusterError
 
@@ -154,6 +154,10 @@ class DemoKube:
         except ApiException as exc:
             if exc.status != 404:
                 raise
+
+    def set_power_annotation(self, node: str, on: bool) -> None:
+        value = None if on else "off"
+        self.core.patch_node(node, {"metadata": {"annotations": {POWER_ANNOTATION: value}}})
 
     def set_power_lost_taint(self, node: str, effect: str | None) -> None:
         """Add the power-lost taint with ``effect`` (None: remove them); other taints stay."""

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -41,6 +42,7 @@ from cango_operator.demo.fleet import (
     build_node,
     build_site,
     demo_nodes,
+    feed_paths,
 )
 from cango_operator.demo.kube import DemoKube
 from cango_operator.demo.operator_proc import OperatorProcess, log_tail, operator_env
@@ -61,6 +63,7 @@ CRD_NAMES = ("sites", "gpunodes", "inferencejobs")
 TICK_S = 0.2
 VIEW_INTERVAL_S = 1.0
 SITES_READY_TIMEOUT_S = 20.0
+CLUSTER_ATTEMPTS = 2
 
 
 @dataclass(frozen=True)
@@ -105,7 +108,7 @@ def run_demo(options: DemoOptions) -> Report:
     say("control plane: using the cached build, or building it now (cold: ~10-20 min)")
     bin_dir = ensure_bin_dir()
     started = time.monotonic()
-    cluster = cluster_up(options.cluster_name, options.workdir, bin_dir)
+    cluster = _start_cluster(options, bin_dir, say)
     say(f"cluster {options.cluster_name} up in {time.monotonic() - started:.1f} s")
     try:
         return asyncio.run(_Demo(scenario, speed, options, cluster, say).run())
@@ -116,6 +119,28 @@ def run_demo(options: DemoOptions) -> Report:
             cluster_down(options.cluster_name, options.workdir, bin_dir)
             say(f"cluster {options.cluster_name} stopped")
         say("done")
+
+
+def _start_cluster(
+    options: DemoOptions, bin_dir: Path | None, say: Callable[[str], None]
+) -> LocalCluster:
+    """Start the cluster; once more after a failure.
+
+    Clusters being created on the same machine at the same moment can pick the same free
+    ports; the loser fails to start. What it left behind is removed before the retry.
+    """
+    for attempt in range(1, CLUSTER_ATTEMPTS + 1):
+        try:
+            return cluster_up(options.cluster_name, options.workdir, bin_dir)
+        except (ClusterError, subprocess.TimeoutExpired) as exc:
+            cluster_down(options.cluster_name, options.workdir, bin_dir)
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            if attempt == CLUSTER_ATTEMPTS:
+                raise ClusterError(
+                    f"cluster {options.cluster_name} did not start ({attempt} tries): {reason}"
+                ) from exc
+            say(f"cluster start failed ({reason[:160]}); trying once more")
+    raise AssertionError("unreachable")
 
 
 class _Demo:
@@ -151,7 +176,12 @@ class _Demo:
 
     async def run(self) -> Report:
         kube = DemoKube(self._api_client(), self.scenario.name)
-        feeds = FeedServer(self.scenario, self.clock.now)
+        feeds = FeedServer(
+            self.scenario,
+            self.clock.now,
+            gpu_draw_kw=self._gpu_draw_kw,
+            capacity_in_feed="capacityPath" in feed_paths(),
+        )
         operator = OperatorProcess(
             operator_env(self.cluster.env()), self.cluster.workdir / "demo-operator.log"
         )
@@ -260,6 +290,9 @@ class _Demo:
 
     # -- the day --------------------------------------------------------------------------
 
+    def _gpu_draw_kw(self, site: str) -> float:
+        return 0.0 if self.latest is None else self.latest.gpu_draw_kw.get(site, 0.0)
+
     def _gpus_in_use(self, node: str) -> int:
         snapshot = self.latest
         if snapshot is None:
@@ -328,6 +361,13 @@ class _Effects:
 
     async def set_dark(self, nodes: list[DemoNode], dark: bool) -> None:
         self.agents.set_dark([n.name for n in nodes], dark)
+
+    async def set_power(self, nodes: list[DemoNode], on: bool) -> None:
+        def apply() -> None:
+            for node in nodes:
+                self.kube.set_power_annotation(node.name, on)
+
+        await asyncio.to_thread(apply)
 
     async def taint(self, nodes: list[DemoNode], effect: str | None) -> None:
         def apply() -> None:

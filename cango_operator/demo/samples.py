@@ -18,7 +18,13 @@ from datetime import datetime
 from typing import Any
 
 from cango_operator.demo.baseline import JOB_ANNOTATION
-from cango_operator.demo.fleet import BASELINE_FLEET, CANGO_FLEET, DEMO_SITE_LABEL, FLEET_LABEL
+from cango_operator.demo.fleet import (
+    BASELINE_FLEET,
+    CANGO_FLEET,
+    DEMO_SITE_LABEL,
+    FLEET_LABEL,
+    POWER_ANNOTATION,
+)
 from cango_operator.devcluster.nodes import GPU_MODEL_LABEL, GPU_RESOURCE
 
 WORLDS = (CANGO_FLEET, BASELINE_FLEET)
@@ -51,7 +57,7 @@ class ReplicaSample:
     site: str
     gpus: int
     power_w: float
-    serving: bool  # Running, Ready, not being deleted, on a powered site
+    serving: bool  # Running, Ready, not being deleted, its node and site powered
 
 
 @dataclass(frozen=True)
@@ -75,6 +81,7 @@ class Snapshot:
     replicas: tuple[ReplicaSample, ...]
     gpus_total: Mapping[str, int]  # world -> GPUs on its fleet's nodes
     gpus_by_site: Mapping[tuple[str, str], int] = field(default_factory=dict)  # (world, site)
+    gpu_draw_kw: Mapping[str, float] = field(default_factory=dict)  # site -> GpuNodes x PUE
 
     def jobs_of(self, world: str) -> list[JobSample]:
         return [j for j in self.jobs if j.world == world]
@@ -243,6 +250,7 @@ def build_snapshot(real_s: float, sim_s: float, objects: ClusterObjects) -> Snap
         for g in objects.gpunodes
     }
     nodes: dict[str, tuple[str, str, str]] = {}  # name -> (fleet, site, model)
+    dark: set[str] = set()
     gpus_total = dict.fromkeys(WORLDS, 0)
     gpus_by_site: dict[tuple[str, str], int] = {}
     for node in objects.nodes:
@@ -250,11 +258,14 @@ def build_snapshot(real_s: float, sim_s: float, objects: ClusterObjects) -> Snap
         fleet = labels.get(FLEET_LABEL)
         if fleet not in gpus_total:
             continue
-        nodes[str(_meta(node).get("name"))] = (
+        name = str(_meta(node).get("name"))
+        nodes[name] = (
             fleet,
             str(labels.get(DEMO_SITE_LABEL, "")),
             str(labels.get(GPU_MODEL_LABEL, "")),
         )
+        if (_meta(node).get("annotations") or {}).get(POWER_ANNOTATION) == "off":
+            dark.add(name)
         alloc = int(str(((node.get("status") or {}).get("allocatable") or {}).get(GPU_RESOURCE, 0)))
         gpus_total[fleet] += alloc
         site_key = (fleet, str(labels.get(DEMO_SITE_LABEL, "")))
@@ -310,6 +321,7 @@ def build_snapshot(real_s: float, sim_s: float, objects: ClusterObjects) -> Snap
             and not _meta(pod).get("deletionTimestamp")
             and site is not None
             and site.powered
+            and node_name not in dark
         )
         replicas.append(
             ReplicaSample(
@@ -323,7 +335,15 @@ def build_snapshot(real_s: float, sim_s: float, objects: ClusterObjects) -> Snap
                 serving=bool(serving),
             )
         )
-    return Snapshot(real_s, sim_s, sites, tuple(jobs), tuple(replicas), gpus_total, gpus_by_site)
+    draw: dict[str, float] = {}
+    for gpunode in objects.gpunodes:
+        site_name = str((gpunode.get("spec") or {}).get("site") or "")
+        watts = _num((gpunode.get("status") or {}).get("powerW"), 0.0)
+        pue = sites[site_name].pue if site_name in sites else 1.0
+        draw[site_name] = draw.get(site_name, 0.0) + watts * pue / 1000
+    return Snapshot(
+        real_s, sim_s, sites, tuple(jobs), tuple(replicas), gpus_total, gpus_by_site, draw
+    )
 
 
 def record_pods(

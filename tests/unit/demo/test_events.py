@@ -57,6 +57,9 @@ class Recorder:
     async def set_dark(self, nodes: list[DemoNode], dark: bool) -> None:
         self.calls.append(("dark", sorted(n.name for n in nodes), dark))
 
+    async def set_power(self, nodes: list[DemoNode], on: bool) -> None:
+        self.calls.append(("power", sorted(n.name for n in nodes), on))
+
     async def taint(self, nodes: list[DemoNode], effect: str | None) -> None:
         self.calls.append(("taint", sorted(n.name for n in nodes), effect))
 
@@ -78,7 +81,10 @@ class TestStorm:
         events, effects, real = player()
         real.t = 1.0  # 01:00
         await events.play_due()
-        assert effects.calls == [("dark", ["a-n001"], True)]
+        assert effects.calls == [
+            ("power", ["a-n001", "base-a-n001"], False),
+            ("dark", ["a-n001"], True),
+        ]
         real.t = 1.0 + 50 / 3600
         await events.play_due()
         assert effects.calls[-1] == ("taint", ["a-n001", "base-a-n001"], "NoSchedule")
@@ -87,8 +93,9 @@ class TestStorm:
         assert effects.calls[-1] == ("taint", ["a-n001", "base-a-n001"], "NoExecute")
         real.t = 2.0
         await events.play_due()
-        assert effects.calls[-2:] == [
+        assert effects.calls[-3:] == [
             ("taint", ["a-n001", "base-a-n001"], None),
+            ("power", ["a-n001", "base-a-n001"], True),
             ("dark", ["a-n001"], False),
         ]
 

@@ -51,6 +51,31 @@ class TestFeedServer:
         finally:
             await server.stop()
 
+    async def test_the_meter_adds_the_sites_gpu_draw_to_mining(self) -> None:
+        server = FeedServer(SCENARIO, lambda: 0.0, gpu_draw_kw=lambda site: 7.5)
+        await server.start()
+        try:
+            async with (
+                aiohttp.ClientSession() as session,
+                session.get(server.url_for("tx-1")) as response,
+            ):
+                assert (await response.json())["loadKw"] == 1107.5
+        finally:
+            await server.stop()
+
+    async def test_without_a_capacity_path_a_dark_site_is_unreachable(self) -> None:
+        server = FeedServer(SCENARIO, lambda: 5 * 3600.0, capacity_in_feed=False)
+        await server.start()
+        try:
+            async with (
+                aiohttp.ClientSession() as session,
+                session.get(server.url_for("tx-1")) as response,
+            ):
+                assert response.status == 503
+                assert "tx-1 is dark" in (await response.json())["error"]
+        finally:
+            await server.stop()
+
     async def test_an_unknown_site_is_a_404_naming_it(self) -> None:
         server = FeedServer(SCENARIO, lambda: 0.0)
         await server.start()

@@ -193,3 +193,26 @@ class TestPodHistory:
         later = ClusterObjects(**{**OBJECTS.__dict__, "pods": OBJECTS.pods[:1]})
         record_pods(records, 6.0, later, build_snapshot(6.0, 1800.0, later))
         assert cango.pods["p2"].gone_real_s == 6.0 and cango.pods["p1"].gone_real_s is None
+
+
+class TestPowerLoss:
+    def test_a_replica_on_a_node_marked_powered_off_does_not_serve(self) -> None:
+        dark = node("a-n001", "cango")
+        dark["metadata"]["annotations"] = {"demo.cango.io/power": "off"}
+        objects = ClusterObjects(**{**OBJECTS.__dict__, "nodes": [dark, *OBJECTS.nodes[1:]]})
+        by_pod = {r.pod: r for r in build_snapshot(3.0, 900.0, objects).replicas}
+        assert not by_pod["p1"].serving and by_pod["p3"].serving
+
+    def test_gpu_draw_per_site_is_the_gpunodes_measured_power_times_pue(self) -> None:
+        gpunodes = [
+            {
+                "spec": {"site": "a", "gpu": {"model": "H100-80GB", "maxPowerW": 700}},
+                "status": {"powerW": 3000},
+            },
+            {
+                "spec": {"site": "a", "gpu": {"model": "H100-80GB", "maxPowerW": 700}},
+                "status": {"powerW": 2000},
+            },
+        ]
+        objects = ClusterObjects(**{**OBJECTS.__dict__, "gpunodes": gpunodes})
+        assert build_snapshot(3.0, 900.0, objects).gpu_draw_kw == {"a": 5000 * 1.2 / 1000}
