@@ -9,7 +9,7 @@ CANGO := $(BIN)/cango-operator
 BIN_DIR = $(shell hack/controlplane/build.sh)
 
 .PHONY: help venv system-deps controlplane cluster-up cluster-down fmt lint types layers \
-        unit pytest test crds demo bench bench-e2e clean
+        unit pytest test crds demo bench bench-e2e clean chart-lint
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -53,6 +53,9 @@ pytest: venv system-deps ## unit and integration tests (starts a real control pl
 	CANGO_BIN_DIR=$(BIN_DIR) $(BIN)/pytest
 
 test: lint types layers pytest ## everything CI runs
+
+chart-lint: ## helm lint --strict of the Helm chart (its tests run with `make pytest`)
+	$(BIN_DIR)/helm lint --strict charts/cango-operator
 
 crds: venv ## regenerate the CRD manifests from the API models
 	$(CANGO) crds

@@ -11,6 +11,7 @@ from cango_operator.api.base import SpecModel, StatusModel
 from cango_operator.api.enums import GpuNodePhase
 from cango_operator.api.meta import Condition, conditions_field
 from cango_operator.api.resource import AGE_COLUMN, PrinterColumn, Resource
+from cango_operator.api.site import MAX_REGIONS
 from cango_operator.api.types import GpuModel, LabelName, ObjectName
 
 MAX_GPUS_PER_NODE = 16
@@ -89,6 +90,9 @@ class GpuNodeStatus(StatusModel):
     """When the node agent last reported."""
     gpus: list[GpuStatus] = Field(default_factory=list, max_length=MAX_GPUS_PER_NODE)
     """One entry per GPU, from NVML."""
+    latency_ms: dict[str, Annotated[int, Field(ge=0)]] | None = Field(None, max_length=MAX_REGIONS)
+    """Median TCP connect time in ms from the node to each probed client region (node
+    agent); the operator refines the Site's status.latencyMs from these."""
     conditions: list[Condition] = conditions_field()
     """Latest observations of the node's state."""
 

@@ -37,23 +37,29 @@ if [ ! -x "$cp_dir/controlplane" ]; then
 fi
 
 # kwok, kwokctl and helm carry no replace directives: plain go install of a pinned version.
-install_tool() { # name dir packages...
-  local name=$1 dir=$2; shift 2
+install_tool() { # name dir ldflags packages...
+  local name=$1 dir=$2 ldflags=$3; shift 3
   [ -x "$dir/$name" ] && return 0
   log "building $* (go install)"
   local start; start=$(date +%s)
   mkdir -p "$dir.tmp"
-  GOBIN="$dir.tmp" go install -trimpath -ldflags "-s -w" "$@"
+  GOBIN="$dir.tmp" go install -trimpath -ldflags "-s -w $ldflags" "$@"
   rm -rf "$dir" && mv "$dir.tmp" "$dir"
   log "$name built in $(( $(date +%s) - start )) s"
 }
 kwok_dir="$cache/kwok-$KWOK_VERSION"
-install_tool kwokctl "$kwok_dir" "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION" "sigs.k8s.io/kwok/cmd/kwokctl@$KWOK_VERSION"
-helm_dir="$cache/helm-$HELM_VERSION"
-install_tool helm "$helm_dir" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+install_tool kwokctl "$kwok_dir" "" "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION" "sigs.k8s.io/kwok/cmd/kwokctl@$KWOK_VERSION"
+# helm's release builds stamp the Kubernetes version that `helm template` and `helm lint`
+# assume; without it they assume v1.20. Stamp the version of our control plane.
+helm_dir="$cache/helm-$HELM_VERSION-k8s1.$minor"
+helm_ldflags="-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"
+for pkg in helm.sh/helm/v3/pkg/chartutil helm.sh/helm/v3/pkg/lint/rules; do
+  helm_ldflags+=" -X $pkg.k8sVersionMajor=1 -X $pkg.k8sVersionMinor=$minor"
+done
+install_tool helm "$helm_dir" "$helm_ldflags" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
 
 # One bin directory of links, so PATH needs one entry.
-bin="$cache/bin-$KUBERNETES_VERSION-$key-$KWOK_VERSION-$HELM_VERSION"
+bin="$cache/bin-$KUBERNETES_VERSION-$key-$KWOK_VERSION-$HELM_VERSION-k8s1.$minor"
 if [ ! -d "$bin" ]; then
   mkdir -p "$bin.tmp"
   for c in controlplane etcd kube-apiserver kube-controller-manager kube-scheduler kubectl; do ln -sf "$cp_dir/$c" "$bin.tmp/$c"; done

@@ -1,0 +1,107 @@
+{{/* Named helpers shared by every template of the chart. */}}
+
+{{/* The chart name, or nameOverride. */}}
+{{- define "cango-operator.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* "<release>-<name>", or just the release name when it already contains the name. */}}
+{{- define "cango-operator.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := include "cango-operator.name" . -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Object names of the two components: the operator's objects carry the full name,
+     the agent's "<fullname>-agent" (room left for "-metrics" suffixes). */}}
+{{- define "cango-operator.operatorName" -}}
+{{- include "cango-operator.fullname" . | trunc 55 | trimSuffix "-" -}}
+{{- end -}}
+{{- define "cango-operator.agentName" -}}
+{{- printf "%s-agent" (include "cango-operator.fullname" . | trunc 49 | trimSuffix "-") -}}
+{{- end -}}
+
+{{- define "cango-operator.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Labels on every object. */}}
+{{- define "cango-operator.labels" -}}
+helm.sh/chart: {{ include "cango-operator.chart" . }}
+app.kubernetes.io/name: {{ include "cango-operator.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: cango
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{/* Selector labels of one component; call with (dict "ctx" $ "component" "operator"). */}}
+{{- define "cango-operator.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "cango-operator.name" .ctx }}
+app.kubernetes.io/instance: {{ .ctx.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
+{{/* Labels of one component's objects: the common ones plus its component. */}}
+{{- define "cango-operator.componentLabels" -}}
+{{ include "cango-operator.labels" .ctx }}
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
+{{- define "cango-operator.operatorServiceAccountName" -}}
+{{- if .Values.operator.serviceAccount.create -}}
+{{- default (include "cango-operator.operatorName" .) .Values.operator.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.operator.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "cango-operator.agentServiceAccountName" -}}
+{{- if .Values.agent.serviceAccount.create -}}
+{{- default (include "cango-operator.agentName" .) .Values.agent.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.agent.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The ClusterKopfPeering object the operator replicas share. */}}
+{{- define "cango-operator.peeringName" -}}
+{{- default (include "cango-operator.fullname" .) .Values.operator.peering.name -}}
+{{- end -}}
+
+{{/* repository:tag or repository@digest. */}}
+{{- define "cango-operator.image" -}}
+{{- if .Values.image.digest -}}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest -}}
+{{- else -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* A list of strings, each rendered with tpl; call with (dict "ctx" $ "items" $list). */}}
+{{- define "cango-operator.tplList" -}}
+{{- range $i, $item := .items }}
+{{- if $i }}{{ "\n" }}{{ end -}}
+- {{ tpl (toString $item) $.ctx | quote }}
+{{- end }}
+{{- end -}}
+
+{{/* Downward-API environment every pod of the chart gets. */}}
+{{- define "cango-operator.podEnv" -}}
+- name: POD_NAME
+  valueFrom:
+    fieldRef: {fieldPath: metadata.name}
+- name: POD_NAMESPACE
+  valueFrom:
+    fieldRef: {fieldPath: metadata.namespace}
+{{- end -}}
