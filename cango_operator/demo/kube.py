@@ -7,8 +7,9 @@ second as plain dicts cost a fraction of the client's model deserialisation.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
 from cango_operator.demo.events import POWER_LOST_TAINT
@@ -19,6 +20,7 @@ from cango_operator.errors import ClusterError
 PLURALS = {"Site": "sites", "GpuNode": "gpunodes", "InferenceJob": "inferencejobs"}
 REQUEST_TIMEOUT_S = 30
 CREATE_WORKERS = 4
+READ_WORKERS = 6
 CONFLICT_RETRIES = 5
 
 
@@ -39,6 +41,7 @@ class DemoKube:
         self.core: Any = client.CoreV1Api(api_client)
         self.apps: Any = client.AppsV1Api(api_client)
         self.custom: Any = client.CustomObjectsApi(api_client)
+        self._readers = ThreadPoolExecutor(READ_WORKERS, thread_name_prefix="demo-read")
 
     # -- reads ----------------------------------------------------------------------------
 
@@ -55,16 +58,21 @@ class DemoKube:
         )
 
     def read_objects(self) -> ClusterObjects:
-        """One consistent-enough read of everything the measurements need."""
+        """Everything the measurements need, the six lists read at the same time."""
         opts: dict[str, Any] = {"_preload_content": False, "_request_timeout": REQUEST_TIMEOUT_S}
-        return ClusterObjects(
-            sites=self._custom_list("Site"),
-            gpunodes=self._custom_list("GpuNode"),
-            jobs=self._custom_list("InferenceJob"),
-            deployments=_items(self.apps.list_deployment_for_all_namespaces(**opts)),
-            pods=_items(self.core.list_pod_for_all_namespaces(**opts)),
-            nodes=_items(self.core.list_node(**opts)),
-        )
+        reads: dict[str, Callable[[], list[dict[str, Any]]]] = {
+            "sites": partial(self._custom_list, "Site"),
+            "gpunodes": partial(self._custom_list, "GpuNode"),
+            "jobs": partial(self._custom_list, "InferenceJob"),
+            "deployments": lambda: _items(self.apps.list_deployment_for_all_namespaces(**opts)),
+            "pods": lambda: _items(self.core.list_pod_for_all_namespaces(**opts)),
+            "nodes": lambda: _items(self.core.list_node(**opts)),
+        }
+        futures = {name: self._readers.submit(read) for name, read in reads.items()}
+        return ClusterObjects(**{name: f.result() for name, f in futures.items()})
+
+    def close(self) -> None:
+        self._readers.shutdown(wait=False, cancel_futures=True)
 
     # -- set-up ---------------------------------------------------------------------------
 

@@ -216,6 +216,7 @@ class _Demo:
                 await agents.stop()
             code = operator.stop()
             await feeds.stop()
+            kube.close()
             for client in self._clients:
                 client.close()
             self.say(f"operator stopped (exit {code}), agents and feeds stopped")
