@@ -13,7 +13,7 @@ and ``baseline`` (the same jobs as plain Deployments, see :mod:`.baseline`).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -270,6 +270,12 @@ def build_snapshot(real_s: float, sim_s: float, objects: ClusterObjects) -> Snap
         gpus_total[fleet] += alloc
         site_key = (fleet, str(labels.get(DEMO_SITE_LABEL, "")))
         gpus_by_site[site_key] = gpus_by_site.get(site_key, 0) + alloc
+    # A site whose every node is marked powered off is dark, whatever its Site says yet.
+    sites_with_nodes = {site for _, site, _ in nodes.values()}
+    lit = {nodes[n][1] for n in nodes if n not in dark}
+    for name in sites_with_nodes - lit:
+        if name in sites:
+            sites[name] = replace(sites[name], powered=False)
     job_specs = {key_of(j): j for j in objects.jobs}
     deployments = {key_of(d): d for d in objects.deployments}
     jobs: list[JobSample] = []

@@ -106,7 +106,8 @@ def render_frame(
         lines += _region_rows(snapshot)
         lines.append("")
         lines.append(f"jobs  cango-operator: {jobs_by_phase(snapshot, CANGO_FLEET)}")
-        lines.append(f"      baseline      : {jobs_by_phase(snapshot, BASELINE_FLEET)}")
+        if _has_baseline(snapshot):
+            lines.append(f"      baseline      : {jobs_by_phase(snapshot, BASELINE_FLEET)}")
         lines.append("")
         lines.append(
             "sites (● Ready ◐ Degraded/Curtailed ○ Offline ? Unknown): available, free GPUs"
@@ -125,11 +126,15 @@ def plain_line(sim_s: float, fraction: float, snapshot: Snapshot | None) -> str:
     if snapshot is None:
         return f"{head} waiting for the first sample"
     up = sum(1 for s in snapshot.sites.values() if s.powered)
-    return (
-        f"{head} sites up {up}/{len(snapshot.sites)} | cango: "
-        f"{jobs_by_phase(snapshot, CANGO_FLEET)} | baseline: "
-        f"{jobs_by_phase(snapshot, BASELINE_FLEET)}"
-    )
+    line = f"{head} sites up {up}/{len(snapshot.sites)} | cango: "
+    line += jobs_by_phase(snapshot, CANGO_FLEET)
+    if _has_baseline(snapshot):
+        line += f" | baseline: {jobs_by_phase(snapshot, BASELINE_FLEET)}"
+    return line
+
+
+def _has_baseline(snapshot: Snapshot) -> bool:
+    return snapshot.gpus_total.get(BASELINE_FLEET, 0) > 0
 
 
 class LiveView:

@@ -216,3 +216,12 @@ class TestPowerLoss:
         ]
         objects = ClusterObjects(**{**OBJECTS.__dict__, "gpunodes": gpunodes})
         assert build_snapshot(3.0, 900.0, objects).gpu_draw_kw == {"a": 5000 * 1.2 / 1000}
+
+    def test_a_site_whose_nodes_are_all_powered_off_is_dark_whatever_its_status_says(self) -> None:
+        nodes = []
+        for body in (node("a-n001", "cango"), node("base-a-n001", "baseline")):
+            body["metadata"]["annotations"] = {"demo.cango.io/power": "off"}
+            nodes.append(body)
+        objects = ClusterObjects(**{**OBJECTS.__dict__, "nodes": nodes})
+        assert not build_snapshot(3.0, 900.0, objects).sites["a"].powered
+        assert build_snapshot(3.0, 900.0, OBJECTS).sites["a"].powered

@@ -73,3 +73,11 @@ class TestPlainOutput:
         assert lines[2].startswith("[06:00  25%]")
         assert len(lines) == 3 and "\x1b" not in out.getvalue()
         assert plain_line(18000, 0.2, SNAPSHOT).startswith("[05:00  20%] sites up 2/3 | cango:")
+
+    def test_without_the_baseline_its_line_is_left_out(self) -> None:
+        alone = Snapshot(**{**SNAPSHOT.__dict__, "gpus_total": {"cango": 24}})
+        text = "\n".join(
+            render_frame("day", sim_s=0, fraction=0, real_s=0, speed=300, snapshot=alone, log=[])
+        )
+        assert "cango-operator:" in text and "baseline" not in text
+        assert "baseline" not in plain_line(0, 0, alone)
