@@ -62,6 +62,8 @@ class Case:
     changes: dict[str, Any] = field(default_factory=dict)
     #: For a defect: the field path the rejection must name.
     field: str = ""
+    #: For a defect of a cross-field rule: the rule's message, which the rejection shows.
+    says: str = ""
 
     def manifest(self) -> dict[str, Any]:
         doc = copy.deepcopy(BASES[self.kind])
@@ -87,6 +89,37 @@ def _regions(n: int) -> dict[str, int]:
 
 
 MODBUS = {"type": "modbus", "host": "meter.local", "register": 100}
+PROMETHEUS = {"type": "prometheus", "url": "http://127.0.0.1:9090", "query": "sum(site_kw)"}
+STATIC = {"type": "static"}
+FEED = "spec.power.feed"
+
+
+def _feed_case(
+    id_: str, value: Any, *, on: dict[str, Any] | None = None, extra: dict[str, Any] | None = None
+) -> Case:
+    """A Site whose feed (the base http feed, or ``on``) carries one bad field.
+
+    The id names the field: ``feed-<field>-<what is wrong>``; the rejection must name
+    ``spec.power.feed.<field>``. ``feed-<field>-on-<type>`` is a field of another feed
+    type: the rejection must also give the rule's message."""
+    name = id_.split("-")[1]
+    base = on if on is not None else SITE["spec"]["power"]["feed"]
+    feed = {**base, **(extra or {}), name: value}
+    says = ""
+    if "-on-" in id_:
+        types = "http and prometheus" if name in ("url", "secretRef") else _TYPE_OF[name]
+        says = f"{name} applies only to {types} feeds"
+    return Case(f"site-{id_}", S, {FEED: feed}, f"{FEED}.{name}", says)
+
+
+_TYPE_OF = {
+    **dict.fromkeys(
+        ("jsonPath", "capacityPath", "curtailedPath", "pricePath", "timestampPath"), "http"
+    ),
+    **dict.fromkeys(("query", "capacityQuery", "curtailedQuery", "priceQuery"), "prometheus"),
+    **dict.fromkeys(("host", "register", "capacityRegister", "curtailedRegister"), "modbus"),
+}
+
 
 S, G, J = "Site", "GpuNode", "InferenceJob"
 MALFORMED: list[Case] = [
@@ -128,7 +161,56 @@ MALFORMED: list[Case] = [
         {"spec.power.feed.secretRef": {}},
         "spec.power.feed.secretRef.name",
     ),
+    # Site: feed fields of every feed type (wrong type, out of range, malformed)
+    _feed_case("feed-timeoutSeconds-string", "5s"),
+    _feed_case("feed-timeoutSeconds-zero", 0),
+    _feed_case(
+        "feed-timeoutSeconds-above-60", 61, extra={"intervalSeconds": 120, "staleAfterSeconds": 600}
+    ),
+    _feed_case("feed-retries-negative", -1),
+    _feed_case("feed-retries-above-10", 11),
+    _feed_case("feed-retries-fraction", 1.5),
+    _feed_case("feed-loadScope-unknown", "grid"),
+    _feed_case("feed-loadScope-not-string", True, on=MODBUS),
+    # Site: http feed fields
+    _feed_case("feed-capacityPath-not-string", 5),
+    _feed_case("feed-curtailedPath-double-dot", "grid..curtailed"),
+    _feed_case("feed-pricePath-too-long", "p" * 257),
+    _feed_case("feed-timestampPath-blank", "  "),
+    _feed_case("feed-jsonPath-unclosed-index", "meters[0.kw"),
+    # Site: prometheus feed fields
+    _feed_case("feed-capacityQuery-blank", " ", on=PROMETHEUS),
+    _feed_case("feed-curtailedQuery-not-string", 1, on=PROMETHEUS),
+    _feed_case("feed-priceQuery-too-long", "x" * 4097, on=PROMETHEUS),
+    # Site: modbus feed fields
+    _feed_case("feed-wordOrder-unknown", "middle", on=MODBUS),
+    _feed_case("feed-capacityRegister-above-65535", 65536, on=MODBUS),
+    _feed_case("feed-curtailedRegister-string", "7", on=MODBUS),
+    _feed_case("feed-curtailedRegister-negative", -1, on=MODBUS),
+    # Site: a field of another feed type
+    _feed_case("feed-capacityPath-on-prometheus", "site.capacityKw", on=PROMETHEUS),
+    _feed_case("feed-curtailedPath-on-modbus", "grid.curtailed", on=MODBUS),
+    _feed_case("feed-pricePath-on-static", "price", on=STATIC),
+    _feed_case("feed-timestampPath-on-prometheus", "time", on=PROMETHEUS),
+    _feed_case("feed-jsonPath-on-modbus", "site.loadKw", on=MODBUS),
+    _feed_case("feed-capacityQuery-on-http", "sum(cap_kw)"),
+    _feed_case("feed-curtailedQuery-on-modbus", "max(curtailed)", on=MODBUS),
+    _feed_case("feed-priceQuery-on-static", "price_usd_per_mwh", on=STATIC),
+    _feed_case("feed-query-on-http", "sum(site_kw)"),
+    _feed_case("feed-capacityRegister-on-http", 3061),
+    _feed_case("feed-curtailedRegister-on-prometheus", 3063, on=PROMETHEUS),
+    _feed_case("feed-host-on-prometheus", "meter.local", on=PROMETHEUS),
+    _feed_case("feed-register-on-static", 100, on=STATIC),
+    _feed_case("feed-url-on-modbus", "http://meter.local/power", on=MODBUS),
+    _feed_case("feed-secretRef-on-modbus", {"name": "meter-creds"}, on=MODBUS),
     # Site: cross-field rules
+    Case(
+        "site-feed-timeoutSeconds-above-interval",
+        S,
+        {f"{FEED}.intervalSeconds": 10, f"{FEED}.timeoutSeconds": 12},
+        f"{FEED}.timeoutSeconds",
+        "timeoutSeconds must not exceed intervalSeconds",
+    ),
     Case("site-reserve-equals-capacity", S, {"spec.power.reserveKw": 1000}, "spec.power.reserveKw"),
     Case("site-feed-http-without-url", S, {"spec.power.feed.url": DELETE}, "spec.power.feed.url"),
     Case(
@@ -331,8 +413,12 @@ VALID_EDGES: list[Case] = [
                     "port": 65535,
                     "unitId": 255,
                     "register": 65535,
+                    "capacityRegister": 65535,
+                    "curtailedRegister": 65535,
                     "intervalSeconds": 3600,
                     "staleAfterSeconds": 86400,
+                    "timeoutSeconds": 60,
+                    "retries": 10,
                 },
             },
             "spec.mining": {"loadKw": 1_000_000, "curtailableKw": 1_000_000},
@@ -429,6 +515,71 @@ VALID_EDGES: list[Case] = [
                 "query": "sum(site_power_kw)",
                 "intervalSeconds": 10,
                 "staleAfterSeconds": 11,
+                "timeoutSeconds": 10,
+            },
+        },
+    ),
+    Case(
+        "site-feed-minimums",
+        S,
+        {
+            "metadata.name": "edge-site-feed-min",
+            FEED: {
+                "type": "static",
+                "intervalSeconds": 1,
+                "staleAfterSeconds": 2,
+                "timeoutSeconds": 0.001,
+                "retries": 0,
+            },
+        },
+    ),
+    Case(
+        "site-http-feed-every-field",
+        S,
+        {
+            "metadata.name": "edge-site-http",
+            FEED: {
+                "type": "http",
+                "url": "https://meter.site.local/api/v1/power",
+                "jsonPath": "$.site.meters[0].kw",
+                "capacityPath": "grid.0.limit kw",
+                "curtailedPath": "[1].curtailed",
+                "pricePath": "p" * 256,
+                "timestampPath": "site.$time",
+                "loadScope": "mining",
+                "secretRef": {"name": "meter-creds", "namespace": "meters"},
+            },
+        },
+    ),
+    Case(
+        "site-prometheus-feed-every-field",
+        S,
+        {
+            "metadata.name": "edge-site-prometheus",
+            FEED: {
+                **PROMETHEUS,
+                "capacityQuery": "min(grid_limit_kw)",
+                "curtailedQuery": "max(grid_curtailed)",
+                "priceQuery": "x" * 4096,
+                "loadScope": "site",
+                "retries": 0,
+            },
+        },
+    ),
+    Case(
+        "site-modbus-feed-every-field",
+        S,
+        {
+            "metadata.name": "edge-site-modbus",
+            FEED: {
+                **MODBUS,
+                "registerType": "input",
+                "dataType": "float32",
+                "wordOrder": "little",
+                "scale": 0.001,
+                "capacityRegister": 0,
+                "curtailedRegister": 1,
+                "loadScope": "mining",
             },
         },
     ),

@@ -19,10 +19,12 @@ from cango_operator.api.enums import (
     FeedType,
     GpuNodePhase,
     JobPhase,
+    LoadScope,
     ModbusDataType,
     ModbusRegisterType,
     Objective,
     SitePhase,
+    WordOrder,
 )
 from cango_operator.api.gpunode import GpuNode, GpuNodeSpec, GpuNodeStatus, GpuSpec, GpuStatus
 from cango_operator.api.inferencejob import (
@@ -106,6 +108,7 @@ __all__ = [
     "JobGpu",
     "JobPhase",
     "JobPlacement",
+    "LoadScope",
     "Manifests",
     "Mining",
     "ModbusDataType",
@@ -129,6 +132,7 @@ __all__ = [
     "SiteSpec",
     "SiteStatus",
     "Usage",
+    "WordOrder",
     "apply_manifest",
     "crd_manifest",
     "crd_manifests",

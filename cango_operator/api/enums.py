@@ -62,6 +62,15 @@ class FeedType(StrEnum):
     """No live data: `spec.mining.loadKw` is taken as the site load."""
 
 
+class LoadScope(StrEnum):
+    """What a feed's load value covers."""
+
+    SITE = "site"
+    """The whole site at the grid meter: mining, GPU nodes and facility load."""
+    MINING = "mining"
+    """The miners alone; GPU nodes are counted from their own telemetry."""
+
+
 class Objective(StrEnum):
     """What placement optimises for once the hard constraints are met."""
 
@@ -86,10 +95,19 @@ class ModbusRegisterType(StrEnum):
 
 
 class ModbusDataType(StrEnum):
-    """How the register(s) encode the value; 32-bit types span two registers, high word first."""
+    """How the register(s) encode the value; 32-bit types span two registers (see WordOrder)."""
 
     UINT16 = "uint16"
     INT16 = "int16"
     UINT32 = "uint32"
     INT32 = "int32"
     FLOAT32 = "float32"
+
+
+class WordOrder(StrEnum):
+    """Which of the two registers of a 32-bit Modbus value holds the high word."""
+
+    BIG = "big"
+    """High word first (the first register is the most significant)."""
+    LITTLE = "little"
+    """Low word first (word-swapped meters)."""

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field
 
 from cango_operator.api.base import SpecModel, StatusModel, cel_rule, defaulted
-from cango_operator.api.enums import FeedType, ModbusDataType, ModbusRegisterType, SitePhase
+from cango_operator.api.enums import (
+    FeedType,
+    LoadScope,
+    ModbusDataType,
+    ModbusRegisterType,
+    SitePhase,
+    WordOrder,
+)
 from cango_operator.api.meta import Condition, conditions_field
 from cango_operator.api.resource import AGE_COLUMN, PrinterColumn, Resource
 from cango_operator.api.types import DNS_LABEL_PATTERN, ObjectName, Region
@@ -19,9 +27,23 @@ MAX_KW = 1_000_000.0
 MAX_REGIONS = 64
 MAX_LATENCY_MS = 60_000
 URL_PATTERN = r"^https?://[^\s]+$"
+#: Some character that is not white space (the value is not blank).
+NON_BLANK_PATTERN = r"\S"
+#: A dotted path into a JSON document: ``site.loadKw``, ``$.meters[0].kw``, ``meters.0.kw``.
+#: Keys hold no ``.``, ``[`` or ``]`` and do not start or end with white space; a leading
+#: ``$`` is the document root, not a key.
+_PATH_KEY = r"[^.\[\]\s]([^.\[\]]*[^.\[\]\s])?"
+_FIRST_KEY = r"[^$.\[\]\s]([^.\[\]]*[^.\[\]\s])?"
+FEED_PATH_PATTERN = rf"^(\$\.?)?({_FIRST_KEY}|\[[0-9]+\])(\.{_PATH_KEY}|\.?\[[0-9]+\])*$"
+#: One read of a feed: long enough for a slow gateway, short enough to notice a dead one.
+MAX_FEED_TIMEOUT_SECONDS = 60.0
+MAX_FEED_RETRIES = 10
 
 Kw = Annotated[float, Field(ge=0, le=MAX_KW)]
 LatencyMs = Annotated[int, Field(ge=0, le=MAX_LATENCY_MS)]
+FeedPath = Annotated[str, Field(min_length=1, max_length=256, pattern=FEED_PATH_PATTERN)]
+PromQuery = Annotated[str, Field(min_length=1, max_length=4096, pattern=NON_BLANK_PATTERN)]
+RegisterAddress = Annotated[int, Field(ge=0, le=65535)]
 
 
 class SiteLocation(SpecModel):
@@ -65,41 +87,116 @@ class SecretRef(SpecModel):
     """Namespace of the Secret; default: the namespace the operator runs in."""
 
 
+def _only_for(
+    feed_types: tuple[FeedType, ...], attribute: str, wire_name: str
+) -> Callable[[PowerFeed], bool]:
+    """A rule: the field ``wire_name`` may be given only on feeds of ``feed_types``."""
+    names = [t.value for t in feed_types]
+    if len(names) == 1:
+        condition, words = f"self.type == '{names[0]}'", f"{names[0]} feeds"
+    else:
+        condition = "self.type in [" + ", ".join(f"'{n}'" for n in names) + "]"
+        words = " and ".join(names) + " feeds"
+
+    @cel_rule(
+        f"{condition} || !has(self.{wire_name})",
+        message=f"{wire_name} applies only to {words}",
+        field=wire_name,
+        reason="FieldValueForbidden",
+    )
+    def check(feed: PowerFeed) -> bool:
+        return feed.type in feed_types or getattr(feed, attribute) is None
+
+    return check
+
+
+_HTTP = (FeedType.HTTP,)
+_PROMETHEUS = (FeedType.PROMETHEUS,)
+_MODBUS = (FeedType.MODBUS,)
+_HTTP_OR_PROMETHEUS = (FeedType.HTTP, FeedType.PROMETHEUS)
+
+
 class PowerFeed(SpecModel):
-    """Where the site's live load comes from. Which fields apply depends on `type`."""
+    """Where the site's live load comes from. Which fields apply depends on `type`;
+    a field of another feed type is rejected (the modbus fields with defaults excepted)."""
 
     type: FeedType = Field(strict=False)
     """Kind of feed: http (JSON or plain number over HTTP), prometheus (a PromQL query),
     modbus (a Modbus TCP power meter) or static (no live data: `spec.mining.loadKw`)."""
     url: Annotated[str, Field(max_length=2048, pattern=URL_PATTERN)] | None = None
     """http: the URL to GET. prometheus: the base URL of the Prometheus server.
-    Required for both."""
-    json_path: Annotated[str, Field(min_length=1, max_length=256)] | None = None
-    """http: dotted path to the number in the JSON body, e.g. `site.loadKw` or
-    `meters.0.kw`; absent: the whole body is the number."""
-    query: Annotated[str, Field(min_length=1, max_length=4096)] | None = None
-    """prometheus: PromQL query returning one sample, the site load in kW. Required."""
-    host: Annotated[str, Field(min_length=1, max_length=253)] | None = None
+    Required for both, and for no other type. No credentials in it: use secretRef."""
+    json_path: FeedPath | None = None
+    """http: dotted path to the load in kW in the JSON body, e.g. `site.loadKw` or
+    `meters[0].kw`; absent: the whole body is the number."""
+    capacity_path: FeedPath | None = None
+    """http: dotted path to the capacity the site may draw right now, in kW. A value
+    below capacityKw curtails the site; 0 takes it offline. Absent: capacityKw holds."""
+    curtailed_path: FeedPath | None = None
+    """http: dotted path to a curtailment flag (true/false or 1/0). True: the grid asks
+    the site to shed load, so it takes no new placements. Absent: no flag."""
+    price_path: FeedPath | None = None
+    """http: dotted path to the energy price in USD/MWh; it overrides
+    energyPriceUsdPerMwh while the feed is healthy. Absent: the spec's price."""
+    timestamp_path: FeedPath | None = None
+    """http: dotted path to when the meter took the reading (unix seconds or RFC 3339
+    with a zone); staleAfterSeconds counts from it. Absent: the time of the read."""
+    query: PromQuery | None = None
+    """prometheus: PromQL query returning one sample, the load in kW. Required."""
+    capacity_query: PromQuery | None = None
+    """prometheus: PromQL query returning the capacity the site may draw right now, in
+    kW. A value below capacityKw curtails the site; 0 takes it offline."""
+    curtailed_query: PromQuery | None = None
+    """prometheus: PromQL query returning a curtailment flag, 0 or 1. 1: the grid asks
+    the site to shed load, so it takes no new placements."""
+    price_query: PromQuery | None = None
+    """prometheus: PromQL query returning the energy price in USD/MWh; it overrides
+    energyPriceUsdPerMwh while the feed is healthy."""
+    host: Annotated[str, Field(min_length=1, max_length=253, pattern=NON_BLANK_PATTERN)] | None = (
+        None
+    )
     """modbus: host name or IP address of the meter. Required."""
     port: Annotated[int, Field(ge=1, le=65535)] = 502
     """modbus: TCP port of the meter."""
     unit_id: Annotated[int, Field(ge=0, le=255)] = 1
     """modbus: unit (slave) id of the meter."""
-    register_address: Annotated[int, Field(ge=0, le=65535)] | None = Field(None, alias="register")
-    """modbus: address of the (first) register holding the load. Required."""
+    register_address: RegisterAddress | None = Field(None, alias="register")
+    """modbus: address (0-based) of the (first) register holding the load. Required."""
     register_type: ModbusRegisterType = Field(ModbusRegisterType.HOLDING, strict=False)
-    """modbus: holding or input register."""
+    """modbus: holding or input registers (for every register of the feed)."""
     data_type: ModbusDataType = Field(ModbusDataType.UINT16, strict=False)
-    """modbus: encoding of the value; 32-bit types span two registers, high word first."""
+    """modbus: encoding of the load and capacity values; 32-bit types span two
+    registers, in the order wordOrder gives."""
+    word_order: WordOrder = Field(WordOrder.BIG, strict=False)
+    """modbus: for 32-bit data types, big (high word first) or little (low word first,
+    as word-swapped meters send it)."""
     scale: Annotated[float, Field(gt=0, le=1_000_000)] = 1.0
-    """modbus: kW per unit of the raw register value (e.g. 0.001 for a meter reporting W)."""
+    """modbus: kW per unit of the raw register value (e.g. 0.001 for a meter reporting W);
+    applies to the load and the capacity."""
+    capacity_register: RegisterAddress | None = None
+    """modbus: address of the register holding the capacity the site may draw right now
+    (same registerType, dataType and scale as the load). A value below capacityKw
+    curtails the site; 0 takes it offline."""
+    curtailed_register: RegisterAddress | None = None
+    """modbus: address of a uint16 register holding a curtailment flag: not 0 means the
+    grid asks the site to shed load, so it takes no new placements."""
     interval_seconds: Annotated[int, Field(ge=1, le=3600)] = 15
     """How often to read the feed, in seconds."""
     stale_after_seconds: Annotated[int, Field(ge=2, le=86400)] = 90
     """A reading older than this makes the site Unknown (no new placements). Must be
     greater than intervalSeconds."""
+    timeout_seconds: Annotated[float, Field(gt=0, le=MAX_FEED_TIMEOUT_SECONDS)] | None = None
+    """How long one read may take, in seconds (each retry gets as long again); at most
+    intervalSeconds. Absent: 10 or intervalSeconds, whichever is less."""
+    retries: Annotated[int, Field(ge=0, le=MAX_FEED_RETRIES)] = 2
+    """How often a failed read is tried again within one poll, with exponential backoff.
+    Only faults a retry may cure are retried: timeouts, refused connections, HTTP errors,
+    Modbus exceptions."""
+    load_scope: LoadScope = Field(LoadScope.SITE, strict=False)
+    """What the feed's load covers: site (the whole site at the grid meter, GPU nodes
+    included; their draw is subtracted) or mining (the miners alone)."""
     secret_ref: SecretRef | None = None
-    """Secret with credentials for the feed (http and prometheus)."""
+    """Secret with credentials for the feed (http and prometheus only)."""
 
     @cel_rule(
         "!(self.type in ['http', 'prometheus']) || has(self.url)",
@@ -108,7 +205,7 @@ class PowerFeed(SpecModel):
         reason="FieldValueRequired",
     )
     def _url_for_http(self) -> bool:
-        return self.type not in (FeedType.HTTP, FeedType.PROMETHEUS) or self.url is not None
+        return self.type not in _HTTP_OR_PROMETHEUS or self.url is not None
 
     @cel_rule(
         "self.type != 'prometheus' || has(self.query)",
@@ -144,6 +241,32 @@ class PowerFeed(SpecModel):
     )
     def _stale_after_interval(self) -> bool:
         return self.stale_after_seconds > self.interval_seconds
+
+    @cel_rule(
+        "!has(self.timeoutSeconds) || self.timeoutSeconds <= double(self.intervalSeconds)",
+        message="timeoutSeconds must not exceed intervalSeconds",
+        field="timeoutSeconds",
+    )
+    def _timeout_within_interval(self) -> bool:
+        return self.timeout_seconds is None or self.timeout_seconds <= self.interval_seconds
+
+    # Fields that belong to one kind of feed are refused on the others, so a field that
+    # would be silently ignored is a clear error instead.
+    _url_only_http_prometheus = _only_for(_HTTP_OR_PROMETHEUS, "url", "url")
+    _secret_ref_only_http_prometheus = _only_for(_HTTP_OR_PROMETHEUS, "secret_ref", "secretRef")
+    _json_path_only_http = _only_for(_HTTP, "json_path", "jsonPath")
+    _capacity_path_only_http = _only_for(_HTTP, "capacity_path", "capacityPath")
+    _curtailed_path_only_http = _only_for(_HTTP, "curtailed_path", "curtailedPath")
+    _price_path_only_http = _only_for(_HTTP, "price_path", "pricePath")
+    _timestamp_path_only_http = _only_for(_HTTP, "timestamp_path", "timestampPath")
+    _query_only_prometheus = _only_for(_PROMETHEUS, "query", "query")
+    _capacity_query_only_prometheus = _only_for(_PROMETHEUS, "capacity_query", "capacityQuery")
+    _curtailed_query_only_prometheus = _only_for(_PROMETHEUS, "curtailed_query", "curtailedQuery")
+    _price_query_only_prometheus = _only_for(_PROMETHEUS, "price_query", "priceQuery")
+    _host_only_modbus = _only_for(_MODBUS, "host", "host")
+    _register_only_modbus = _only_for(_MODBUS, "register_address", "register")
+    _capacity_register_only_modbus = _only_for(_MODBUS, "capacity_register", "capacityRegister")
+    _curtailed_register_only_modbus = _only_for(_MODBUS, "curtailed_register", "curtailedRegister")
 
 
 class SitePower(SpecModel):
@@ -248,6 +371,9 @@ class SitePowerStatus(StatusModel):
     - max(gpuDrawKw, committedKw) + sheddable mining, never negative."""
     mining_target_kw: Annotated[float, Field(ge=0)] | None = None
     """Recommended mining load so that GPU work fits (a signal to the miners)."""
+    gpu_excess_kw: Annotated[float, Field(ge=0)] | None = None
+    """GPU power (max of gpuDrawKw and committedKw) above what the site can carry even
+    after mining sheds all it may. Greater than 0: preemptible GPU work must move away."""
     feed: FeedStatus | None = None
     """Health of the power feed."""
 

@@ -1,9 +1,9 @@
 """The power-related part of a Site's spec, as the power model needs it.
 
 Read from a plain mapping with the API's camelCase names (what the API server returns,
-or a manifest), or from the API models with :func:`site_power_spec_of`. The feed block
-may carry fields the API does not define yet (capacityPath, priceQuery, wordOrder, ...);
-the mapping route keeps them, the model route has only what the API defines.
+or a manifest), or from the API models with :func:`site_power_spec_of`. Both routes see
+the same feed fields: the API declares every one the feeds read (timeoutSeconds,
+loadScope, capacityPath, priceQuery, wordOrder, ...), so the API server keeps them.
 """
 
 from __future__ import annotations

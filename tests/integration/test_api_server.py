@@ -106,6 +106,7 @@ class TestRejection:
     def test_each_defect_is_rejected_naming_the_field(self, custom: Any, case: Case) -> None:
         message = _rejection(custom, case.manifest())
         assert case.field in message, message
+        assert case.says in message, message
 
     def test_a_status_that_breaks_the_schema_is_rejected(
         self, cluster: LocalCluster, custom: Any
@@ -122,6 +123,25 @@ class TestRejection:
             assert "status.phase" in json.loads(exc.value.body)["message"]
         finally:
             _delete(custom, doc)
+
+
+class TestSiteStatus:
+    def test_gpu_excess_is_kept_and_a_negative_one_is_refused(
+        self, custom: Any, examples: None
+    ) -> None:
+        from kubernetes.client.exceptions import ApiException
+
+        def patch(kw: float) -> dict[str, Any]:
+            body = {"status": {"power": {"gpuExcessKw": kw}}}
+            got: dict[str, Any] = custom.patch_cluster_custom_object_status(
+                GROUP, VERSION, "sites", "ar-neuquen-1", body
+            )
+            return got
+
+        assert patch(120.5)["status"]["power"]["gpuExcessKw"] == 120.5
+        with pytest.raises(ApiException) as exc:
+            patch(-1)
+        assert "status.power.gpuExcessKw" in json.loads(exc.value.body)["message"]
 
 
 @pytest.fixture(scope="module")
@@ -277,6 +297,11 @@ class TestKubectlShowsWhatAPersonAsksFirst:
         assert "Power budget of the site" in out
         assert "Contracted / interconnect capacity of the site in kW" in out
         assert "reserveKw" in out and "pue" in out and "feed" in out
+        feed = cluster.kubectl("explain", "site.spec.power.feed").stdout
+        for field in ("timeoutSeconds", "loadScope", "capacityPath", "priceQuery", "wordOrder"):
+            assert field in feed
+        scope = cluster.kubectl("explain", "site.spec.power.feed.loadScope").stdout
+        assert "What the feed's load covers" in scope and "Default: site" in scope
 
     def test_scale_sets_replicas_and_the_spread_rule_still_holds(
         self, cluster: LocalCluster, examples: None

@@ -15,11 +15,13 @@ from typing import Any, cast
 
 import pytest
 
+from cango_operator.api import parse_resource
 from cango_operator.devcluster import LocalCluster
 from cango_operator.power import (
     PowerRunner,
     SitePowerState,
     parse_site_power_spec,
+    site_power_spec_of,
 )
 from tests.unit.power.servers import HOLDING_BASE, MeterServer, ModbusDevice
 
@@ -181,17 +183,19 @@ async def test_runner_drives_site_status_on_the_api_server(
     try:
         async with PowerRunner(kube.write_status, secrets=kube.read_secret) as runner:
             for name, feed in sites.items():
-                stored = kube.get(name)["spec"]  # as the API server defaulted (and pruned) it
-                assert parse_site_power_spec(stored).feed.type.value == feed["type"]
-                # capacityPath is not in the API schema yet (the server prunes it), so the
-                # runner gets the spec as written here
-                await runner.set_site(name, parse_site_power_spec(site_spec(feed)))
+                stored = kube.get(name)  # as the API server defaulted it
+                assert stored["spec"]["power"]["feed"].items() >= feed.items(), "pruned"
+                spec = site_power_spec_of(parse_resource(stored).spec)
+                # the API server's defaults are the power code's: read back = as written
+                assert spec == parse_site_power_spec(site_spec(feed))
+                await runner.set_site(name, spec)
 
             expected = 20000 - 500 - 12000 + 8000
             for name in sites:
                 ready = await wait_status(kube, name, "Ready", availableKw=expected)
                 assert ready["power"]["otherLoadKw"] == 12000
                 assert ready["power"]["feed"]["healthy"] is True
+                assert ready["power"]["gpuExcessKw"] == 0  # written, and kept by the server
                 assert condition(ready, "PowerFeedHealthy")["reason"] == "SampleFresh"
 
             meter.state.document = {"site": {"loadKw": 12000, "capacityKw": 15000}}

@@ -1,5 +1,6 @@
 """Power feed adapters (http, prometheus, modbus, static) behind one small interface."""
 
+from cango_operator.api import LoadScope, WordOrder
 from cango_operator.power.feeds.base import (
     RETRYABLE_KINDS,
     FeedErrorKind,
@@ -14,11 +15,9 @@ from cango_operator.power.feeds.config import (
     FeedConfig,
     FeedTiming,
     HttpFeedConfig,
-    LoadScope,
     ModbusFeedConfig,
     PrometheusFeedConfig,
     SecretRef,
-    WordOrder,
     parse_feed_config,
 )
 from cango_operator.power.feeds.factory import build_feed

@@ -17,8 +17,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
+from cango_operator.api import LoadScope
 from cango_operator.errors import FeedError
-from cango_operator.power.feeds.config import LoadScope
 
 
 class FeedErrorKind(StrEnum):

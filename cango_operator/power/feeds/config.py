@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from cango_operator.api import FeedType, ModbusDataType, ModbusRegisterType
+from cango_operator.api import FeedType, LoadScope, ModbusDataType, ModbusRegisterType, WordOrder
 from cango_operator.errors import ConfigError
 
 FEED_FIELD = "spec.power.feed"
@@ -23,18 +23,6 @@ DEFAULT_INTERVAL_SECONDS = 15.0
 STALE_AFTER_INTERVALS = 6.0
 MAX_TIMEOUT_SECONDS = 10.0
 DEFAULT_RETRIES = 2
-
-
-class LoadScope(StrEnum):
-    """What the feed's load value covers: the whole site (grid meter) or mining alone."""
-
-    SITE = "site"
-    MINING = "mining"
-
-
-class WordOrder(StrEnum):
-    BIG = "big"
-    LITTLE = "little"
 
 
 @dataclass(frozen=True)
@@ -156,6 +144,8 @@ _KEYS_BY_TYPE: dict[FeedType, set[str]] = {
 }
 
 _ALL_TYPE_KEYS = set().union(*_KEYS_BY_TYPE.values())
+#: Every field name a ``power.feed`` block may carry (the API declares the same set).
+FEED_FIELD_NAMES = frozenset(_COMMON_KEYS | _ALL_TYPE_KEYS)
 
 _E = TypeVar("_E", bound=StrEnum)
 
@@ -219,7 +209,7 @@ def parse_feed_config(data: Mapping[str, Any] | None, prefix: str = FEED_FIELD) 
     feed_type = fields.choice("type", FeedType, FeedType.STATIC)
     # Fields of other feed types are ignored (the API schema allows them and fills in
     # defaults such as port); a name no feed type knows is a typo worth an error.
-    unknown = sorted(set(data) - _COMMON_KEYS - _ALL_TYPE_KEYS)
+    unknown = sorted(set(data) - FEED_FIELD_NAMES)
     if unknown:
         raise fields.fail(unknown[0], "is not a field of power feeds")
     timing = _parse_timing(fields)

@@ -14,8 +14,9 @@ from typing import Any
 
 import aiohttp
 
+from cango_operator.api import LoadScope
 from cango_operator.power.feeds.base import FeedProblem, FeedReadError, FeedSample, make_sample
-from cango_operator.power.feeds.config import HttpFeedConfig, LoadScope
+from cango_operator.power.feeds.config import HttpFeedConfig
 from cango_operator.power.feeds.credentials import AuthHeaders, headers_for, no_auth
 from cango_operator.power.feeds.httpget import get_json
 from cango_operator.power.feeds.values import as_flag, as_number, as_timestamp, lookup

@@ -14,9 +14,9 @@ from datetime import datetime
 from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
 
-from cango_operator.api import ModbusDataType, ModbusRegisterType
+from cango_operator.api import LoadScope, ModbusDataType, ModbusRegisterType
 from cango_operator.power.feeds.base import FeedErrorKind, FeedReadError, FeedSample, make_sample
-from cango_operator.power.feeds.config import LoadScope, ModbusFeedConfig
+from cango_operator.power.feeds.config import ModbusFeedConfig
 
 EXCEPTION_NAMES = {
     1: "illegal function (does the device serve this register type?)",

@@ -16,6 +16,7 @@ from typing import Any
 
 import aiohttp
 
+from cango_operator.api import LoadScope
 from cango_operator.power.feeds.base import (
     FeedErrorKind,
     FeedProblem,
@@ -23,7 +24,7 @@ from cango_operator.power.feeds.base import (
     FeedSample,
     make_sample,
 )
-from cango_operator.power.feeds.config import LoadScope, PrometheusFeedConfig
+from cango_operator.power.feeds.config import PrometheusFeedConfig
 from cango_operator.power.feeds.credentials import AuthHeaders, headers_for, no_auth
 from cango_operator.power.feeds.httpget import get_json
 

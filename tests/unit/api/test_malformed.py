@@ -49,6 +49,7 @@ def test_the_models_reject_each_defect_naming_the_field(case: Case) -> None:
     message = str(exc.value)
     assert message.startswith(f"{case.id}.yaml: {case.kind} ")
     assert case.field in message
+    assert case.says in message
 
 
 @pytest.mark.parametrize("case", VALID_EDGES, ids=lambda c: c.id)

@@ -19,6 +19,7 @@ from cango_operator.api import (
     GpuNodePhase,
     InferenceJob,
     JobPhase,
+    LoadScope,
     Mining,
     Objective,
     PlacementSpec,
@@ -27,6 +28,7 @@ from cango_operator.api import (
     Site,
     SitePhase,
     SitePower,
+    WordOrder,
     crd_manifest,
 )
 from cango_operator.api.base import to_camel
@@ -136,9 +138,15 @@ class TestRoundTrip:
             "register": 4096,
             "registerType": "input",
             "dataType": "float32",
+            "wordOrder": "little",
             "scale": 0.001,
+            "capacityRegister": 4098,
+            "curtailedRegister": 4100,
             "intervalSeconds": 5,
             "staleAfterSeconds": 30,
+            "timeoutSeconds": 2.5,
+            "retries": 3,
+            "loadScope": "mining",
         }
         assert _dump(Site.model_validate(doc)) == doc
 
@@ -184,6 +192,13 @@ class TestDefaults:
         feed = PowerFeed.model_validate({"type": "modbus", "host": "m", "register": 1})
         assert (feed.interval_seconds, feed.stale_after_seconds) == (15, 90)
         assert (feed.port, feed.unit_id, feed.scale) == (502, 1, 1.0)
+        assert (feed.retries, feed.load_scope, feed.word_order) == (
+            2,
+            LoadScope.SITE,
+            WordOrder.BIG,
+        )
+        assert feed.timeout_seconds is None  # the feed takes 10 s or the interval, if shorter
+        assert (feed.capacity_register, feed.curtailed_register) == (None, None)
 
     def test_a_minimal_job_gets_the_documented_defaults(self) -> None:
         job = InferenceJob.model_validate(
@@ -313,6 +328,54 @@ class TestLenientStatus:
             "message",
             "lastTransitionTime",
         }
+
+
+class TestFeedFieldsOfOneFeedType:
+    @pytest.mark.parametrize(
+        ("feed_type", "fields"),
+        [
+            ("http", ["jsonPath", "capacityPath", "curtailedPath", "pricePath", "timestampPath"]),
+            ("prometheus", ["query", "capacityQuery", "curtailedQuery", "priceQuery"]),
+            ("modbus", ["host", "register", "capacityRegister", "curtailedRegister"]),
+        ],
+    )
+    def test_each_is_refused_on_every_other_type_naming_it(
+        self, feed_type: str, fields: list[str]
+    ) -> None:
+        values = {"register": 1, "capacityRegister": 2, "curtailedRegister": 3}
+        for other in [t.value for t in FeedType if t.value != feed_type]:
+            required = {
+                "http": {"url": "http://m/"},
+                "prometheus": {"url": "http://p/", "query": "x"},
+                "modbus": {"host": "m", "register": 1},
+                "static": {},
+            }[other]
+            for name in fields:
+                block = {"type": other, **required, name: values.get(name, "a.b")}
+                with pytest.raises(ValidationError) as exc:
+                    PowerFeed.model_validate(block)
+                violations = exc.value.errors()[0]["ctx"]["error"].violations
+                assert (name, f"{name} applies only to {feed_type} feeds") in violations
+
+    def test_fields_with_defaults_stay_allowed_on_every_type(self) -> None:
+        # what a dump of an http feed holds: the modbus fields' defaults, and wordOrder's
+        feed = PowerFeed.model_validate({"type": "http", "url": "http://m/"})
+        again = PowerFeed.model_validate(_dump(feed))
+        assert _dump(again)["wordOrder"] == "big" and _dump(again)["port"] == 502
+
+    def test_the_rules_are_in_the_crd_as_cel_naming_the_field(self) -> None:
+        rules = schema_at(_schema("Site"), "spec.power.feed")["x-kubernetes-validations"]
+        by_field = {r["fieldPath"]: r for r in rules if r.get("reason") == "FieldValueForbidden"}
+        assert by_field[".capacityPath"] == {
+            "rule": "self.type == 'http' || !has(self.capacityPath)",
+            "message": "capacityPath applies only to http feeds",
+            "fieldPath": ".capacityPath",
+            "reason": "FieldValueForbidden",
+        }
+        assert by_field[".secretRef"]["rule"] == (
+            "self.type in ['http', 'prometheus'] || !has(self.secretRef)"
+        )
+        assert len(by_field) == 15
 
 
 class TestCrossFieldRulesInPython:

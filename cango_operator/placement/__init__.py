@@ -1,0 +1,77 @@
+"""The placement engine: a pure function from a fleet snapshot to a plan.
+
+No kopf, no Kubernetes client (import-linter holds it to that). Built like kube-scheduler:
+filter plugins rule nodes out with countable reasons, score plugins rank the rest 0..100,
+a profile orders them and weighs the scores per objective; everything is vectorised over
+a NumPy table of nodes. See ``engine`` for the order of decisions, ``existing`` for what
+happens to work already running, and ``state`` for how power is counted.
+
+    from cango_operator.placement import Snapshot, SiteState, NodeState, JobRequest, plan
+    result = plan(Snapshot(sites=(...), nodes=(...), jobs=(...)))
+    result.to_json()
+"""
+
+from cango_operator.placement.engine import PlacementEngine, plan
+from cango_operator.placement.framework import (
+    MAX_SCORE,
+    MIN_SCORE,
+    Code,
+    DynamicFilter,
+    FilterResult,
+    JobShape,
+    JobTurn,
+    Profile,
+    Rejection,
+    ScorePlugin,
+    ShapeArrays,
+    StaticFilter,
+    Status,
+)
+from cango_operator.placement.plan import Eviction, Placement, Plan, SiteBudget, Unschedulable
+from cango_operator.placement.plugins import DEFAULT_PROFILE, REGISTRY, build_profile
+from cango_operator.placement.snapshot import (
+    ExistingPlacement,
+    JobRequest,
+    NodePhase,
+    NodeState,
+    Objective,
+    SitePhase,
+    SiteState,
+    Snapshot,
+    SnapshotError,
+)
+
+__all__ = [
+    "DEFAULT_PROFILE",
+    "MAX_SCORE",
+    "MIN_SCORE",
+    "REGISTRY",
+    "Code",
+    "DynamicFilter",
+    "Eviction",
+    "ExistingPlacement",
+    "FilterResult",
+    "JobRequest",
+    "JobShape",
+    "JobTurn",
+    "NodePhase",
+    "NodeState",
+    "Objective",
+    "Placement",
+    "PlacementEngine",
+    "Plan",
+    "Profile",
+    "Rejection",
+    "ScorePlugin",
+    "ShapeArrays",
+    "SiteBudget",
+    "SitePhase",
+    "SiteState",
+    "Snapshot",
+    "SnapshotError",
+    "StaticFilter",
+    "Status",
+    "Unschedulable",
+    "build_profile",
+    "plan",
+]

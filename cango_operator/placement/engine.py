@@ -1,0 +1,291 @@
+"""The planning run: review running work, then give each job its turn, highest priority first.
+
+A job's turn (jobs ordered by priority, highest first, then ``namespace/name``):
+
+1. ``missing`` = spec replicas - replicas still running. Nothing missing: nothing to do.
+2. **Filter**: static filters (cached per job shape), then dynamic ones, over all nodes.
+3. **Score** the nodes left: each score plugin gives 0..100, the objective's weights sum
+   them; ties go to the node whose name sorts first.
+4. **Spread first**: while the job runs on fewer than ``minSites`` sites, one replica goes
+   to the best node of each best site it does not use yet.
+5. **Fill**: walk the nodes best first, putting as many replicas on each as its free GPUs,
+   its site's power and ``maxReplicasPerSite`` allow.
+6. **Preempt** if replicas are still missing: find the node where evicting running
+   replicas of lower-priority, preemptible jobs makes room with the least harm (lowest
+   highest victim priority, then fewest victims, then best score), evict them, and go back
+   to 2. Victims are re-placed at their own (later) turn.
+7. A job that runs nowhere yet and cannot reach ``minSites`` gets nothing (its placements
+   and preemptions are undone). Whatever is still missing is reported with the reasons.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from cango_operator.placement.existing import review_running
+from cango_operator.placement.explain import count_reasons, message
+from cango_operator.placement.framework import JobShape, JobTurn, Profile, ShapeArrays
+from cango_operator.placement.plan import Eviction, Placement, Plan, SiteBudget, Unschedulable
+from cango_operator.placement.plugins import DEFAULT_PROFILE
+from cango_operator.placement.preemption import Victims
+from cango_operator.placement.shapes import ShapeCache
+from cango_operator.placement.snapshot import JobRequest, Snapshot
+from cango_operator.placement.state import PlanState, Unit
+from cango_operator.placement.table import FleetTable, IntArray
+
+#: Nodes taken one by one (argmax) before the rest are sorted in one go.
+_PICK_ONE_BY_ONE = 32
+
+
+class PlacementEngine:
+    """Plans snapshots with one profile (the default one unless given)."""
+
+    def __init__(self, profile: Profile = DEFAULT_PROFILE) -> None:
+        self.profile = profile
+
+    def plan(self, snapshot: Snapshot) -> Plan:
+        return _Run(self.profile, snapshot).run()
+
+
+def plan(snapshot: Snapshot, profile: Profile = DEFAULT_PROFILE) -> Plan:
+    """Plan one snapshot: the same snapshot always gives the same plan."""
+    return _Run(profile, snapshot).run()
+
+
+class _Run:
+    """One planning run over one snapshot."""
+
+    def __init__(self, profile: Profile, snapshot: Snapshot) -> None:
+        self.profile = profile
+        self.fleet = FleetTable.build(snapshot)
+        self.jobs = {j.key: j for j in snapshot.jobs}
+        self.state = PlanState(self.fleet, self.jobs, snapshot.placements)
+        self.all_nodes: IntArray = np.arange(self.fleet.n_nodes, dtype=np.int64)
+        self.unschedulable: list[Unschedulable] = []
+        self.shapes = ShapeCache(self.fleet, profile.static_filters)
+        self._victims: Victims | None = None
+
+    def run(self) -> Plan:
+        review_running(self.profile, self.state, self.jobs, self.arrays_of)
+        for job in sorted(self.jobs.values(), key=lambda j: (-j.priority, j.key)):
+            self._turn(job)
+        return self._result()
+
+    def arrays_of(self, job: JobRequest) -> ShapeArrays:
+        return self.shapes.arrays(JobShape.of(job))
+
+    # -- one job -------------------------------------------------------------------------
+
+    def _turn(self, job: JobRequest) -> None:
+        state = self.state
+        running = state.replica_count(job.key)
+        missing = job.replicas - running
+        if job.min_sites > job.replicas:
+            if job.replicas > 0:
+                reason = f"minSites {job.min_sites} > replicas {job.replicas}"
+                self._report(job, {reason: self.fleet.n_nodes}, reason, max(missing, 0))
+            return
+        if missing <= 0 and len(state.sites_of(job.key)) >= job.min_sites:
+            return
+        turn = JobTurn(job, self.arrays_of(job), state.site_count_array(job.key))
+        static_nodes = self.shapes.static_nodes(turn.arrays)
+        placed = 0
+        with state.journal() as rollback:
+            while placed < missing:
+                placed += self._walk(turn, static_nodes, missing - placed)
+                if placed == missing or not self._preempt(turn, static_nodes):
+                    break
+            if running == 0 and placed > 0 and self._sites_short(turn) > 0:
+                rollback()
+                placed = 0
+                turn.site_counts = state.site_count_array(job.key)
+        if placed < missing or self._sites_short(turn) > 0:
+            self._explain(turn, missing - placed)
+
+    def _sites_short(self, turn: JobTurn) -> int:
+        used = int(np.count_nonzero(turn.site_counts[: self.fleet.n_sites]))
+        return turn.job.min_sites - used
+
+    def _feasible(self, turn: JobTurn, nodes: IntArray) -> IntArray:
+        ok = np.ones(nodes.size, dtype=np.bool_)
+        for f in self.profile.dynamic_filters:
+            ok &= ~f.filter(turn, self.fleet, self.state, nodes).rejected(nodes.size)
+        return nodes[ok]
+
+    def _keys(self, turn: JobTurn, nodes: IntArray) -> IntArray:
+        """Weighted score per node, made unique by the node's rank in name order."""
+        n = self.fleet.n_nodes
+        total = np.zeros(nodes.size, dtype=np.int64)
+        for plugin in self.profile.scores:
+            weight = self.profile.weight(turn.job.objective, plugin.name)
+            if weight:
+                score = plugin.score(turn, self.fleet, self.state, nodes)
+                total += score if weight == 1 else score * weight
+        total *= n
+        total += n - 1
+        total -= nodes
+        return total
+
+    def _walk(self, turn: JobTurn, static_nodes: IntArray, want: int) -> int:
+        """Steps 2-5 of a turn; returns how many replicas were placed."""
+        feasible = self._feasible(turn, static_nodes)
+        if feasible.size == 0:
+            return 0
+        keys = self._keys(turn, feasible)
+        placed = 0
+        short = self._sites_short(turn)
+        if short > 0:
+            for node in self._best_per_new_site(turn, feasible, keys):
+                if self._capacity(turn, node, 1) < 1:
+                    continue
+                self._place(turn, node, 1)
+                placed += 1
+                short -= 1
+                if short == 0 or placed == want:
+                    break
+        for node in _ranked(feasible, keys):
+            if placed == want:
+                break
+            n = self._capacity(turn, node, want - placed)
+            if n > 0:
+                self._place(turn, node, n)
+                placed += n
+        return placed
+
+    def _best_per_new_site(self, turn: JobTurn, nodes: IntArray, keys: IntArray) -> list[int]:
+        """The best node of each site the job does not use yet, best site first."""
+        n = self.fleet.n_nodes
+        best = np.full(self.fleet.n_sites + 1, -1, dtype=np.int64)
+        np.maximum.at(best, self.fleet.node_site[nodes], keys)
+        best[turn.site_counts > 0] = -1
+        sites = np.flatnonzero(best >= 0)
+        ranked = best[sites[np.argsort(-best[sites])]]
+        return [n - 1 - int(k) % n for k in ranked]
+
+    def _capacity(self, turn: JobTurn, node: int, limit: int) -> int:
+        """How many more replicas of the job fit on ``node`` now (at most ``limit``)."""
+        state, job = self.state, turn.job
+        site = int(self.fleet.node_site[node])
+        n = min(limit, int(state.free_gpus[node]) // job.gpu_count)
+        need = int(turn.arrays.need_w[node])
+        if need > 0:
+            n = min(n, int(state.site_power_w[site]) // need)
+        if job.max_replicas_per_site > 0:
+            n = min(n, job.max_replicas_per_site - int(turn.site_counts[site]))
+        return max(0, n)
+
+    def _place(self, turn: JobTurn, node: int, replicas: int) -> None:
+        unit = Unit(
+            gpus=turn.job.gpu_count,
+            power_w=float(turn.arrays.power_w[node]),
+            need_w=int(turn.arrays.need_w[node]),
+        )
+        self.state.place(turn.job.key, node, replicas, unit)
+        turn.site_counts[self.fleet.node_site[node]] += replicas
+
+    # -- preemption ----------------------------------------------------------------------
+
+    def _preempt(self, turn: JobTurn, static_nodes: IntArray) -> bool:
+        """Step 6: evict the cheapest set of lower-priority replicas that makes room."""
+        fleet, job = self.fleet, turn.job
+        if self._victims is None:
+            self._victims = Victims(self.state, self.jobs)
+        nodes = static_nodes[fleet.node_usable[static_nodes] >= job.gpu_count]
+        if job.max_replicas_per_site > 0:
+            nodes = nodes[turn.site_counts[fleet.node_site[nodes]] < job.max_replicas_per_site]
+        if self._sites_short(turn) > 0:
+            nodes = nodes[turn.site_counts[fleet.node_site[nodes]] == 0]
+        option = self._victims.options(turn, nodes, lambda n: self._keys(turn, n))
+        if option is None:
+            return False
+        evict: dict[tuple[str, int], int] = {}
+        for victim, n in option.victims:
+            evict[(victim.job, victim.node)] = evict.get((victim.job, victim.node), 0) + n
+        for (key, node), n in sorted(evict.items()):
+            self.state.evict(key, node, n, f"preempted by {job.key}")
+        return True
+
+    # -- reporting -----------------------------------------------------------------------
+
+    def _explain(self, turn: JobTurn, missing: int) -> None:
+        counts, alive = count_reasons(self.profile, turn, self.fleet, self.state)
+        fit = int(alive.sum())
+        short = turn.job.min_sites > 1 and self._sites_short(turn) > 0
+        spread = f"minSites {turn.job.min_sites} not reachable"
+        if short:
+            # Nodes that still fit are all at sites the job already uses: that is why.
+            counts[spread] = fit
+        text = message(counts, 0 if short else fit, self.fleet.n_nodes)
+        if short and fit == 0:
+            text = f"{text}; {spread}"
+        if 0 < missing < turn.job.replicas:
+            text = f"{missing} of {turn.job.replicas} replicas unplaced; {text}"
+        elif missing == 0:
+            text = f"runs on fewer than minSites {turn.job.min_sites} sites; {text}"
+        self._report(turn.job, counts, text, missing)
+
+    def _report(self, job: JobRequest, counts: dict[str, int], text: str, missing: int) -> None:
+        self.unschedulable.append(Unschedulable(job.key, dict(counts), text, missing))
+
+    def _result(self) -> Plan:
+        fleet, state = self.fleet, self.state
+        placements = []
+        for key in sorted(set(state.kept) | set(state.new)):
+            kept, new = state.kept.get(key, {}), state.new.get(key, {})
+            for node in set(kept) | set(new):
+                k = kept[node].replicas if node in kept else 0
+                n = new[node].replicas if node in new else 0
+                if k + n == 0:
+                    continue
+                gpus = (k * kept[node].unit.gpus if k else 0) + (
+                    n * new[node].unit.gpus if n else 0
+                )
+                power = (k * kept[node].unit.power_w if k else 0.0) + (
+                    n * new[node].unit.power_w if n else 0.0
+                )
+                placements.append(
+                    Placement(
+                        job=key,
+                        site=fleet.sites[fleet.node_site[node]].name,
+                        node=fleet.nodes[node].name,
+                        replicas=k + n,
+                        gpus=gpus,
+                        power_w=power,
+                        new_replicas=n,
+                    )
+                )
+        placements.sort(key=lambda p: (p.job, p.site, p.node))
+        evictions = [
+            Eviction(job=job, node=node, replicas=n, reason=reason)
+            for (job, node, reason), n in sorted(state.evicted.items())
+        ]
+        target = state.mining_target_w()
+        sites = [
+            SiteBudget(
+                name=site.name,
+                available_kw_before=max(0, int(state.initial_power_w[i])) / 1000,
+                available_kw_after=max(0, int(state.site_power_w[i])) / 1000,
+                mining_target_kw=int(target[i]) / 1000,
+            )
+            for i, site in enumerate(fleet.sites)
+        ]
+        return Plan(
+            placements=tuple(placements),
+            evictions=tuple(evictions),
+            unschedulable=tuple(sorted(self.unschedulable, key=lambda u: u.job)),
+            sites=tuple(sites),
+        )
+
+
+def _ranked(nodes: IntArray, keys: IntArray) -> Iterator[int]:
+    """``nodes``, best key first. A walk usually needs only the first few, so they are
+    picked one at a time; only a long walk pays for a full sort."""
+    keys = keys.copy()
+    for _ in range(min(_PICK_ONE_BY_ONE, nodes.size)):
+        best = int(np.argmax(keys))
+        yield int(nodes[best])
+        keys[best] = -1
+    rest = np.flatnonzero(keys >= 0)
+    yield from (int(n) for n in nodes[rest[np.argsort(-keys[rest])]])

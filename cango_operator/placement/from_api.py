@@ -1,0 +1,161 @@
+"""A snapshot from the API models: Sites, GpuNodes and InferenceJobs as read from manifests
+or from the cluster.
+
+Status values are used where present (they are what the operator last observed), spec
+values otherwise, so a fleet written by hand plans as if freshly installed:
+
+- Site: phase ``status.phase`` (none: Ready); capacity, other load, GPU draw and
+  committed power from ``status.power`` (none: ``spec.power.capacityKw``, the mining load
+  ``spec.mining.loadKw`` as the only other load, nothing drawn or committed yet); latency
+  per region from ``status.latencyMs`` over ``spec.latencyMs``; price from
+  ``status.energyPriceUsdPerMwh``, else the spec, else (unknown) the mean of the sites
+  that have one, so the cost score treats it as average.
+- GpuNode: phase ``status.phase`` (none: Ready); usable GPUs are the count minus the GPUs
+  ``status.gpus`` marks unhealthy; ``status.allocatedGpus`` counts as taken.
+- InferenceJob: ``status.placements`` are the replicas already running; a job without a
+  namespace (a manifest not applied yet) is in ``default``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from cango_operator.api import GpuNode, InferenceJob, Site
+from cango_operator.placement.snapshot import (
+    ExistingPlacement,
+    JobRequest,
+    NodePhase,
+    NodeState,
+    Objective,
+    SitePhase,
+    SiteState,
+    Snapshot,
+)
+
+DEFAULT_NAMESPACE = "default"
+
+
+def snapshot_from_api(
+    sites: Iterable[Site],
+    nodes: Iterable[GpuNode],
+    jobs: Iterable[InferenceJob],
+    default_namespace: str = DEFAULT_NAMESPACE,
+) -> Snapshot:
+    """The engine's snapshot of these resources."""
+    site_list = list(sites)
+    known = [p for p in (_price(s) for s in site_list) if p is not None]
+    fallback = sum(known) / len(known) if known else 0.0
+    job_list = list(jobs)
+    return Snapshot(
+        sites=tuple(site_state(s, fallback) for s in site_list),
+        nodes=tuple(node_state(n) for n in nodes),
+        jobs=tuple(job_request(j, default_namespace) for j in job_list),
+        placements=tuple(p for j in job_list for p in running_placements(j, default_namespace)),
+    )
+
+
+def site_state(site: Site, fallback_price: float = 0.0) -> SiteState:
+    spec = site.spec
+    status = site.status
+    power = status.power if status is not None else None
+    latency = {str(region): float(ms) for region, ms in spec.latency_ms.items()}
+    if status is not None and status.latency_ms:
+        latency.update({region: float(ms) for region, ms in status.latency_ms.items()})
+    price = _price(site)
+
+    def measured(value: float | None, default: float) -> float:
+        return default if value is None else value
+
+    return SiteState(
+        name=site.metadata.name,
+        region=str(spec.region),
+        capacity_kw=measured(power.capacity_kw if power else None, spec.power.capacity_kw),
+        reserve_kw=spec.power.reserve_kw,
+        other_load_kw=measured(power.other_load_kw if power else None, spec.mining.load_kw),
+        gpu_draw_kw=measured(power.gpu_draw_kw if power else None, 0.0),
+        committed_kw=measured(power.committed_kw if power else None, 0.0),
+        mining_load_kw=spec.mining.load_kw,
+        curtailable_kw=spec.mining.curtailable_kw,
+        pue=spec.power.pue,
+        phase=SitePhase(status.phase.value) if status and status.phase else SitePhase.READY,
+        cordoned=spec.cordoned,
+        energy_price_usd_per_mwh=fallback_price if price is None else price,
+        latency_ms=latency,
+    )
+
+
+def node_state(node: GpuNode) -> NodeState:
+    spec = node.spec
+    status = node.status
+    unhealthy = sum(1 for g in status.gpus if not g.healthy) if status else 0
+    return NodeState(
+        name=node.metadata.name,
+        site=str(spec.site),
+        gpu_model=str(spec.gpu.model),
+        gpu_count=spec.gpu.count,
+        gpu_memory_mib=spec.gpu.memory_mib,
+        gpu_max_power_w=float(spec.gpu.max_power_w),
+        healthy_gpus=max(0, spec.gpu.count - unhealthy) if unhealthy else None,
+        allocated_gpus=(status.allocated_gpus or 0) if status else 0,
+        phase=NodePhase(status.phase.value) if status and status.phase else NodePhase.READY,
+        unschedulable=spec.unschedulable,
+    )
+
+
+def job_key(job: InferenceJob, default_namespace: str = DEFAULT_NAMESPACE) -> str:
+    return f"{job.metadata.namespace or default_namespace}/{job.metadata.name}"
+
+
+def job_request(job: InferenceJob, default_namespace: str = DEFAULT_NAMESPACE) -> JobRequest:
+    spec = job.spec
+    placement = spec.placement
+    return JobRequest(
+        namespace=job.metadata.namespace or default_namespace,
+        name=job.metadata.name,
+        replicas=spec.replicas,
+        gpu_count=spec.gpu.count,
+        gpu_models=tuple(str(m) for m in spec.gpu.models),
+        min_memory_mib=spec.gpu.min_memory_mib or 0,
+        estimated_power_w=(
+            float(spec.estimated_power_w) if spec.estimated_power_w is not None else None
+        ),
+        client_region=str(placement.client_region) if placement.client_region else None,
+        max_latency_ms=(
+            float(placement.max_latency_ms) if placement.max_latency_ms is not None else None
+        ),
+        allowed_regions=tuple(str(r) for r in placement.allowed_regions),
+        min_sites=placement.min_sites,
+        max_replicas_per_site=placement.max_replicas_per_site,
+        objective=Objective(placement.objective.value),
+        priority=spec.priority,
+        preemptible=spec.preemptible,
+    )
+
+
+def running_placements(
+    job: InferenceJob, default_namespace: str = DEFAULT_NAMESPACE
+) -> list[ExistingPlacement]:
+    """``status.placements`` as existing placements (rows for one node merged)."""
+    if job.status is None:
+        return []
+    merged: dict[str, tuple[int, int | None, float | None]] = {}
+    for row in job.status.placements:
+        if row.replicas <= 0:
+            continue
+        replicas, gpus, power = merged.get(row.node, (0, 0, 0.0))
+        merged[row.node] = (
+            replicas + row.replicas,
+            None if gpus is None or row.gpus is None else gpus + row.gpus,
+            None if power is None or row.power_w is None else power + row.power_w,
+        )
+    key = job_key(job, default_namespace)
+    return [
+        ExistingPlacement(job=key, node=node, replicas=r, gpus=g, power_w=p)
+        for node, (r, g, p) in sorted(merged.items())
+    ]
+
+
+def _price(site: Site) -> float | None:
+    if site.status is not None and site.status.energy_price_usd_per_mwh is not None:
+        return site.status.energy_price_usd_per_mwh
+    return site.spec.energy_price_usd_per_mwh

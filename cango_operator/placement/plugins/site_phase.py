@@ -1,0 +1,31 @@
+"""SitePhase: only Ready and Degraded sites take new replicas.
+
+Curtailed, Offline and Unknown sites (a stale or broken power feed) take none; a node whose
+site the snapshot does not have takes none either.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from cango_operator.placement.framework import FilterResult, JobShape, ShapeArrays
+from cango_operator.placement.snapshot import SitePhase as Phase
+from cango_operator.placement.table import SITE_MISSING, SITE_PHASES, FleetTable, IntArray
+
+
+class SitePhase:
+    name: ClassVar[str] = "SitePhase"
+    evicts_running: ClassVar[bool] = False
+
+    def reads(self, shape: JobShape) -> None:
+        return None
+
+    def filter(self, job: ShapeArrays, fleet: FleetTable, nodes: IntArray) -> FilterResult:
+        phase = fleet.site_phase[fleet.node_site[nodes]]
+        return FilterResult.reject(
+            *(
+                (phase == SITE_PHASES.index(p), f"site {p.value}")
+                for p in (Phase.OFFLINE, Phase.CURTAILED, Phase.UNKNOWN)
+            ),
+            (phase == SITE_MISSING, "site not found"),
+        )

@@ -1,0 +1,23 @@
+"""SitePower: the site must have power left for one more replica.
+
+A replica needs its estimated draw times the site's PUE; what is left counts everything
+this same plan has already placed or evicted, and mining the site may shed.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from cango_operator.placement.framework import FilterResult, JobTurn
+from cango_operator.placement.state import PlanState
+from cango_operator.placement.table import FleetTable, IntArray
+
+
+class SitePower:
+    name: ClassVar[str] = "SitePower"
+
+    def filter(
+        self, job: JobTurn, fleet: FleetTable, state: PlanState, nodes: IntArray
+    ) -> FilterResult:
+        short = state.site_power_w[fleet.node_site[nodes]] < job.arrays.need_w[nodes]
+        return FilterResult.reject((short, "no power at site"))

@@ -1,0 +1,80 @@
+"""Everything that depends on a job's shape only, computed once per distinct value.
+
+Many jobs share a shape, and most static rules read only a small part of it (the GPU
+model list, the client region and SLO, ...). Each static filter says what it reads
+(``reads``), so its mask over all nodes is computed once per distinct value of that part
+and the masks of a shape are just ANDed together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+
+import numpy as np
+
+from cango_operator.placement.framework import JobShape, ShapeArrays, StaticFilter
+from cango_operator.placement.table import BoolArray, FleetTable, FloatArray, IntArray
+
+
+class ShapeCache:
+    """Per-shape arrays and static-filter results for one fleet and one list of filters."""
+
+    def __init__(self, fleet: FleetTable, static_filters: tuple[StaticFilter, ...]) -> None:
+        self.fleet = fleet
+        self.static_filters = static_filters
+        self._all: IntArray = np.arange(fleet.n_nodes, dtype=np.int64)
+        self._arrays: dict[JobShape, ShapeArrays] = {}
+        self._power: dict[tuple[float | None, int], tuple[FloatArray, IntArray]] = {}
+        self._latency: dict[str | None, FloatArray] = {}
+        self._masks: dict[tuple[int, Hashable], BoolArray] = {}
+        self._nodes: dict[JobShape, IntArray] = {}
+
+    def arrays(self, shape: JobShape) -> ShapeArrays:
+        arrays = self._arrays.get(shape)
+        if arrays is None:
+            power, need = self._power_of(shape)
+            arrays = ShapeArrays(
+                shape=shape, power_w=power, need_w=need, latency_ms=self._latency_of(shape)
+            )
+            self._arrays[shape] = arrays
+        return arrays
+
+    def static_nodes(self, arrays: ShapeArrays) -> IntArray:
+        """Nodes that pass every static filter, in index order."""
+        nodes = self._nodes.get(arrays.shape)
+        if nodes is None:
+            ok = np.ones(self.fleet.n_nodes, dtype=np.bool_)
+            for i, f in enumerate(self.static_filters):
+                key = (i, f.reads(arrays.shape))
+                passes = self._masks.get(key)
+                if passes is None:
+                    result = f.filter(arrays, self.fleet, self._all)
+                    passes = self._masks[key] = ~result.rejected(self.fleet.n_nodes)
+                ok &= passes
+            nodes = self._nodes[arrays.shape] = np.flatnonzero(ok).astype(np.int64)
+        return nodes
+
+    def _power_of(self, shape: JobShape) -> tuple[FloatArray, IntArray]:
+        key = (shape.estimated_power_w, shape.gpu_count)
+        cached = self._power.get(key)
+        if cached is None:
+            fleet = self.fleet
+            if shape.estimated_power_w is not None:
+                power = np.full(fleet.n_nodes, float(shape.estimated_power_w))
+            else:
+                power = shape.gpu_count * fleet.node_max_power_w
+            need = np.ceil(power * fleet.site_pue[fleet.node_site]).astype(np.int64)
+            cached = self._power[key] = (power, need)
+        return cached
+
+    def _latency_of(self, shape: JobShape) -> FloatArray:
+        latency = self._latency.get(shape.client_region)
+        if latency is None:
+            fleet = self.fleet
+            region = fleet.region_index.get(shape.client_region or "", -1)
+            if region >= 0:
+                latency = fleet.site_latency[fleet.node_site, region]
+            else:
+                latency = np.full(fleet.n_nodes, np.nan)
+            self._latency[shape.client_region] = latency
+        return latency

@@ -1,0 +1,468 @@
+"""The planning run, end to end on small hand-made fleets: order, rules, scores, preemption,
+running work, mining, explanations. Each test states one behaviour of engine.py."""
+
+from __future__ import annotations
+
+import random
+
+from cango_operator.placement import (
+    NodePhase,
+    Objective,
+    PlacementEngine,
+    SitePhase,
+    Snapshot,
+    plan,
+)
+from tests.unit.placement.fleet import (
+    SA,
+    evicted,
+    job,
+    node,
+    plan_of,
+    running,
+    site,
+    sites_of,
+    where,
+    why,
+)
+
+
+class TestBatchPlanning:
+    def test_the_higher_priority_job_gets_the_last_free_gpus(self) -> None:
+        result = plan_of(
+            [site("a")],
+            [node("n1", "a")],
+            [job("low", gpu_count=8, priority=0), job("high", gpu_count=8, priority=10)],
+        )
+        assert where(result, "high") == {"n1": 1}
+        assert where(result, "low") == {}
+        assert why(result, "low") == {"not enough free GPUs": 1}
+
+    def test_jobs_of_equal_priority_go_in_name_order(self) -> None:
+        result = plan_of(
+            [site("a")],
+            [node("n1", "a")],
+            [job("b", gpu_count=8), job("a", gpu_count=8)],
+        )
+        assert where(result, "a") == {"n1": 1}
+        assert why(result, "b") == {"not enough free GPUs": 1}
+
+    def test_power_promised_earlier_in_the_same_plan_counts_for_later_jobs(self) -> None:
+        result = plan_of(
+            [site("a", capacity_kw=2.0)],
+            [node("n1", "a")],
+            [job("first", replicas=2, priority=1), job("second")],
+        )
+        assert where(result, "first") == {"n1": 2}
+        assert why(result, "second") == {"no power at site": 1}
+
+    def test_pue_multiplies_what_a_replica_takes_from_the_budget(self) -> None:
+        # 700 W x 1.5 = 1050 W a replica: two need 2100 W of the 2000 W there are.
+        result = plan_of(
+            [site("a", capacity_kw=2.0, pue=1.5)], [node("n1", "a")], [job("j", replicas=2)]
+        )
+        assert where(result, "j") == {"n1": 1}
+        (entry,) = result.unschedulable
+        assert entry.missing == 1
+        assert entry.message == "1 of 2 replicas unplaced; 0/1 nodes fit: 1 no power at site"
+
+    def test_estimated_power_replaces_the_gpu_maximum(self) -> None:
+        result = plan_of(
+            [site("a", capacity_kw=2.0)],
+            [node("n1", "a")],
+            [job("j", replicas=4, estimated_power_w=500.0)],
+        )
+        assert where(result, "j") == {"n1": 4}
+        assert result.placements[0].power_w == 2000
+
+    def test_the_same_snapshot_in_any_order_gives_the_same_plan(self) -> None:
+        sites = [site(f"s{i}", energy_price_usd_per_mwh=30.0 + i % 3) for i in range(4)]
+        nodes = [node(f"n{i}", f"s{i % 4}", gpu_count=4) for i in range(12)]
+        jobs = [job(f"j{i}", replicas=3, min_sites=2, priority=i % 3) for i in range(8)]
+        first = plan_of(sites, nodes, jobs)
+        rng = random.Random(1)
+        for _ in range(3):
+            rng.shuffle(sites)
+            rng.shuffle(nodes)
+            rng.shuffle(jobs)
+            assert plan_of(sites, nodes, jobs) == first
+
+
+class TestHardRules:
+    def test_no_replica_goes_where_latency_exceeds_the_slo_however_cheap(self) -> None:
+        result = plan_of(
+            [
+                site("near", energy_price_usd_per_mwh=90.0),
+                site("far", energy_price_usd_per_mwh=5.0, latency_ms={"north-america": 80.0}),
+            ],
+            [node("near-1", "near"), node("far-1", "far")],
+            [job("j", replicas=2, max_latency_ms=50.0, objective=Objective.COST)],
+        )
+        assert sites_of(result, "j") == {"near"}
+
+    def test_allowed_regions_keep_data_in_place(self) -> None:
+        result = plan_of(
+            [site("na"), site("sa", region=SA, energy_price_usd_per_mwh=1.0)],
+            [node("na-1", "na"), node("sa-1", "sa")],
+            [job("j", allowed_regions=("north-america",), objective=Objective.COST)],
+        )
+        assert sites_of(result, "j") == {"na"}
+
+    def test_min_sites_spreads_replicas_over_that_many_sites(self) -> None:
+        result = plan_of(
+            [site("a"), site("b", energy_price_usd_per_mwh=80.0), site("c")],
+            [node("a-1", "a"), node("b-1", "b"), node("c-1", "c")],
+            [job("j", replicas=4, min_sites=3)],
+        )
+        assert sites_of(result, "j") == {"a", "b", "c"}
+        assert sum(where(result, "j").values()) == 4
+
+    def test_a_new_job_that_cannot_reach_min_sites_gets_nothing(self) -> None:
+        result = plan_of(
+            [site("a"), site("b", phase=SitePhase.OFFLINE)],
+            [node("a-1", "a"), node("a-2", "a"), node("b-1", "b")],
+            [job("j", replicas=2, min_sites=2)],
+        )
+        assert where(result, "j") == {}
+        assert why(result, "j") == {"minSites 2 not reachable": 2, "site Offline": 1}
+        assert result.sites[0].available_kw_after == result.sites[0].available_kw_before
+
+    def test_min_sites_above_replicas_is_reported_not_planned(self) -> None:
+        result = plan_of([site("a"), site("b")], [node("a-1", "a")], [job("j", min_sites=2)])
+        assert why(result, "j") == {"minSites 2 > replicas 1": 1}
+
+    def test_max_replicas_per_site_is_a_cap(self) -> None:
+        result = plan_of(
+            [site("a"), site("b", energy_price_usd_per_mwh=90.0)],
+            [node("a-1", "a"), node("b-1", "b")],
+            [job("j", replicas=4, max_replicas_per_site=2)],
+        )
+        assert where(result, "j") == {"a-1": 2, "b-1": 2}
+
+    def test_replicas_beyond_the_cap_are_reported(self) -> None:
+        result = plan_of(
+            [site("a")], [node("a-1", "a")], [job("j", replicas=3, max_replicas_per_site=2)]
+        )
+        assert where(result, "j") == {"a-1": 2}
+        assert why(result, "j") == {"maxReplicasPerSite 2 reached": 1}
+
+
+class TestScoring:
+    def test_the_latency_objective_prefers_the_closer_site(self) -> None:
+        result = plan_of(
+            [
+                site("close", energy_price_usd_per_mwh=90.0),
+                site("cheap", energy_price_usd_per_mwh=10.0, latency_ms={"north-america": 45.0}),
+            ],
+            [node("close-1", "close"), node("cheap-1", "cheap")],
+            [job("j", objective=Objective.LATENCY)],
+        )
+        assert sites_of(result, "j") == {"close"}
+
+    def test_the_cost_objective_prefers_the_cheaper_site(self) -> None:
+        result = plan_of(
+            [
+                site("close", energy_price_usd_per_mwh=90.0),
+                site("cheap", energy_price_usd_per_mwh=10.0, latency_ms={"north-america": 45.0}),
+            ],
+            [node("close-1", "close"), node("cheap-1", "cheap")],
+            [job("j", objective=Objective.COST)],
+        )
+        assert sites_of(result, "j") == {"cheap"}
+
+    def test_price_counts_per_it_watt_so_pue_matters(self) -> None:
+        # 40 x 1.0 = 40 beats 35 x 1.3 = 45.5 USD per IT MWh.
+        result = plan_of(
+            [
+                site("lean", energy_price_usd_per_mwh=40.0),
+                site("leaky", energy_price_usd_per_mwh=35.0, pue=1.3),
+            ],
+            [node("lean-1", "lean"), node("leaky-1", "leaky")],
+            [job("j", objective=Objective.COST)],
+        )
+        assert sites_of(result, "j") == {"lean"}
+
+    def test_packing_fills_a_started_node_before_an_empty_one(self) -> None:
+        result = plan_of(
+            [site("a")],
+            [node("empty", "a"), node("started", "a", allocated_gpus=5)],
+            [job("j")],
+        )
+        assert where(result, "j") == {"started": 1}
+
+    def test_packing_keeps_whole_big_nodes_free(self) -> None:
+        result = plan_of(
+            [site("a")],
+            [node("big", "a", gpu_count=8), node("small", "a", gpu_count=2)],
+            [job("j", gpu_count=2)],
+        )
+        assert where(result, "j") == {"small": 1}
+
+    def test_ties_go_to_the_node_whose_name_sorts_first(self) -> None:
+        result = plan_of([site("a")], [node("n2", "a"), node("n1", "a")], [job("j")])
+        assert where(result, "j") == {"n1": 1}
+
+
+class TestPreemption:
+    def test_a_higher_priority_job_evicts_lower_priority_preemptible_replicas(self) -> None:
+        result = plan_of(
+            [site("a")],
+            [node("n1", "a")],
+            [job("low", replicas=8, preemptible=True), job("high", replicas=2, priority=100)],
+            [running("low", "n1", 8)],
+        )
+        assert where(result, "high") == {"n1": 2}
+        assert evicted(result, "low") == {("n1", "preempted by t/high"): 2}
+        assert where(result, "low") == {"n1": 6}
+        assert result.unschedulable[0].job == "t/low"
+        assert result.unschedulable[0].missing == 2
+
+    def test_replicas_that_are_not_preemptible_are_never_evicted(self) -> None:
+        result = plan_of(
+            [site("a")],
+            [node("n1", "a")],
+            [job("low", replicas=8, preemptible=False), job("high", priority=100)],
+            [running("low", "n1", 8)],
+        )
+        assert result.evictions == ()
+        assert why(result, "high") == {"not enough free GPUs": 1}
+
+    def test_equal_priority_does_not_preempt(self) -> None:
+        result = plan_of(
+            [site("a")],
+            [node("n1", "a")],
+            [job("old", replicas=8, preemptible=True, priority=5), job("new", priority=5)],
+            [running("old", "n1", 8)],
+        )
+        assert result.evictions == ()
+
+    def test_the_lowest_priority_victims_go_first(self) -> None:
+        result = plan_of(
+            [site("a")],
+            [node("n1", "a")],
+            [
+                job("p0", replicas=4, preemptible=True, priority=0),
+                job("p5", replicas=4, preemptible=True, priority=5),
+                job("high", replicas=2, priority=100),
+            ],
+            [running("p0", "n1", 4), running("p5", "n1", 4)],
+        )
+        assert evicted(result, "p0") == {("n1", "preempted by t/high"): 2}
+        assert evicted(result, "p5") == {}
+
+    def test_the_node_needing_the_fewest_victims_is_chosen(self) -> None:
+        result = plan_of(
+            [site("a")],
+            [node("n1", "a"), node("n2", "a")],
+            [job("low", replicas=15, preemptible=True), job("high", gpu_count=2, priority=100)],
+            [running("low", "n1", 8), running("low", "n2", 7)],
+        )
+        assert where(result, "high") == {"n2": 1}
+        assert evicted(result, "low") == {("n2", "preempted by t/high"): 1}
+
+    def test_victims_are_placed_again_where_there_is_room(self) -> None:
+        result = plan_of(
+            [site("a")],
+            [node("h100", "a"), node("a100", "a", gpu_model="A100-80GB", gpu_max_power_w=400.0)],
+            [
+                job("low", replicas=8, preemptible=True),
+                job("high", replicas=2, priority=100, gpu_models=("H100-80GB",)),
+            ],
+            [running("low", "h100", 8)],
+        )
+        assert where(result, "high") == {"h100": 2}
+        assert where(result, "low") == {"h100": 6, "a100": 2}
+        assert result.unschedulable == ()
+
+    def test_replicas_elsewhere_at_the_site_are_preempted_for_power(self) -> None:
+        # 2.1 kW: three 700 W replicas of low fill it; high has free GPUs on n2 but no power.
+        result = plan_of(
+            [site("a", capacity_kw=2.1)],
+            [node("n1", "a"), node("n2", "a", gpu_model="A100-80GB")],
+            [
+                job("low", replicas=3, preemptible=True, gpu_models=("H100-80GB",)),
+                job("high", priority=100, gpu_models=("A100-80GB",)),
+            ],
+            [running("low", "n1", 3)],
+        )
+        assert where(result, "high") == {"n2": 1}
+        assert evicted(result, "low") == {("n1", "preempted by t/high"): 1}
+
+
+class TestRunningWork:
+    def test_healthy_placements_stay_even_when_a_better_site_appears(self) -> None:
+        result = plan_of(
+            [
+                site("pricey", energy_price_usd_per_mwh=90.0),
+                site("cheap", energy_price_usd_per_mwh=10.0),
+            ],
+            [node("pricey-1", "pricey"), node("cheap-1", "cheap")],
+            [job("j", replicas=2, objective=Objective.COST)],
+            [running("j", "pricey-1", 2)],
+        )
+        assert where(result, "j") == {"pricey-1": 2}
+        assert result.placements[0].new_replicas == 0
+        assert result.evictions == ()
+        assert result.unschedulable == ()
+
+    def test_replicas_on_an_unhealthy_node_move(self) -> None:
+        result = plan_of(
+            [site("a")],
+            [node("sick", "a", phase=NodePhase.UNHEALTHY), node("well", "a")],
+            [job("j", replicas=2)],
+            [running("j", "sick", 2)],
+        )
+        assert evicted(result, "j") == {("sick", "node Unhealthy"): 2}
+        assert where(result, "j") == {"well": 2}
+
+    def test_replicas_at_an_offline_site_move_to_another_site(self) -> None:
+        result = plan_of(
+            [site("a", phase=SitePhase.OFFLINE), site("b")],
+            [node("a-1", "a"), node("b-1", "b")],
+            [job("j", replicas=2)],
+            [running("j", "a-1", 2)],
+        )
+        assert evicted(result, "j") == {("a-1", "site Offline"): 2}
+        assert where(result, "j") == {"b-1": 2}
+
+    def test_a_site_with_unknown_power_keeps_its_work_and_takes_none(self) -> None:
+        result = plan_of(
+            [site("a", phase=SitePhase.UNKNOWN)],
+            [node("a-1", "a")],
+            [job("j", replicas=3)],
+            [running("j", "a-1", 2)],
+        )
+        assert where(result, "j") == {"a-1": 2}
+        assert why(result, "j") == {"site Unknown": 1}
+
+    def test_a_cordoned_site_or_node_keeps_its_work_and_takes_none(self) -> None:
+        result = plan_of(
+            [site("a", cordoned=True), site("b")],
+            [node("a-1", "a"), node("b-1", "b", unschedulable=True)],
+            [job("j", replicas=2)],
+            [running("j", "a-1", 1)],
+        )
+        assert where(result, "j") == {"a-1": 1}
+        assert why(result, "j") == {"site cordoned": 1, "node unschedulable": 1}
+
+    def test_replicas_on_a_vanished_node_are_placed_again(self) -> None:
+        result = plan_of(
+            [site("a")], [node("a-2", "a")], [job("j", replicas=2)], [running("j", "a-1", 2)]
+        )
+        assert evicted(result, "j") == {("a-1", "node gone"): 2}
+        assert where(result, "j") == {"a-2": 2}
+
+    def test_scaling_down_removes_replicas_from_the_busiest_site_first(self) -> None:
+        result = plan_of(
+            [site("a"), site("b")],
+            [node("a-1", "a"), node("b-1", "b")],
+            [job("j", replicas=2)],
+            [running("j", "a-1", 3), running("j", "b-1", 1)],
+        )
+        assert evicted(result, "j") == {("a-1", "scaled down"): 2}
+        assert where(result, "j") == {"a-1": 1, "b-1": 1}
+
+    def test_a_node_that_lost_gpus_sheds_the_replicas_it_can_no_longer_hold(self) -> None:
+        result = plan_of(
+            [site("a")],
+            [node("n1", "a", phase=NodePhase.DEGRADED, healthy_gpus=4), node("n2", "a")],
+            [job("j", replicas=6)],
+            [running("j", "n1", 6)],
+        )
+        assert evicted(result, "j") == {("n1", "node lost GPUs"): 2}
+        assert where(result, "j") == {"n1": 4, "n2": 2}
+
+    def test_a_site_over_its_power_budget_sheds_preemptible_work_only(self) -> None:
+        result = plan_of(
+            [site("a", capacity_kw=3.0, other_load_kw=1.0)],
+            [node("n1", "a")],
+            [
+                job("must", replicas=2, preemptible=False, priority=0),
+                job("may", replicas=2, preemptible=True, priority=50),
+            ],
+            [running("must", "n1", 2), running("may", "n1", 2)],
+        )
+        # 2 kW left, 2.8 kW running: the preemptible job gives back two replicas.
+        assert evicted(result, "may") == {("n1", "site over power budget"): 2}
+        assert evicted(result, "must") == {}
+
+    def test_replicas_of_a_deleted_job_are_evicted(self) -> None:
+        result = plan_of([site("a")], [node("n1", "a")], [], [running("gone", "n1", 2)])
+        assert evicted(result, "gone") == {("n1", "job deleted"): 2}
+        assert result.placements == ()
+
+    def test_a_tighter_slo_moves_replicas_that_no_longer_meet_it(self) -> None:
+        result = plan_of(
+            [site("far", latency_ms={"north-america": 45.0}), site("near")],
+            [node("far-1", "far"), node("near-1", "near")],
+            [job("j", max_latency_ms=30.0)],
+            [running("j", "far-1", 1)],
+        )
+        assert evicted(result, "j") == {("far-1", "latency > 30ms"): 1}
+        assert where(result, "j") == {"near-1": 1}
+
+    def test_a_running_job_that_lost_a_site_refills_elsewhere_and_reports_the_spread(self) -> None:
+        result = plan_of(
+            [site("a"), site("b", phase=SitePhase.OFFLINE)],
+            [node("a-1", "a"), node("b-1", "b")],
+            [job("j", replicas=2, min_sites=2)],
+            [running("j", "a-1", 1), running("j", "b-1", 1)],
+        )
+        assert where(result, "j") == {"a-1": 2}
+        assert "minSites 2 not reachable" in why(result, "j")
+
+
+class TestMiningCoexistence:
+    # 10 kW site, 9 kW other load of which 8 kW mining, 4 kW of it curtailable:
+    # 1 kW free without touching the miners, 5 kW if they shed what they may.
+    def mining_site(self) -> list:  # type: ignore[type-arg]
+        return [
+            site("m", capacity_kw=10.0, other_load_kw=9.0, mining_load_kw=8.0, curtailable_kw=4.0)
+        ]
+
+    def test_curtailable_mining_counts_as_headroom_and_sets_the_mining_target(self) -> None:
+        result = plan_of(self.mining_site(), [node("n1", "m")], [job("j", replicas=6)])
+        assert where(result, "j") == {"n1": 6}
+        (budget,) = result.sites
+        assert budget.available_kw_before == 5.0
+        assert budget.available_kw_after == 0.8
+        assert budget.mining_target_kw == 4.8  # 4.2 kW of GPUs, 1 kW was free: shed 3.2
+
+    def test_no_curtailment_when_the_gpus_fit_beside_the_miners(self) -> None:
+        result = plan_of(self.mining_site(), [node("n1", "m")], [job("j")])
+        assert result.sites[0].mining_target_kw == 8.0
+
+    def test_never_more_than_the_curtailable_part_is_counted(self) -> None:
+        result = plan_of(self.mining_site(), [node("n1", "m")], [job("j", replicas=8)])
+        assert where(result, "j") == {"n1": 7}
+        assert why(result, "j") == {"no power at site": 1}
+        assert result.sites[0].mining_target_kw == 4.1
+
+
+class TestExplanations:
+    def test_each_node_is_counted_once_under_its_first_reason_largest_count_first(self) -> None:
+        result = plan_of(
+            [site("near"), site("far", latency_ms={"north-america": 90.0})],
+            [
+                node("far-1", "far", gpu_model="A100-80GB"),
+                node("far-2", "far"),
+                node("far-3", "far"),
+                node("near-1", "near", gpu_model="A100-80GB"),
+                node("near-2", "near", gpu_model="L40S-48GB"),
+            ],
+            [job("j", max_latency_ms=50.0, gpu_models=("H100-80GB",))],
+        )
+        (entry,) = result.unschedulable
+        assert entry.reasons == {"latency > 50ms": 3, "no H100-80GB": 2}
+        assert entry.message == "0/5 nodes fit: 3 latency > 50ms, 2 no H100-80GB"
+        assert entry.missing == 1
+
+    def test_a_fleet_without_nodes_says_so(self) -> None:
+        result = plan_of([site("a")], [], [job("j")])
+        assert result.unschedulable[0].message == "0/0 nodes fit"
+
+
+class TestEngineObject:
+    def test_placement_engine_and_plan_function_agree(self) -> None:
+        snapshot = Snapshot(sites=(site("a"),), nodes=(node("n1", "a"),), jobs=(job("j"),))
+        assert PlacementEngine().plan(snapshot) == plan(snapshot)
