@@ -4,10 +4,7 @@
 :meth:`~cango_operator.demo.conditions.SiteConditions.as_feed_document`) as the
 scenario clock says it is now; each Site's ``spec.power.feed`` points here (type http),
 so the operator reads the demo's power data through its ordinary HTTP feed adapter.
-
-A site without power (a storm) answers with capacity 0 where the Site can declare a
-``capacityPath``; where it cannot (the API does not carry it), its meter is unreachable
-(HTTP 503), as a meter behind a dead WAN link is.
+A site without power (a storm) reports capacity 0, which the operator reads as Offline.
 """
 
 from __future__ import annotations
@@ -31,12 +28,10 @@ class FeedServer:
         scenario: Scenario,
         now: Callable[[], float],
         gpu_draw_kw: Callable[[str], float] = lambda site: 0.0,
-        capacity_in_feed: bool = True,
     ) -> None:
         self.scenario = scenario
         self.now = now
         self.gpu_draw_kw = gpu_draw_kw
-        self.capacity_in_feed = capacity_in_feed
         self.requests: Counter[str] = Counter()
         self._sites = {s.name: s for s in scenario.sites}
         self._runner: web.AppRunner | None = None
@@ -77,8 +72,6 @@ class FeedServer:
             return web.json_response({"error": f"no site {name!r}"}, status=404)
         self.requests[name] += 1
         conditions = site_conditions(self.scenario, site, self.now())
-        if not conditions.powered and not self.capacity_in_feed:
-            return web.json_response({"error": f"site {name} is dark"}, status=503)
         return web.json_response(conditions.as_feed_document(self.gpu_draw_kw(name)))
 
     async def _healthz(self, _: web.Request) -> web.Response:

@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from cango_operator.api import PowerFeed
 from cango_operator.demo.scenario import GpuModel, JobScenario, Scenario, SiteScenario, Tenant
 from cango_operator.devcluster.nodes import SITE_LABEL, GpuNodeShape, build_kwok_node
 
@@ -36,19 +35,12 @@ BASELINE_NODE_PREFIX = "base-"
 FEED_INTERVAL_S = 2
 FEED_STALE_AFTER_S = 10
 FEED_LOAD_PATH = "loadKw"
-#: Paths to the meter's other values, for the power feed to read where the API lets a
-#: Site declare them (see :func:`feed_paths`).
-OPTIONAL_FEED_PATHS = {
+#: Where the power feed finds the meter's other values (see ``conditions``).
+FEED_PATHS = {
     "capacityPath": "capacityKw",
     "curtailedPath": "curtailed",
     "pricePath": "priceUsdPerMwh",
 }
-
-
-def feed_paths() -> dict[str, str]:
-    """The optional feed paths the Site API declares (the API server would prune others)."""
-    declared = {field.alias or name for name, field in PowerFeed.model_fields.items()}
-    return {key: path for key, path in OPTIONAL_FEED_PATHS.items() if key in declared}
 
 
 @dataclass(frozen=True)
@@ -96,7 +88,7 @@ def build_site(site: SiteScenario, feed_url: str, scenario_name: str) -> dict[st
                 "type": "http",
                 "url": feed_url,
                 "jsonPath": FEED_LOAD_PATH,
-                **feed_paths(),
+                **FEED_PATHS,
                 "intervalSeconds": FEED_INTERVAL_S,
                 "staleAfterSeconds": FEED_STALE_AFTER_S,
             },

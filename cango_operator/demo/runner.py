@@ -42,7 +42,6 @@ from cango_operator.demo.fleet import (
     build_node,
     build_site,
     demo_nodes,
-    feed_paths,
 )
 from cango_operator.demo.kube import DemoKube
 from cango_operator.demo.operator_proc import OperatorProcess, log_tail, operator_env
@@ -176,12 +175,7 @@ class _Demo:
 
     async def run(self) -> Report:
         kube = DemoKube(self._api_client(), self.scenario.name)
-        feeds = FeedServer(
-            self.scenario,
-            self.clock.now,
-            gpu_draw_kw=self._gpu_draw_kw,
-            capacity_in_feed="capacityPath" in feed_paths(),
-        )
+        feeds = FeedServer(self.scenario, self.clock.now, gpu_draw_kw=self._gpu_draw_kw)
         operator = OperatorProcess(
             operator_env(self.cluster.env()), self.cluster.workdir / "demo-operator.log"
         )

@@ -63,19 +63,6 @@ class TestFeedServer:
         finally:
             await server.stop()
 
-    async def test_without_a_capacity_path_a_dark_site_is_unreachable(self) -> None:
-        server = FeedServer(SCENARIO, lambda: 5 * 3600.0, capacity_in_feed=False)
-        await server.start()
-        try:
-            async with (
-                aiohttp.ClientSession() as session,
-                session.get(server.url_for("tx-1")) as response,
-            ):
-                assert response.status == 503
-                assert "tx-1 is dark" in (await response.json())["error"]
-        finally:
-            await server.stop()
-
     async def test_an_unknown_site_is_a_404_naming_it(self) -> None:
         server = FeedServer(SCENARIO, lambda: 0.0)
         await server.start()
