@@ -93,7 +93,7 @@ class EventPlayer:
 
     @property
     def records(self) -> list[EventRecord]:
-        """Events that have started, in order, with the times they were applied."""
+        """Events that have started, in order, with the real times they began and ended."""
         started = [r for r in self._records.values() if not math.isnan(r.real_start)]
         return sorted(started, key=lambda r: r.sim_start)
 
@@ -113,7 +113,9 @@ class EventPlayer:
             self._next += 1
             if step.action is not None:
                 await step.action()
-            real = self.clock.real_elapsed()
+            # The real moment its simulated time came (the feeds changed then), even when
+            # the step itself was applied a little later.
+            real = self.clock.real_duration(step.sim_t)
             record = self._records.get(step.event)
             if step.marks == "start" and record is not None:
                 self._records[step.event] = replace(record, real_start=real)

@@ -32,8 +32,8 @@ BASELINE_NODE_PREFIX = "base-"
 
 #: How often the operator polls the demo's feeds and when a reading counts as stale,
 #: in real seconds (the simulated day runs a few hundred times faster than that).
-FEED_INTERVAL_S = 2
-FEED_STALE_AFTER_S = 10
+FEED_INTERVAL_S = 4
+FEED_STALE_AFTER_S = 20
 FEED_LOAD_PATH = "loadKw"
 #: Where the power feed finds the meter's other values (see ``conditions``).
 FEED_PATHS = {

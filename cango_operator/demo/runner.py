@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -109,8 +110,14 @@ def run_demo(options: DemoOptions) -> Report:
     started = time.monotonic()
     cluster = _start_cluster(options, bin_dir, say)
     say(f"cluster {options.cluster_name} up in {time.monotonic() - started:.1f} s")
+    log_path = options.workdir / f"{options.cluster_name}-demo.log"
+    operator_log = options.workdir / f"{options.cluster_name}-operator.log"
+    say(f"logs: this process {log_path}, the operator {operator_log}")
     try:
-        return asyncio.run(_Demo(scenario, speed, options, cluster, say).run())
+        with _logging_to(log_path):
+            return asyncio.run(
+                _Demo(scenario, speed, options, cluster, say=say, operator_log=operator_log).run()
+            )
     finally:
         if options.keep_cluster:
             say(f"cluster kept: export KUBECONFIG={cluster.kubeconfig}")
@@ -118,6 +125,21 @@ def run_demo(options: DemoOptions) -> Report:
             cluster_down(options.cluster_name, options.workdir, bin_dir)
             say(f"cluster {options.cluster_name} stopped")
         say("done")
+
+
+@contextlib.contextmanager
+def _logging_to(path: Path) -> Iterator[None]:
+    """Send this process's log records to ``path`` while the live view owns the terminal."""
+    root = logging.getLogger()
+    saved = root.handlers[:]
+    handler = logging.FileHandler(path)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.handlers = [handler]
+    try:
+        yield
+    finally:
+        root.handlers = saved
+        handler.close()
 
 
 def _start_cluster(
@@ -149,9 +171,12 @@ class _Demo:
         speed: float,
         options: DemoOptions,
         cluster: LocalCluster,
+        *,
         say: Callable[[str], None],
+        operator_log: Path,
     ) -> None:
         self.scenario = scenario
+        self.operator_log = operator_log
         self.speed = speed
         self.options = options
         self.cluster = cluster
@@ -176,15 +201,13 @@ class _Demo:
     async def run(self) -> Report:
         kube = DemoKube(self._api_client(), self.scenario.name)
         feeds = FeedServer(self.scenario, self.clock.now, gpu_draw_kw=self._gpu_draw_kw)
-        operator = OperatorProcess(
-            operator_env(self.cluster.env()), self.cluster.workdir / "demo-operator.log"
-        )
+        operator = OperatorProcess(operator_env(self.cluster.env()), self.operator_log)
         agents: SimulatedAgents | None = None
         try:
             await self._set_up(kube, feeds)
             operator.start()
             await operator.wait_ready()
-            self.say(f"operator running (pid log {operator.log_path}, {operator.metrics_url})")
+            self.say(f"operator running, metrics at {operator.metrics_url}")
             agents = SimulatedAgents(
                 self._api_client(),
                 self.nodes[CANGO_FLEET],
@@ -334,7 +357,9 @@ class _Demo:
                 real = self.clock.real_elapsed()
                 if real - last_view >= VIEW_INTERVAL_S:
                     last_view = real
-                    view.update(now, self.clock.fraction(), real, self.latest, events.log)
+                    view.update(
+                        self.clock.now(), self.clock.fraction(), real, self.latest, events.log
+                    )
                 await asyncio.sleep(TICK_S)
             await events.play_due()
             stop.set()
@@ -358,18 +383,14 @@ class _Effects:
         self.agents.set_dark([n.name for n in nodes], dark)
 
     async def set_power(self, nodes: list[DemoNode], on: bool) -> None:
-        def apply() -> None:
-            for node in nodes:
-                self.kube.set_power_annotation(node.name, on)
-
-        await asyncio.to_thread(apply)
+        await asyncio.to_thread(
+            self.kube.for_each_node, [n.name for n in nodes], self.kube.set_power_annotation, on
+        )
 
     async def taint(self, nodes: list[DemoNode], effect: str | None) -> None:
-        def apply() -> None:
-            for node in nodes:
-                self.kube.set_power_lost_taint(node.name, effect)
-
-        await asyncio.to_thread(apply)
+        await asyncio.to_thread(
+            self.kube.for_each_node, [n.name for n in nodes], self.kube.set_power_lost_taint, effect
+        )
 
     async def fail_gpu(self, node: str, gpu: int, xid: int) -> None:
         self.agents.fail_gpu(node, gpu, xid)

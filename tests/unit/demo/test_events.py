@@ -99,7 +99,7 @@ class TestStorm:
             ("dark", ["a-n001"], False),
         ]
 
-    async def test_the_record_holds_when_it_was_applied(self) -> None:
+    async def test_the_record_holds_the_real_moments_its_times_came_even_if_late(self) -> None:
         events, _, real = player()
         assert events.records == []
         real.t = 2.5
@@ -111,7 +111,7 @@ class TestStorm:
             3600,
             7200,
         )
-        assert storm.real_start == 2.5 and storm.real_end == 2.5  # both due in one late step
+        assert (storm.real_start, storm.real_end) == (1.0, 2.0)  # applied late, at 2.5
 
 
 class TestGpuFailureAndCurtailment:
