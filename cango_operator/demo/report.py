@@ -34,6 +34,7 @@ from cango_operator.demo.samples import WORLDS, JobRecord, Snapshot
 
 #: Below this a site's committed power counts as within its budget (float noise).
 OVERRUN_TOLERANCE_KW = 0.001
+KEPT_OVERRUNS = 10
 WORLD_TITLES = {"cango": "cango-operator", "baseline": "baseline (kube-scheduler)"}
 
 
@@ -72,11 +73,23 @@ class EventImpact:
 
 
 @dataclass(frozen=True)
+class Overrun:
+    """One site over its budget in one sample."""
+
+    site: str
+    sim_s: float
+    committed_kw: float
+    budget_kw: float
+    phase: str
+
+
+@dataclass(frozen=True)
 class OverrunSummary:
     site_samples: int
     site_hours: float
     max_kw: float
     sites: tuple[str, ...]
+    first: tuple[Overrun, ...] = ()  # the first few, to see where and when
 
 
 @dataclass(frozen=True)
@@ -183,15 +196,23 @@ def committed_kw(snapshot: Snapshot, world: str) -> dict[str, float]:
 def overruns(snapshots: Sequence[Snapshot], world: str) -> OverrunSummary:
     count, site_hours, worst = 0, 0.0, 0.0
     sites: set[str] = set()
+    first: list[Overrun] = []
     for snap, dt in zip(snapshots, weights(snapshots), strict=True):
         for site, kw in committed_kw(snap, world).items():
-            excess = kw - max(snap.sites[site].budget_kw, 0.0)
+            budget = snap.sites[site].budget_kw
+            excess = kw - max(budget, 0.0)
             if excess > OVERRUN_TOLERANCE_KW:
                 count += 1
                 site_hours += dt / 3600
                 worst = max(worst, excess)
                 sites.add(site)
-    return OverrunSummary(count, site_hours, worst, tuple(sorted(sites)))
+                if len(first) < KEPT_OVERRUNS:
+                    first.append(
+                        Overrun(
+                            site, snap.sim_s, round(kw, 3), round(budget, 3), snap.sites[site].phase
+                        )
+                    )
+    return OverrunSummary(count, site_hours, worst, tuple(sorted(sites)), tuple(first))
 
 
 def energy(snapshots: Sequence[Snapshot], world: str) -> tuple[float, float]:

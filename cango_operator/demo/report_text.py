@@ -8,8 +8,9 @@ from cango_operator.demo.report import WORLD_TITLES, EventImpact, Report, WorldR
 from cango_operator.demo.scenario import format_time_of_day
 
 LABEL_WIDTH = 48
-COLUMN_WIDTH = 28
+COLUMN_WIDTH = 31
 MAX_METRICS = 16
+SHOWN_OVERRUNS = 3
 
 
 def _num(value: float | None, digits: int = 0, unit: str = "") -> str:
@@ -92,6 +93,16 @@ def render_report(report: Report) -> str:
             lambda w: f"{w.replicas_at_end[0]} / {w.replicas_at_end[1]}",
         ),
     ]
+    overrun_lines = [
+        f"  {WORLD_TITLES.get(w.world, w.world)}: {format_time_of_day(o.sim_s)} {o.site} "
+        f"({o.phase or 'no phase'}) {o.committed_kw:,.1f} kW committed, budget "
+        f"{o.budget_kw:,.1f} kW"
+        for w in worlds
+        for o in w.overruns.first[:SHOWN_OVERRUNS]
+    ]
+    if overrun_lines:
+        lines += ["", f"first power-budget overruns (up to {SHOWN_OVERRUNS} per world):"]
+        lines += overrun_lines
     if worlds and worlds[0].events:
         lines += ["", _row("events: replicas there at the start", ["" for _ in worlds])]
         for i, impact in enumerate(worlds[0].events):

@@ -178,6 +178,7 @@ class TestTheWholeReport:
         assert "cango-operator" in text and "baseline (kube-scheduler)" in text
         overrun_line = next(line for line in text.splitlines() if "power-budget" in line)
         assert overrun_line.split()[-2:] == ["1", "0"]
+        assert "cango-operator: 00:00 b (Ready) 1.0 kW committed, budget 0.5 kW" in text
         assert "storm storm" in text and "1 of 1 moved, back in 15 s" in text
         assert "cango_plans_total" in text
         assert '"slo_attainment_pct"' in report.to_json()
