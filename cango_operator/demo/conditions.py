@@ -37,17 +37,15 @@ class SiteConditions:
     price_usd_per_mwh: float
     powered: bool
 
-    def as_feed_document(self, gpu_draw_kw: float = 0.0) -> dict[str, object]:
-        """The JSON the site's grid meter serves (paths named in ``spec.power.feed``).
+    def as_feed_document(self) -> dict[str, object]:
+        """The JSON the site's mining meter serves (paths named in ``spec.power.feed``).
 
-        ``loadKw`` is the whole site, as a grid meter sees it: mining plus the GPU nodes'
-        draw (``gpu_draw_kw``, facility overhead included); ``miningLoadKw`` is mining alone.
+        ``loadKw`` is the mining load (the Site says ``loadScope: mining``): GPU draw is
+        the agents' to report, so the budget does not move with when each was sampled.
         """
-        gpu = gpu_draw_kw if self.powered else 0.0
         return {
             "site": self.site,
-            "loadKw": round(self.mining_load_kw + gpu, 3),
-            "miningLoadKw": round(self.mining_load_kw, 3),
+            "loadKw": round(self.mining_load_kw, 3),
             "capacityKw": round(self.capacity_kw, 3),
             "curtailed": self.curtailed,
             "priceUsdPerMwh": round(self.price_usd_per_mwh, 3),

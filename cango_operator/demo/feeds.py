@@ -27,11 +27,9 @@ class FeedServer:
         self,
         scenario: Scenario,
         now: Callable[[], float],
-        gpu_draw_kw: Callable[[str], float] = lambda site: 0.0,
     ) -> None:
         self.scenario = scenario
         self.now = now
-        self.gpu_draw_kw = gpu_draw_kw
         self.requests: Counter[str] = Counter()
         self._sites = {s.name: s for s in scenario.sites}
         self._runner: web.AppRunner | None = None
@@ -72,7 +70,7 @@ class FeedServer:
             return web.json_response({"error": f"no site {name!r}"}, status=404)
         self.requests[name] += 1
         conditions = site_conditions(self.scenario, site, self.now())
-        return web.json_response(conditions.as_feed_document(self.gpu_draw_kw(name)))
+        return web.json_response(conditions.as_feed_document())
 
     async def _healthz(self, _: web.Request) -> web.Response:
         return web.Response(text="ok")

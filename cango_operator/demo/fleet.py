@@ -37,6 +37,7 @@ FEED_STALE_AFTER_S = 20
 FEED_LOAD_PATH = "loadKw"
 #: Where the power feed finds the meter's other values (see ``conditions``).
 FEED_PATHS = {
+    "loadScope": "mining",
     "capacityPath": "capacityKw",
     "curtailedPath": "curtailed",
     "pricePath": "priceUsdPerMwh",

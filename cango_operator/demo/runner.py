@@ -200,7 +200,7 @@ class _Demo:
 
     async def run(self) -> Report:
         kube = DemoKube(self._api_client(), self.scenario.name)
-        feeds = FeedServer(self.scenario, self.clock.now, gpu_draw_kw=self._gpu_draw_kw)
+        feeds = FeedServer(self.scenario, self.clock.now)
         operator = OperatorProcess(operator_env(self.cluster.env()), self.operator_log)
         agents: SimulatedAgents | None = None
         try:
@@ -307,9 +307,6 @@ class _Demo:
         )
 
     # -- the day --------------------------------------------------------------------------
-
-    def _gpu_draw_kw(self, site: str) -> float:
-        return 0.0 if self.latest is None else self.latest.gpu_draw_kw.get(site, 0.0)
 
     def _gpus_in_use(self, node: str) -> int:
         snapshot = self.latest

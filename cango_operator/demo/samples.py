@@ -81,7 +81,6 @@ class Snapshot:
     replicas: tuple[ReplicaSample, ...]
     gpus_total: Mapping[str, int]  # world -> GPUs on its fleet's nodes
     gpus_by_site: Mapping[tuple[str, str], int] = field(default_factory=dict)  # (world, site)
-    gpu_draw_kw: Mapping[str, float] = field(default_factory=dict)  # site -> GpuNodes x PUE
 
     def jobs_of(self, world: str) -> list[JobSample]:
         return [j for j in self.jobs if j.world == world]
@@ -341,15 +340,7 @@ def build_snapshot(real_s: float, sim_s: float, objects: ClusterObjects) -> Snap
                 serving=bool(serving),
             )
         )
-    draw: dict[str, float] = {}
-    for gpunode in objects.gpunodes:
-        site_name = str((gpunode.get("spec") or {}).get("site") or "")
-        watts = _num((gpunode.get("status") or {}).get("powerW"), 0.0)
-        pue = sites[site_name].pue if site_name in sites else 1.0
-        draw[site_name] = draw.get(site_name, 0.0) + watts * pue / 1000
-    return Snapshot(
-        real_s, sim_s, sites, tuple(jobs), tuple(replicas), gpus_total, gpus_by_site, draw
-    )
+    return Snapshot(real_s, sim_s, sites, tuple(jobs), tuple(replicas), gpus_total, gpus_by_site)
 
 
 def record_pods(

@@ -53,18 +53,14 @@ class TestNormalTimes:
         assert (now.capacity_kw, now.mining_load_kw, now.price_usd_per_mwh) == (1800, 1700, 36)
         assert now.powered and not now.curtailed
 
-    def test_the_feed_document_is_a_grid_meter_mining_plus_gpus(self) -> None:
-        assert site_conditions(SCENARIO, B, 0).as_feed_document(gpu_draw_kw=12.5) == {
+    def test_the_feed_document_is_the_mining_meter(self) -> None:
+        assert site_conditions(SCENARIO, B, 0).as_feed_document() == {
             "site": "b",
-            "loadKw": 1712.5,
-            "miningLoadKw": 1700,
+            "loadKw": 1700,
             "capacityKw": 1800,
             "curtailed": False,
             "priceUsdPerMwh": 36,
         }
-
-    def test_a_dark_site_draws_nothing_for_its_gpus_either(self) -> None:
-        assert site_conditions(SCENARIO, A, 5 * H).as_feed_document(gpu_draw_kw=12.5)["loadKw"] == 0
 
 
 class TestAStorm:

@@ -51,18 +51,6 @@ class TestFeedServer:
         finally:
             await server.stop()
 
-    async def test_the_meter_adds_the_sites_gpu_draw_to_mining(self) -> None:
-        server = FeedServer(SCENARIO, lambda: 0.0, gpu_draw_kw=lambda site: 7.5)
-        await server.start()
-        try:
-            async with (
-                aiohttp.ClientSession() as session,
-                session.get(server.url_for("tx-1")) as response,
-            ):
-                assert (await response.json())["loadKw"] == 1107.5
-        finally:
-            await server.stop()
-
     async def test_an_unknown_site_is_a_404_naming_it(self) -> None:
         server = FeedServer(SCENARIO, lambda: 0.0)
         await server.start()

@@ -80,6 +80,7 @@ class TestSite:
         assert spec["power"]["feed"]["type"] == "http"
         assert spec["power"]["feed"]["url"] == "http://127.0.0.1:5000/sites/ke-1"
         assert spec["power"]["feed"]["jsonPath"] == "loadKw"
+        assert spec["power"]["feed"]["loadScope"] == "mining"
         assert spec["power"]["feed"]["capacityPath"] == "capacityKw"
         assert spec["power"]["feed"]["curtailedPath"] == "curtailed"
         assert spec["power"]["feed"]["pricePath"] == "priceUsdPerMwh"

@@ -203,20 +203,6 @@ class TestPowerLoss:
         by_pod = {r.pod: r for r in build_snapshot(3.0, 900.0, objects).replicas}
         assert not by_pod["p1"].serving and by_pod["p3"].serving
 
-    def test_gpu_draw_per_site_is_the_gpunodes_measured_power_times_pue(self) -> None:
-        gpunodes = [
-            {
-                "spec": {"site": "a", "gpu": {"model": "H100-80GB", "maxPowerW": 700}},
-                "status": {"powerW": 3000},
-            },
-            {
-                "spec": {"site": "a", "gpu": {"model": "H100-80GB", "maxPowerW": 700}},
-                "status": {"powerW": 2000},
-            },
-        ]
-        objects = ClusterObjects(**{**OBJECTS.__dict__, "gpunodes": gpunodes})
-        assert build_snapshot(3.0, 900.0, objects).gpu_draw_kw == {"a": 5000 * 1.2 / 1000}
-
     def test_a_site_whose_nodes_are_all_powered_off_is_dark_whatever_its_status_says(self) -> None:
         nodes = []
         for body in (node("a-n001", "cango"), node("base-a-n001", "baseline")):
