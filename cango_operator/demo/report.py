@@ -69,7 +69,8 @@ class EventImpact:
     affected_replicas: int
     moved_replicas: int
     disrupted_jobs: int
-    recovered_after_s: float | None  # real seconds; None: not all back by the end
+    recovered_after_s: float | None  # real seconds until the last; None: not all back
+    median_recovery_s: float | None = None  # real seconds, over the jobs that came back
 
 
 @dataclass(frozen=True)
@@ -277,6 +278,7 @@ def event_impact(snapshots: Sequence[Snapshot], world: str, event: EventRecord) 
     recovered: float | None = None
     if dropped_at and len(back_at) == len(dropped_at):
         recovered = max(back_at.values()) - event.real_start
+    median = percentile([t - event.real_start for t in back_at.values()], 50)
     return EventImpact(
         event.name,
         event.kind,
@@ -286,6 +288,7 @@ def event_impact(snapshots: Sequence[Snapshot], world: str, event: EventRecord) 
         moved,
         len(dropped_at),
         recovered,
+        median,
     )
 
 

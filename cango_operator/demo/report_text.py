@@ -46,7 +46,9 @@ def _impact_cell(impact: EventImpact) -> str:
         return f"{moved}, no outage"
     if impact.recovered_after_s is None:
         return f"{moved}, not back"
-    return f"{moved}, back in {impact.recovered_after_s:.0f} s"
+    if impact.disrupted_jobs == 1 or impact.median_recovery_s is None:
+        return f"{moved}, back in {impact.recovered_after_s:.0f} s"
+    return f"{moved}, back {impact.median_recovery_s:.0f}/{impact.recovered_after_s:.0f} s"
 
 
 def render_report(report: Report) -> str:
@@ -104,7 +106,12 @@ def render_report(report: Report) -> str:
         lines += ["", f"first power-budget overruns (up to {SHOWN_OVERRUNS} per world):"]
         lines += overrun_lines
     if worlds and worlds[0].events:
-        lines += ["", _row("events: replicas there at the start", ["" for _ in worlds])]
+        lines += [
+            "",
+            "events: replicas on the affected sites or nodes when it began, how many moved,",
+            "and how long until the jobs it disrupted were fully served again",
+            "(median/last job, real s)",
+        ]
         for i, impact in enumerate(worlds[0].events):
             label = f"  {_when(impact)} {impact.kind} {impact.event}"
             if len(label) >= LABEL_WIDTH:

@@ -128,6 +128,7 @@ class TestEvents:
         assert impact.moved_replicas == 1
         assert impact.disrupted_jobs == 1
         assert impact.recovered_after_s == 15  # dropped at 10 s, full again at 20 s; began at 5
+        assert impact.median_recovery_s == 15
 
     def test_a_job_never_back_to_full_service_has_no_recovery_time(self) -> None:
         never = [*SNAPSHOTS[:2], snapshot(20, 3600, [replica("r1", "a")])]
