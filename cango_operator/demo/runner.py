@@ -25,9 +25,11 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeVar
 
 from cango_operator.demo.agents import SimulatedAgents
 from cango_operator.demo.baseline import baseline_namespace
@@ -64,6 +66,9 @@ TICK_S = 0.2
 VIEW_INTERVAL_S = 1.0
 SITES_READY_TIMEOUT_S = 20.0
 CLUSTER_ATTEMPTS = 2
+AGENT_THREADS = 12
+DEMO_THREADS = 4
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -164,6 +169,19 @@ def _start_cluster(
     raise AssertionError("unreachable")
 
 
+class _Blocking:
+    """Runs blocking calls of the demo's own in a small pool of its own threads."""
+
+    def __init__(self, workers: int = DEMO_THREADS) -> None:
+        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="demo")
+
+    async def __call__(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._pool, partial(fn, *args))
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
 class _Demo:
     def __init__(
         self,
@@ -190,6 +208,7 @@ class _Demo:
         self.latest: Snapshot | None = None
         self.events: EventPlayer | None = None
         self._clients: list[Any] = []
+        self._run = _Blocking()
 
     def _api_client(self) -> Any:
         from kubernetes import config
@@ -199,6 +218,12 @@ class _Demo:
         return client
 
     async def run(self) -> Report:
+        # The agents' many short calls go through the loop's default executor; the
+        # demo's own (samples, submissions, events) through its own, so neither waits
+        # behind the other.
+        asyncio.get_running_loop().set_default_executor(
+            ThreadPoolExecutor(AGENT_THREADS, thread_name_prefix="agents")
+        )
         kube = DemoKube(self._api_client(), self.scenario.name)
         feeds = FeedServer(self.scenario, self.clock.now)
         operator = OperatorProcess(operator_env(self.cluster.env()), self.operator_log)
@@ -234,6 +259,7 @@ class _Demo:
             code = operator.stop()
             await feeds.stop()
             kube.close()
+            self._run.close()
             for client in self._clients:
                 client.close()
             self.say(f"operator stopped (exit {code}), agents and feeds stopped")
@@ -251,8 +277,8 @@ class _Demo:
     async def _set_up(self, kube: DemoKube, feeds: FeedServer) -> None:
         if not CRD_DIR.is_dir():
             raise ClusterError(f"{CRD_DIR} is missing: generate the CRDs with `make crds`")
-        await asyncio.to_thread(self.cluster.kubectl, "apply", "-f", str(CRD_DIR))
-        await asyncio.to_thread(
+        await self._run(self.cluster.kubectl, "apply", "-f", str(CRD_DIR))
+        await self._run(
             self.cluster.kubectl,
             "wait",
             "--for",
@@ -264,15 +290,15 @@ class _Demo:
         self.say("CRDs installed")
         name = self.scenario.name
         for tenant in self.scenario.tenants:
-            await asyncio.to_thread(kube.create_namespace, build_namespace(tenant.namespace, name))
+            await self._run(kube.create_namespace, build_namespace(tenant.namespace, name))
             if self.options.baseline:
-                await asyncio.to_thread(
+                await self._run(
                     kube.create_namespace,
                     build_namespace(baseline_namespace(tenant.namespace), name),
                 )
         all_nodes = [n for fleet in self.nodes.values() for n in fleet]
         started = time.monotonic()
-        await asyncio.to_thread(kube.create_nodes, [build_node(n) for n in all_nodes])
+        await self._run(kube.create_nodes, [build_node(n) for n in all_nodes])
         self.say(
             f"{len(all_nodes)} kwok GPU nodes ({', '.join(self.nodes)} fleets) in "
             f"{time.monotonic() - started:.1f} s"
@@ -283,7 +309,7 @@ class _Demo:
             build_gpunode(n, self.scenario.gpu_models[n.model], name)
             for n in self.nodes[CANGO_FLEET]
         ]
-        await asyncio.to_thread(kube.create_cluster_objects, sites + gpunodes)
+        await self._run(kube.create_cluster_objects, sites + gpunodes)
         self.say(f"{len(sites)} Sites (feeds at {base}/sites/...) and {len(gpunodes)} GpuNodes")
 
     async def _wait_for_sites(self, kube: DemoKube) -> None:
@@ -291,7 +317,7 @@ class _Demo:
         deadline = time.monotonic() + SITES_READY_TIMEOUT_S
         waiting: list[str] = []
         while time.monotonic() < deadline:
-            objects = await asyncio.to_thread(kube.read_objects)
+            objects = await self._run(kube.read_objects)
             waiting = [
                 s["metadata"]["name"]
                 for s in objects.sites
@@ -315,7 +341,7 @@ class _Demo:
         return sum(r.gpus for r in snapshot.replicas if r.node == node)
 
     async def _sample(self, kube: DemoKube) -> None:
-        objects = await asyncio.to_thread(kube.read_objects)
+        objects = await self._run(kube.read_objects)
         real_s, sim_s = self.clock.real_elapsed(), self.clock.now()
         snapshot = build_snapshot(real_s, sim_s, objects)
         record_pods(self.records, real_s, objects, snapshot)
@@ -329,14 +355,14 @@ class _Demo:
                 await asyncio.wait_for(stop.wait(), self.options.sample_interval_s)
 
     async def _play_day(self, kube: DemoKube, agents: SimulatedAgents) -> None:
-        effects = _Effects(kube, agents)
+        effects = _Effects(kube, agents, self._run)
         events = self.events = EventPlayer(self.scenario, self.clock, effects, self.nodes)
         tenants = TenantPlayer(
             self.scenario,
             TenantCalls(
                 kube.create_job, kube.delete_job, kube.create_deployment, kube.delete_deployment
             ),
-            asyncio.to_thread,
+            self._run,
             self.options.baseline,
         )
         view = LiveView(self.scenario.name, self.speed, self.options.out)
@@ -372,20 +398,21 @@ class _Demo:
 class _Effects:
     """:class:`~.events.ClusterEffects` on the demo cluster and its simulated agents."""
 
-    def __init__(self, kube: DemoKube, agents: SimulatedAgents) -> None:
+    def __init__(self, kube: DemoKube, agents: SimulatedAgents, run: _Blocking) -> None:
         self.kube = kube
         self.agents = agents
+        self._run = run
 
     async def set_dark(self, nodes: list[DemoNode], dark: bool) -> None:
         self.agents.set_dark([n.name for n in nodes], dark)
 
     async def set_power(self, nodes: list[DemoNode], on: bool) -> None:
-        await asyncio.to_thread(
+        await self._run(
             self.kube.for_each_node, [n.name for n in nodes], self.kube.set_power_annotation, on
         )
 
     async def taint(self, nodes: list[DemoNode], effect: str | None) -> None:
-        await asyncio.to_thread(
+        await self._run(
             self.kube.for_each_node, [n.name for n in nodes], self.kube.set_power_lost_taint, effect
         )
 
