@@ -117,6 +117,7 @@ class Report:
     sim_hours: float
     real_seconds: float
     samples: int
+    sample_gap_s: Stats  # real seconds between samples: the resolution of the timings
     worlds: Mapping[str, WorldReport]
     operator_metrics: Mapping[str, float]
 
@@ -338,6 +339,7 @@ def build_report(
         sim_hours=(snapshots[-1].sim_s - snapshots[0].sim_s) / 3600 if snapshots else 0.0,
         real_seconds=(snapshots[-1].real_s - snapshots[0].real_s) if snapshots else 0.0,
         samples=len(snapshots),
+        sample_gap_s=stats([b.real_s - a.real_s for a, b in itertools.pairwise(snapshots)]),
         worlds={w: world_report(snapshots, records, events, w) for w in worlds},
         operator_metrics=dict(operator_metrics),
     )

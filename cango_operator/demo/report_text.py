@@ -57,9 +57,12 @@ def render_report(report: Report) -> str:
     def row(label: str, cell: Callable[[WorldReport], str]) -> str:
         return _row(label, [cell(w) for w in worlds])
 
+    gap = report.sample_gap_s
     lines = [
         f"== Report: scenario {report.scenario}: {report.sim_hours:.1f} simulated hours in "
-        f"{_duration(report.real_seconds)} at {report.speed:g}x, {report.samples} samples ==",
+        f"{_duration(report.real_seconds)} at {report.speed:g}x ==",
+        f"{report.samples} samples of the cluster, every {_num(gap.median, 1)} s "
+        f"(longest gap {_num(gap.max, 1)} s)",
         "",
         _row("", [WORLD_TITLES.get(w.world, w.world) for w in worlds]),
         row(

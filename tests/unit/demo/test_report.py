@@ -185,3 +185,4 @@ class TestTheWholeReport:
         assert '"slo_attainment_pct"' in report.to_json()
         assert report.sim_hours == 1.5 and report.samples == 4
         assert report.worlds["cango"].replicas_at_end == (2, 2)
+        assert "4 samples of the cluster, every 10.0 s (longest gap 10.0 s)" in text
