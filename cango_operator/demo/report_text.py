@@ -121,7 +121,7 @@ def render_report(report: Report) -> str:
                 label = label[: LABEL_WIDTH - 2] + "…"
             lines.append(_row(label, [_impact_cell(w.events[i]) for w in worlds]))
     if report.operator_metrics:
-        lines += ["", "operator metrics (scraped from its /metrics at the end):"]
+        lines += ["", "operator metrics at the end (counters: totals; histograms: count, mean):"]
         for name, value in list(sorted(report.operator_metrics.items()))[:MAX_METRICS]:
             lines.append(f"  {name:<{LABEL_WIDTH + COLUMN_WIDTH - 2}}{value:,.6g}")
     return "\n".join(lines)

@@ -6,22 +6,31 @@ import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 
 METRIC_PREFIX = "cango_"
-SKIPPED_SUFFIXES = ("_bucket", "_created")
 
 
 def summarise_metrics(text: str, prefix: str = METRIC_PREFIX) -> dict[str, float]:
-    """Each ``cango_*`` sample name with its value summed over label sets.
+    """The ``cango_*`` metrics as one number each, where one number means something.
 
-    Histogram buckets and ``_created`` timestamps are left out; ``_count`` and ``_sum``
-    stay, so a mean is their quotient.
+    Counters: the total over all label sets. Histograms and summaries: ``<name> count``
+    and ``<name> mean``. Gauges: the value when there is one series; per-site gauges
+    (many series) would only add up to nonsense, so they are left out.
     """
-    totals: dict[str, float] = {}
+    out: dict[str, float] = {}
     for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            if not sample.name.startswith(prefix) or sample.name.endswith(SKIPPED_SUFFIXES):
-                continue
-            totals[sample.name] = totals.get(sample.name, 0.0) + float(sample.value)
-    return totals
+        if not family.name.startswith(prefix):
+            continue
+        if family.type == "counter":
+            totals = [s.value for s in family.samples if s.name.endswith("_total")]
+            out[f"{family.name}_total"] = float(sum(totals))
+        elif family.type in ("histogram", "summary"):
+            count = sum(s.value for s in family.samples if s.name.endswith("_count"))
+            total = sum(s.value for s in family.samples if s.name.endswith("_sum"))
+            out[f"{family.name} count"] = float(count)
+            if count:
+                out[f"{family.name} mean"] = float(total / count)
+        elif family.type == "gauge" and len(family.samples) == 1:
+            out[family.name] = float(family.samples[0].value)
+    return out
 
 
 async def scrape(url: str, timeout_s: float = 5.0) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from aiohttp import web
 
 from cango_operator.demo.scrape import scrape, summarise_metrics
@@ -18,6 +19,13 @@ cango_plan_duration_seconds_bucket{le="0.1"} 5.0
 cango_plan_duration_seconds_bucket{le="+Inf"} 6.0
 cango_plan_duration_seconds_count 6.0
 cango_plan_duration_seconds_sum 0.42
+# HELP cango_jobs Jobs known
+# TYPE cango_jobs gauge
+cango_jobs 5.0
+# HELP cango_feed_age_seconds Feed age per site
+# TYPE cango_feed_age_seconds gauge
+cango_feed_age_seconds{site="a"} 3.0
+cango_feed_age_seconds{site="b"} 4.0
 # HELP process_cpu_seconds_total CPU
 # TYPE process_cpu_seconds_total counter
 process_cpu_seconds_total 12.0
@@ -25,11 +33,13 @@ process_cpu_seconds_total 12.0
 
 
 class TestSummariseMetrics:
-    def test_cango_samples_are_summed_over_label_sets(self) -> None:
-        assert summarise_metrics(TEXT) == {
+    def test_counters_add_up_histograms_average_and_per_site_gauges_are_left_out(self) -> None:
+        summary = summarise_metrics(TEXT)
+        assert summary == {
             "cango_placements_total": 7.0,
-            "cango_plan_duration_seconds_count": 6.0,
-            "cango_plan_duration_seconds_sum": 0.42,
+            "cango_plan_duration_seconds count": 6.0,
+            "cango_plan_duration_seconds mean": pytest.approx(0.07),
+            "cango_jobs": 5.0,
         }
 
 
