@@ -242,7 +242,7 @@ class _Demo:
             agents.start()
             self.say(f"{len(self.nodes[CANGO_FLEET])} simulated node agents running")
             await self._wait_for_sites(kube)
-            await self._play_day(kube, agents)
+            await self._play_day(kube, agents, operator)
             metrics = summarise_metrics(await scrape(operator.metrics_url))
             report = build_report(
                 scenario=self.scenario.name,
@@ -354,7 +354,9 @@ class _Demo:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self.options.sample_interval_s)
 
-    async def _play_day(self, kube: DemoKube, agents: SimulatedAgents) -> None:
+    async def _play_day(
+        self, kube: DemoKube, agents: SimulatedAgents, operator: OperatorProcess
+    ) -> None:
         effects = _Effects(kube, agents, self._run)
         events = self.events = EventPlayer(self.scenario, self.clock, effects, self.nodes)
         tenants = TenantPlayer(
@@ -373,6 +375,11 @@ class _Demo:
         try:
             last_view = -VIEW_INTERVAL_S
             while not self.clock.finished():
+                if (code := operator.exited()) is not None:
+                    raise ClusterError(
+                        f"the operator exited with {code} during the day; its log "
+                        f"({operator.log_path}) ends:\n{log_tail(operator.log_path)}"
+                    )
                 now = self.clock.now()
                 await events.play_due()
                 for action in await tenants.play_due(now):
