@@ -17,8 +17,8 @@ def summarise_metrics(text: str, prefix: str = METRIC_PREFIX) -> dict[str, float
     """
     out: dict[str, float] = {}
     for family in text_string_to_metric_families(text):
-        if not family.name.startswith(prefix):
-            continue
+        if not family.name.startswith(prefix) or family.name.endswith("_created"):
+            continue  # (a ``_created`` timestamp can parse as a family of its own)
         if family.type == "counter":
             totals = [s.value for s in family.samples if s.name.endswith("_total")]
             out[f"{family.name}_total"] = float(sum(totals))

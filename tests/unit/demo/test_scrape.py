@@ -26,6 +26,8 @@ cango_jobs 5.0
 # TYPE cango_feed_age_seconds gauge
 cango_feed_age_seconds{site="a"} 3.0
 cango_feed_age_seconds{site="b"} 4.0
+# TYPE cango_reads_created gauge
+cango_reads_created 1.7e9
 # HELP process_cpu_seconds_total CPU
 # TYPE process_cpu_seconds_total counter
 process_cpu_seconds_total 12.0
