@@ -1,15 +1,133 @@
-"""`cango-operator run`: not implemented yet; lands with the operator."""
+"""`cango-operator run`: the operator, against a kubeconfig or from inside the cluster.
+
+Several instances may run at once (``--peering``, the default): the one with the highest
+priority acts, the others wait and take over within ``--peering-lifetime`` seconds of it
+dying. Without ``--priority`` an instance's priority comes from its start time, older
+first, so a running leader is never displaced by a newcomer.
+"""
 
 from __future__ import annotations
 
 import argparse
+import random
+import time
 
-from cango_operator.commands._unimplemented import add_nothing, not_yet
+from cango_operator.errors import ConfigError
+from cango_operator.operator.options import DEFAULT_LIVENESS, DEFAULT_PEERING, OperatorOptions
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_nothing(parser)
+    parser.add_argument(
+        "--kubeconfig", help="kubeconfig file (default: in-cluster, then $KUBECONFIG)"
+    )
+    scope = parser.add_mutually_exclusive_group()
+    scope.add_argument(
+        "-n",
+        "--namespace",
+        dest="namespaces",
+        action="append",
+        default=[],
+        metavar="NS",
+        help="watch InferenceJobs in this namespace only (repeatable; glob patterns allowed)",
+    )
+    scope.add_argument(
+        "-A",
+        "--all-namespaces",
+        action="store_true",
+        help="watch InferenceJobs in every namespace (the default)",
+    )
+    peering = parser.add_mutually_exclusive_group()
+    peering.add_argument(
+        "--peering",
+        default=DEFAULT_PEERING,
+        metavar="NAME",
+        help="kopf peering object shared by this operator's instances (default: %(default)s)",
+    )
+    peering.add_argument(
+        "--standalone", action="store_true", help="no peering: this is the only instance"
+    )
+    parser.add_argument(
+        "--priority",
+        type=int,
+        default=None,
+        help="peering priority; the highest live instance acts (default: from start time, "
+        "older first)",
+    )
+    parser.add_argument(
+        "--peering-lifetime",
+        type=int,
+        default=15,
+        metavar="SECONDS",
+        help="a silent peer counts as dead after this long (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--liveness",
+        default=DEFAULT_LIVENESS,
+        metavar="URL",
+        help="serve the liveness probe here (default: %(default)s; 'none' to disable)",
+    )
+    parser.add_argument(
+        "--metrics-port",
+        type=int,
+        default=9090,
+        help="serve /metrics and /readyz on this port (default: %(default)s; 0 disables)",
+    )
+    parser.add_argument(
+        "--node-stale-seconds",
+        type=float,
+        default=60.0,
+        help="a GpuNode without a heartbeat this long is Unknown (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--debounce",
+        type=float,
+        default=0.3,
+        metavar="SECONDS",
+        help="gather events this long before planning (default: %(default)s)",
+    )
+
+
+def default_priority() -> int:
+    """Older instances rank higher: minus the start time in microseconds, made unique."""
+    return -(int(time.time() * 1000) * 1000 + random.randrange(1000))
+
+
+def options_from(args: argparse.Namespace) -> OperatorOptions:
+    if args.metrics_port < 0 or args.metrics_port > 65535:
+        raise ConfigError(f"--metrics-port must be 0..65535, got {args.metrics_port}")
+    if args.peering_lifetime < 2:
+        raise ConfigError(
+            f"--peering-lifetime must be at least 2 seconds, got {args.peering_lifetime}"
+        )
+    if args.node_stale_seconds <= 0:
+        raise ConfigError(f"--node-stale-seconds must be positive, got {args.node_stale_seconds}")
+    if not args.standalone and args.node_stale_seconds <= 2 * args.peering_lifetime:
+        # A paused instance may believe it is active for up to one peering lifetime; its
+        # frozen view must not make fresh heartbeats look stale in that time.
+        raise ConfigError(
+            f"--node-stale-seconds ({args.node_stale_seconds:g}) must exceed twice "
+            f"--peering-lifetime ({args.peering_lifetime})"
+        )
+    if args.debounce < 0:
+        raise ConfigError(f"--debounce must not be negative, got {args.debounce}")
+    liveness = None if args.liveness in ("", "none") else args.liveness
+    if liveness is not None and not liveness.startswith("http://"):
+        raise ConfigError(f"--liveness must be an http:// URL or 'none', got {liveness!r}")
+    return OperatorOptions(
+        kubeconfig=args.kubeconfig,
+        namespaces=tuple(args.namespaces),
+        peering=None if args.standalone else args.peering,
+        priority=args.priority if args.priority is not None else default_priority(),
+        peering_lifetime=args.peering_lifetime,
+        liveness=liveness,
+        metrics_port=args.metrics_port or None,
+        node_stale_seconds=args.node_stale_seconds,
+        debounce_seconds=args.debounce,
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    return not_yet("run", "it lands with the operator")
+    from cango_operator.operator import run_operator
+
+    run_operator(options_from(args))
+    return 0

@@ -1,6 +1,8 @@
 """The planning run: review running work, then give each job its turn, highest priority first.
 
-A job's turn (jobs ordered by priority, highest first, then ``namespace/name``):
+Jobs take turns by priority, highest first; within one priority the most constrained job
+(the fewest nodes its static rules allow) goes first, so flexible jobs do not take the
+only nodes a picky one could use; ties go by ``namespace/name``. A job's turn:
 
 1. ``missing`` = spec replicas - replicas still running. Nothing missing: nothing to do.
 2. **Filter**: static filters (cached per job shape), then dynamic ones, over all nodes.
@@ -62,16 +64,21 @@ class _Run:
         self.fleet = FleetTable.build(snapshot)
         self.jobs = {j.key: j for j in snapshot.jobs}
         self.state = PlanState(self.fleet, self.jobs, snapshot.placements)
-        self.all_nodes: IntArray = np.arange(self.fleet.n_nodes, dtype=np.int64)
         self.unschedulable: list[Unschedulable] = []
         self.shapes = ShapeCache(self.fleet, profile.static_filters)
         self._victims: Victims | None = None
 
     def run(self) -> Plan:
         review_running(self.profile, self.state, self.jobs, self.arrays_of)
-        for job in sorted(self.jobs.values(), key=lambda j: (-j.priority, j.key)):
+        for job in sorted(self.jobs.values(), key=self._queue_order):
             self._turn(job)
         return self._result()
+
+    def _queue_order(self, job: JobRequest) -> tuple[int, int, str]:
+        """Highest priority first; within a priority the most constrained job (fewest
+        nodes its static rules allow) first, then by name."""
+        allowed = self.shapes.static_nodes(self.arrays_of(job)).size
+        return (-job.priority, allowed, job.key)
 
     def arrays_of(self, job: JobRequest) -> ShapeArrays:
         return self.shapes.arrays(JobShape.of(job))
@@ -210,7 +217,10 @@ class _Run:
     # -- reporting -----------------------------------------------------------------------
 
     def _explain(self, turn: JobTurn, missing: int) -> None:
-        counts, alive = count_reasons(self.profile, turn, self.fleet, self.state)
+        static = self.shapes.static_reasons(turn.arrays)
+        counts, alive = count_reasons(
+            self.profile.dynamic_filters, static, turn, self.fleet, self.state
+        )
         fit = int(alive.sum())
         short = turn.job.min_sites > 1 and self._sites_short(turn) > 0
         spread = f"minSites {turn.job.min_sites} not reachable"

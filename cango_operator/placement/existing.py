@@ -6,8 +6,8 @@ are re-placed at the job's turn like any other missing replica.
 
 
 1. the job is gone ("job deleted") or the node is gone ("node gone");
-2. the site is gone, Offline or Curtailed ("site Offline", ...); a cordoned or Unknown
-   site keeps its running work;
+2. the site is gone or Offline ("site Offline", "site not found"); a cordoned,
+   Curtailed or Unknown site keeps its running work (but see 7);
 3. the node is Unhealthy or Unknown ("node Unhealthy", ...); a cordoned node keeps it;
 4. the job's spec changed so that the node breaks a hard rule (the static filters marked
    ``evicts_running``: region, latency SLO, GPU model, GPU memory);
@@ -16,8 +16,10 @@ are re-placed at the job's turn like any other missing replica.
 6. the job was scaled down ("scaled down"): one replica at a time from the site with the
    most replicas, from its node with the fewest; or it has more replicas at a site than
    ``maxReplicasPerSite`` allows;
-7. a Ready or Degraded site is over its power budget ("site over power budget"):
-   preemptible replicas go, lowest priority first, until it fits again.
+7. a Ready, Degraded or Curtailed site uses more power than it has even after mining
+   sheds all it may (the power model's ``gpuExcessKw`` > 0): preemptible replicas go,
+   lowest priority first, until it fits ("site over power budget", or "site Curtailed"
+   at a curtailed site). An Unknown site's numbers are stale, so nothing moves there.
 """
 
 from __future__ import annotations
@@ -29,12 +31,17 @@ import numpy as np
 from cango_operator.placement.framework import Code, Profile, ShapeArrays
 from cango_operator.placement.snapshot import JobRequest, NodePhase, SitePhase
 from cango_operator.placement.state import PlanState
-from cango_operator.placement.table import NODE_PHASES, SITE_MISSING, SITE_PHASES, SITE_TAKES_WORK
+from cango_operator.placement.table import NODE_PHASES, SITE_MISSING, SITE_PHASES
 
 _SITE_EVICTS = {
     SITE_PHASES.index(SitePhase.OFFLINE): "site Offline",
-    SITE_PHASES.index(SitePhase.CURTAILED): "site Curtailed",
     SITE_MISSING: "site not found",
+}
+#: Phases whose power figures are current enough to shed work by.
+_SHEDS_BY_POWER = {
+    SITE_PHASES.index(SitePhase.READY): "site over power budget",
+    SITE_PHASES.index(SitePhase.DEGRADED): "site over power budget",
+    SITE_PHASES.index(SitePhase.CURTAILED): "site Curtailed",
 }
 _NODE_EVICTS = {
     NODE_PHASES.index(NodePhase.UNHEALTHY): "node Unhealthy",
@@ -153,7 +160,8 @@ def _evict_one_at(state: PlanState, key: str, site: int, reason: str) -> None:
 def _evict_over_budget(state: PlanState, jobs: Mapping[str, JobRequest]) -> None:
     fleet = state.fleet
     for site in range(fleet.n_sites):
-        if int(fleet.site_phase[site]) not in SITE_TAKES_WORK or state.site_power_w[site] >= 0:
+        reason = _SHEDS_BY_POWER.get(int(fleet.site_phase[site]))
+        if reason is None or state.site_power_w[site] >= 0:
             continue
         victims = sorted(
             (jobs[key].priority, key, node)
@@ -165,6 +173,6 @@ def _evict_over_budget(state: PlanState, jobs: Mapping[str, JobRequest]) -> None
         for _, key, node in victims:
             row = state.kept[key][node]
             while row.replicas > 0 and state.site_power_w[site] < 0:
-                state.evict(key, node, 1, "site over power budget")
+                state.evict(key, node, 1, reason)
             if state.site_power_w[site] >= 0:
                 break

@@ -6,7 +6,8 @@ Every plugin works on a whole vector of node indices at once and returns arrays 
 with it. Two kinds of filter exist because of what they may read:
 
 - a **static filter** sees only the job's :class:`JobShape` and the fleet; its answer never
-  changes during a plan, so the engine computes it once per distinct shape;
+  changes during a plan, so the engine computes it once per distinct value of the part
+  of the shape the filter says it ``reads``;
 - a **dynamic filter** also sees the :class:`~cango_operator.placement.state.PlanState`
   (free GPUs, power left, replicas already placed) and runs every time.
 
@@ -45,10 +46,6 @@ class Status:
 
     code: Code = Code.SUCCESS
     reason: str = ""
-
-    @property
-    def is_success(self) -> bool:
-        return self.code in (Code.SUCCESS, Code.SKIP)
 
 
 @dataclass(frozen=True, slots=True)

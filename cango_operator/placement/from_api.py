@@ -6,7 +6,9 @@ values otherwise, so a fleet written by hand plans as if freshly installed:
 
 - Site: phase ``status.phase`` (none: Ready); capacity, other load, GPU draw and
   committed power from ``status.power`` (none: ``spec.power.capacityKw``, the mining load
-  ``spec.mining.loadKw`` as the only other load, nothing drawn or committed yet); latency
+  ``spec.mining.loadKw`` as the only other load, nothing drawn or committed yet). As in
+  the power model, the other load is taken to be mining, so it is also the mining load
+  ``curtailableKw`` may be shed from; latency
   per region from ``status.latencyMs`` over ``spec.latencyMs``; price from
   ``status.energyPriceUsdPerMwh``, else the spec, else (unknown) the mean of the sites
   that have one, so the cost score treats it as average.
@@ -66,15 +68,17 @@ def site_state(site: Site, fallback_price: float = 0.0) -> SiteState:
     def measured(value: float | None, default: float) -> float:
         return default if value is None else value
 
+    # Non-GPU load is mining at these sites (as the power model takes it): what runs now.
+    other_load = measured(power.other_load_kw if power else None, spec.mining.load_kw)
     return SiteState(
         name=site.metadata.name,
         region=str(spec.region),
         capacity_kw=measured(power.capacity_kw if power else None, spec.power.capacity_kw),
         reserve_kw=spec.power.reserve_kw,
-        other_load_kw=measured(power.other_load_kw if power else None, spec.mining.load_kw),
+        other_load_kw=other_load,
         gpu_draw_kw=measured(power.gpu_draw_kw if power else None, 0.0),
         committed_kw=measured(power.committed_kw if power else None, 0.0),
-        mining_load_kw=spec.mining.load_kw,
+        mining_load_kw=other_load,
         curtailable_kw=spec.mining.curtailable_kw,
         pue=spec.power.pue,
         phase=SitePhase(status.phase.value) if status and status.phase else SitePhase.READY,

@@ -12,6 +12,7 @@ from collections.abc import Hashable
 
 import numpy as np
 
+from cango_operator.placement.explain import Counted, count_static
 from cango_operator.placement.framework import JobShape, ShapeArrays, StaticFilter
 from cango_operator.placement.table import BoolArray, FleetTable, FloatArray, IntArray
 
@@ -27,7 +28,8 @@ class ShapeCache:
         self._power: dict[tuple[float | None, int], tuple[FloatArray, IntArray]] = {}
         self._latency: dict[str | None, FloatArray] = {}
         self._masks: dict[tuple[int, Hashable], BoolArray] = {}
-        self._nodes: dict[JobShape, IntArray] = {}
+        self._nodes: dict[tuple[Hashable, ...], IntArray] = {}
+        self._counted: dict[tuple[Hashable, ...], Counted] = {}
 
     def arrays(self, shape: JobShape) -> ShapeArrays:
         arrays = self._arrays.get(shape)
@@ -41,18 +43,26 @@ class ShapeCache:
 
     def static_nodes(self, arrays: ShapeArrays) -> IntArray:
         """Nodes that pass every static filter, in index order."""
-        nodes = self._nodes.get(arrays.shape)
+        parts = tuple(f.reads(arrays.shape) for f in self.static_filters)
+        nodes = self._nodes.get(parts)
         if nodes is None:
             ok = np.ones(self.fleet.n_nodes, dtype=np.bool_)
             for i, f in enumerate(self.static_filters):
-                key = (i, f.reads(arrays.shape))
-                passes = self._masks.get(key)
+                passes = self._masks.get((i, parts[i]))
                 if passes is None:
                     result = f.filter(arrays, self.fleet, self._all)
-                    passes = self._masks[key] = ~result.rejected(self.fleet.n_nodes)
+                    passes = self._masks[(i, parts[i])] = ~result.rejected(self.fleet.n_nodes)
                 ok &= passes
-            nodes = self._nodes[arrays.shape] = np.flatnonzero(ok).astype(np.int64)
+            nodes = self._nodes[parts] = np.flatnonzero(ok).astype(np.int64)
         return nodes
+
+    def static_reasons(self, arrays: ShapeArrays) -> Counted:
+        """Nodes each static filter rules out first, and the nodes left (for messages)."""
+        parts = tuple(f.reads(arrays.shape) for f in self.static_filters)
+        counted = self._counted.get(parts)
+        if counted is None:
+            counted = self._counted[parts] = count_static(self.static_filters, arrays, self.fleet)
+        return counted
 
     def _power_of(self, shape: JobShape) -> tuple[FloatArray, IntArray]:
         key = (shape.estimated_power_w, shape.gpu_count)

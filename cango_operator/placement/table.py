@@ -26,9 +26,7 @@ BoolArray = NDArray[np.bool_]
 #: Site phase codes in the arrays; MISSING is the extra row for a site the snapshot lacks.
 SITE_PHASES: tuple[str, ...] = (*(p.value for p in SitePhase), "missing")
 SITE_MISSING = len(SITE_PHASES) - 1
-SITE_TAKES_WORK = (SITE_PHASES.index(SitePhase.READY), SITE_PHASES.index(SitePhase.DEGRADED))
 NODE_PHASES: tuple[str, ...] = tuple(p.value for p in NodePhase)
-NODE_TAKES_WORK = (NODE_PHASES.index(NodePhase.READY), NODE_PHASES.index(NodePhase.DEGRADED))
 
 
 def watts(kw: float) -> int:
@@ -66,7 +64,6 @@ class FleetTable:
     node_model: IntArray
     node_memory_mib: IntArray
     node_max_power_w: FloatArray
-    node_gpus: IntArray
     node_usable: IntArray
     node_allocated: IntArray
     node_phase: IntArray
@@ -136,7 +133,6 @@ class FleetTable:
             node_model=np.array([model_index[n.gpu_model] for n in nodes], dtype=np.int64),
             node_memory_mib=np.array([n.gpu_memory_mib for n in nodes], dtype=np.int64),
             node_max_power_w=np.array([n.gpu_max_power_w for n in nodes], dtype=np.float64),
-            node_gpus=np.array([n.gpu_count for n in nodes], dtype=np.int64),
             node_usable=np.array([n.usable_gpus for n in nodes], dtype=np.int64),
             node_allocated=np.array([n.allocated_gpus for n in nodes], dtype=np.int64),
             node_phase=np.array([NODE_PHASES.index(n.phase) for n in nodes], dtype=np.int64),

@@ -1,4 +1,9 @@
-"""EnergyPrice score: cheaper power per IT watt (price x PUE) is better."""
+"""EnergyPrice score: a cheaper hour of this replica here is better.
+
+The cost of one replica on a node is what it draws there at the meter (estimated power,
+or the node's GPUs at their maximum, times the site's PUE) times the site's energy price;
+ranked min-max, cheapest 100.
+"""
 
 from __future__ import annotations
 
@@ -13,5 +18,5 @@ class EnergyPrice:
     name: ClassVar[str] = "EnergyPrice"
 
     def score(self, job: JobTurn, fleet: FleetTable, state: PlanState, nodes: IntArray) -> IntArray:
-        site = fleet.node_site[nodes]
-        return min_max_score(fleet.site_price[site] * fleet.site_pue[site], higher_is_better=False)
+        price = fleet.site_price[fleet.node_site[nodes]]
+        return min_max_score(job.arrays.need_w[nodes] * price, higher_is_better=False)

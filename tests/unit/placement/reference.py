@@ -8,7 +8,6 @@ that the engine makes exactly the same decisions.
 
 from __future__ import annotations
 
-import copy
 import math
 from dataclasses import dataclass, field
 
@@ -28,9 +27,9 @@ from cango_operator.placement import (
 )
 
 WEIGHTS = {
-    Objective.LATENCY: {"latency": 6, "price": 1, "headroom": 1, "packing": 1, "spread": 1},
-    Objective.COST: {"latency": 1, "price": 6, "headroom": 1, "packing": 1, "spread": 1},
-    Objective.BALANCED: {"latency": 3, "price": 3, "headroom": 1, "packing": 2, "spread": 1},
+    Objective.LATENCY: {"latency": 12, "price": 1, "headroom": 1, "packing": 1, "spread": 1},
+    Objective.COST: {"latency": 1, "price": 12, "headroom": 1, "packing": 1, "spread": 1},
+    Objective.BALANCED: {"latency": 6, "price": 6, "headroom": 1, "packing": 1, "spread": 1},
 }
 TAKES_WORK = (SitePhase.READY, SitePhase.DEGRADED)
 
@@ -57,6 +56,17 @@ class World:
     new: dict[str, dict[int, Row]] = field(default_factory=dict)
     evicted: dict[tuple[str, str, str], int] = field(default_factory=dict)
 
+    def copy(self) -> World:
+        def rows(d: dict[str, dict[int, Row]]) -> dict[str, dict[int, Row]]:
+            return {
+                k: {i: Row(r.replicas, r.gpus, r.power, r.need) for i, r in v.items()}
+                for k, v in d.items()
+            }
+
+        return World(
+            list(self.free), dict(self.power), rows(self.kept), rows(self.new), dict(self.evicted)
+        )
+
 
 class Reference:
     def __init__(self, snapshot: Snapshot) -> None:
@@ -66,6 +76,7 @@ class Reference:
         self.index = {n.name: i for i, n in enumerate(self.nodes)}
         self.jobs = {j.key: j for j in snapshot.jobs}
         self.unschedulable: list[Unschedulable] = []
+        self._allowed: dict[str, list[int]] = {}
 
         existing_gpus = [0] * len(self.nodes)
         existing_w: dict[str, int] = {}
@@ -167,8 +178,8 @@ class Reference:
         else:
             if site is None:
                 return "site not found"
-            if site.phase in (SitePhase.OFFLINE, SitePhase.CURTAILED):
-                return f"site {site.phase.value}"
+            if site.phase == SitePhase.OFFLINE:
+                return "site Offline"
             if node.phase in (NodePhase.UNHEALTHY, NodePhase.UNKNOWN):
                 return f"node {node.phase.value}"
         if job.allowed_regions and site.region not in job.allowed_regions:
@@ -186,6 +197,13 @@ class Reference:
         if job.min_memory_mib > 0 and node.gpu_memory_mib < job.min_memory_mib:
             return f"GPU memory < {job.min_memory_mib}MiB"
         return None
+
+    def allowed(self, job: JobRequest) -> list[int]:
+        """Nodes the static rules allow for ``job`` (they never change during a plan)."""
+        if job.key not in self._allowed:
+            nodes = range(len(self.nodes))
+            self._allowed[job.key] = [i for i in nodes if self.static_reason(job, i) is None]
+        return self._allowed[job.key]
 
     def dynamic_reason(self, job: JobRequest, i: int) -> str | None:
         site = self.nodes[i].site
@@ -238,7 +256,7 @@ class Reference:
         for i in nodes:
             node = self.nodes[i]
             site = self.sites[node.site]
-            prices.append(site.energy_price_usd_per_mwh * site.pue)
+            prices.append(self.need(job, i) * site.energy_price_usd_per_mwh)
             headroom.append(self.world.power[node.site] - self.need(job, i))
             used_after = node.usable_gpus - self.world.free[i] + job.gpu_count
             share = math.floor(100 * used_after / max(node.usable_gpus, 1))
@@ -326,8 +344,11 @@ class Reference:
                         self.evict_one_at(key, site, f"maxReplicasPerSite {cap}")
         for name in self.site_names:
             site = self.sites[name]
-            if site.phase not in TAKES_WORK:
+            if site.phase not in (*TAKES_WORK, SitePhase.CURTAILED):
                 continue
+            reason = (
+                "site Curtailed" if site.phase == SitePhase.CURTAILED else "site over power budget"
+            )
             victims = sorted(
                 (self.jobs[key].priority, key, i)
                 for key in kept
@@ -337,7 +358,7 @@ class Reference:
             )
             for _, key, i in victims:
                 while kept[key][i].replicas > 0 and self.world.power[name] < 0:
-                    self.evict(key, i, 1, "site over power budget")
+                    self.evict(key, i, 1, reason)
 
     def site_rank(self, name: str) -> int:
         return self.site_names.index(name) if name in self.sites else len(self.site_names)
@@ -372,14 +393,14 @@ class Reference:
             return
         if missing <= 0 and self.sites_short(job) <= 0:
             return
-        saved = copy.deepcopy(self.world)
-        static = [i for i in range(len(self.nodes)) if self.static_reason(job, i) is None]
+        saved = self.world.copy() if running == 0 and job.min_sites > 1 else None
+        static = self.allowed(job)
         placed = 0
         while placed < missing:
             placed += self.walk(job, static, missing - placed)
             if placed == missing or not self.preempt(job, static):
                 break
-        if running == 0 and placed > 0 and self.sites_short(job) > 0:
+        if saved is not None and placed > 0 and self.sites_short(job) > 0:
             self.world = saved
             placed = 0
         if placed < missing or self.sites_short(job) > 0:
@@ -425,12 +446,15 @@ class Reference:
             for i, row in rows.items():
                 units += [(victim.priority, key, i, row)] * row.replicas
         units.sort(key=lambda u: (u[0], u[1], u[2]))
+        at_site: dict[str, list] = {}  # type: ignore[type-arg]
+        for u in units:
+            at_site.setdefault(self.nodes[u[2]].site, []).append(u)
         short_sites = self.sites_short(job) > 0
         options = []
         for i in static:
             node = self.nodes[i]
             site = node.site
-            here = [u for u in units if self.nodes[u[2]].site == site]
+            here = at_site.get(site, [])
             if node.usable_gpus < job.gpu_count or not here:
                 continue
             cap = job.max_replicas_per_site
@@ -514,7 +538,11 @@ class Reference:
 
     def run(self) -> Plan:
         self.review()
-        for job in sorted(self.jobs.values(), key=lambda j: (-j.priority, j.key)):
+
+        def queue(job: JobRequest) -> tuple[int, int, str]:
+            return (-job.priority, len(self.allowed(job)), job.key)
+
+        for job in sorted(self.jobs.values(), key=queue):
             self.turn(job)
         placements = []
         for key in set(self.world.kept) | set(self.world.new):

@@ -47,6 +47,22 @@ class TestBatchPlanning:
         assert where(result, "a") == {"n1": 1}
         assert why(result, "b") == {"not enough free GPUs": 1}
 
+    def test_within_a_priority_the_most_constrained_job_goes_first(self) -> None:
+        # By name "any-model" would go first and take the cheap H100 node "h100-only" needs.
+        result = plan_of(
+            [
+                site("cheap", energy_price_usd_per_mwh=10.0),
+                site("dear", energy_price_usd_per_mwh=90.0),
+            ],
+            [node("cheap-1", "cheap"), node("dear-1", "dear", gpu_model="A100-80GB")],
+            [
+                job("any-model", gpu_count=8, objective=Objective.COST),
+                job("h100-only", gpu_count=8, gpu_models=("H100-80GB",)),
+            ],
+        )
+        assert where(result, "h100-only") == {"cheap-1": 1}
+        assert where(result, "any-model") == {"dear-1": 1}
+
     def test_power_promised_earlier_in_the_same_plan_counts_for_later_jobs(self) -> None:
         result = plan_of(
             [site("a", capacity_kw=2.0)],
@@ -324,6 +340,26 @@ class TestRunningWork:
         )
         assert evicted(result, "j") == {("a-1", "site Offline"): 2}
         assert where(result, "j") == {"b-1": 2}
+
+    def test_a_curtailed_site_keeps_the_work_that_fits_and_takes_none(self) -> None:
+        result = plan_of(
+            [site("a", phase=SitePhase.CURTAILED)],
+            [node("a-1", "a")],
+            [job("j", replicas=3)],
+            [running("j", "a-1", 2)],
+        )
+        assert where(result, "j") == {"a-1": 2}
+        assert why(result, "j") == {"site Curtailed": 1}
+
+    def test_a_curtailed_site_sheds_preemptible_work_beyond_its_lowered_budget(self) -> None:
+        result = plan_of(
+            [site("a", phase=SitePhase.CURTAILED, capacity_kw=1.0), site("b")],
+            [node("a-1", "a"), node("b-1", "b")],
+            [job("j", replicas=2, preemptible=True)],
+            [running("j", "a-1", 2)],
+        )
+        assert evicted(result, "j") == {("a-1", "site Curtailed"): 1}
+        assert where(result, "j") == {"a-1": 1, "b-1": 1}
 
     def test_a_site_with_unknown_power_keeps_its_work_and_takes_none(self) -> None:
         result = plan_of(

@@ -108,6 +108,7 @@ class TestSite:
         )
         assert s.latency_ms == {"north-america": 24.0, "south-america": 140.0}
         assert s.energy_price_usd_per_mwh == 55
+        assert s.mining_load_kw == 15800  # the other load, as the power model reads it
 
     def test_an_unknown_price_counts_as_the_fleet_average(self) -> None:
         priced = model(SITE)

@@ -1,0 +1,43 @@
+"""Pure builders of everything the operator writes: Deployments, Services, Node patches
+and statuses. Plain dicts in, plain dicts out; no kopf, no Kubernetes client, no I/O.
+"""
+
+from cango_operator.builders import labels, names
+from cango_operator.builders.conditions import Observation, merge_conditions, rfc3339
+from cango_operator.builders.deployment import (
+    build_deployment,
+    job_labels,
+    owner_reference,
+    selector,
+)
+from cango_operator.builders.hashing import fingerprint, stamp, stamped_hash
+from cango_operator.builders.node import build_node_patch, node_labels, unhealthy_reason
+from cango_operator.builders.service import build_service
+from cango_operator.builders.site import NodeView, group_by_site, site_aggregates
+from cango_operator.builders.status import Shortfall, failed_status, job_phase, job_status
+
+__all__ = [
+    "NodeView",
+    "Observation",
+    "Shortfall",
+    "build_deployment",
+    "build_node_patch",
+    "build_service",
+    "failed_status",
+    "fingerprint",
+    "group_by_site",
+    "job_labels",
+    "job_phase",
+    "job_status",
+    "labels",
+    "merge_conditions",
+    "names",
+    "node_labels",
+    "owner_reference",
+    "rfc3339",
+    "selector",
+    "site_aggregates",
+    "stamp",
+    "stamped_hash",
+    "unhealthy_reason",
+]

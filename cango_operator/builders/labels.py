@@ -1,0 +1,23 @@
+"""Label and annotation keys on every object the operator writes, and the GPU taints."""
+
+from __future__ import annotations
+
+JOB_LABEL = "compute.cango.io/job"
+SITE_LABEL = "compute.cango.io/site"
+NODE_LABEL = "compute.cango.io/node"
+GPU_MODEL_LABEL = "compute.cango.io/gpu-model"
+MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
+MANAGED_BY = "cango-operator"
+NAME_LABEL = "app.kubernetes.io/name"
+COMPONENT_LABEL = "app.kubernetes.io/component"
+#: Hash of the manifest as last applied: equal hash, nothing to write.
+APPLIED_HASH_ANNOTATION = "compute.cango.io/applied-hash"
+
+GPU_RESOURCE = "nvidia.com/gpu"
+#: The taint GPU nodes carry so that only pods asking for GPUs land there.
+GPU_TAINT_KEY = "nvidia.com/gpu"
+#: The taint the operator puts on a Node whose GpuNode must take no new work.
+UNHEALTHY_TAINT_KEY = "compute.cango.io/unhealthy"
+
+#: Selector that finds every object this operator manages.
+MANAGED_SELECTOR = f"{MANAGED_BY_LABEL}={MANAGED_BY}"

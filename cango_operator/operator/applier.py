@@ -1,0 +1,195 @@
+"""Turning a job's placement into running workloads: the one step a multi-cluster
+engine (Karmada, Open Cluster Management) would replace.
+
+:class:`PlanApplier` is that step's whole interface. :class:`KubernetesApplier` realises
+placements in this cluster: one Deployment per (job, node) line and one Service per job,
+written with server-side apply, never re-written when unchanged, stale ones deleted.
+Shrinking and deleting go first, so a node's GPUs are free before other work lands there;
+Services go last, as they gate no pod (and each one costs the API server an IP allocation).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from cango_operator.api import InferenceJob, JobPlacement
+from cango_operator.builders import build_deployment, build_service, names, stamped_hash
+from cango_operator.operator.indexes import OwnedEntry
+from cango_operator.operator.kube import KubeWriter, describe
+from cango_operator.operator.memory import WriteMemory
+from cango_operator.operator.world import World
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class JobIntent:
+    """A job and the placement lines it should run with (possibly none)."""
+
+    job: InferenceJob
+    rows: Sequence[JobPlacement]
+
+    @property
+    def key(self) -> str:
+        return f"{self.job.metadata.namespace}/{self.job.metadata.name}"
+
+
+@dataclass
+class ApplyReport:
+    """What one ``realize`` call wrote and what failed (the round retries failures)."""
+
+    applied: int = 0
+    deleted: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+class PlanApplier(Protocol):
+    """Realise placements as workloads, and say how many replicas of a job are ready."""
+
+    def ready_replicas(self, job: InferenceJob, rows: Sequence[JobPlacement], world: World) -> int:
+        """Ready replicas of ``job`` among the placement ``rows`` (others do not count)."""
+        ...
+
+    async def realize(self, intents: Sequence[JobIntent], world: World) -> ApplyReport:
+        """Make the workloads of each job match its rows; idempotent."""
+        ...
+
+
+Write = Callable[[], Awaitable[Any]]
+
+
+@dataclass
+class _Batches:
+    """Writes in the order they run: shrink and delete, then grow, then Services."""
+
+    shrink: list[Write] = field(default_factory=list)
+    grow: list[Write] = field(default_factory=list)
+    services: list[Write] = field(default_factory=list)
+
+
+class KubernetesApplier:
+    """Deployments and Services in this cluster, owned by their job."""
+
+    def __init__(self, writer: KubeWriter, memory: WriteMemory) -> None:
+        self._writer = writer
+        self._memory = memory
+
+    def ready_replicas(self, job: InferenceJob, rows: Sequence[JobPlacement], world: World) -> int:
+        observed = _by_name(world.deployments.get(_key(job), []))
+        total = 0
+        for row in rows:
+            dep = observed.get(names.deployment_name(job.metadata.name, row.node))
+            if dep is not None and not dep.deleting:
+                total += min(dep.ready_replicas, row.replicas)
+        return total
+
+    async def realize(self, intents: Sequence[JobIntent], world: World) -> ApplyReport:
+        report = ApplyReport()
+        todo = _Batches()
+        for intent in intents:
+            self._plan_job(intent, world, todo, report)
+        for batch in (todo.shrink, todo.grow, todo.services):
+            results = await asyncio.gather(*(w() for w in batch), return_exceptions=True)
+            for result in results:
+                if isinstance(result, BaseException):
+                    if isinstance(result, asyncio.CancelledError):
+                        raise result
+                    report.errors.append(describe(result))
+        return report
+
+    def _plan_job(
+        self,
+        intent: JobIntent,
+        world: World,
+        todo: _Batches,
+        report: ApplyReport,
+    ) -> None:
+        job = intent.job
+        key = _key(job)
+        observed = _by_name(world.deployments.get(key, []))
+        wanted: dict[str, dict[str, Any]] = {}
+        for row in intent.rows:
+            if row.replicas > 0:
+                entry = world.gpunodes.get(row.node)
+                host = entry.gpunode.spec.node_name if entry and entry.gpunode else row.node
+                manifest = build_deployment(job, row.site, row.node, row.replicas, host=host)
+                wanted[manifest["metadata"]["name"]] = manifest
+        for name, dep in observed.items():
+            if name not in wanted and not dep.deleting:
+                todo.shrink.append(self._delete(dep, report))
+        for name, manifest in wanted.items():
+            current = observed.get(name)
+            if not self._needs_apply(manifest, current):
+                continue
+            smaller = current is not None and manifest["spec"]["replicas"] < current.replicas
+            batch = todo.shrink if smaller else todo.grow
+            batch.append(self._apply_deployment(manifest, current, report))
+        service = build_service(job)
+        svc = _by_name(world.services.get(key, [])).get(service["metadata"]["name"])
+        if self._needs_apply(service, svc):
+            todo.services.append(self._apply_service(service, svc, report))
+
+    def _needs_apply(self, manifest: dict[str, Any], observed: OwnedEntry | None) -> bool:
+        wanted_hash = stamped_hash(manifest) or ""
+        if observed is not None and observed.applied_hash == wanted_hash and not observed.deleting:
+            return False
+        key = (manifest["kind"], manifest["metadata"]["namespace"], manifest["metadata"]["name"])
+        version = observed.resource_version if observed is not None else ""
+        return not self._memory.already_written(key, version, wanted_hash)
+
+    def _apply_deployment(
+        self, manifest: dict[str, Any], observed: OwnedEntry | None, report: ApplyReport
+    ) -> Write:
+        async def write() -> None:
+            await self._writer.call(
+                "Deployment", "apply", lambda: self._writer.apply_deployment(manifest)
+            )
+            self._remember(manifest, observed)
+            report.applied += 1
+
+        return write
+
+    def _apply_service(
+        self, manifest: dict[str, Any], observed: OwnedEntry | None, report: ApplyReport
+    ) -> Write:
+        async def write() -> None:
+            await self._writer.call(
+                "Service", "apply", lambda: self._writer.apply_service(manifest)
+            )
+            self._remember(manifest, observed)
+            report.applied += 1
+
+        return write
+
+    def _delete(self, dep: OwnedEntry, report: ApplyReport) -> Write:
+        key = ("Deployment", dep.namespace, dep.name)
+
+        async def write() -> None:
+            if self._memory.already_written(key, dep.resource_version, "deleted"):
+                return
+            await self._writer.call(
+                "Deployment",
+                "delete",
+                lambda: self._writer.delete_deployment(dep.namespace, dep.name, dep.uid),
+            )
+            self._memory.remember(key, dep.resource_version, "deleted", None)
+            report.deleted += 1
+
+        return write
+
+    def _remember(self, manifest: dict[str, Any], observed: OwnedEntry | None) -> None:
+        key = (manifest["kind"], manifest["metadata"]["namespace"], manifest["metadata"]["name"])
+        version = observed.resource_version if observed is not None else ""
+        self._memory.remember(key, version, stamped_hash(manifest) or "", None)
+
+
+def _key(job: InferenceJob) -> str:
+    return f"{job.metadata.namespace}/{names.label_value(job.metadata.name)}"
+
+
+def _by_name(entries: Sequence[OwnedEntry]) -> dict[str, OwnedEntry]:
+    return {e.name: e for e in entries}

@@ -1,0 +1,129 @@
+"""The kopf handlers: each one only tells the planner that something changed.
+
+All decisions are made by the planner's rounds from the indexes (see :mod:`round`);
+a handler never plans, writes or blocks. Handler functions receive kopf's keyword
+arguments; ``memo`` carries the operator's :class:`Runtime`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import kopf
+
+from cango_operator.operator.indexes import DEPLOYMENTS, GPUNODES, JOBS, NODES, SERVICES, SITES
+from cango_operator.operator.options import OperatorOptions
+from cango_operator.operator.planner import Planner
+from cango_operator.operator.round import Reconciler
+from cango_operator.operator.settings import configure
+from cango_operator.operator.sitepower import SitePowerFeeds
+
+logger = logging.getLogger(__name__)
+
+INDEX_NAMES = (JOBS, SITES, GPUNODES, NODES, DEPLOYMENTS, SERVICES)
+
+
+@dataclass
+class Runtime:
+    """What the handlers share, passed to kopf as ``memo``.
+
+    Whether this instance is the active one: standalone, it always is; with peering,
+    kopf delivers peering keep-alives (like every other watch event) only while it is not
+    paused, so a keep-alive seen within the peering lifetime means active. Only the
+    active instance polls power feeds and runs time-based checks; a paused one stops
+    within one lifetime.
+    """
+
+    options: OperatorOptions
+    planner: Planner
+    reconciler: Reconciler
+    feeds: SitePowerFeeds | None = None
+    started: asyncio.Event = field(default_factory=asyncio.Event)
+    clock: asyncio.Task[None] | None = None
+    last_keepalive: float | None = None
+
+    def is_active(self) -> bool:
+        if self.options.standalone:
+            return True
+        if self.last_keepalive is None:
+            return False
+        return time.monotonic() - self.last_keepalive <= self.options.peering_lifetime + 1
+
+
+def runtime(memo: Any) -> Runtime:
+    rt = memo.runtime
+    assert isinstance(rt, Runtime)
+    return rt
+
+
+async def on_startup(settings: kopf.OperatorSettings, memo: Any, **kwargs: Any) -> None:
+    rt = runtime(memo)
+    configure(settings, rt.options)
+    rt.reconciler.indexes = {name: kwargs[name] for name in INDEX_NAMES if name in kwargs}
+    rt.clock = asyncio.create_task(_clock(rt), name="cango clock")
+    rt.started.set()
+
+
+async def on_cleanup(memo: Any, **_: Any) -> None:
+    rt = runtime(memo)
+    if rt.clock is not None:
+        rt.clock.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await rt.clock
+    if rt.feeds is not None:
+        await rt.feeds.deactivate()
+    await rt.planner.stop()
+
+
+async def on_change(memo: Any, resource: kopf.Resource, type: str | None, **_: Any) -> None:
+    """Any watched object changed (or was listed at startup): plan soon."""
+    runtime(memo).planner.request(f"{resource.plural} {type or 'listed'}")
+
+
+async def on_peering(memo: Any, **_: Any) -> None:
+    """A peering keep-alive: proof that kopf has not paused this instance."""
+    runtime(memo).last_keepalive = time.monotonic()
+
+
+async def on_probe(memo: Any, **_: Any) -> dict[str, Any]:
+    """Liveness: the planner's state; fails when a round has hung."""
+    rt = runtime(memo)
+    stats = rt.planner.stats
+    if rt.planner.stuck_for() > 600:
+        raise kopf.PermanentError("a planning round has been running for over 10 minutes")
+    return {
+        "active": rt.is_active(),
+        "rounds": stats.rounds,
+        "failures": stats.failures,
+        "lastRoundSeconds": round(stats.last_round_seconds, 3),
+        "lastError": stats.last_error,
+    }
+
+
+async def _clock(rt: Runtime) -> None:
+    """Once a second: follow leadership (start or stop the power feeds) and, while active,
+    check for heartbeats gone stale, the one change no watch event announces."""
+    check_every = max(1.0, min(rt.options.node_stale_seconds / 4, 15.0))
+    last_check = 0.0
+    while True:
+        await asyncio.sleep(1.0)
+        try:
+            active = rt.is_active()
+            if rt.feeds is not None and active != rt.feeds.active:
+                if active:
+                    await rt.feeds.activate()
+                    rt.planner.request("became active")
+                else:
+                    await rt.feeds.deactivate()
+            now = time.monotonic()
+            if active and now - last_check >= check_every:
+                last_check = now
+                if rt.reconciler.time_based_change():
+                    rt.planner.request("heartbeat check")
+        except Exception:
+            logger.exception("clock tick failed")

@@ -1,0 +1,215 @@
+"""What the operator keeps in memory about the cluster: kopf indexes of small records.
+
+kopf calls these functions on every watch event and keeps the returned records, keyed,
+until the object is deleted. Records hold only what a planning round reads (not whole
+bodies, minus ``managedFields``), and the API resources are parsed once here, when they
+change, not in every round. A resource that does not parse is indexed with its error,
+so the round can say so in its status instead of ignoring it.
+
+The functions are coroutines only so that kopf calls them in the event loop rather than
+handing each event to a worker thread; they never await.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from cango_operator.api import GpuNode, InferenceJob, Site, describe_errors
+from cango_operator.builders.hashing import stamped_hash
+from cango_operator.builders.labels import JOB_LABEL, NODE_LABEL, SITE_LABEL
+
+JOBS = "jobs_idx"
+SITES = "sites_idx"
+GPUNODES = "gpunodes_idx"
+NODES = "nodes_idx"
+DEPLOYMENTS = "deployments_idx"
+SERVICES = "services_idx"
+
+
+def _plain(body: Mapping[str, Any]) -> dict[str, Any]:
+    """The parts of a body the API models read, without managedFields."""
+    meta = dict(body.get("metadata") or {})
+    meta.pop("managedFields", None)
+    out = {k: body[k] for k in ("apiVersion", "kind", "spec", "status") if k in body}
+    out["metadata"] = meta
+    return out
+
+
+def _parse_error(exc: ValidationError, kind: str, name: str) -> str:
+    return f"{kind} {name}: " + "; ".join(describe_errors(exc))
+
+
+@dataclass(frozen=True)
+class JobEntry:
+    """One InferenceJob: parsed, or the reason it does not parse."""
+
+    namespace: str
+    name: str
+    uid: str
+    resource_version: str
+    generation: int | None
+    deleting: bool
+    job: InferenceJob | None
+    error: str | None
+    raw_status: Mapping[str, Any]
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+@dataclass(frozen=True)
+class ClusterEntry:
+    """One Site or GpuNode: parsed, or the reason it does not parse."""
+
+    name: str
+    resource_version: str
+    site: Site | None = None
+    gpunode: GpuNode | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class NodeEntry:
+    """One Kubernetes Node: what placement and the GpuNode sync need."""
+
+    name: str
+    resource_version: str
+    labels: Mapping[str, str]
+    taints: tuple[Mapping[str, Any], ...]
+    unschedulable: bool
+    ready: bool
+    deleting: bool
+
+
+@dataclass(frozen=True)
+class OwnedEntry:
+    """A Deployment or Service the operator manages."""
+
+    kind: str
+    namespace: str
+    name: str
+    uid: str
+    resource_version: str
+    job: str
+    site: str | None
+    node: str | None
+    applied_hash: str | None
+    owner_uid: str | None
+    replicas: int
+    ready_replicas: int
+    deleting: bool
+
+
+async def index_job(body: Mapping[str, Any], **_: Any) -> dict[tuple[str, str], JobEntry]:
+    meta = body.get("metadata") or {}
+    namespace, name = str(meta.get("namespace", "")), str(meta.get("name", ""))
+    job: InferenceJob | None = None
+    error: str | None = None
+    try:
+        job = InferenceJob.model_validate(_plain(body))
+    except ValidationError as exc:
+        error = _parse_error(exc, "InferenceJob", f"{namespace}/{name}")
+    entry = JobEntry(
+        namespace=namespace,
+        name=name,
+        uid=str(meta.get("uid", "")),
+        resource_version=str(meta.get("resourceVersion", "")),
+        generation=meta.get("generation"),
+        deleting=bool(meta.get("deletionTimestamp")),
+        job=job,
+        error=error,
+        raw_status=dict(body.get("status") or {}),
+    )
+    return {(namespace, name): entry}
+
+
+async def index_site(body: Mapping[str, Any], **_: Any) -> dict[str, ClusterEntry]:
+    meta = body.get("metadata") or {}
+    name = str(meta.get("name", ""))
+    rv = str(meta.get("resourceVersion", ""))
+    try:
+        return {name: ClusterEntry(name, rv, site=Site.model_validate(_plain(body)))}
+    except ValidationError as exc:
+        return {name: ClusterEntry(name, rv, error=_parse_error(exc, "Site", name))}
+
+
+async def index_gpunode(body: Mapping[str, Any], **_: Any) -> dict[str, ClusterEntry]:
+    meta = body.get("metadata") or {}
+    name = str(meta.get("name", ""))
+    rv = str(meta.get("resourceVersion", ""))
+    try:
+        return {name: ClusterEntry(name, rv, gpunode=GpuNode.model_validate(_plain(body)))}
+    except ValidationError as exc:
+        return {name: ClusterEntry(name, rv, error=_parse_error(exc, "GpuNode", name))}
+
+
+async def index_node(body: Mapping[str, Any], **_: Any) -> dict[str, NodeEntry]:
+    meta = body.get("metadata") or {}
+    spec = body.get("spec") or {}
+    status = body.get("status") or {}
+    labels = meta.get("labels") or {}
+    ready = any(
+        c.get("type") == "Ready" and c.get("status") == "True"
+        for c in status.get("conditions") or []
+    )
+    name = str(meta.get("name", ""))
+    return {
+        name: NodeEntry(
+            name=name,
+            resource_version=str(meta.get("resourceVersion", "")),
+            labels={k: str(v) for k, v in labels.items() if k.startswith("compute.cango.io/")},
+            taints=tuple(dict(t) for t in spec.get("taints") or []),
+            unschedulable=bool(spec.get("unschedulable")),
+            ready=ready,
+            deleting=bool(meta.get("deletionTimestamp")),
+        )
+    }
+
+
+def _owned(kind: str, body: Mapping[str, Any]) -> dict[tuple[str, str], OwnedEntry]:
+    meta = body.get("metadata") or {}
+    labels = meta.get("labels") or {}
+    job = labels.get(JOB_LABEL)
+    if not job:
+        return {}
+    owners = [o for o in meta.get("ownerReferences") or [] if o.get("controller")]
+    spec = body.get("spec") or {}
+    status = body.get("status") or {}
+    namespace = str(meta.get("namespace", ""))
+    entry = OwnedEntry(
+        kind=kind,
+        namespace=namespace,
+        name=str(meta.get("name", "")),
+        uid=str(meta.get("uid", "")),
+        resource_version=str(meta.get("resourceVersion", "")),
+        job=str(job),
+        site=labels.get(SITE_LABEL),
+        node=labels.get(NODE_LABEL),
+        applied_hash=stamped_hash(body),
+        owner_uid=owners[0].get("uid") if owners else None,
+        replicas=int(spec.get("replicas") or 0),
+        ready_replicas=_ready(spec, status),
+        deleting=bool(meta.get("deletionTimestamp")),
+    )
+    return {(namespace, str(job)): entry}
+
+
+def _ready(spec: Mapping[str, Any], status: Mapping[str, Any]) -> int:
+    """Ready replicas running the current template (during a rollout the old pods do not
+    count), never more than the Deployment asks for. Services have none."""
+    ready = int(status.get("readyReplicas") or 0)
+    updated = int(status.get("updatedReplicas") or 0)
+    return min(ready, updated, int(spec.get("replicas") or 0))
+
+
+async def index_deployment(body: Mapping[str, Any], **_: Any) -> dict[tuple[str, str], OwnedEntry]:
+    return _owned("Deployment", body)
+
+
+async def index_service(body: Mapping[str, Any], **_: Any) -> dict[tuple[str, str], OwnedEntry]:
+    return _owned("Service", body)

@@ -1,0 +1,177 @@
+"""Every write the operator makes, as small synchronous calls run in worker threads.
+
+Objects are written with server-side apply (field manager ``cango-operator``, forced:
+the operator is the one owner of what it builds), statuses with merge patches on the
+status subresource. Responses are returned as plain dicts without building client
+models, which would cost more than the request itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+
+from cango_operator.api import GROUP, VERSION
+from cango_operator.operator import metrics
+
+FIELD_MANAGER = "cango-operator"
+APPLY = "application/apply-patch+yaml"
+MERGE = "application/merge-patch+json"
+TIMEOUT = (5.0, 30.0)
+
+T = TypeVar("T")
+
+
+def _json(response: Any) -> dict[str, Any]:
+    data = response.data
+    if not data:
+        return {}
+    parsed: dict[str, Any] = json.loads(data)
+    return parsed
+
+
+def describe(exc: BaseException) -> str:
+    """One line for the log: the API server's status and message, not the raw response."""
+    if isinstance(exc, ApiException):
+        message = exc.reason or ""
+        with contextlib.suppress(ValueError, AttributeError):
+            message = json.loads(exc.body or "{}").get("message") or message
+        return f"HTTP {exc.status}: {message}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def is_status(exc: BaseException, *codes: int) -> bool:
+    """Whether ``exc`` is an API error with one of these HTTP status codes."""
+    return isinstance(exc, ApiException) and exc.status in codes
+
+
+class KubeWriter:
+    """The operator's writes. Thread-safe; each method is one API request."""
+
+    def __init__(self, api: client.ApiClient, concurrency: int = 16) -> None:
+        self._apps = client.AppsV1Api(api)
+        self._core = client.CoreV1Api(api)
+        self._custom = client.CustomObjectsApi(api)
+        # Its own threads: the API server answers many writes at once (each one mostly
+        # waits for etcd), more than the event loop's small default pool would send.
+        self._pool = ThreadPoolExecutor(concurrency, thread_name_prefix="cango-writer")
+
+    async def call(self, kind: str, verb: str, fn: Callable[[], T]) -> T:
+        """Run one request in a writer thread (requests beyond the pool size queue)."""
+        loop = asyncio.get_running_loop()
+        try:
+            result = await loop.run_in_executor(self._pool, fn)
+        except ApiException:
+            metrics.RECONCILE_ERRORS.labels(kind).inc()
+            raise
+        metrics.API_WRITES.labels(kind, verb).inc()
+        return result
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    # -- objects the operator owns -----------------------------------------------------
+
+    def apply_deployment(self, manifest: dict[str, Any]) -> dict[str, Any]:
+        meta = manifest["metadata"]
+        return _json(
+            self._apps.patch_namespaced_deployment(
+                meta["name"],
+                meta["namespace"],
+                manifest,
+                field_manager=FIELD_MANAGER,
+                force=True,
+                _content_type=APPLY,
+                _preload_content=False,
+                _request_timeout=TIMEOUT,
+            )
+        )
+
+    def apply_service(self, manifest: dict[str, Any]) -> dict[str, Any]:
+        meta = manifest["metadata"]
+        return _json(
+            self._core.patch_namespaced_service(
+                meta["name"],
+                meta["namespace"],
+                manifest,
+                field_manager=FIELD_MANAGER,
+                force=True,
+                _content_type=APPLY,
+                _preload_content=False,
+                _request_timeout=TIMEOUT,
+            )
+        )
+
+    def delete_deployment(self, namespace: str, name: str, uid: str | None) -> None:
+        """Delete one Deployment (its pods follow in the background); gone already is fine.
+
+        ``uid`` guards against deleting a newer object that took the same name.
+        """
+        body = client.V1DeleteOptions(
+            propagation_policy="Background",
+            preconditions=client.V1Preconditions(uid=uid) if uid else None,
+        )
+        try:
+            self._apps.delete_namespaced_deployment(
+                name, namespace, body=body, _preload_content=False, _request_timeout=TIMEOUT
+            )
+        except ApiException as exc:
+            if exc.status not in (404, 409):
+                raise
+
+    # -- status of our resources -------------------------------------------------------
+
+    def patch_job_status(self, namespace: str, name: str, status: dict[str, Any]) -> dict[str, Any]:
+        return _json(
+            self._custom.patch_namespaced_custom_object_status(
+                GROUP,
+                VERSION,
+                namespace,
+                "inferencejobs",
+                name,
+                {"status": status},
+                field_manager=FIELD_MANAGER,
+                _content_type=MERGE,
+                _preload_content=False,
+                _request_timeout=TIMEOUT,
+            )
+        )
+
+    def patch_cluster_status(
+        self, plural: str, name: str, status: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Merge-patch the status of a Site or GpuNode."""
+        return _json(
+            self._custom.patch_cluster_custom_object_status(
+                GROUP,
+                VERSION,
+                plural,
+                name,
+                {"status": status},
+                field_manager=FIELD_MANAGER,
+                _content_type=MERGE,
+                _preload_content=False,
+                _request_timeout=TIMEOUT,
+            )
+        )
+
+    # -- Kubernetes Nodes ----------------------------------------------------------------
+
+    def patch_node(self, name: str, patch: dict[str, Any]) -> dict[str, Any]:
+        return _json(
+            self._core.patch_node(
+                name,
+                patch,
+                field_manager=FIELD_MANAGER,
+                _content_type=MERGE,
+                _preload_content=False,
+                _request_timeout=TIMEOUT,
+            )
+        )

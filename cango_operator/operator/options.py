@@ -1,0 +1,40 @@
+"""Everything ``cango-operator run`` can be told, in one typed place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DEFAULT_LIVENESS = "http://0.0.0.0:8080/healthz"
+DEFAULT_PEERING = "cango-operator"
+
+
+@dataclass(frozen=True)
+class OperatorOptions:
+    """How to run the operator. ``namespaces`` empty means every namespace.
+
+    ``peering`` is the kopf peering object shared by the instances of one deployment
+    (None: standalone, the only instance). ``priority``: among live peers the highest
+    acts and the others wait; equal priorities pause each other, so every instance needs
+    its own. ``peering_lifetime``: seconds after which a silent peer counts as dead, which
+    is also the longest a standby waits before taking over.
+    """
+
+    kubeconfig: str | None = None
+    namespaces: tuple[str, ...] = ()
+    peering: str | None = DEFAULT_PEERING
+    priority: int = 0
+    peering_lifetime: int = 15
+    liveness: str | None = DEFAULT_LIVENESS
+    metrics_port: int | None = 9090
+    metrics_host: str = "0.0.0.0"
+    debounce_seconds: float = 0.3
+    node_stale_seconds: float = 60.0
+    write_concurrency: int = 16
+
+    @property
+    def clusterwide(self) -> bool:
+        return not self.namespaces
+
+    @property
+    def standalone(self) -> bool:
+        return self.peering is None

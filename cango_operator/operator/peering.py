@@ -1,0 +1,48 @@
+"""The kopf peering object the instances meet in: created when missing.
+
+kopf waits, paused, until its peering object exists; an operator started without it
+would sit idle and say little about why. So ``run`` makes sure it is there first (the
+Helm chart creates it too) and fails clearly when the peering CRD itself is missing.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+
+from cango_operator.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+GROUP = "kopf.dev"
+VERSION = "v1"
+
+
+def ensure_peering(api: client.ApiClient, name: str, namespace: str | None) -> None:
+    """Create the ClusterKopfPeering (or, for a namespaced operator, the KopfPeering in
+    ``namespace``) named ``name`` unless it exists."""
+    custom = client.CustomObjectsApi(api)
+    kind, plural = ("ClusterKopfPeering", "clusterkopfpeerings")
+    if namespace is not None:
+        kind, plural = ("KopfPeering", "kopfpeerings")
+    body = {"apiVersion": f"{GROUP}/{VERSION}", "kind": kind, "metadata": {"name": name}}
+    try:
+        if namespace is None:
+            custom.create_cluster_custom_object(GROUP, VERSION, plural, body)
+        else:
+            custom.create_namespaced_custom_object(GROUP, VERSION, namespace, plural, body)
+        logger.info("created %s %s", kind, name)
+    except ApiException as exc:
+        if exc.status == 409:
+            return
+        if exc.status == 404:
+            raise ConfigError(
+                f"the {plural}.{GROUP} CRD is not installed: install the chart's CRDs "
+                "(charts/cango-operator/crds/) or run with --standalone"
+            ) from exc
+        if exc.status == 403:
+            logger.warning("may not create %s %s (%s); assuming it exists", kind, name, exc.reason)
+            return
+        raise

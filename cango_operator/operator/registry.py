@@ -1,0 +1,46 @@
+"""The operator's kopf registry, built explicitly (no import-time decorators), so that
+tests and embedders can build as many operators as they like in one process."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import kopf
+
+from cango_operator.api import GROUP, VERSION
+from cango_operator.builders.labels import MANAGED_BY, MANAGED_BY_LABEL
+from cango_operator.operator import handlers, indexes
+from cango_operator.operator.options import OperatorOptions
+
+MANAGED = {MANAGED_BY_LABEL: MANAGED_BY}
+
+
+def build_registry(options: OperatorOptions, login: Callable[..., Any]) -> kopf.OperatorRegistry:
+    registry = kopf.OperatorRegistry()
+    kopf.on.login(registry=registry)(login)
+    kopf.on.startup(registry=registry)(handlers.on_startup)
+    kopf.on.cleanup(registry=registry)(handlers.on_cleanup)
+    kopf.on.probe(registry=registry, id="planner")(handlers.on_probe)
+
+    watched: list[tuple[tuple[str, ...], str, Callable[..., Any], dict[str, Any]]] = [
+        ((GROUP, VERSION, "inferencejobs"), indexes.JOBS, indexes.index_job, {}),
+        ((GROUP, VERSION, "sites"), indexes.SITES, indexes.index_site, {}),
+        ((GROUP, VERSION, "gpunodes"), indexes.GPUNODES, indexes.index_gpunode, {}),
+        (("", "v1", "nodes"), indexes.NODES, indexes.index_node, {}),
+        (("apps", "v1", "deployments"), indexes.DEPLOYMENTS, indexes.index_deployment, MANAGED),
+        (("", "v1", "services"), indexes.SERVICES, indexes.index_service, MANAGED),
+    ]
+    for (group, version, plural), name, index_fn, labels in watched:
+        filters: dict[str, Any] = {"labels": labels} if labels else {}
+        kopf.index(group, version, plural, id=name, registry=registry, **filters)(index_fn)
+        kopf.on.event(group, version, plural, id=f"{plural}-changed", registry=registry, **filters)(
+            handlers.on_change
+        )
+
+    if not options.standalone:
+        plural = "clusterkopfpeerings" if options.clusterwide else "kopfpeerings"
+        kopf.on.event("kopf.dev", "v1", plural, id="peering-keepalive", registry=registry)(
+            handlers.on_peering
+        )
+    return registry

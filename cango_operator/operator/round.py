@@ -1,0 +1,233 @@
+"""One planning round: read the fleet, plan it, record the plan, realise it, report it.
+
+Order matters for crash safety. Each job's new placements are written into its status
+*before* any Deployment is touched: an operator killed between the two finds the
+decision in the job's status when it restarts, the engine keeps those placements, and the
+same deterministic Deployment names are applied again: adopted, never duplicated.
+Every write is skipped when it would change nothing, so a round over a settled fleet
+makes no API calls at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from cango_operator.api import JobPhase
+from cango_operator.builders import fingerprint
+from cango_operator.operator import metrics
+from cango_operator.operator.applier import JobIntent, PlanApplier
+from cango_operator.operator.kube import KubeWriter, describe, is_status
+from cango_operator.operator.memory import WriteMemory
+from cango_operator.operator.sitepower import SitePowerFeeds
+from cango_operator.operator.snapshot import build_snapshot
+from cango_operator.operator.statuses import (
+    JobDecision,
+    failed_writes,
+    gpunode_writes,
+    job_decisions,
+    node_writes,
+    site_loads,
+    site_writes,
+)
+from cango_operator.operator.view import build_view
+from cango_operator.operator.world import World, is_stale
+from cango_operator.operator.writes import Write
+from cango_operator.placement import Plan, Snapshot
+
+logger = logging.getLogger(__name__)
+
+PlanFn = Callable[[Snapshot], Plan]
+
+
+class RoundIncompleteError(Exception):
+    """Some writes failed; the planner runs another round after a pause."""
+
+
+@dataclass
+class RoundResult:
+    """What a round did; the tests and the logs read it."""
+
+    jobs: int = 0
+    status_writes: int = 0
+    applied: int = 0
+    deleted: int = 0
+    errors: int = 0
+
+
+class Reconciler:
+    """Runs rounds against the indexes kopf keeps. ``indexes`` is set at operator startup."""
+
+    def __init__(
+        self,
+        writer: KubeWriter,
+        applier: PlanApplier,
+        memory: WriteMemory,
+        plan_fn: PlanFn,
+        *,
+        node_stale_seconds: float,
+        feeds: SitePowerFeeds | None = None,
+    ) -> None:
+        self.writer = writer
+        self.applier = applier
+        self.memory = memory
+        self.plan_fn = plan_fn
+        self.node_stale_seconds = node_stale_seconds
+        self.feeds = feeds
+        self.indexes: Mapping[str, Any] = {}
+        self.last: RoundResult | None = None
+        self._stale: frozenset[str] = frozenset()
+
+    def time_based_change(self) -> bool:
+        """Whether some GpuNode's heartbeat went stale (or fresh) since the last round:
+        the one change that no watch event announces."""
+        now = datetime.now(UTC)
+        world = World.from_indexes(self.indexes)
+        stale = frozenset(
+            g.name for g in world.valid_gpunodes() if is_stale(g, now, self.node_stale_seconds)
+        )
+        return stale != self._stale
+
+    async def __call__(self, reasons: frozenset[str]) -> None:
+        started = time.monotonic()
+        try:
+            result = await self.run_once(reasons)
+        except Exception:
+            metrics.ROUNDS.labels("error").inc()
+            raise
+        finally:
+            metrics.ROUND_SECONDS.observe(time.monotonic() - started)
+        self.last = result
+        if result.errors:
+            metrics.ROUNDS.labels("error").inc()
+            raise RoundIncompleteError(f"{result.errors} write(s) failed; see the log above")
+        metrics.ROUNDS.labels("ok").inc()
+
+    async def run_once(self, reasons: frozenset[str]) -> RoundResult:
+        started = time.monotonic()
+        now = datetime.now(UTC)
+        self.memory.expire(time.monotonic())
+        world = World.from_indexes(self.indexes)
+        view = build_view(world, self.memory, now, self.node_stale_seconds)
+        self._stale = frozenset(view.stale)
+        snapshot = build_snapshot(view)
+        plan_started = time.monotonic()
+        plan = self.plan_fn(snapshot)
+        metrics.PLAN_SECONDS.observe(time.monotonic() - plan_started)
+
+        def ready(job: Any, rows: Any) -> int:
+            return self.applier.ready_replicas(job, rows, world)
+
+        decisions = job_decisions(view, plan, ready)
+        result = RoundResult(jobs=len(decisions) + len(view.failed))
+        timings = {"plan": time.monotonic() - started}
+
+        # 1. Record the decisions (crash safety: before any workload is written).
+        job_writes = [d.write for d in decisions if d.write is not None]
+        failed = await self._write_all([*job_writes, *failed_writes(view)], result)
+        recorded = [d for d in decisions if (d.write is None or d.write.key not in failed)]
+        self._count(plan, [d for d in recorded if d.write is not None])
+        timings["record"] = time.monotonic() - started
+
+        # 2. Realise them.
+        report = await self.applier.realize([JobIntent(d.job, d.rows) for d in recorded], world)
+        result.applied, result.deleted = report.applied, report.deleted
+        for error in report.errors:
+            logger.warning("workload write failed: %s", error)
+        result.errors += len(report.errors)
+        timings["realize"] = time.monotonic() - started
+
+        # 3. The fleet's own status: allocation, Node taints and labels, site aggregates.
+        fleet = [*gpunode_writes(view, plan), *node_writes(view), *site_writes(view, plan)]
+        await self._write_all(fleet, result)
+        if self.feeds is not None:
+            await self.feeds.sync(view.sites, site_loads(view, plan))
+        timings["fleet"] = time.monotonic() - started
+
+        _gauge_phases(decisions, len(view.failed))
+        metrics.UNSCHEDULABLE_REPLICAS.set(sum(u.missing for u in plan.unschedulable))
+        if result.status_writes or result.applied or result.deleted or result.errors:
+            logger.info(
+                "round (%s): %d jobs, %d status writes, %d applied, %d deleted, %d errors "
+                "(s since start: %s)",
+                ", ".join(sorted(reasons)) or "-",
+                result.jobs,
+                result.status_writes,
+                result.applied,
+                result.deleted,
+                result.errors,
+                " ".join(f"{k} {v:.2f}" for k, v in timings.items()),
+            )
+        return result
+
+    async def _write_all(self, writes: Sequence[Write], result: RoundResult) -> set[Any]:
+        """Run the writes concurrently; return the keys of those that failed."""
+        todo = [
+            w
+            for w in writes
+            if not self.memory.already_written(w.key, w.version, fingerprint(w.body))
+        ]
+        outcomes = await asyncio.gather(*(self._write(w) for w in todo), return_exceptions=True)
+        failed: set[Any] = set()
+        for write, outcome in zip(todo, outcomes, strict=True):
+            if isinstance(outcome, asyncio.CancelledError):
+                raise outcome
+            if isinstance(outcome, BaseException):
+                if is_status(outcome, 404):
+                    failed.add(write.key)  # gone meanwhile: nothing to record, no error
+                    continue
+                if is_status(outcome, 409):
+                    logger.info(
+                        "%s %s changed meanwhile; next round retries", write.kind, write.name
+                    )
+                else:
+                    logger.warning(
+                        "writing %s %s failed: %s", write.kind, write.name, describe(outcome)
+                    )
+                failed.add(write.key)
+                result.errors += 1
+                continue
+            result.status_writes += 1
+            self.memory.remember(write.key, write.version, fingerprint(write.body), write.body)
+        return failed
+
+    async def _write(self, write: Write) -> None:
+        w = self.writer
+        if write.kind == "InferenceJob":
+            ns = write.namespace or ""
+            await w.call(
+                write.kind, "status", lambda: w.patch_job_status(ns, write.name, write.body)
+            )
+        elif write.kind == "Node":
+            await w.call(write.kind, "patch", lambda: w.patch_node(write.name, write.body))
+        else:
+            plural = {"GpuNode": "gpunodes", "Site": "sites"}[write.kind]
+            await w.call(
+                write.kind, "status", lambda: w.patch_cluster_status(plural, write.name, write.body)
+            )
+
+    @staticmethod
+    def _count(plan: Plan, recorded: Sequence[JobDecision]) -> None:
+        evicted = {e.job for e in plan.evictions}
+        keys = {d.key for d in recorded}
+        for p in plan.placements:
+            if p.job in keys and p.new_replicas:
+                cause = "moved" if p.job in evicted else "new"
+                metrics.PLACEMENTS.labels(cause).inc(p.new_replicas)
+        for e in plan.evictions:
+            if e.job in keys:
+                metrics.EVICTIONS.labels(e.reason).inc(e.replicas)
+
+
+def _gauge_phases(decisions: Sequence[JobDecision], failed: int) -> None:
+    counts = {phase.value: 0 for phase in JobPhase}
+    for d in decisions:
+        counts[str(d.status["phase"])] += 1
+    counts[JobPhase.FAILED.value] += failed
+    for phase, count in counts.items():
+        metrics.JOBS.labels(phase).set(count)

@@ -1,0 +1,243 @@
+"""What every status should say after a plan: jobs, GpuNodes, Nodes and Sites.
+
+Pure: the fleet view and the plan in, the writes that would change something out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from cango_operator.api import (
+    GpuNode,
+    GpuNodePhase,
+    InferenceJob,
+    InferenceJobStatus,
+    JobPlacement,
+    Site,
+)
+from cango_operator.builders import (
+    NodeView,
+    Shortfall,
+    build_node_patch,
+    failed_status,
+    fingerprint,
+    job_status,
+    site_aggregates,
+)
+from cango_operator.operator.sitepower import has_live_feed
+from cango_operator.operator.view import FleetView
+from cango_operator.operator.writes import Write, differs
+from cango_operator.placement import Plan
+from cango_operator.power import GpuLoad
+
+ReadyFn = Callable[[InferenceJob, Sequence[JobPlacement]], int]
+#: Phases in which a GpuNode takes new work.
+WORKING_PHASES = frozenset({None, GpuNodePhase.READY, GpuNodePhase.DEGRADED})
+
+
+@dataclass(frozen=True)
+class JobDecision:
+    """A job, the placement lines the plan gave it, and the status that records them."""
+
+    key: str
+    job: InferenceJob
+    rows: tuple[JobPlacement, ...]
+    status: dict[str, Any]
+    write: Write | None
+
+
+def rows_of(plan: Plan, key: str) -> tuple[JobPlacement, ...]:
+    return tuple(
+        JobPlacement(
+            site=p.site, node=p.node, replicas=p.replicas, gpus=p.gpus, power_w=round(p.power_w, 3)
+        )
+        for p in plan.placements_of(key)
+        if p.replicas > 0
+    )
+
+
+def site_latency(site: Site, region: str | None) -> int | None:
+    """Measured latency to ``region`` when the site reports one, else the declared one."""
+    if region is None:
+        return None
+    measured = site.status.latency_ms if site.status is not None else None
+    if measured and region in measured:
+        return measured[region]
+    return site.spec.latency_ms.get(region)
+
+
+def job_decisions(view: FleetView, plan: Plan, ready: ReadyFn) -> list[JobDecision]:
+    short = {u.job: Shortfall(u.missing, u.message) for u in plan.unschedulable}
+    out = []
+    for key, job in sorted(view.jobs.items()):
+        rows = rows_of(plan, key)
+        region = job.spec.placement.client_region
+        latency = {name: site_latency(site, region) for name, site in view.sites.items()}
+        status = job_status(
+            job,
+            rows,
+            ready=ready(job, rows),
+            shortfall=short.get(key),
+            latency_by_site=latency,
+            now=view.now,
+        )
+        out.append(JobDecision(key, job, rows, status, _job_write(view, key, status)))
+    return out
+
+
+def failed_writes(view: FleetView) -> list[Write]:
+    out = []
+    for key, entry in sorted(view.failed.items()):
+        try:
+            existing = InferenceJobStatus.model_validate(entry.raw_status).conditions
+        except ValidationError:
+            existing = []
+        status = failed_status(
+            generation=entry.generation,
+            message=entry.error or "invalid spec",
+            existing=existing,
+            now=view.now,
+        )
+        write = _job_write(view, key, status)
+        if write is not None:
+            out.append(write)
+    return out
+
+
+def _job_write(view: FleetView, key: str, status: dict[str, Any]) -> Write | None:
+    if not differs(status, view.current_status.get(key)):
+        return None
+    entry = view.entries[key]
+    return Write("InferenceJob", entry.name, entry.namespace, entry.resource_version, status)
+
+
+def allocated_gpus(plan: Plan) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for p in plan.placements:
+        out[p.node] = out.get(p.node, 0) + p.gpus
+    return out
+
+
+def gpunode_writes(view: FleetView, plan: Plan) -> list[Write]:
+    allocated = allocated_gpus(plan)
+    out = []
+    for name, entry in sorted(view.world.gpunodes.items()):
+        gpunode = entry.gpunode
+        if gpunode is None:
+            continue
+        body: dict[str, Any] = {"allocatedGpus": allocated.get(name, 0)}
+        phase = gpunode.status.phase if gpunode.status is not None else None
+        if name in view.stale and phase != GpuNodePhase.UNKNOWN:
+            body["phase"] = GpuNodePhase.UNKNOWN.value
+        current = _dump_status(gpunode)
+        if differs(body, current):
+            out.append(Write("GpuNode", name, None, entry.resource_version, body))
+    return out
+
+
+def node_writes(view: FleetView) -> list[Write]:
+    out = []
+    for gpunode in view.world.valid_gpunodes():
+        node = view.world.node_of(gpunode)
+        if node is None:
+            continue
+        patch = build_node_patch(
+            gpunode,
+            labels=node.labels,
+            taints=node.taints,
+            resource_version=node.resource_version,
+            stale=gpunode.name in view.stale,
+        )
+        if patch is not None:
+            out.append(Write("Node", node.name, None, node.resource_version, patch))
+    return out
+
+
+def _usable(gpunode: GpuNode, view: FleetView) -> bool:
+    phase = gpunode.status.phase if gpunode.status is not None else None
+    return (
+        phase in WORKING_PHASES
+        and not gpunode.spec.unschedulable
+        and gpunode.name not in view.stale
+        and gpunode.name not in view.nodeless
+        and gpunode.name not in view.not_ready
+    )
+
+
+def _healthy_gpus(gpunode: GpuNode) -> int:
+    reported = gpunode.status.gpus if gpunode.status is not None else []
+    if not reported:
+        return gpunode.spec.gpu.count
+    return min(gpunode.spec.gpu.count, sum(1 for g in reported if g.healthy))
+
+
+def site_writes(view: FleetView, plan: Plan) -> list[Write]:
+    allocated = allocated_gpus(plan)
+    power = {s.name: s for s in plan.sites}
+    committed: dict[str, float] = {}
+    for p in plan.placements:
+        committed[p.site] = committed.get(p.site, 0.0) + p.power_w
+    nodes_at: dict[str, list[NodeView]] = {}
+    for gpunode in view.world.valid_gpunodes():
+        nodes_at.setdefault(gpunode.spec.site, []).append(
+            NodeView(
+                gpunode=gpunode,
+                usable=_usable(gpunode, view),
+                allocated_gpus=allocated.get(gpunode.name, 0),
+                healthy_gpus=_healthy_gpus(gpunode),
+            )
+        )
+    out = []
+    for name, site in sorted(view.sites.items()):
+        site_power = power.get(name)
+        body = site_aggregates(
+            nodes_at.get(name, []),
+            pue=site.spec.power.pue,
+            committed_w=committed.get(name, 0.0),
+            available_kw=site_power.available_kw_after if site_power else None,
+            mining_target_kw=site_power.mining_target_kw if site_power else None,
+        )
+        if has_live_feed(site):
+            del body["power"]  # the feed runner writes those, from the same GPU load
+        body["observedGeneration"] = site.metadata.generation
+        if differs(body, _dump_status(site)):
+            version = view.world.sites[name].resource_version
+            out.append(Write("Site", name, None, version, body))
+    return out
+
+
+def site_loads(view: FleetView, plan: Plan) -> dict[str, GpuLoad]:
+    """Each site's GPU load for the power model: measured node power and the power
+    promised to the plan's replicas (both in kW, before PUE)."""
+    node_w: dict[str, float] = {}
+    for gpunode in view.gpunodes.values():
+        if gpunode.status is not None and gpunode.status.power_w is not None:
+            site = gpunode.spec.site
+            node_w[site] = node_w.get(site, 0.0) + gpunode.status.power_w
+    committed_w: dict[str, float] = {}
+    for p in plan.placements:
+        committed_w[p.site] = committed_w.get(p.site, 0.0) + p.power_w
+    return {
+        name: GpuLoad(
+            node_power_kw=round(node_w.get(name, 0.0) / 1000, 3),
+            committed_kw=round(committed_w.get(name, 0.0) / 1000, 3),
+        )
+        for name in view.sites
+    }
+
+
+def _dump_status(resource: Site | GpuNode) -> Mapping[str, Any]:
+    if resource.status is None:
+        return {}
+    dumped: Mapping[str, Any] = resource.status.model_dump(
+        by_alias=True, exclude_none=True, mode="json"
+    )
+    return dumped
+
+
+def write_fingerprint(write: Write) -> str:
+    return fingerprint(write.body)

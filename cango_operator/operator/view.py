@@ -1,0 +1,118 @@
+"""The fleet as one round plans it: the indexes, corrected by what only the operator knows.
+
+* a job's placements are the ones the operator last wrote, when the watch has not
+  shown that write yet (see :mod:`memory`);
+* a GpuNode whose heartbeat is stale is Unknown, whatever its status still says;
+* a GpuNode whose Kubernetes Node is gone is left out (its replicas are re-placed);
+* a GpuNode whose Node is not Ready (a new Node not yet up, or one the node lifecycle
+  controller gave up on) is Unknown: its replicas move now, not after Kubernetes'
+  five-minute eviction, and nothing new goes there until it is Ready;
+* a site with a live power feed that has not reported yet is Unknown (no new work);
+* jobs being deleted are left out; jobs whose spec does not parse are set aside as
+  failed, with the reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from cango_operator.api import (
+    GpuNode,
+    GpuNodePhase,
+    GpuNodeStatus,
+    InferenceJob,
+    Site,
+    SitePhase,
+    SiteStatus,
+)
+from cango_operator.operator.indexes import JobEntry
+from cango_operator.operator.memory import WriteMemory
+from cango_operator.operator.sitepower import has_live_feed
+from cango_operator.operator.world import World, is_stale
+
+
+def job_status_key(entry: JobEntry) -> tuple[str, str, str]:
+    return ("InferenceJob", entry.namespace, entry.name)
+
+
+@dataclass
+class FleetView:
+    world: World
+    now: datetime
+    jobs: dict[str, InferenceJob] = field(default_factory=dict)
+    entries: dict[str, JobEntry] = field(default_factory=dict)
+    failed: dict[str, JobEntry] = field(default_factory=dict)
+    current_status: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+    sites: dict[str, Site] = field(default_factory=dict)
+    gpunodes: dict[str, GpuNode] = field(default_factory=dict)
+    stale: set[str] = field(default_factory=set)
+    nodeless: set[str] = field(default_factory=set)
+    not_ready: set[str] = field(default_factory=set)
+
+
+def build_view(world: World, memory: WriteMemory, now: datetime, stale_after: float) -> FleetView:
+    view = FleetView(world=world, now=now)
+    for key, entry in world.jobs.items():
+        if entry.deleting:
+            continue
+        written = memory.recall(job_status_key(entry), entry.resource_version)
+        status: Mapping[str, Any] = written if written is not None else entry.raw_status
+        view.current_status[key] = status
+        view.entries[key] = entry
+        if entry.job is None:
+            view.failed[key] = entry
+            continue
+        job = entry.job
+        if written is not None:
+            job = _with_status(job, written)
+        view.jobs[key] = job
+    for site in world.valid_sites():
+        view.sites[site.name] = site if _feed_heard(site) else _unheard(site)
+    for gpunode in world.valid_gpunodes():
+        # The engine knows GPU nodes by their GpuNode name; Deployments pin to spec.nodeName.
+        node = world.node_of(gpunode)
+        if node is None:
+            view.nodeless.add(gpunode.name)
+            continue
+        if is_stale(gpunode, now, stale_after):
+            view.stale.add(gpunode.name)
+            view.gpunodes[gpunode.name] = _with_phase(gpunode, GpuNodePhase.UNKNOWN)
+        elif not node.ready:
+            view.not_ready.add(gpunode.name)
+            view.gpunodes[gpunode.name] = _with_phase(gpunode, GpuNodePhase.UNKNOWN)
+        else:
+            view.gpunodes[gpunode.name] = gpunode
+    return view
+
+
+def _with_status(job: InferenceJob, status: Mapping[str, Any]) -> InferenceJob:
+    """The job with the status we wrote (parsed like the API server's copy would be)."""
+    body = job.model_dump(by_alias=True, exclude_none=True, mode="json")
+    body["status"] = {
+        k: v for k, v in {**body.get("status", {}), **status}.items() if v is not None
+    }
+    return InferenceJob.model_validate(body)
+
+
+def _feed_heard(site: Site) -> bool:
+    """A site without a live feed needs none; one with a feed must have reported once."""
+    if not has_live_feed(site):
+        return True
+    power = site.status.power if site.status is not None else None
+    return power is not None and power.feed is not None
+
+
+def _unheard(site: Site) -> Site:
+    """A site whose live feed has not reported yet is Unknown: no new work until it has."""
+    status = site.status or SiteStatus()
+    return site.model_copy(
+        update={"status": status.model_copy(update={"phase": SitePhase.UNKNOWN})}
+    )
+
+
+def _with_phase(gpunode: GpuNode, phase: GpuNodePhase) -> GpuNode:
+    status = gpunode.status or GpuNodeStatus()
+    return gpunode.model_copy(update={"status": status.model_copy(update={"phase": phase})})

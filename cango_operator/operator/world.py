@@ -1,0 +1,84 @@
+"""One consistent read of the operator's indexes, taken at the start of a round.
+
+kopf's indexes change while a round awaits its writes; the round works from this copy so
+that every decision in it comes from the same moment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from cango_operator.api import GpuNode, Site
+from cango_operator.operator.indexes import (
+    DEPLOYMENTS,
+    GPUNODES,
+    JOBS,
+    NODES,
+    SERVICES,
+    SITES,
+    ClusterEntry,
+    JobEntry,
+    NodeEntry,
+    OwnedEntry,
+)
+
+V = TypeVar("V")
+
+
+def _values(index: Mapping[Any, Iterable[V]] | None) -> list[V]:
+    """Every record of a kopf index (each key holds a store of one or more records)."""
+    if index is None:
+        return []
+    return [value for store in index.values() for value in store]
+
+
+@dataclass
+class World:
+    """Jobs by ``namespace/name``; sites, GpuNodes and Nodes by name; owned objects by job."""
+
+    jobs: dict[str, JobEntry] = field(default_factory=dict)
+    sites: dict[str, ClusterEntry] = field(default_factory=dict)
+    gpunodes: dict[str, ClusterEntry] = field(default_factory=dict)
+    nodes: dict[str, NodeEntry] = field(default_factory=dict)
+    deployments: dict[str, list[OwnedEntry]] = field(default_factory=dict)
+    services: dict[str, list[OwnedEntry]] = field(default_factory=dict)
+
+    @classmethod
+    def from_indexes(cls, indexes: Mapping[str, Any]) -> World:
+        world = cls()
+        for job in _values(indexes.get(JOBS)):
+            world.jobs[job.key] = job
+        for entry in _values(indexes.get(SITES)):
+            world.sites[entry.name] = entry
+        for entry in _values(indexes.get(GPUNODES)):
+            world.gpunodes[entry.name] = entry
+        for node in _values(indexes.get(NODES)):
+            world.nodes[node.name] = node
+        for dep in _values(indexes.get(DEPLOYMENTS)):
+            world.deployments.setdefault(f"{dep.namespace}/{dep.job}", []).append(dep)
+        for svc in _values(indexes.get(SERVICES)):
+            world.services.setdefault(f"{svc.namespace}/{svc.job}", []).append(svc)
+        return world
+
+    def valid_sites(self) -> list[Site]:
+        return [e.site for e in self.sites.values() if e.site is not None]
+
+    def valid_gpunodes(self) -> list[GpuNode]:
+        return [e.gpunode for e in self.gpunodes.values() if e.gpunode is not None]
+
+    def node_of(self, gpunode: GpuNode) -> NodeEntry | None:
+        """The Kubernetes Node of a GpuNode, unless it is gone or going."""
+        node = self.nodes.get(gpunode.spec.node_name)
+        return None if node is None or node.deleting else node
+
+
+def is_stale(gpunode: GpuNode, now: datetime, stale_after: float) -> bool:
+    """No heartbeat for ``stale_after`` seconds. A node that never reported is not stale:
+    it is declared by its site operator and judged by its spec until an agent reports."""
+    status = gpunode.status
+    if status is None or status.last_heartbeat_time is None:
+        return False
+    return now - status.last_heartbeat_time > timedelta(seconds=stale_after)

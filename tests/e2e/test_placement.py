@@ -1,0 +1,98 @@
+"""Jobs are placed and realised on the real control plane: every replica Running where the
+plan put it, everything owned by the job, and gone with it."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import StartOperator
+from tests.e2e.harness import Fleet, wait_for
+
+pytestmark = pytest.mark.cluster
+
+
+def placed_counts(job: dict[str, Any]) -> Counter[str]:
+    return Counter(
+        {p["node"]: p["replicas"] for p in job["status"]["placements"] if p["replicas"] > 0}
+    )
+
+
+class TestPlacement:
+    def test_every_replica_runs_on_a_node_the_plan_chose(
+        self, fleet: Fleet, start_operator: StartOperator
+    ) -> None:
+        near = fleet.site("near", latency_ms=20)
+        far = fleet.site("far", latency_ms=40)
+        fleet.nodes(near, 2, gpus=8)
+        fleet.nodes(far, 1, gpus=4)
+        fleet.job("chat", replicas=5, gpu={"count": 1})
+        fleet.job("big", replicas=2, gpu={"count": 2})
+        fleet.job("spread", replicas=2, placement={"minSites": 2})
+        start_operator()
+
+        fleet.wait_running()
+
+        for name, job in fleet.jobs().items():
+            status = job["status"]
+            assert status["readyReplicas"] == job["spec"]["replicas"]
+            plan = placed_counts(job)
+            assert sum(plan.values()) == job["spec"]["replicas"]
+            pods = Counter(p.spec.node_name for p in fleet.running_pods(name))
+            assert pods == plan, f"{name}: pods {dict(pods)} differ from the plan {dict(plan)}"
+            assert status["latencyMs"] <= 100
+        assert set(fleet.jobs()["spread"]["status"]["sites"]) == {near, far}
+
+    def test_objects_are_owned_by_the_job_and_deleted_with_it(
+        self, fleet: Fleet, start_operator: StartOperator
+    ) -> None:
+        site = fleet.site("only", latency_ms=10)
+        (node,) = fleet.nodes(site, 1, gpus=8)
+        fleet.job("chat", replicas=3)
+        fleet.job("keep", replicas=1)
+        start_operator()
+        fleet.wait_running()
+
+        job = fleet.get_job("chat")
+        owned = [
+            d for d in fleet.deployments() if d.metadata.labels["compute.cango.io/job"] == "chat"
+        ]
+        assert owned
+        for dep in owned:
+            (ref,) = dep.metadata.owner_references
+            assert (ref.kind, ref.name, ref.uid, ref.controller) == (
+                "InferenceJob",
+                "chat",
+                job["metadata"]["uid"],
+                True,
+            )
+        svc = fleet.core.read_namespaced_service("chat", fleet.namespace)
+        assert svc.metadata.owner_references[0].uid == job["metadata"]["uid"]
+        assert fleet.get_cluster("gpunodes", node)["status"]["allocatedGpus"] == 4
+
+        fleet.delete_job("chat")
+
+        def chat_gone() -> bool:
+            deps = [
+                d
+                for d in fleet.deployments()
+                if d.metadata.labels["compute.cango.io/job"] == "chat"
+            ]
+            pods = [
+                p
+                for p in fleet.pods()
+                if (p.metadata.labels or {}).get("compute.cango.io/job") == "chat"
+            ]
+            services = [
+                s.metadata.name for s in fleet.core.list_namespaced_service(fleet.namespace).items
+            ]
+            return not deps and not pods and "chat" not in services
+
+        wait_for("the job's Deployments, pods and Service to be deleted", chat_gone, timeout=60)
+        wait_for(
+            "the node's allocation to drop to the remaining job",
+            lambda: fleet.get_cluster("gpunodes", node)["status"]["allocatedGpus"] == 1,
+        )
+        assert fleet.phases() == {"keep": "Running"}

@@ -1,0 +1,181 @@
+"""An in-memory fleet for testing the round's decisions without an API server.
+
+Objects are the bodies the API server would hold; the world is built from them with the
+operator's own index functions, and status writes are merged back as merge patches.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from cango_operator.operator import indexes
+from cango_operator.operator.memory import WriteMemory
+from cango_operator.operator.snapshot import build_snapshot
+from cango_operator.operator.statuses import (
+    JobDecision,
+    failed_writes,
+    gpunode_writes,
+    job_decisions,
+    node_writes,
+    site_writes,
+)
+from cango_operator.operator.view import FleetView, build_view
+from cango_operator.operator.world import World
+from cango_operator.operator.writes import Write
+from cango_operator.placement import Plan, plan
+
+API = "compute.cango.io/v1alpha1"
+
+
+def merge(target: dict[str, Any], patch: dict[str, Any]) -> None:
+    for key, value in patch.items():
+        if value is None:
+            target.pop(key, None)
+        elif isinstance(value, dict) and isinstance(target.get(key), dict):
+            merge(target[key], value)
+        else:
+            target[key] = copy.deepcopy(value)
+
+
+class Fleet:
+    def __init__(self) -> None:
+        self.bodies: dict[tuple[str, str, str], dict[str, Any]] = {}
+        self._rv = 100
+
+    def _next_rv(self) -> str:
+        self._rv += 1
+        return str(self._rv)
+
+    def add(self, kind: str, body: dict[str, Any]) -> None:
+        meta = body.setdefault("metadata", {})
+        meta.setdefault("uid", f"uid-{meta['name']}")
+        meta.setdefault("generation", 1)
+        meta["resourceVersion"] = self._next_rv()
+        self.bodies[(kind, meta.get("namespace", ""), meta["name"])] = body
+
+    def site(self, name: str, region: str = "north-america", **extra: Any) -> None:
+        spec = {
+            "region": region,
+            "power": {"capacityKw": 1000, "reserveKw": 50, "pue": 1.2},
+            "mining": {"loadKw": 500, "curtailableKw": 200},
+            "latencyMs": {"north-america": 20 if region == "north-america" else 150},
+        }
+        merge(spec, extra)
+        self.add(
+            "Site", {"apiVersion": API, "kind": "Site", "metadata": {"name": name}, "spec": spec}
+        )
+
+    def gpu_node(
+        self,
+        name: str,
+        site: str,
+        count: int = 8,
+        node: bool = True,
+        status: dict[str, Any] | None = None,
+    ) -> None:
+        body: dict[str, Any] = {
+            "apiVersion": API,
+            "kind": "GpuNode",
+            "metadata": {"name": name},
+            "spec": {
+                "site": site,
+                "nodeName": name,
+                "gpu": {"model": "H100-80GB", "count": count, "memoryMiB": 81559, "maxPowerW": 700},
+            },
+        }
+        if status is not None:
+            body["status"] = status
+        self.add("GpuNode", body)
+        if node:
+            self.add(
+                "Node",
+                {
+                    "apiVersion": "v1",
+                    "kind": "Node",
+                    "metadata": {"name": name},
+                    "spec": {},
+                    "status": {"conditions": [{"type": "Ready", "status": "True"}]},
+                },
+            )
+
+    def job(self, name: str, replicas: int = 2, namespace: str = "t", **extra: Any) -> None:
+        spec: dict[str, Any] = {
+            "replicas": replicas,
+            "container": {"image": "img:1", "port": 8000},
+            "gpu": {"count": 1},
+        }
+        merge(spec, extra)
+        self.add(
+            "InferenceJob",
+            {
+                "apiVersion": API,
+                "kind": "InferenceJob",
+                "metadata": {"name": name, "namespace": namespace},
+                "spec": spec,
+            },
+        )
+
+    def get(self, kind: str, name: str, namespace: str = "") -> dict[str, Any]:
+        return self.bodies[(kind, namespace, name)]
+
+    async def world(self) -> World:
+        fns = {
+            "InferenceJob": (indexes.JOBS, indexes.index_job),
+            "Site": (indexes.SITES, indexes.index_site),
+            "GpuNode": (indexes.GPUNODES, indexes.index_gpunode),
+            "Node": (indexes.NODES, indexes.index_node),
+        }
+        idx: dict[str, dict[Any, list[Any]]] = {name: {} for name, _ in fns.values()}
+        for (kind, _, _), body in self.bodies.items():
+            name, fn = fns[kind]
+            for key, value in (await fn(copy.deepcopy(body))).items():
+                idx[name].setdefault(key, []).append(value)
+        return World.from_indexes(idx)
+
+    def apply(self, writes: Iterable[Write]) -> None:
+        for w in writes:
+            body = self.get(w.kind, w.name, w.namespace or "")
+            if w.kind == "Node":
+                merge(body, w.body)
+            else:
+                merge(body.setdefault("status", {}), w.body)
+            body["metadata"]["resourceVersion"] = self._next_rv()
+
+
+class Round:
+    """One round's decisions, computed the way the operator computes them."""
+
+    def __init__(self, view: FleetView, result: Plan, decisions: list[JobDecision]) -> None:
+        self.view = view
+        self.plan = result
+        self.decisions = decisions
+        self.jobs = {d.key: d for d in decisions}
+
+    def writes(self) -> list[Write]:
+        return [
+            *[d.write for d in self.decisions if d.write is not None],
+            *failed_writes(self.view),
+            *gpunode_writes(self.view, self.plan),
+            *node_writes(self.view),
+            *site_writes(self.view, self.plan),
+        ]
+
+
+async def decide(
+    fleet: Fleet,
+    memory: WriteMemory | None = None,
+    *,
+    ready: int = 0,
+    stale_after: float = 60.0,
+    now: datetime | None = None,
+) -> Round:
+    world = await fleet.world()
+    view = build_view(world, memory or WriteMemory(), now or datetime.now(UTC), stale_after)
+    result = plan(build_snapshot(view))
+    decisions = job_decisions(
+        view, result, lambda job, rows: min(ready, sum(r.replicas for r in rows))
+    )
+    return Round(view, result, decisions)

@@ -1,0 +1,71 @@
+"""`cango-operator run`: flags become options, bad ones are refused naming the flag."""
+
+from __future__ import annotations
+
+import pytest
+
+from cango_operator.cli import build_parser
+from cango_operator.commands.run import default_priority, options_from
+from cango_operator.errors import ConfigError
+from cango_operator.operator.options import OperatorOptions
+
+
+def parse(*argv: str) -> OperatorOptions:
+    args = ["run", *argv]
+    return options_from(build_parser(args).parse_args(args))
+
+
+class TestDefaults:
+    def test_all_namespaces_peering_and_the_charts_ports(self) -> None:
+        options = parse()
+        assert options.clusterwide
+        assert options.peering == "cango-operator"
+        assert options.liveness == "http://0.0.0.0:8080/healthz"
+        assert options.metrics_port == 9090
+
+    def test_an_older_instance_outranks_a_newer_one(self) -> None:
+        older = default_priority()
+        newer = default_priority()
+        assert older >= newer - 999  # same millisecond: only the random tie-breaker differs
+        assert parse().priority != parse().priority
+
+
+class TestFlags:
+    def test_namespaces_standalone_priority_and_no_probe(self) -> None:
+        options = parse(
+            "-n",
+            "a",
+            "-n",
+            "b",
+            "--standalone",
+            "--priority",
+            "7",
+            "--liveness",
+            "none",
+            "--metrics-port",
+            "0",
+        )
+        assert options.namespaces == ("a", "b")
+        assert not options.clusterwide
+        assert options.standalone
+        assert options.priority == 7
+        assert options.liveness is None
+        assert options.metrics_port is None
+
+    @pytest.mark.parametrize(
+        ("argv", "named"),
+        [
+            (["--metrics-port", "70000"], "--metrics-port"),
+            (["--peering-lifetime", "1"], "--peering-lifetime"),
+            (["--node-stale-seconds", "0"], "--node-stale-seconds"),
+            (["--liveness", "tcp://x"], "--liveness"),
+            (["--node-stale-seconds", "20", "--peering-lifetime", "15"], "--node-stale-seconds"),
+        ],
+    )
+    def test_bad_values_are_refused_naming_the_flag(self, argv: list[str], named: str) -> None:
+        with pytest.raises(ConfigError, match=named):
+            parse(*argv)
+
+    def test_namespace_and_all_namespaces_exclude_each_other(self) -> None:
+        with pytest.raises(SystemExit):
+            parse("-n", "a", "-A")
