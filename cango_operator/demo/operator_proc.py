@@ -23,7 +23,8 @@ from cango_operator.errors import ClusterError
 READY_TIMEOUT_S = 90.0
 STOP_TIMEOUT_S = 15.0
 #: Settings for a fleet whose day runs a few hundred times faster than real time.
-DEMO_OPERATOR_ARGS = ("--standalone", "--liveness", "none", "--node-stale-seconds", "15")
+#: A GpuNode is stale after three missed agent intervals.
+DEMO_OPERATOR_ARGS = ("--standalone", "--liveness", "none", "--node-stale-seconds", "45")
 
 
 def free_port() -> int:

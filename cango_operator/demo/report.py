@@ -268,8 +268,10 @@ def event_impact(snapshots: Sequence[Snapshot], world: str, event: EventRecord) 
     for snap in after:
         desired = {j.job: j.desired for j in snap.jobs_of(world)}
         serving = snap.serving_by_job(world)
-        for job in jobs:
-            if job not in desired:
+        for job in sorted(jobs):
+            if job not in desired:  # deleted by its tenant: nothing left to recover
+                jobs.discard(job)
+                dropped_at.pop(job, None)
                 continue
             full = serving.get(job, 0) >= desired[job]
             if job not in dropped_at and not full and snap.real_s <= window_end:

@@ -134,6 +134,14 @@ class TestEvents:
         never = [*SNAPSHOTS[:2], snapshot(20, 3600, [replica("r1", "a")])]
         assert event_impact(never, "cango", STORM).recovered_after_s is None
 
+    def test_a_job_deleted_before_it_was_back_is_no_outage_left_open(self) -> None:
+        deleted = [
+            *SNAPSHOTS[:2],
+            Snapshot(**{**SNAPSHOTS[2].__dict__, "jobs": (), "replicas": ()}),
+        ]
+        impact = event_impact(deleted, "cango", STORM)
+        assert (impact.disrupted_jobs, impact.recovered_after_s) == (0, None)
+
     def test_an_event_where_nothing_ran_touches_nothing(self) -> None:
         quiet = EventRecord("spike", "priceSpike", 0, 5, sites=("c",))
         impact = event_impact(SNAPSHOTS, "cango", quiet)
