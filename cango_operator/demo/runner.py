@@ -66,6 +66,7 @@ TICK_S = 0.2
 VIEW_INTERVAL_S = 1.0
 SITES_READY_TIMEOUT_S = 20.0
 CLUSTER_ATTEMPTS = 2
+CRD_TIMEOUT_S = 60.0
 AGENT_THREADS = 12
 DEMO_THREADS = 4
 T = TypeVar("T")
@@ -175,8 +176,9 @@ class _Blocking:
     def __init__(self, workers: int = DEMO_THREADS) -> None:
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="demo")
 
-    async def __call__(self, fn: Callable[..., T], *args: Any) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._pool, partial(fn, *args))
+    async def __call__(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        call = partial(fn, *args, **kwargs)
+        return await asyncio.get_running_loop().run_in_executor(self._pool, call)
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
@@ -262,7 +264,8 @@ class _Demo:
             self._run.close()
             for client in self._clients:
                 client.close()
-            self.say(f"operator stopped (exit {code}), agents and feeds stopped")
+            operator_said = "" if code is None else f"operator stopped (exit {code}), "
+            self.say(f"{operator_said}agents and feeds stopped")
         text = render_report(report)
         self.options.out.write("\n" + text + "\n\n")
         if operator.exited() not in (0, None, -15):
@@ -278,15 +281,7 @@ class _Demo:
         if not CRD_DIR.is_dir():
             raise ClusterError(f"{CRD_DIR} is missing: generate the CRDs with `make crds`")
         await self._run(self.cluster.kubectl, "apply", "-f", str(CRD_DIR))
-        await self._run(
-            self.cluster.kubectl,
-            "wait",
-            "--for",
-            "condition=established",
-            "--timeout",
-            "60s",
-            *(f"crd/{n}.compute.cango.io" for n in CRD_NAMES),
-        )
+        await self._wait_for_crds()
         self.say("CRDs installed")
         name = self.scenario.name
         for tenant in self.scenario.tenants:
@@ -311,6 +306,30 @@ class _Demo:
         ]
         await self._run(kube.create_cluster_objects, sites + gpunodes)
         self.say(f"{len(sites)} Sites (feeds at {base}/sites/...) and {len(gpunodes)} GpuNodes")
+
+    async def _wait_for_crds(self) -> None:
+        """Until every CRD is Established (``kubectl wait`` fails on a CRD without status yet)."""
+        names = [f"{n}.compute.cango.io" for n in CRD_NAMES]
+        deadline = time.monotonic() + CRD_TIMEOUT_S
+        while True:
+            proc = await self._run(
+                self.cluster.kubectl,
+                "get",
+                "crd",
+                *names,
+                "-o",
+                'jsonpath={range .items[*]}{.status.conditions[?(@.type=="Established")].status}'
+                " {end}",
+                check=False,
+            )
+            if proc.returncode == 0 and proc.stdout.split() == ["True"] * len(names):
+                return
+            if time.monotonic() > deadline:
+                raise ClusterError(
+                    f"CRDs not Established within {CRD_TIMEOUT_S:.0f} s: "
+                    f"{proc.stdout.strip() or proc.stderr.strip()}"
+                )
+            await asyncio.sleep(0.5)
 
     async def _wait_for_sites(self, kube: DemoKube) -> None:
         """Until the operator has judged every site from its feed once (it has a phase)."""
