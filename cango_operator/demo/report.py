@@ -271,7 +271,8 @@ def event_impact(snapshots: Sequence[Snapshot], world: str, event: EventRecord) 
         for job in sorted(jobs):
             if job not in desired:  # deleted by its tenant: nothing left to recover
                 jobs.discard(job)
-                dropped_at.pop(job, None)
+                if job not in back_at:
+                    dropped_at.pop(job, None)
                 continue
             full = serving.get(job, 0) >= desired[job]
             if job not in dropped_at and not full and snap.real_s <= window_end:

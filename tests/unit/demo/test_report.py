@@ -142,6 +142,11 @@ class TestEvents:
         impact = event_impact(deleted, "cango", STORM)
         assert (impact.disrupted_jobs, impact.recovered_after_s) == (0, None)
 
+    def test_a_job_back_and_deleted_later_still_counts_as_recovered(self) -> None:
+        later = [*SNAPSHOTS[:3], Snapshot(**{**SNAPSHOTS[3].__dict__, "jobs": (), "replicas": ()})]
+        impact = event_impact(later, "cango", STORM)
+        assert (impact.disrupted_jobs, impact.recovered_after_s) == (1, 15)
+
     def test_an_event_where_nothing_ran_touches_nothing(self) -> None:
         quiet = EventRecord("spike", "priceSpike", 0, 5, sites=("c",))
         impact = event_impact(SNAPSHOTS, "cango", quiet)
