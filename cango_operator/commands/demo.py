@@ -1,63 +1,96 @@
-"""`cango-operator demo`: the main job on a local cluster.
+"""`cango-operator demo`: play a simulated day of a GPU fleet at mining sites, with a report.
 
-Until the full scenario lands, it starts the local control plane, creates the simulated
-GPU nodes of ``examples/dev-nodes.yaml`` (or ``--nodes FILE``) and prints them as the
-real API server reports them.
+Starts a local control plane, the operator and the simulated feeds and node agents,
+plays the scenario (``examples/demo/scenario.yaml`` by default), shows a live view, and
+prints a report measured on the cluster, next to a baseline of plain Deployments placed
+by kube-scheduler alone on a mirror of the same fleet.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
-from cango_operator.devcluster import apply_dev_nodes, cluster_up, ensure_bin_dir
-from cango_operator.devcluster.nodes import GPU_MODEL_LABEL, GPU_RESOURCE, SITE_LABEL, load_shapes
-from cango_operator.devcluster.tools import REPO_ROOT
+from cango_operator.demo.runner import DemoOptions, run_demo
+from cango_operator.demo.scenario import DEFAULT_SCENARIO
+from cango_operator.devcluster.cluster import DEFAULT_WORKDIR
 
-DEFAULT_NODES = REPO_ROOT / "examples" / "dev-nodes.yaml"
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--nodes",
+        "--scenario",
         type=Path,
-        default=DEFAULT_NODES,
-        help="GPU nodes to simulate (default: %(default)s)",
+        default=DEFAULT_SCENARIO,
+        metavar="FILE",
+        help="scenario YAML (default: %(default)s)",
     )
     parser.add_argument(
-        "--name", default="cango-dev", help="local cluster name (default: %(default)s)"
+        "--speed",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="simulated seconds per real second (default: the scenario's day.defaultSpeed)",
+    )
+    parser.add_argument(
+        "--keep-cluster",
+        action="store_true",
+        help="leave the cluster running at the end (prints its KUBECONFIG)",
+    )
+    parser.add_argument(
+        "--no-baseline",
+        dest="baseline",
+        action="store_false",
+        help="skip the baseline of plain Deployments (half the nodes and pods)",
+    )
+    parser.add_argument(
+        "--report-json", type=Path, metavar="FILE", help="also write the report as JSON here"
+    )
+    parser.add_argument(
+        "--name", default="cango-demo", help="local cluster name (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        default=DEFAULT_WORKDIR,
+        help="where cluster state and the operator's log live (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--sample-interval",
+        type=_positive,
+        default=1.5,
+        metavar="SECONDS",
+        help="real seconds between samples of the cluster (default: %(default)s)",
     )
 
 
 def run(args: argparse.Namespace) -> int:
-    from kubernetes import client, config
-
-    print(
-        "starting the local control plane (the first run builds it from Go modules) ...", flush=True
-    )
-    cluster = cluster_up(args.name, bin_dir=ensure_bin_dir())
-    shapes, _ = load_shapes([args.nodes])
-    api = config.new_client_from_config(config_file=str(cluster.kubeconfig))
-    apply_dev_nodes(client.CoreV1Api(api), shapes)
-    names = {s.name for s in shapes}
-    print(f"\n{'NODE':<22} {'SITE':<16} {'GPU MODEL':<12} {'GPUS':>4}")
-    total = 0
-    listed = json.loads(cluster.kubectl("get", "nodes", "-o", "json").stdout)["items"]
-    for node in sorted(listed, key=lambda n: str(n["metadata"]["name"])):
-        name = node["metadata"]["name"]
-        if name not in names:
-            continue
-        labels = node["metadata"].get("labels", {})
-        gpus = int(node["status"].get("allocatable", {}).get(GPU_RESOURCE, "0"))
-        total += gpus
-        print(
-            f"{name:<22} {labels.get(SITE_LABEL, '-'):<16} "
-            f"{labels.get(GPU_MODEL_LABEL, '-'):<12} {gpus:>4}"
+    report = run_demo(
+        DemoOptions(
+            scenario=args.scenario,
+            speed=args.speed,
+            keep_cluster=args.keep_cluster,
+            baseline=args.baseline,
+            report_json=args.report_json,
+            cluster_name=args.name,
+            workdir=args.workdir,
+            sample_interval_s=args.sample_interval,
         )
-    print(f"\n{len(names)} simulated GPU nodes, {total} GPUs allocatable on a real API server.")
-    print(
-        f"export KUBECONFIG={cluster.kubeconfig}   # to look around; `make cluster-down` stops it"
     )
-    api.close()
+    cango = report.worlds.get("cango")
+    if cango is not None and cango.overruns.site_samples:
+        print(
+            f"cango-operator demo: the operator's placements overran a site's power budget "
+            f"in {cango.overruns.site_samples} samples (must be 0)"
+        )
+        return 1
     return 0

@@ -1,0 +1,213 @@
+"""Reading the cluster's objects into a snapshot: budgets from Sites, replicas from pods."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from cango_operator.demo.baseline import JOB_ANNOTATION
+from cango_operator.demo.samples import (
+    ClusterObjects,
+    build_snapshot,
+    record_pods,
+    site_sample,
+)
+
+SITE_WITH_STATUS: dict[str, Any] = {
+    "metadata": {"name": "a"},
+    "spec": {
+        "region": "north-america",
+        "power": {"capacityKw": 1000, "reserveKw": 50, "pue": 1.2},
+        "energyPriceUsdPerMwh": 40,
+        "mining": {"loadKw": 900, "curtailableKw": 40},
+        "latencyMs": {"north-america": 20, "europe": 95},
+    },
+    "status": {
+        "phase": "Ready",
+        "power": {"capacityKw": 800, "otherLoadKw": 700, "availableKw": 60},
+        "energyPriceUsdPerMwh": 90,
+        "latencyMs": {"north-america": 18},
+    },
+}
+SITE_WITHOUT_STATUS: dict[str, Any] = {
+    "metadata": {"name": "b"},
+    "spec": {
+        "region": "east-africa",
+        "power": {"capacityKw": 500, "reserveKw": 20},
+        "energyPriceUsdPerMwh": 30,
+        "mining": {"loadKw": 450, "curtailableKw": 10},
+    },
+}
+
+
+def node(name: str, fleet: str | None, site: str = "a", gpus: int = 8) -> dict[str, Any]:
+    labels = {"compute.cango.io/gpu-model": "H100-80GB", "demo.cango.io/site": site}
+    if fleet:
+        labels["demo.cango.io/fleet"] = fleet
+    return {
+        "metadata": {"name": name, "labels": labels},
+        "status": {"allocatable": {"nvidia.com/gpu": str(gpus)}},
+    }
+
+
+def pod(
+    uid: str, namespace: str, rs: str, node_name: str, *, ready: bool = True, deleting: bool = False
+) -> dict[str, Any]:
+    meta: dict[str, Any] = {
+        "uid": uid,
+        "namespace": namespace,
+        "labels": {"pod-template-hash": "abc12"},
+        "ownerReferences": [{"kind": "ReplicaSet", "name": f"{rs}-abc12"}],
+    }
+    if deleting:
+        meta["deletionTimestamp"] = "2025-01-20T00:00:09Z"
+    conditions = [
+        {
+            "type": "Ready",
+            "status": "True" if ready else "False",
+            "lastTransitionTime": "2025-01-20T00:00:04Z",
+        }
+    ]
+    return {
+        "metadata": meta,
+        "spec": {
+            "nodeName": node_name,
+            "containers": [{"resources": {"limits": {"nvidia.com/gpu": "1"}}}],
+        },
+        "status": {"phase": "Running", "conditions": conditions},
+    }
+
+
+OBJECTS = ClusterObjects(
+    sites=[SITE_WITH_STATUS, SITE_WITHOUT_STATUS],
+    gpunodes=[{"spec": {"gpu": {"model": "H100-80GB", "maxPowerW": 700}}}],
+    jobs=[
+        {
+            "metadata": {
+                "name": "chat",
+                "namespace": "tenant-t",
+                "creationTimestamp": "2025-01-20T00:00:01Z",
+            },
+            "spec": {
+                "replicas": 2,
+                "gpu": {"count": 1},
+                "placement": {"clientRegion": "north-america", "maxLatencyMs": 50},
+            },
+            "status": {"phase": "Running"},
+        }
+    ],
+    deployments=[
+        {
+            "metadata": {
+                "name": "chat-a-n001",
+                "namespace": "tenant-t",
+                "ownerReferences": [{"kind": "InferenceJob", "name": "chat"}],
+            },
+            "spec": {"replicas": 2},
+        },
+        {
+            "metadata": {
+                "name": "chat",
+                "namespace": "baseline-t",
+                "creationTimestamp": "2025-01-20T00:00:01Z",
+                "annotations": {JOB_ANNOTATION: "tenant-t/chat"},
+            },
+            "spec": {"replicas": 2},
+            "status": {"readyReplicas": 1},
+        },
+    ],
+    pods=[
+        pod("p1", "tenant-t", "chat-a-n001", "a-n001"),
+        pod("p2", "tenant-t", "chat-a-n001", "a-n001", deleting=True),
+        pod("p3", "baseline-t", "chat", "base-a-n001"),
+        {"metadata": {"uid": "p4", "namespace": "kube-system"}, "spec": {"nodeName": "a-n001"}},
+    ],
+    nodes=[node("a-n001", "cango"), node("base-a-n001", "baseline"), node("control", None)],
+)
+
+
+class TestSiteSample:
+    def test_the_budget_comes_from_the_status_the_operator_wrote(self) -> None:
+        sample = site_sample(SITE_WITH_STATUS)
+        # capacity 800 - reserve 50 - other load 700 + sheddable min(40, 700)
+        assert sample.budget_kw == 90
+        assert sample.price_usd_per_mwh == 90
+        assert sample.latency_ms == {"north-america": 18, "europe": 95}
+        assert sample.available_kw == 60 and sample.powered
+
+    def test_without_a_status_the_spec_stands(self) -> None:
+        sample = site_sample(SITE_WITHOUT_STATUS)
+        assert sample.budget_kw == 500 - 20 - 450 + 10
+        assert sample.price_usd_per_mwh == 30 and sample.pue == 1.0
+        assert sample.available_kw is None
+
+    def test_an_offline_site_or_one_without_capacity_is_not_powered(self) -> None:
+        offline = {**SITE_WITH_STATUS, "status": {**SITE_WITH_STATUS["status"], "phase": "Offline"}}
+        assert not site_sample(offline).powered
+        dark = {**SITE_WITH_STATUS, "status": {"phase": "Ready", "power": {"capacityKw": 0}}}
+        assert not site_sample(dark).powered
+
+
+class TestSnapshot:
+    def test_pods_are_traced_to_their_job_and_world(self) -> None:
+        snap = build_snapshot(3.0, 900.0, OBJECTS)
+        by_pod = {r.pod: r for r in snap.replicas}
+        assert set(by_pod) == {"p1", "p2", "p3"}
+        assert (by_pod["p1"].world, by_pod["p1"].job, by_pod["p1"].site) == (
+            "cango",
+            "tenant-t/chat",
+            "a",
+        )
+        assert (by_pod["p3"].world, by_pod["p3"].job) == ("baseline", "tenant-t/chat")
+
+    def test_a_pod_being_deleted_does_not_serve(self) -> None:
+        by_pod = {r.pod: r for r in build_snapshot(3.0, 900.0, OBJECTS).replicas}
+        assert by_pod["p1"].serving and by_pod["p3"].serving
+        assert not by_pod["p2"].serving
+
+    def test_replica_power_is_gpus_times_the_models_power_without_an_estimate(self) -> None:
+        snap = build_snapshot(3.0, 900.0, OBJECTS)
+        assert {r.power_w for r in snap.replicas} == {700}
+
+    def test_jobs_of_both_worlds_with_their_slo(self) -> None:
+        jobs = {j.world: j for j in build_snapshot(3.0, 900.0, OBJECTS).jobs}
+        assert (jobs["cango"].desired, jobs["cango"].phase) == (2, "Running")
+        assert (jobs["baseline"].phase, jobs["baseline"].max_latency_ms) == ("Degraded", 50)
+        assert jobs["baseline"].client_region == "north-america"
+
+    def test_gpus_are_counted_per_fleet_and_site(self) -> None:
+        snap = build_snapshot(3.0, 900.0, OBJECTS)
+        assert snap.gpus_total == {"cango": 8, "baseline": 8}
+        assert snap.gpus_by_site == {("cango", "a"): 8, ("baseline", "a"): 8}
+
+
+class TestPodHistory:
+    def test_creation_and_readiness_times_are_kept_and_vanished_pods_marked(self) -> None:
+        records: dict[tuple[str, str], Any] = {}
+        snap = build_snapshot(3.0, 900.0, OBJECTS)
+        record_pods(records, 3.0, OBJECTS, snap)
+        cango = records[("cango", "tenant-t/chat")]
+        assert cango.created == datetime(2025, 1, 20, 0, 0, 1, tzinfo=UTC)
+        assert cango.pods["p1"].ready_at == datetime(2025, 1, 20, 0, 0, 4, tzinfo=UTC)
+        assert ("baseline", "tenant-t/chat") in records
+        later = ClusterObjects(**{**OBJECTS.__dict__, "pods": OBJECTS.pods[:1]})
+        record_pods(records, 6.0, later, build_snapshot(6.0, 1800.0, later))
+        assert cango.pods["p2"].gone_real_s == 6.0 and cango.pods["p1"].gone_real_s is None
+
+
+class TestPowerLoss:
+    def test_a_replica_on_a_node_marked_powered_off_does_not_serve(self) -> None:
+        dark = node("a-n001", "cango")
+        dark["metadata"]["annotations"] = {"demo.cango.io/power": "off"}
+        objects = ClusterObjects(**{**OBJECTS.__dict__, "nodes": [dark, *OBJECTS.nodes[1:]]})
+        by_pod = {r.pod: r for r in build_snapshot(3.0, 900.0, objects).replicas}
+        assert not by_pod["p1"].serving and by_pod["p3"].serving
+
+    def test_a_site_whose_nodes_are_all_powered_off_is_dark_whatever_its_status_says(self) -> None:
+        nodes = []
+        for body in (node("a-n001", "cango"), node("base-a-n001", "baseline")):
+            body["metadata"]["annotations"] = {"demo.cango.io/power": "off"}
+            nodes.append(body)
+        objects = ClusterObjects(**{**OBJECTS.__dict__, "nodes": nodes})
+        assert not build_snapshot(3.0, 900.0, objects).sites["a"].powered
+        assert build_snapshot(3.0, 900.0, OBJECTS).sites["a"].powered
