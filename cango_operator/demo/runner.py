@@ -376,7 +376,7 @@ class _Demo:
     async def _play_day(
         self, kube: DemoKube, agents: SimulatedAgents, operator: OperatorProcess
     ) -> None:
-        effects = _Effects(kube, agents, self._run)
+        effects = _Effects(kube, agents, self._run, lambda: self.latest)
         events = self.events = EventPlayer(self.scenario, self.clock, effects, self.nodes)
         tenants = TenantPlayer(
             self.scenario,
@@ -424,10 +424,17 @@ class _Demo:
 class _Effects:
     """:class:`~.events.ClusterEffects` on the demo cluster and its simulated agents."""
 
-    def __init__(self, kube: DemoKube, agents: SimulatedAgents, run: _Blocking) -> None:
+    def __init__(
+        self,
+        kube: DemoKube,
+        agents: SimulatedAgents,
+        run: _Blocking,
+        latest: Callable[[], Snapshot | None],
+    ) -> None:
         self.kube = kube
         self.agents = agents
         self._run = run
+        self.latest = latest
 
     async def set_dark(self, nodes: list[DemoNode], dark: bool) -> None:
         self.agents.set_dark([n.name for n in nodes], dark)
@@ -444,3 +451,13 @@ class _Effects:
 
     async def fail_gpu(self, node: str, gpu: int, xid: int) -> None:
         self.agents.fail_gpu(node, gpu, xid)
+
+    def busiest_node(self, fleet: str, site: str | None) -> str | None:
+        snapshot = self.latest()
+        if snapshot is None:
+            return None
+        held: dict[str, int] = {}
+        for replica in snapshot.replicas_of(fleet):
+            if replica.serving and site in (None, replica.site):
+                held[replica.node] = held.get(replica.node, 0) + replica.gpus
+        return max(held, key=lambda node: (held[node], node), default=None)
