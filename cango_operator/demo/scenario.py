@@ -336,9 +336,7 @@ class Scenario(_Model):
             named_sites: list[str] = []
             if isinstance(event, StormEvent | PriceSpikeEvent):
                 named_sites = event.sites
-            elif isinstance(event, CurtailmentEvent):
-                named_sites = [event.site]
-            elif isinstance(event, GpuFailureEvent) and event.site is not None:
+            elif isinstance(event, CurtailmentEvent | GpuFailureEvent) and event.site:
                 named_sites = [event.site]
             for site_name in named_sites:
                 if site_name not in site_names:
