@@ -9,7 +9,7 @@ CANGO := $(BIN)/cango-operator
 BIN_DIR = $(shell hack/controlplane/build.sh)
 
 .PHONY: help venv system-deps controlplane cluster-up cluster-down fmt lint types layers \
-        unit pytest test crds demo bench bench-e2e clean chart-lint
+        unit pytest test crds demo bench bench-e2e clean chart-lint observability
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -60,13 +60,16 @@ chart-lint: ## helm lint --strict of the Helm chart (its tests run with `make py
 crds: venv ## regenerate the CRD manifests from the API models
 	$(CANGO) crds
 
+observability: venv ## regenerate the chart's dashboards and docs/{metrics,dashboards,alerts}.md
+	$(CANGO) observability
+
 demo: venv ## the main job: a simulated fleet on a local cluster, with a report
 	CANGO_BIN_DIR=$(BIN_DIR) $(CANGO) demo
 
 bench: venv ## placement engine benchmarks (writes bench results)
 	$(BIN)/python -m tests.bench
 
-bench-e2e: venv ## scale benchmark on the local control plane
+bench-e2e: venv ## scale benchmark on the local control plane (writes .out/bench-e2e/)
 	CANGO_BIN_DIR=$(BIN_DIR) $(BIN)/python -m tests.bench.e2e
 
 clean: ## remove the virtualenv and caches (not the control-plane build)

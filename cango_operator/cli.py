@@ -27,6 +27,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     ),
     "demo": ("cango_operator.commands.demo", "play a simulated fleet scenario on a local cluster"),
     "crds": ("cango_operator.commands.crds", "generate the CRD manifests from the API models"),
+    "observability": (
+        "cango_operator.commands.observability",
+        "generate the Grafana dashboards and the metrics, dashboards and alerts docs",
+    ),
     "dev": (
         "cango_operator.commands.dev",
         "development helpers: local cluster, simulated GPU nodes",

@@ -179,6 +179,16 @@ class AgentMetrics:
             ["node"],
             registry=r,
         )
+        # Counters of this node exist from the start, so that rate() reads 0, not nothing.
+        for counter in (
+            self.readings,
+            self.reading_errors,
+            self.status_patches,
+            self.status_patch_errors,
+            self.registrations,
+            self.power_limit_changes,
+        ):
+            counter.labels(node)
 
     def observe_reading(
         self, reading: NodeReading, health: NodeHealth, node_power_w: float, seconds: float

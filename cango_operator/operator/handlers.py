@@ -16,6 +16,7 @@ from typing import Any
 
 import kopf
 
+from cango_operator.operator import round_metrics
 from cango_operator.operator.indexes import DEPLOYMENTS, GPUNODES, JOBS, NODES, SERVICES, SITES
 from cango_operator.operator.options import OperatorOptions
 from cango_operator.operator.planner import Planner
@@ -120,6 +121,7 @@ async def _clock(rt: Runtime) -> None:
                     rt.planner.request("became active")
                 else:
                     await rt.feeds.deactivate()
+                    round_metrics.standby()
             now = time.monotonic()
             if active and now - last_check >= check_every:
                 last_check = now

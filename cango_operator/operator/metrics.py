@@ -6,8 +6,11 @@ so that only these series (plus process metrics) are exported.
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 from prometheus_client.process_collector import ProcessCollector
+
+from cango_operator import __version__
+from cango_operator.operator.fleet_metrics import FleetCollector, UsageMeter
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 ProcessCollector(registry=REGISTRY)
@@ -66,3 +69,29 @@ UNSCHEDULABLE_REPLICAS = Gauge(
     "Replicas the last plan could not place.",
     registry=REGISTRY,
 )
+
+# -- the fleet, usage and placement latency (see fleet_metrics and round_metrics) ---------
+
+BUILD = Info(
+    "cango_operator_build", "The operator's release (value 1, version label).", registry=REGISTRY
+)
+BUILD.info({"version": __version__})
+PLACEMENT_LATENCY = Histogram(
+    "cango_placement_latency_seconds",
+    "From a job wanting replicas (created, or first seen short of them) to the round that "
+    "placed them.",
+    buckets=(0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800),
+    registry=REGISTRY,
+)
+FLEET = FleetCollector()
+REGISTRY.register(FLEET)
+USAGE = UsageMeter()
+REGISTRY.register(USAGE)
+
+# Series that exist from the start, so that rate() reads 0 rather than nothing.
+for _outcome in ("ok", "error"):
+    ROUNDS.labels(_outcome)
+for _cause in ("new", "moved"):
+    PLACEMENTS.labels(_cause)
+for _kind in ("InferenceJob", "GpuNode", "Site", "Node", "Deployment", "Service"):
+    RECONCILE_ERRORS.labels(_kind)

@@ -22,8 +22,10 @@ from cango_operator.api import JobPhase
 from cango_operator.builders import fingerprint
 from cango_operator.operator import metrics
 from cango_operator.operator.applier import JobIntent, PlanApplier
+from cango_operator.operator.fleet_metrics import reason_label
 from cango_operator.operator.kube import KubeWriter, describe, is_status
 from cango_operator.operator.memory import WriteMemory
+from cango_operator.operator.round_metrics import record_round
 from cango_operator.operator.sitepower import SitePowerFeeds
 from cango_operator.operator.snapshot import build_snapshot
 from cango_operator.operator.statuses import (
@@ -150,6 +152,7 @@ class Reconciler:
         timings["fleet"] = time.monotonic() - started
 
         _gauge_phases(decisions, len(view.failed))
+        record_round(view, plan, decisions, {d.key for d in recorded})
         metrics.UNSCHEDULABLE_REPLICAS.set(sum(u.missing for u in plan.unschedulable))
         if result.status_writes or result.applied or result.deleted or result.errors:
             logger.info(
@@ -221,7 +224,7 @@ class Reconciler:
                 metrics.PLACEMENTS.labels(cause).inc(p.new_replicas)
         for e in plan.evictions:
             if e.job in keys:
-                metrics.EVICTIONS.labels(e.reason).inc(e.replicas)
+                metrics.EVICTIONS.labels(reason_label(e.reason)).inc(e.replicas)
 
 
 def _gauge_phases(decisions: Sequence[JobDecision], failed: int) -> None:

@@ -12,6 +12,8 @@ ANNOTATION_PREFIX = "compute.cango.io"
 
 
 def configure(settings: kopf.OperatorSettings, options: OperatorOptions) -> None:
+    # The peering name and priority are given to kopf.operator() itself: kopf reads them
+    # before any startup handler runs.
     # A standby takes over once the active peer's record is this old; kopf's 60 s default
     # would leave the fleet unmanaged for a minute after the active pod dies.
     settings.peering.lifetime = options.peering_lifetime
@@ -27,6 +29,12 @@ def configure(settings: kopf.OperatorSettings, options: OperatorOptions) -> None
     settings.watching.connect_timeout = 10
     # Coalesce bursts of events per object (a Deployment rolling out) into one handling.
     settings.batching.batch_window = 0.2
+    # One worker per object with events in flight is cheap here (handlers only index and
+    # request a round, without awaiting anything), so no limit: a limit would only delay
+    # index updates of a large fleet behind each other.
+    settings.batching.worker_limit = None
+    # Every handler is a coroutine; kopf's thread pool would serve only sync handlers.
+    settings.execution.max_workers = 2
     # kopf keeps no handler progress on our objects (no change-detection handlers, no
     # finalizers); should that change, its marks go under our own domain.
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(

@@ -17,22 +17,27 @@ import asyncio
 import base64
 import logging
 from collections.abc import Mapping
+from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 from kubernetes import client
 
-from cango_operator.api import FeedType, Site
+from cango_operator.api import FeedType, Site, SitePhase
 from cango_operator.builders import fingerprint
 from cango_operator.errors import ConfigError
 from cango_operator.operator.kube import KubeWriter
 from cango_operator.operator.metrics import REGISTRY
 from cango_operator.power import (
     Condition,
+    FeedSample,
+    FeedStatus,
     GpuLoad,
     PowerMetrics,
     PowerRunner,
     SitePowerSpec,
     SitePowerState,
+    compute_site_power,
     site_power_spec_of,
 )
 
@@ -58,6 +63,7 @@ class SitePowerFeeds:
         self._written: dict[str, str] = {}
         self._metrics = _power_metrics()
         self._runner: PowerRunner | None = None
+        self._static: set[str] = set()
 
     @property
     def active(self) -> bool:
@@ -77,6 +83,9 @@ class SitePowerFeeds:
 
     async def deactivate(self) -> None:
         runner, self._runner = self._runner, None
+        for name in self._static:
+            self._metrics.forget(name)
+        self._static.clear()
         if runner is not None:
             await runner.stop()
             logger.info("power feeds stopped")
@@ -88,6 +97,7 @@ class SitePowerFeeds:
         runner = self._runner
         if runner is None:
             return
+        self._observe_static(sites)
         live = {name: site for name, site in sites.items() if has_live_feed(site)}
         for name in [n for n in self._specs if n not in live]:
             await runner.remove_site(name)
@@ -103,6 +113,25 @@ class SitePowerFeeds:
                 await runner.set_site(name, spec, _stored_conditions(site))
             elif name in changed_load:
                 await runner.refresh(name)
+
+    def _observe_static(self, sites: Mapping[str, Site]) -> None:
+        """Sites without a live feed get the same power metrics as the others, from their
+        spec (the ``static`` feed) and their GPU load, with the phase their status holds."""
+        now = datetime.now(UTC)
+        static = {name: site for name, site in sites.items() if not has_live_feed(site)}
+        for name in self._static - set(static):
+            self._metrics.forget(name)
+        self._static = set(static)
+        for name, site in static.items():
+            try:
+                spec = site_power_spec_of(site.spec)
+            except ConfigError:
+                continue  # logged where the round reads it
+            feed = FeedStatus("static feed (spec values)", last_good=FeedSample(timestamp=now))
+            state = compute_site_power(spec, feed, self.load(name), now)
+            phase = site.status.phase if site.status is not None else None
+            state = replace(state, phase=phase or SitePhase.READY)
+            self._metrics.observe_state(name, FeedType.STATIC.value, state, _utc_now)
 
     async def _sink(self, name: str, state: SitePowerState) -> None:
         if self._runner is None:
@@ -122,6 +151,10 @@ class SitePowerFeeds:
             raise ConfigError(f"Secret {name}: no namespace given and POD_NAMESPACE is not set")
         secret: Any = await asyncio.to_thread(self._core.read_namespaced_secret, name, where)
         return {k: base64.b64decode(v).decode() for k, v in (secret.data or {}).items()}
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 _METRICS: list[PowerMetrics] = []

@@ -175,12 +175,9 @@ def _healthy_gpus(gpunode: GpuNode) -> int:
     return min(gpunode.spec.gpu.count, sum(1 for g in reported if g.healthy))
 
 
-def site_writes(view: FleetView, plan: Plan) -> list[Write]:
+def node_views_by_site(view: FleetView, plan: Plan) -> dict[str, list[NodeView]]:
+    """Each site's GPU nodes: usable or not, their healthy and allocated GPUs."""
     allocated = allocated_gpus(plan)
-    power = {s.name: s for s in plan.sites}
-    committed: dict[str, float] = {}
-    for p in plan.placements:
-        committed[p.site] = committed.get(p.site, 0.0) + p.power_w
     nodes_at: dict[str, list[NodeView]] = {}
     for gpunode in view.world.valid_gpunodes():
         nodes_at.setdefault(gpunode.spec.site, []).append(
@@ -191,6 +188,15 @@ def site_writes(view: FleetView, plan: Plan) -> list[Write]:
                 healthy_gpus=_healthy_gpus(gpunode),
             )
         )
+    return nodes_at
+
+
+def site_writes(view: FleetView, plan: Plan) -> list[Write]:
+    power = {s.name: s for s in plan.sites}
+    committed: dict[str, float] = {}
+    for p in plan.placements:
+        committed[p.site] = committed.get(p.site, 0.0) + p.power_w
+    nodes_at = node_views_by_site(view, plan)
     out = []
     for name, site in sorted(view.sites.items()):
         site_power = power.get(name)
