@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import subprocess
 import sys
 import time
@@ -79,7 +80,8 @@ class DemoOptions:
     keep_cluster: bool = False
     baseline: bool = True
     report_json: Path | None = None
-    cluster_name: str = "cango-demo"
+    #: Unique per run by default, so demos of several people on one machine never meet.
+    cluster_name: str = field(default_factory=lambda: f"cango-demo-{os.getpid()}")
     workdir: Path = DEFAULT_WORKDIR
     sample_interval_s: float = 1.5
     out: TextIO = field(default=sys.stdout)
@@ -114,7 +116,7 @@ def run_demo(options: DemoOptions) -> Report:
     say("control plane: using the cached build, or building it now (cold: ~10-20 min)")
     bin_dir = ensure_bin_dir()
     started = time.monotonic()
-    cluster = _start_cluster(options, bin_dir, say)
+    cluster = start_own_cluster(options, bin_dir, say)
     say(f"cluster {options.cluster_name} up in {time.monotonic() - started:.1f} s")
     log_path = options.workdir / f"{options.cluster_name}-demo.log"
     operator_log = options.workdir / f"{options.cluster_name}-operator.log"
@@ -148,7 +150,12 @@ def _logging_to(path: Path) -> Iterator[None]:
         handler.close()
 
 
-def _start_cluster(
+def _cluster_exists(name: str, workdir: Path) -> bool:
+    """kwokctl keeps a cluster's state under ``clusters/<name>``; we keep its kubeconfig."""
+    return (workdir / "clusters" / name).exists() or (workdir / f"{name}.kubeconfig").exists()
+
+
+def start_own_cluster(
     options: DemoOptions, bin_dir: Path | None, say: Callable[[str], None]
 ) -> LocalCluster:
     """Start the cluster; once more after a failure.
@@ -156,6 +163,13 @@ def _start_cluster(
     Clusters being created on the same machine at the same moment can pick the same free
     ports; the loser fails to start. What it left behind is removed before the retry.
     """
+    if _cluster_exists(options.cluster_name, options.workdir):
+        raise ClusterError(
+            f"a cluster named {options.cluster_name} already exists in {options.workdir} "
+            "(another demo?); the demo only plays on a cluster of its own: choose another "
+            f"--name, or stop that one with `cango-operator dev cluster down --name "
+            f"{options.cluster_name}`"
+        )
     for attempt in range(1, CLUSTER_ATTEMPTS + 1):
         try:
             return cluster_up(options.cluster_name, options.workdir, bin_dir)
