@@ -9,6 +9,7 @@ by kube-scheduler alone on a mirror of the same fleet.
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from pathlib import Path
 
 from cango_operator.demo.runner import DemoOptions, run_demo
@@ -56,7 +57,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--report-json", type=Path, metavar="FILE", help="also write the report as JSON here"
     )
     parser.add_argument(
-        "--name", default="cango-demo", help="local cluster name (default: %(default)s)"
+        "--name",
+        default=None,
+        help="name of the demo's own local cluster (default: cango-demo-<pid>); it must not "
+        "exist yet",
     )
     parser.add_argument(
         "--workdir",
@@ -74,18 +78,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    report = run_demo(
-        DemoOptions(
-            scenario=args.scenario,
-            speed=args.speed,
-            keep_cluster=args.keep_cluster,
-            baseline=args.baseline,
-            report_json=args.report_json,
-            cluster_name=args.name,
-            workdir=args.workdir,
-            sample_interval_s=args.sample_interval,
-        )
+    options = DemoOptions(
+        scenario=args.scenario,
+        speed=args.speed,
+        keep_cluster=args.keep_cluster,
+        baseline=args.baseline,
+        report_json=args.report_json,
+        workdir=args.workdir,
+        sample_interval_s=args.sample_interval,
     )
+    if args.name:
+        options = replace(options, cluster_name=args.name)
+    report = run_demo(options)
     cango = report.worlds.get("cango")
     if cango is not None and cango.overruns.site_samples:
         print(

@@ -57,6 +57,9 @@ class ClusterEffects(Protocol):
     async def fail_gpu(self, node: str, gpu: int, xid: int) -> None:
         """The simulated GPU ``gpu`` of ``node`` reports XID ``xid``."""
 
+    def busiest_node(self, fleet: str, site: str | None) -> str | None:
+        """The node of ``fleet`` (at ``site``, or anywhere) whose pods hold most GPUs now."""
+
 
 @dataclass(frozen=True)
 class _Step:
@@ -111,6 +114,9 @@ class EventPlayer:
         while self._next < len(self._steps) and self._steps[self._next].sim_t <= now:
             step = self._steps[self._next]
             self._next += 1
+            line = LogLine(step.sim_t, step.text)
+            self.log.append(line)
+            new.append(line)
             if step.action is not None:
                 await step.action()
             # The real moment its simulated time came (the feeds changed then), even when
@@ -121,9 +127,6 @@ class EventPlayer:
                 self._records[step.event] = replace(record, real_start=real)
             elif step.marks == "end" and record is not None:
                 self._records[step.event] = replace(record, real_end=real)
-            line = LogLine(step.sim_t, step.text)
-            self.log.append(line)
-            new.append(line)
         return new
 
     # -- the plan -------------------------------------------------------------------------
@@ -276,27 +279,26 @@ class EventPlayer:
         ]
 
     def _gpu_failure(self, order: int, event: GpuFailureEvent) -> list[_Step]:
-        self._record(
-            event.name,
-            "gpuFailure",
-            event.at,
-            None,
-            nodes={
-                CANGO_FLEET: (event.node,),
-                BASELINE_FLEET: (BASELINE_NODE_PREFIX + event.node,),
-            },
+        self._record(event.name, "gpuFailure", event.at, None)
+        where = f"at {event.site}" if event.site else "in the fleet"
+        text = (
+            f"gpu failure {event.name}: GPU {event.gpu} of "
+            f"{event.node or f'the busiest node {where}'} reports XID {event.xid}"
         )
 
         async def fail() -> None:
-            await self.effects.fail_gpu(event.node, event.gpu, event.xid)
+            nodes: dict[str, tuple[str, ...]] = {}
+            for fleet in (CANGO_FLEET, BASELINE_FLEET):
+                if event.node is not None:
+                    prefix = BASELINE_NODE_PREFIX if fleet == BASELINE_FLEET else ""
+                    nodes[fleet] = (prefix + event.node,)
+                elif (busiest := self.effects.busiest_node(fleet, event.site)) is not None:
+                    nodes[fleet] = (busiest,)
+            record = self._records[event.name]
+            self._records[event.name] = replace(record, nodes=nodes)
+            if CANGO_FLEET in nodes:
+                await self.effects.fail_gpu(nodes[CANGO_FLEET][0], event.gpu, event.xid)
+            picked = ", ".join(f"{fleet}: {n[0]}" for fleet, n in nodes.items())
+            self.log.append(LogLine(event.at, f"gpu failure {event.name}: {picked or 'no node'}"))
 
-        return [
-            _Step(
-                event.at,
-                order,
-                f"gpu failure {event.name}: {event.node} GPU {event.gpu} reports XID {event.xid}",
-                fail,
-                event.name,
-                "start",
-            )
-        ]
+        return [_Step(event.at, order, text, fail, event.name, "start")]

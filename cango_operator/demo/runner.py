@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import subprocess
 import sys
 import time
@@ -79,7 +80,8 @@ class DemoOptions:
     keep_cluster: bool = False
     baseline: bool = True
     report_json: Path | None = None
-    cluster_name: str = "cango-demo"
+    #: Unique per run by default, so demos of several people on one machine never meet.
+    cluster_name: str = field(default_factory=lambda: f"cango-demo-{os.getpid()}")
     workdir: Path = DEFAULT_WORKDIR
     sample_interval_s: float = 1.5
     out: TextIO = field(default=sys.stdout)
@@ -114,7 +116,7 @@ def run_demo(options: DemoOptions) -> Report:
     say("control plane: using the cached build, or building it now (cold: ~10-20 min)")
     bin_dir = ensure_bin_dir()
     started = time.monotonic()
-    cluster = _start_cluster(options, bin_dir, say)
+    cluster = start_own_cluster(options, bin_dir, say)
     say(f"cluster {options.cluster_name} up in {time.monotonic() - started:.1f} s")
     log_path = options.workdir / f"{options.cluster_name}-demo.log"
     operator_log = options.workdir / f"{options.cluster_name}-operator.log"
@@ -148,7 +150,12 @@ def _logging_to(path: Path) -> Iterator[None]:
         handler.close()
 
 
-def _start_cluster(
+def _cluster_exists(name: str, workdir: Path) -> bool:
+    """kwokctl keeps a cluster's state under ``clusters/<name>``; we keep its kubeconfig."""
+    return (workdir / "clusters" / name).exists() or (workdir / f"{name}.kubeconfig").exists()
+
+
+def start_own_cluster(
     options: DemoOptions, bin_dir: Path | None, say: Callable[[str], None]
 ) -> LocalCluster:
     """Start the cluster; once more after a failure.
@@ -156,6 +163,13 @@ def _start_cluster(
     Clusters being created on the same machine at the same moment can pick the same free
     ports; the loser fails to start. What it left behind is removed before the retry.
     """
+    if _cluster_exists(options.cluster_name, options.workdir):
+        raise ClusterError(
+            f"a cluster named {options.cluster_name} already exists in {options.workdir} "
+            "(another demo?); the demo only plays on a cluster of its own: choose another "
+            f"--name, or stop that one with `cango-operator dev cluster down --name "
+            f"{options.cluster_name}`"
+        )
     for attempt in range(1, CLUSTER_ATTEMPTS + 1):
         try:
             return cluster_up(options.cluster_name, options.workdir, bin_dir)
@@ -376,7 +390,7 @@ class _Demo:
     async def _play_day(
         self, kube: DemoKube, agents: SimulatedAgents, operator: OperatorProcess
     ) -> None:
-        effects = _Effects(kube, agents, self._run)
+        effects = _Effects(kube, agents, self._run, lambda: self.latest)
         events = self.events = EventPlayer(self.scenario, self.clock, effects, self.nodes)
         tenants = TenantPlayer(
             self.scenario,
@@ -424,10 +438,17 @@ class _Demo:
 class _Effects:
     """:class:`~.events.ClusterEffects` on the demo cluster and its simulated agents."""
 
-    def __init__(self, kube: DemoKube, agents: SimulatedAgents, run: _Blocking) -> None:
+    def __init__(
+        self,
+        kube: DemoKube,
+        agents: SimulatedAgents,
+        run: _Blocking,
+        latest: Callable[[], Snapshot | None],
+    ) -> None:
         self.kube = kube
         self.agents = agents
         self._run = run
+        self.latest = latest
 
     async def set_dark(self, nodes: list[DemoNode], dark: bool) -> None:
         self.agents.set_dark([n.name for n in nodes], dark)
@@ -444,3 +465,13 @@ class _Effects:
 
     async def fail_gpu(self, node: str, gpu: int, xid: int) -> None:
         self.agents.fail_gpu(node, gpu, xid)
+
+    def busiest_node(self, fleet: str, site: str | None) -> str | None:
+        snapshot = self.latest()
+        if snapshot is None:
+            return None
+        held: dict[str, int] = {}
+        for replica in snapshot.replicas_of(fleet):
+            if replica.serving and site in (None, replica.site):
+                held[replica.node] = held.get(replica.node, 0) + replica.gpus
+        return max(held, key=lambda node: (held[node], node), default=None)

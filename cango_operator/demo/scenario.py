@@ -253,14 +253,26 @@ class PriceSpikeEvent(_Window):
 
 
 class GpuFailureEvent(_Model):
-    """GPU ``gpu`` of ``node`` reports XID ``xid`` at ``at`` (79: fallen off the bus)."""
+    """GPU ``gpu`` of a node reports XID ``xid`` at ``at`` (79: fallen off the bus).
+
+    The node is ``node``; without one, the busiest node (most GPUs held by pods) at
+    ``site``, or in the whole fleet, chosen in each world when the event comes: GPUs fail
+    more under load, and a failure where nothing runs shows nothing.
+    """
 
     type: Literal["gpuFailure"]
     name: DnsName
     at: SimTime
-    node: DnsName
+    node: DnsName | None = None
+    site: DnsName | None = None
     gpu: Annotated[int, Field(ge=0, le=15)] = 0
     xid: Annotated[int, Field(ge=1)] = 79
+
+    @model_validator(mode="after")
+    def _node_or_site(self) -> GpuFailureEvent:
+        if self.node is not None and self.site is not None:
+            raise ValueError("give node or site, not both")
+        return self
 
     @field_validator("at", mode="before")
     @classmethod
@@ -294,7 +306,6 @@ class Scenario(_Model):
         problems += _duplicates("tenants", [t.name for t in self.tenants])
         problems += _duplicates("events", [e.name for e in self.events])
         site_names = {s.name for s in self.sites}
-        node_gpus = {n: g.gpus_per_node for s in self.sites for n, g in s.node_names()}
         regions = {r for s in self.sites for r in s.latency_ms}
         day_end = self.day.length_seconds
         for i, site in enumerate(self.sites):
@@ -325,19 +336,13 @@ class Scenario(_Model):
             named_sites: list[str] = []
             if isinstance(event, StormEvent | PriceSpikeEvent):
                 named_sites = event.sites
-            elif isinstance(event, CurtailmentEvent):
+            elif isinstance(event, CurtailmentEvent | GpuFailureEvent) and event.site:
                 named_sites = [event.site]
             for site_name in named_sites:
                 if site_name not in site_names:
                     problems.append(f"{where}: site {site_name!r} is not in sites")
             if isinstance(event, GpuFailureEvent):
-                if event.node not in node_gpus:
-                    problems.append(f"{where}.node: {event.node!r} is not a node of any site")
-                elif event.gpu >= node_gpus[event.node]:
-                    problems.append(
-                        f"{where}.gpu: node {event.node} has {node_gpus[event.node]} GPUs, "
-                        f"no index {event.gpu}"
-                    )
+                problems += _gpu_failure_problems(event, where, self.sites)
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -354,6 +359,30 @@ class Scenario(_Model):
 
     def client_regions(self) -> list[str]:
         return sorted({r for s in self.sites for r in s.latency_ms})
+
+
+def _gpu_failure_problems(
+    event: GpuFailureEvent, where: str, sites: Sequence[SiteScenario]
+) -> list[str]:
+    """The node must exist; the GPU index must exist on every node it may pick."""
+    node_gpus = {n: g.gpus_per_node for s in sites for n, g in s.node_names()}
+    if event.node is not None:
+        if event.node not in node_gpus:
+            return [f"{where}.node: {event.node!r} is not a node of any site"]
+        candidates = {event.node: node_gpus[event.node]}
+    else:
+        candidates = {
+            n: g.gpus_per_node
+            for s in sites
+            if event.site in (None, s.name)
+            for n, g in s.node_names()
+        }
+    if not candidates:
+        return [f"{where}: no node to fail (the site has none)"]
+    fewest = min(candidates.values())
+    if event.gpu >= fewest:
+        return [f"{where}.gpu: a node it may pick has {fewest} GPUs, no index {event.gpu}"]
+    return []
 
 
 def _duplicates(where: str, names: Sequence[str]) -> list[str]:

@@ -28,6 +28,7 @@ SCENARIO = parse_scenario(
         "events": [
             {"type": "storm", "name": "s", "start": "01:00", "end": "02:00", "sites": ["a"]},
             {"type": "gpuFailure", "name": "x", "at": "03:00", "node": "b-n001", "gpu": 2},
+            {"type": "gpuFailure", "name": "y", "at": "06:00", "site": "a", "gpu": 1},
             {
                 "type": "curtailment",
                 "name": "c",
@@ -65,6 +66,10 @@ class Recorder:
 
     async def fail_gpu(self, node: str, gpu: int, xid: int) -> None:
         self.calls.append(("xid", node, (gpu, xid)))
+
+    def busiest_node(self, fleet: str, site: str | None) -> str | None:
+        self.calls.append(("busiest", fleet, site))
+        return "a-n001" if fleet == "cango" else None
 
 
 def player() -> tuple[EventPlayer, Recorder, FakeMonotonic]:
@@ -123,6 +128,19 @@ class TestGpuFailureAndCurtailment:
         failure = next(r for r in events.records if r.name == "x")
         assert failure.nodes == {"cango": ("b-n001",), "baseline": ("base-b-n001",)}
 
+    async def test_without_a_node_the_busiest_one_at_the_site_fails_in_each_world(self) -> None:
+        events, effects, real = player()
+        real.t = 6.0
+        await events.play_due()
+        assert effects.calls[-3:] == [
+            ("busiest", "cango", "a"),
+            ("busiest", "baseline", "a"),
+            ("xid", "a-n001", (1, 79)),
+        ]
+        failure = next(r for r in events.records if r.name == "y")
+        assert failure.nodes == {"cango": ("a-n001",)}  # nothing ran there in the baseline
+        assert events.log[-1].text == "gpu failure y: cango: a-n001"
+
     async def test_a_curtailment_is_measured_from_its_announcement_and_only_logged(self) -> None:
         events, effects, real = player()
         real.t = 3.4
@@ -136,4 +154,4 @@ class TestGpuFailureAndCurtailment:
         real.t = 5.0
         await events.play_due()
         assert len(effects.calls) == calls
-        assert events.pending() == 0
+        assert events.pending() == 1  # the GPU failure at 06:00

@@ -199,9 +199,20 @@ class TestErrorsNameTheField:
         )
 
     def test_a_gpu_index_the_node_does_not_have(self) -> None:
-        assert "events[1].gpu: node tx-1-n002 has 8 GPUs, no index 8" in error_of(
+        assert "events[1].gpu: a node it may pick has 8 GPUs, no index 8" in error_of(
             changed("events.1.gpu", 8)
         )
+
+    def test_a_gpu_failure_names_a_node_or_a_site_not_both(self) -> None:
+        assert "events[1]: give node or site, not both" in error_of(
+            changed("events.1.site", "tx-1")
+        )
+
+    def test_a_gpu_failure_at_an_unknown_site(self) -> None:
+        doc = changed("events.1.site", "tx-9")
+        del doc["events"][1]["node"]
+        message = error_of(doc)
+        assert "events[1]: site 'tx-9' is not in sites" in message
 
     def test_an_unknown_event_type_names_the_allowed_ones(self) -> None:
         message = error_of(changed("events.0.type", "earthquake"))
