@@ -43,6 +43,9 @@ FAULT_ANNOTATION = "compute.cango.io/simulate-fault"
 #: Dashboard queries that may rightly return nothing in this scenario, and why.
 MAY_BE_EMPTY = {
     "cango-site.json: Feed polls and errors [B]": "the chosen site's meter never fails",
+    # The engine may place the job on another site from the start when the suite's other
+    # modules share the cluster; the job dashboard's replicas-by-site panel covers the metric.
+    "cango-site.json: Replicas by job [A]": "the job may never run at the chosen site",
 }
 #: Alerts the scenario trips (their expression returns series) and those it must not.
 TRIPPED = {
