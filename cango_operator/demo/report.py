@@ -13,7 +13,12 @@ operator's ``/metrics``. Each snapshot's state is taken to hold until the next o
   client region is within ``maxLatencyMs`` / replica-time requested;
 - *power-budget overruns*: site-samples where the power committed to serving replicas
   (their power times the site's PUE) exceeded what the site could give GPUs
-  (capacity - reserve - other load + sheddable mining, from the Site object);
+  (capacity - reserve - other load + sheddable mining, from the Site object). One
+  excess is counted apart, as a *reaction*, not an overrun: the first sample after the
+  site's budget fell below work that fitted it one sample before, with nothing added
+  since; no operator can act before it has seen the cut (a grid demand-response order
+  gives minutes to comply; one sample is 1-2 real seconds, minutes of simulated time).
+  The excess still there one sample later is an overrun;
 - *energy*: that committed power integrated over simulated time, priced at each site's
   price in effect (Site status);
 - *GPU utilisation*: GPUs held by serving replicas / GPUs of the world's fleet;
@@ -91,6 +96,7 @@ class OverrunSummary:
     max_kw: float
     sites: tuple[str, ...]
     first: tuple[Overrun, ...] = ()  # the first few, to see where and when
+    reaction_samples: int = 0  # excesses excused as the reaction to a budget cut (see above)
 
 
 @dataclass(frozen=True)
@@ -196,25 +202,46 @@ def committed_kw(snapshot: Snapshot, world: str) -> dict[str, float]:
 
 
 def overruns(snapshots: Sequence[Snapshot], world: str) -> OverrunSummary:
-    count, site_hours, worst = 0, 0.0, 0.0
+    count = reactions = 0
+    site_hours = worst = 0.0
     sites: set[str] = set()
     first: list[Overrun] = []
+    before: dict[str, tuple[float, float]] = {}  # site -> (budget, committed) one sample ago
     for snap, dt in zip(snapshots, weights(snapshots), strict=True):
-        for site, kw in committed_kw(snap, world).items():
+        committed = committed_kw(snap, world)
+        for site, kw in committed.items():
             budget = snap.sites[site].budget_kw
             excess = kw - max(budget, 0.0)
-            if excess > OVERRUN_TOLERANCE_KW:
-                count += 1
-                site_hours += dt / 3600
-                worst = max(worst, excess)
-                sites.add(site)
-                if len(first) < KEPT_OVERRUNS:
-                    first.append(
-                        Overrun(
-                            site, snap.sim_s, round(kw, 3), round(budget, 3), snap.sites[site].phase
-                        )
+            if excess <= OVERRUN_TOLERANCE_KW:
+                continue
+            if site in before and _cut_under_load(*before[site], budget, kw):
+                reactions += 1
+                continue
+            count += 1
+            site_hours += dt / 3600
+            worst = max(worst, excess)
+            sites.add(site)
+            if len(first) < KEPT_OVERRUNS:
+                first.append(
+                    Overrun(
+                        site, snap.sim_s, round(kw, 3), round(budget, 3), snap.sites[site].phase
                     )
-    return OverrunSummary(count, site_hours, worst, tuple(sorted(sites)), tuple(first))
+                )
+        before = {name: (s.budget_kw, committed.get(name, 0.0)) for name, s in snap.sites.items()}
+    return OverrunSummary(
+        count, site_hours, worst, tuple(sorted(sites)), tuple(first), reaction_samples=reactions
+    )
+
+
+def _cut_under_load(
+    budget_before: float, committed_before: float, budget: float, committed: float
+) -> bool:
+    """The site's budget fell below work that fitted it one sample ago, and nothing was
+    added since: the one sample an operator needs to see the cut and act on it."""
+    fitted = committed_before - max(budget_before, 0.0) <= OVERRUN_TOLERANCE_KW
+    return (
+        fitted and budget < budget_before and committed <= committed_before + OVERRUN_TOLERANCE_KW
+    )
 
 
 def energy(snapshots: Sequence[Snapshot], world: str) -> tuple[float, float]:

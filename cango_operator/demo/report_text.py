@@ -89,6 +89,10 @@ def render_report(report: Report) -> str:
         ),
         row("  sites overrun", lambda w: str(len(w.overruns.sites))),
         row(
+            "  cut below running work, met next sample",
+            lambda w: str(w.overruns.reaction_samples),
+        ),
+        row(
             "GPU energy kWh / cost USD",
             lambda w: f"{_num(w.energy_kwh)} / {_money(w.energy_cost_usd)}",
         ),

@@ -17,9 +17,12 @@ are re-placed at the job's turn like any other missing replica.
    most replicas, from its node with the fewest; or it has more replicas at a site than
    ``maxReplicasPerSite`` allows;
 7. a Ready, Degraded or Curtailed site uses more power than it has even after mining
-   sheds all it may (the power model's ``gpuExcessKw`` > 0): preemptible replicas go,
-   lowest priority first, until it fits ("site over power budget", or "site Curtailed"
-   at a curtailed site). An Unknown site's numbers are stale, so nothing moves there.
+   sheds all it may (the power model's ``gpuExcessKw`` > 0): replicas go until it fits,
+   preemptible ones first, then the rest, lowest priority first within each ("site over
+   power budget", or "site Curtailed" at a curtailed site). The budget is a physical
+   limit (a grid order, a breaker), so a non-preemptible replica is not exempt; it is the
+   last to go and is placed again elsewhere in the same plan where its job's rules allow.
+   An Unknown site's numbers are stale, so nothing moves there.
 """
 
 from __future__ import annotations
@@ -164,13 +167,13 @@ def _evict_over_budget(state: PlanState, jobs: Mapping[str, JobRequest]) -> None
         if reason is None or state.site_power_w[site] >= 0:
             continue
         victims = sorted(
-            (jobs[key].priority, key, node)
+            (not jobs[key].preemptible, jobs[key].priority, key, node)
             for key in state.kept
-            if key in jobs and jobs[key].preemptible
+            if key in jobs
             for node in _live_rows(state, key)
             if int(fleet.node_site[node]) == site and state.kept[key][node].unit.need_w > 0
         )
-        for _, key, node in victims:
+        for _, _, key, node in victims:
             row = state.kept[key][node]
             while row.replicas > 0 and state.site_power_w[site] < 0:
                 state.evict(key, node, 1, reason)

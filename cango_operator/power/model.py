@@ -16,7 +16,7 @@ A pure function of its inputs (no I/O, no clock of its own), so every number in
 - ``availableKw = capacityKw - reserveKw - otherLoadKw - max(gpuDrawKw, committedKw)
   + sheddable mining``, floored at 0; 0 in every phase that takes no new placements.
 - ``gpuExcessKw``: GPU power (``max(gpuDrawKw, committedKw)``) that does not fit even when
-  mining sheds all it may; the operator moves preemptible work away while it is > 0.
+  mining sheds all it may; the operator moves work away (preemptible first) while it is > 0.
 - ``miningTargetKw``: the mining load that leaves room for committed GPU work: present
   mining, lowered as far as needed but never below ``present - curtailableKw``.
 

@@ -1,5 +1,6 @@
 """Live power: a site's meter drives its status, and when the load leaves too little room,
-preemptible replicas leave first, lowest priority first, while the rest keep running."""
+preemptible replicas leave first, lowest priority first, while the rest keep running; only
+when that is not enough do non-preemptible replicas give way too."""
 
 from __future__ import annotations
 
@@ -71,6 +72,17 @@ class TestCurtailment:
         assert (vip["phase"], vip["sites"]) == ("Running", [metered])
         wait_for("mid's pods to stop", lambda: not fleet.running_pods("mid"))
         assert len(fleet.running_pods("vip")) == 2
+
+        meter.load_kw = 88  # 12 kW left: nothing preemptible is left, so vip gives one back
+
+        vip = wait_for(
+            "the non-preemptible job to shrink to what the site can power",
+            lambda: (s := fleet.get_job("vip")["status"]).get("readyReplicas") == 1 and s,
+            state=fleet.explain,
+        )
+        assert vip["sites"] == [metered]  # its SLO rules out the spare site
+        wait_for("vip's second pod to stop", lambda: len(fleet.running_pods("vip")) == 1)
+        assert fleet.get_cluster("sites", metered)["status"]["power"]["committedKw"] == 10
 
     def test_an_unreachable_meter_keeps_running_work_but_takes_no_new_work(
         self, fleet: Fleet, start_operator: StartOperator, meter: Meter

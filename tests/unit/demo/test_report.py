@@ -84,6 +84,21 @@ SNAPSHOTS = [
 STORM = EventRecord("storm", "storm", 1000, 5, sim_end=7000, real_end=25, sites=("b",))
 
 
+def cut_at_a(replicas: list[list[ReplicaSample]]) -> list[Snapshot]:
+    """Samples half an hour apart; site a's budget is 10 kW in the first, 0.5 kW after."""
+    return [
+        Snapshot(
+            i * 10,
+            i * 1800,
+            {"a": site("a", 1.1, 10 if i == 0 else 0.5, 40, 20)},
+            (JobSample("cango", JOB, 1, "Running", "north-america", 50),),
+            tuple(at),
+            {"cango": 8},
+        )
+        for i, at in enumerate(replicas)
+    ]
+
+
 class TestWeights:
     def test_each_sample_holds_until_the_next(self) -> None:
         assert weights(SNAPSHOTS) == [1800, 1800, 1800, 0]
@@ -109,6 +124,22 @@ class TestPower:
         assert summary.site_hours == pytest.approx(0.5)
         assert summary.max_kw == pytest.approx(0.5)
         assert summary.sites == ("b",)
+
+    def test_a_cut_met_by_the_next_sample_is_a_reaction_not_an_overrun(self) -> None:
+        # a's budget falls from 10 to 0.5 kW under r1 (1.1 kW); r1 is gone one sample later
+        summary = overruns(cut_at_a([[replica("r1", "a")], [replica("r1", "a")], []]), "cango")
+        assert (summary.site_samples, summary.reaction_samples) == (0, 1)
+
+    def test_a_cut_still_unmet_one_sample_later_is_an_overrun(self) -> None:
+        samples = cut_at_a([[replica("r1", "a")], [replica("r1", "a")], [replica("r1", "a")]])
+        summary = overruns(samples, "cango")
+        assert (summary.site_samples, summary.reaction_samples) == (1, 1)
+        assert summary.first[0].sim_s == 3600
+
+    def test_work_added_at_the_moment_of_a_cut_is_an_overrun(self) -> None:
+        samples = cut_at_a([[], [replica("r1", "a")], []])
+        summary = overruns(samples, "cango")
+        assert (summary.site_samples, summary.reaction_samples) == (1, 0)
 
     def test_energy_is_committed_power_over_time_priced_per_site(self) -> None:
         kwh, usd = energy(SNAPSHOTS, "cango")

@@ -350,13 +350,13 @@ class Reference:
                 "site Curtailed" if site.phase == SitePhase.CURTAILED else "site over power budget"
             )
             victims = sorted(
-                (self.jobs[key].priority, key, i)
+                (not self.jobs[key].preemptible, self.jobs[key].priority, key, i)
                 for key in kept
-                if key in self.jobs and self.jobs[key].preemptible
+                if key in self.jobs
                 for i in self.live(key)
                 if self.nodes[i].site == name and kept[key][i].need > 0
             )
-            for _, key, i in victims:
+            for _, _, key, i in victims:
                 while kept[key][i].replicas > 0 and self.world.power[name] < 0:
                     self.evict(key, i, 1, reason)
 

@@ -408,7 +408,7 @@ class TestRunningWork:
         assert evicted(result, "j") == {("n1", "node lost GPUs"): 2}
         assert where(result, "j") == {"n1": 4, "n2": 2}
 
-    def test_a_site_over_its_power_budget_sheds_preemptible_work_only(self) -> None:
+    def test_a_site_over_its_power_budget_sheds_preemptible_work_first(self) -> None:
         result = plan_of(
             [site("a", capacity_kw=3.0, other_load_kw=1.0)],
             [node("n1", "a")],
@@ -418,9 +418,40 @@ class TestRunningWork:
             ],
             [running("must", "n1", 2), running("may", "n1", 2)],
         )
-        # 2 kW left, 2.8 kW running: the preemptible job gives back two replicas.
+        # 2 kW left, 2.8 kW running: the preemptible job gives back two replicas, though
+        # its priority is higher; that is enough, so the non-preemptible job keeps its own.
         assert evicted(result, "may") == {("n1", "site over power budget"): 2}
         assert evicted(result, "must") == {}
+
+    def test_a_site_cut_below_its_preemptible_work_moves_non_preemptible_work_too(self) -> None:
+        result = plan_of(
+            [site("a", phase=SitePhase.CURTAILED, capacity_kw=1.0), site("b")],
+            [node("a-1", "a"), node("b-1", "b")],
+            [
+                job("low", replicas=2, preemptible=False, priority=10),
+                job("high", replicas=2, preemptible=False, priority=90),
+                job("spare", replicas=1, preemptible=True, priority=99),
+            ],
+            [running("low", "a-1", 2), running("high", "a-1", 2), running("spare", "a-1", 1)],
+        )
+        # 1 kW left for 5 replicas of 0.7 kW: the preemptible one goes, then the lower
+        # priority non-preemptible job, until one replica of 0.7 kW fits; they run at b.
+        assert evicted(result, "spare") == {("a-1", "site Curtailed"): 1}
+        assert evicted(result, "low") == {("a-1", "site Curtailed"): 2}
+        assert evicted(result, "high") == {("a-1", "site Curtailed"): 1}
+        assert where(result, "low") == {"b-1": 2}
+        assert where(result, "high") == {"a-1": 1, "b-1": 1}
+
+    def test_a_site_whose_mining_alone_exceeds_its_budget_keeps_no_gpu_work(self) -> None:
+        result = plan_of(
+            [site("a", phase=SitePhase.CURTAILED, capacity_kw=1.0, other_load_kw=2.0)],
+            [node("a-1", "a")],
+            [job("must", replicas=2, preemptible=False, priority=100)],
+            [running("must", "a-1", 2)],
+        )
+        assert evicted(result, "must") == {("a-1", "site Curtailed"): 2}
+        assert where(result, "must") == {}
+        assert why(result, "must") == {"site Curtailed": 1}  # one node, ruled out
 
     def test_replicas_of_a_deleted_job_are_evicted(self) -> None:
         result = plan_of([site("a")], [node("n1", "a")], [], [running("gone", "n1", 2)])
