@@ -22,11 +22,16 @@ VERSION = "v1"
 
 def ensure_peering(api: client.ApiClient, name: str, namespace: str | None) -> None:
     """Create the ClusterKopfPeering (or, for a namespaced operator, the KopfPeering in
-    ``namespace``) named ``name`` unless it exists."""
+    ``namespace``) named ``name`` unless it exists.
+
+    It looks first: the chart creates the object and lets the operator read it by name,
+    but not create it, so a create attempt would only be refused."""
     custom = client.CustomObjectsApi(api)
     kind, plural = ("ClusterKopfPeering", "clusterkopfpeerings")
     if namespace is not None:
         kind, plural = ("KopfPeering", "kopfpeerings")
+    if _exists(custom, plural, name, namespace):
+        return
     body = {"apiVersion": f"{GROUP}/{VERSION}", "kind": kind, "metadata": {"name": name}}
     try:
         if namespace is None:
@@ -46,3 +51,18 @@ def ensure_peering(api: client.ApiClient, name: str, namespace: str | None) -> N
             logger.warning("may not create %s %s (%s); assuming it exists", kind, name, exc.reason)
             return
         raise
+
+
+def _exists(custom: client.CustomObjectsApi, plural: str, name: str, namespace: str | None) -> bool:
+    """Whether the peering object is there; False also when we may not read it (then
+    creating it is the only way to find out)."""
+    try:
+        if namespace is None:
+            custom.get_cluster_custom_object(GROUP, VERSION, plural, name)
+        else:
+            custom.get_namespaced_custom_object(GROUP, VERSION, namespace, plural, name)
+    except ApiException as exc:
+        if exc.status in (403, 404):
+            return False
+        raise
+    return True

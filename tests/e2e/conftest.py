@@ -10,22 +10,13 @@ from typing import Any
 import pytest
 
 from cango_operator.devcluster import LocalCluster
-from tests.e2e.harness import Fleet, OperatorProcess
-
-REPO = Path(__file__).absolute().parents[2]
-CHART_PEERING_CRDS = REPO / "charts" / "cango-operator" / "crds" / "kopf.dev_peerings.yaml"
-OWN_PEERING_CRDS = Path(__file__).with_name("peering-crds.yaml")
+from tests.e2e.harness import Fleet, OperatorProcess, install_crds
 
 
 @pytest.fixture(scope="session")
 def e2e_cluster(cluster: LocalCluster) -> LocalCluster:
     """The session cluster with the project's CRDs and kopf's peering CRDs."""
-    peering = CHART_PEERING_CRDS if CHART_PEERING_CRDS.exists() else OWN_PEERING_CRDS
-    cluster.kubectl("apply", "-f", str(REPO / "crds"), "-f", str(peering))
-    cluster.kubectl(
-        "wait", "--for=condition=Established", "--timeout=60s", "crd", "--all", timeout=90
-    )
-    return cluster
+    return install_crds(cluster)
 
 
 @pytest.fixture

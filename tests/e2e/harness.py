@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import signal
 import socket
@@ -17,7 +18,7 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TypeVar
@@ -30,6 +31,24 @@ from cango_operator.devcluster import GpuNodeShape, LocalCluster, apply_dev_node
 GROUP, VERSION = "compute.cango.io", "v1alpha1"
 API = f"{GROUP}/{VERSION}"
 T = TypeVar("T")
+#: How a refused request shows in the operator's log: kopf's and the client's errors name
+#: the status ("403", "Forbidden"), the API server's message says "... is forbidden: ...".
+REFUSED = re.compile(r"\b403\b|forbidden", re.IGNORECASE)
+
+
+REPO = Path(__file__).absolute().parents[2]
+CHART_PEERING_CRDS = REPO / "charts" / "cango-operator" / "crds" / "kopf.dev_peerings.yaml"
+OWN_PEERING_CRDS = Path(__file__).with_name("peering-crds.yaml")
+
+
+def install_crds(cluster: LocalCluster) -> LocalCluster:
+    """Apply the project's CRDs and kopf's peering CRDs; wait until they are served."""
+    peering = CHART_PEERING_CRDS if CHART_PEERING_CRDS.exists() else OWN_PEERING_CRDS
+    cluster.kubectl("apply", "-f", str(REPO / "crds"), "-f", str(peering))
+    cluster.kubectl(
+        "wait", "--for=condition=Established", "--timeout=60s", "crd", "--all", timeout=90
+    )
+    return cluster
 
 
 def wait_for(
@@ -89,12 +108,26 @@ class Meter:
 
 
 class OperatorProcess:
-    """``python -m cango_operator run`` against the test cluster; SIGKILL is real."""
+    """``python -m cango_operator run`` against the test cluster; SIGKILL is real.
 
-    def __init__(self, cluster: LocalCluster, log_dir: Path, name: str, *args: str) -> None:
+    It authenticates with ``kubeconfig`` (default: the cluster admin's), the only
+    credentials it is given: $KUBECONFIG points there too. ``env`` adds variables (what a
+    pod of the chart would get, e.g. POD_NAMESPACE)."""
+
+    def __init__(
+        self,
+        cluster: LocalCluster,
+        log_dir: Path,
+        name: str,
+        *args: str,
+        kubeconfig: Path | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
         self.cluster = cluster
         self.name = name
         self.args = args
+        self.kubeconfig = kubeconfig if kubeconfig is not None else cluster.kubeconfig
+        self.env = {**cluster.env(), "KUBECONFIG": str(self.kubeconfig), **(env or {})}
         self.log_path = log_dir / f"operator-{name}.log"
         self.metrics_port = free_port()
         self.health_port = free_port()
@@ -113,7 +146,7 @@ class OperatorProcess:
                 "cango_operator",
                 "run",
                 "--kubeconfig",
-                str(self.cluster.kubeconfig),
+                str(self.kubeconfig),
                 "--metrics-port",
                 str(self.metrics_port),
                 "--liveness",
@@ -122,7 +155,7 @@ class OperatorProcess:
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
-            env=self.cluster.env(),
+            env=self.env,
         )
         log.close()
         return self
@@ -172,6 +205,14 @@ class OperatorProcess:
                 if head.split("{")[0] == name:
                     total += float(value)
         return total
+
+    def refusals(self) -> list[str]:
+        """Log lines where the API server refused a request (403 Forbidden): with a
+        ServiceAccount's token, each one is a permission the operator lacks."""
+        if not self.log_path.exists():
+            return []
+        text = self.log_path.read_text(errors="replace")
+        return [line for line in text.splitlines() if REFUSED.search(line)]
 
     def log_tail(self, lines: int = 60) -> str:
         if not self.log_path.exists():

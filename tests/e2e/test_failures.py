@@ -10,51 +10,16 @@ import pytest
 
 from tests.e2e.conftest import StartOperator
 from tests.e2e.harness import Fleet, wait_for
+from tests.e2e.scenarios import site_outage
 
 pytestmark = pytest.mark.cluster
-
-
-def sites_of(fleet: Fleet, job: str) -> set[str]:
-    """Sites the job's running pods are on, from the pods themselves."""
-    return {p.spec.node_name.rsplit("-n", 1)[0] for p in fleet.running_pods(job)}
 
 
 class TestSiteOutage:
     def test_an_offline_sites_replicas_run_elsewhere_within_the_slo(
         self, fleet: Fleet, start_operator: StartOperator
     ) -> None:
-        a = fleet.site("a", latency_ms=20)
-        b = fleet.site("b", latency_ms=30)
-        c = fleet.site("c", latency_ms=80)
-        for site in (a, b, c):
-            fleet.nodes(site, 1, gpus=8)
-        # "strict" can only run at a (SLO 25 ms); "chat" may run at a or b (SLO 50 ms).
-        fleet.job("chat", replicas=4, placement={"maxLatencyMs": 50, "objective": "latency"})
-        fleet.job("strict", replicas=2, placement={"maxLatencyMs": 25})
-        start_operator()
-        fleet.wait_running()
-        assert sites_of(fleet, "strict") == {a}
-
-        fleet.patch_status("sites", a, {"phase": "Offline"})
-
-        wait_for(
-            "chat to run at b only, all replicas ready",
-            lambda: (
-                sites_of(fleet, "chat") == {b}
-                and len(fleet.running_pods("chat")) == 4
-                and fleet.phases()["chat"] == "Running"
-            ),
-            timeout=60,
-            state=fleet.explain,
-        )
-        assert fleet.get_job("chat")["status"]["latencyMs"] <= 50
-        strict = wait_for(
-            "strict to report that it cannot move",
-            lambda: (s := fleet.get_job("strict")["status"])["phase"] == "Unschedulable" and s,
-            state=fleet.explain,
-        )
-        assert "latency" in strict["message"]
-        wait_for("the offline site's pods to be gone", lambda: not fleet.running_pods("strict"))
+        site_outage(fleet, start_operator)
 
     def test_an_unhealthy_nodes_replicas_move_and_the_node_is_tainted(
         self, fleet: Fleet, start_operator: StartOperator

@@ -3,21 +3,16 @@ plan put it, everything owned by the job, and gone with it."""
 
 from __future__ import annotations
 
-from collections import Counter
-from typing import Any
-
 import pytest
 
 from tests.e2e.conftest import StartOperator
 from tests.e2e.harness import Fleet, wait_for
+from tests.e2e.scenarios import (
+    assert_every_replica_runs_where_planned,
+    delete_job_and_wait_until_its_objects_are_gone,
+)
 
 pytestmark = pytest.mark.cluster
-
-
-def placed_counts(job: dict[str, Any]) -> Counter[str]:
-    return Counter(
-        {p["node"]: p["replicas"] for p in job["status"]["placements"] if p["replicas"] > 0}
-    )
 
 
 class TestPlacement:
@@ -35,14 +30,7 @@ class TestPlacement:
 
         fleet.wait_running()
 
-        for name, job in fleet.jobs().items():
-            status = job["status"]
-            assert status["readyReplicas"] == job["spec"]["replicas"]
-            plan = placed_counts(job)
-            assert sum(plan.values()) == job["spec"]["replicas"]
-            pods = Counter(p.spec.node_name for p in fleet.running_pods(name))
-            assert pods == plan, f"{name}: pods {dict(pods)} differ from the plan {dict(plan)}"
-            assert status["latencyMs"] <= 100
+        assert_every_replica_runs_where_planned(fleet)
         assert set(fleet.jobs()["spread"]["status"]["sites"]) == {near, far}
 
     def test_objects_are_owned_by_the_job_and_deleted_with_it(
@@ -72,25 +60,7 @@ class TestPlacement:
         assert svc.metadata.owner_references[0].uid == job["metadata"]["uid"]
         assert fleet.get_cluster("gpunodes", node)["status"]["allocatedGpus"] == 4
 
-        fleet.delete_job("chat")
-
-        def chat_gone() -> bool:
-            deps = [
-                d
-                for d in fleet.deployments()
-                if d.metadata.labels["compute.cango.io/job"] == "chat"
-            ]
-            pods = [
-                p
-                for p in fleet.pods()
-                if (p.metadata.labels or {}).get("compute.cango.io/job") == "chat"
-            ]
-            services = [
-                s.metadata.name for s in fleet.core.list_namespaced_service(fleet.namespace).items
-            ]
-            return not deps and not pods and "chat" not in services
-
-        wait_for("the job's Deployments, pods and Service to be deleted", chat_gone, timeout=60)
+        delete_job_and_wait_until_its_objects_are_gone(fleet, "chat")
         wait_for(
             "the node's allocation to drop to the remaining job",
             lambda: fleet.get_cluster("gpunodes", node)["status"]["allocatedGpus"] == 1,
