@@ -43,9 +43,6 @@ FAULT_ANNOTATION = "compute.cango.io/simulate-fault"
 #: Dashboard queries that may rightly return nothing in this scenario, and why.
 MAY_BE_EMPTY = {
     "cango-site.json: Feed polls and errors [B]": "the chosen site's meter never fails",
-    # The engine may place the job on another site from the start when the suite's other
-    # modules share the cluster; the job dashboard's replicas-by-site panel covers the metric.
-    "cango-site.json: Replicas by job [A]": "the job may never run at the chosen site",
 }
 #: Alerts the scenario trips (their expression returns series) and those it must not.
 TRIPPED = {
@@ -145,7 +142,7 @@ def build_fleet(fleet: Fleet, meter: Meter) -> tuple[str, str]:
     return near, agent_node
 
 
-def play(fleet: Fleet, near: str, agent_node: str) -> None:
+def play(fleet: Fleet, prometheus: PrometheusServer, near: str, agent_node: str) -> None:
     """Jobs placed (one never can be), then the agent's GPUs fail and the job moves."""
     wait_for(
         "the metered site's first reading",
@@ -157,6 +154,11 @@ def play(fleet: Fleet, near: str, agent_node: str) -> None:
     wait_for("job huge to be Unschedulable", lambda: fleet.phases().get("huge") == "Unschedulable")
     assert agent_node in str(fleet.get_job("chat")["status"]["placements"]), (
         "precondition: chat runs on the agent's node (the nearest site)"
+    )
+    placed_near = f'cango_inferencejob_placed_replicas{{site="{near}", inferencejob="chat"}} > 0'
+    wait_for(  # else the site dashboard may never have seen the job there
+        "Prometheus to scrape chat's replicas at the nearest site before they move",
+        lambda: has_data(prometheus, placed_near),
     )
     fleet.custom.patch_cluster_custom_object(
         "compute.cango.io",
@@ -211,7 +213,7 @@ def scenario(
         ).start()
         running.append(prometheus)
         operator.wait_ready()
-        play(fleet, near, agent_node)
+        play(fleet, prometheus, near, agent_node)
         for expr in SCRAPED:
             wait_for(f"Prometheus to have {expr}", lambda e=expr: has_data(prometheus, e))
         variables = {
