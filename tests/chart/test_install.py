@@ -122,14 +122,16 @@ class TestServerSideDryRun:
                 "networkPolicy": {"egress": {"enabled": True, "apiServerCidrs": ["10.0.0.1/32"]}},
                 "dashboards": {"enabled": True},
             },
+            {"operator": {"watchNamespaces": ["{release}", "default"]}},
         ],
-        ids=["defaults", "options"],
+        ids=["defaults", "options", "restricted"],
     )
     def test_the_api_server_accepts_every_rendered_object(
         self, cluster: LocalCluster, helm: Helm, dry_run_namespace: str, values: dict[str, Any]
     ) -> None:
         apply_crds(cluster)
         ns = dry_run_namespace
+        values = json.loads(json.dumps(values).replace("{release}", ns))
         manifest = helm.template_text(values, namespace=ns).stdout
         proc = cluster.kubectl(
             "apply", "--dry-run=server", "-n", ns, "-f", "-", input_text=manifest, check=False
