@@ -133,8 +133,9 @@ class TestServerSideDryRun:
         ns = dry_run_namespace
         values = json.loads(json.dumps(values).replace("{release}", ns))
         manifest = helm.template_text(values, namespace=ns).stdout
+        # Every namespaced object names its namespace (restricted mode: several).
         proc = cluster.kubectl(
-            "apply", "--dry-run=server", "-n", ns, "-f", "-", input_text=manifest, check=False
+            "apply", "--dry-run=server", "-f", "-", input_text=manifest, check=False
         )
         assert proc.returncode == 0, proc.stderr
         assert len(proc.stdout.strip().splitlines()) == manifest.count("\nkind: ")

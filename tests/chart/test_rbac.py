@@ -320,7 +320,8 @@ def acting_as(cluster: LocalCluster, kubeconfig: Path) -> LocalCluster:
 
 
 def forbidden(proc: Any) -> bool:
-    return bool(proc.returncode != 0 and "Forbidden" in proc.stderr)
+    """kubectl failed because the API server refused ("... is forbidden: ...")."""
+    return bool(proc.returncode != 0 and "forbidden" in proc.stderr.lower())
 
 
 GPUNODE = """
@@ -353,16 +354,23 @@ class TestRealRequestsWithTokens:
         assert forbidden(agent.kubectl("get", "sites", check=False))
 
     def test_the_operator_reads_the_api_and_writes_status(
-        self, cluster: LocalCluster, release: Release
+        self, cluster: LocalCluster, release: Release, operator_api: Any
     ) -> None:
+        from kubernetes import client
+
         operator = acting_as(cluster, release.operator_kubeconfig)
         cluster.kubectl("apply", "-f", "-", input_text=GPUNODE)
         listed = operator.kubectl("get", "sites,gpunodes,inferencejobs", "-A", "-o", "name")
         assert "gpunode.compute.cango.io/rbac-check-n001" in listed.stdout
-        operator.kubectl(
-            *("patch", "gpunode", "rbac-check-n001", "--subresource=status"),
-            *("--type=merge", "-p", '{"status": {"allocatedGpus": 2}}'),
+        # A merge patch of the status, as the operator sends it (kubectl would read first).
+        patched = client.CustomObjectsApi(operator_api).patch_cluster_custom_object_status(
+            "compute.cango.io",
+            "v1alpha1",
+            "gpunodes",
+            "rbac-check-n001",
+            {"status": {"allocatedGpus": 2}},
         )
+        assert patched["status"]["allocatedGpus"] == 2
         second = GPUNODE.replace("rbac-check-n001}", "rbac-check-n002}")
         assert forbidden(operator.kubectl("create", "-f", "-", input_text=second, check=False))
 
