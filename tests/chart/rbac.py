@@ -1,7 +1,7 @@
 """The chart's RBAC rules as plain tuples, and what each ServiceAccount must be able to do.
 
-``OPERATOR_RULES`` and ``AGENT_RULES`` are the contract (also tabled in the chart README):
-the rendered Roles must grant exactly these, no more.
+``operator_rules`` (in either mode) and ``AGENT_RULES`` are the contract (also tabled in the
+chart README): the rendered Roles must grant exactly these, no more.
 """
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ from collections.abc import Iterable, Iterator
 from typing import Any, NamedTuple
 
 CLUSTER = "cluster"  # granted by a ClusterRole (through a ClusterRoleBinding)
-RELEASE_NS = "release-namespace"  # granted by a Role in the release namespace
+# Any other scope is the name of the namespace a Role (and its RoleBinding) grants it in.
 
 
 class Grant(NamedTuple):
-    scope: str
+    scope: str  # CLUSTER, or a namespace
     group: str
     resource: str  # "plural" or "plural/subresource"
     verb: str
@@ -37,7 +37,11 @@ def rules_of(role: dict[str, Any], scope: str) -> Iterator[Grant]:
 
 def granted(objects: Iterable[dict[str, Any]], service_account: str) -> set[Grant]:
     """Every grant the rendered bindings give ``service_account``."""
-    roles = {(o["kind"], o["metadata"]["name"]): o for o in objects if o["kind"].endswith("Role")}
+    roles = {
+        (o["kind"], o["metadata"]["name"], o["metadata"].get("namespace")): o
+        for o in objects
+        if o["kind"].endswith("Role")
+    }
     out: set[Grant] = set()
     for b in objects:
         if b["kind"] not in ("RoleBinding", "ClusterRoleBinding"):
@@ -46,8 +50,10 @@ def granted(objects: Iterable[dict[str, Any]], service_account: str) -> set[Gran
             s["kind"] == "ServiceAccount" and s["name"] == service_account for s in b["subjects"]
         ):
             continue
-        role = roles[(b["roleRef"]["kind"], b["roleRef"]["name"])]
-        scope = CLUSTER if b["kind"] == "ClusterRoleBinding" else RELEASE_NS
+        namespace = b["metadata"].get("namespace")
+        scope = CLUSTER if b["kind"] == "ClusterRoleBinding" else namespace
+        kind = b["roleRef"]["kind"]
+        role = roles[(kind, b["roleRef"]["name"], namespace if kind == "Role" else None)]
         out |= set(rules_of(role, scope))
     return out
 
@@ -62,30 +68,59 @@ def wildcards(role: dict[str, Any]) -> list[str]:
     return found
 
 
-CRUD = "get list watch create patch update delete"
 CANGO = "compute.cango.io"
 
+#: Cluster-scoped resources (and their subresources): the only ones a ClusterRole of the
+#: operator may name in restricted mode.
+CLUSTER_SCOPED = {
+    "sites",
+    "gpunodes",
+    "nodes",
+    "namespaces",
+    "customresourcedefinitions",
+    "clusterkopfpeerings",
+}
+#: Verbs that change something.
+WRITES = {"create", "update", "patch", "delete", "deletecollection"}
 
-def operator_rules(peering: str) -> set[Grant]:
+
+def namespaced_rules(scope: str) -> set[Grant]:
+    """What the operator does to namespaced resources: cluster-wide by default, in each
+    watched namespace in restricted mode."""
     return (
-        grants(CLUSTER, CANGO, "sites gpunodes inferencejobs", "get list watch patch update")
-        | grants(
-            CLUSTER, CANGO, "sites/status gpunodes/status inferencejobs/status", "get patch update"
-        )
-        | grants(CLUSTER, CANGO, "inferencejobs/finalizers", "update")
-        | grants(CLUSTER, "apps", "deployments", CRUD)
-        | grants(CLUSTER, "", "services", CRUD)
-        | grants(CLUSTER, "", "nodes", "get list watch patch")
-        | grants(CLUSTER, "", "pods", "get list watch")
-        | grants(CLUSTER, "", "namespaces", "get list watch")
-        | grants(CLUSTER, "", "events", "create patch")
-        | grants(CLUSTER, "events.k8s.io", "events", "create patch")
-        | grants(CLUSTER, "apiextensions.k8s.io", "customresourcedefinitions", "get list watch")
-        | grants(CLUSTER, "kopf.dev", "clusterkopfpeerings", "list watch")
-        | grants(CLUSTER, "kopf.dev", "clusterkopfpeerings", "get patch", name=peering)
-        | grants(RELEASE_NS, "", "secrets", "get")
-        | grants(RELEASE_NS, "kopf.dev", "kopfpeerings", "get list watch patch")
+        grants(scope, CANGO, "inferencejobs", "list watch")
+        | grants(scope, CANGO, "inferencejobs/status", "patch")
+        | grants(scope, CANGO, "inferencejobs/finalizers", "update")
+        | grants(scope, "apps", "deployments", "list watch create patch delete")
+        | grants(scope, "", "services", "list watch create patch")
+        | grants(scope, "", "events", "create")
     )
+
+
+def operator_rules(peering: str, release_ns: str, watched: tuple[str, ...] = ()) -> set[Grant]:
+    """The operator's rules: cluster-wide mode when ``watched`` is empty, else restricted
+    to those namespaces."""
+    rules = (
+        grants(CLUSTER, CANGO, "sites gpunodes", "list watch")
+        | grants(CLUSTER, CANGO, "sites/status gpunodes/status", "patch")
+        | grants(CLUSTER, "", "nodes", "list watch patch")
+        | grants(CLUSTER, "apiextensions.k8s.io", "customresourcedefinitions", "list watch")
+        | grants(release_ns, "", "secrets", "get")
+    )
+    if not watched:
+        return (
+            rules
+            | namespaced_rules(CLUSTER)
+            | grants(CLUSTER, "kopf.dev", "clusterkopfpeerings", "list watch")
+            | grants(CLUSTER, "kopf.dev", "clusterkopfpeerings", "get patch", name=peering)
+        )
+    rules |= grants(CLUSTER, "", "namespaces", "list watch")
+    rules |= grants(release_ns, "", "events", "create")
+    for ns in watched:
+        rules |= namespaced_rules(ns)
+        rules |= grants(ns, "kopf.dev", "kopfpeerings", "list watch")
+        rules |= grants(ns, "kopf.dev", "kopfpeerings", "get patch", name=peering)
+    return rules
 
 
 AGENT_RULES: set[Grant] = (

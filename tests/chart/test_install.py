@@ -122,17 +122,20 @@ class TestServerSideDryRun:
                 "networkPolicy": {"egress": {"enabled": True, "apiServerCidrs": ["10.0.0.1/32"]}},
                 "dashboards": {"enabled": True},
             },
+            {"operator": {"watchNamespaces": ["{release}", "default"]}},
         ],
-        ids=["defaults", "options"],
+        ids=["defaults", "options", "restricted"],
     )
     def test_the_api_server_accepts_every_rendered_object(
         self, cluster: LocalCluster, helm: Helm, dry_run_namespace: str, values: dict[str, Any]
     ) -> None:
         apply_crds(cluster)
         ns = dry_run_namespace
+        values = json.loads(json.dumps(values).replace("{release}", ns))
         manifest = helm.template_text(values, namespace=ns).stdout
+        # Every namespaced object names its namespace (restricted mode: several).
         proc = cluster.kubectl(
-            "apply", "--dry-run=server", "-n", ns, "-f", "-", input_text=manifest, check=False
+            "apply", "--dry-run=server", "-f", "-", input_text=manifest, check=False
         )
         assert proc.returncode == 0, proc.stderr
         assert len(proc.stdout.strip().splitlines()) == manifest.count("\nkind: ")

@@ -1,6 +1,8 @@
 """The chart's RBAC is sufficient: the operator, run as the chart runs it (its rendered
-arguments, its peering object) but authenticated only by a token of the chart's operator
-ServiceAccount, completes the e2e scenario, and the API server refuses it nothing."""
+arguments, its peering objects) but authenticated only by a token of the chart's operator
+ServiceAccount, completes the e2e scenario, and the API server refuses it nothing. Both
+modes: cluster-wide (the default) and restricted to the scenario's namespace
+(operator.watchNamespaces)."""
 
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ IDENTITY_KINDS = {
     "Role",
     "RoleBinding",
     "ClusterKopfPeering",
+    "KopfPeering",
 }
 COMPONENT = "app.kubernetes.io/component"
 #: Flags of the Deployment that bind pod ports; the harness serves them on free local ports.
@@ -39,7 +42,7 @@ class OperatorRelease:
 
     namespace: str
     service_account: str
-    peering: str
+    peering: dict[str, Any]  # the peering object the operator's replicas meet in
     args: list[str]  # the Deployment's arguments after `run`, less POD_PORT_FLAGS
     kubeconfig: Path  # a token of the ServiceAccount, nothing else
 
@@ -70,15 +73,34 @@ def fleet(cluster: LocalCluster, api_client: Any) -> Iterator[Fleet]:
         made.cleanup()
 
 
-@pytest.fixture
+def peering_object(objects: list[dict[str, Any]]) -> dict[str, Any]:
+    (peering,) = [o for o in objects if o["kind"] in ("ClusterKopfPeering", "KopfPeering")]
+    return peering
+
+
+#: Values of each mode; "{jobs}" stands for the scenario's namespace.
+MODES: dict[str, dict[str, Any]] = {
+    "cluster-wide": {},
+    "restricted": {"operator": {"watchNamespaces": ["{jobs}"]}},
+}
+
+
+def mode_values(mode: str, jobs_namespace: str) -> dict[str, Any]:
+    text = json.dumps(MODES[mode]).replace("{jobs}", jobs_namespace)
+    values: dict[str, Any] = json.loads(text)
+    return values
+
+
+@pytest.fixture(params=list(MODES))
 def operator_release(
-    cluster: LocalCluster, helm: Helm, fleet: Fleet, tmp_path: Path
+    request: pytest.FixtureRequest, cluster: LocalCluster, helm: Helm, fleet: Fleet, tmp_path: Path
 ) -> Iterator[OperatorRelease]:
-    """The chart rendered with its default values as a release in a namespace of its own;
-    its operator ServiceAccount, RBAC and peering object applied, and a kubeconfig holding
-    a token of that ServiceAccount."""
+    """The chart rendered in one mode as a release in a namespace of its own; its operator
+    ServiceAccount, RBAC and peering objects applied, and a kubeconfig holding a token of
+    that ServiceAccount."""
     release, namespace = fleet.name("op"), fleet.name("system")
-    objects = helm.template(release=release, namespace=namespace)
+    values = mode_values(request.param, fleet.namespace)
+    objects = helm.template(values, release=release, namespace=namespace)
     mine = operator_identity(objects)
     (account,) = [o["metadata"]["name"] for o in mine if o["kind"] == "ServiceAccount"]
     identity = json.dumps({"apiVersion": "v1", "kind": "List", "items": mine})
@@ -88,7 +110,7 @@ def operator_release(
         yield OperatorRelease(
             namespace=namespace,
             service_account=account,
-            peering=find(objects, "ClusterKopfPeering")["metadata"]["name"],
+            peering=peering_object(objects),
             args=run_args(find(objects, "Deployment")),
             kubeconfig=service_account_kubeconfig(
                 cluster, namespace, account, tmp_path / "operator.kubeconfig"
@@ -115,9 +137,10 @@ class TestTheOperatorWithTheChartServiceAccount:
         try:
             site_outage(fleet, lambda: operator.start().wait_ready())
             delete_job_and_wait_until_its_objects_are_gone(fleet, "chat")
-            peering = cluster.kubectl(
-                "get", "clusterkopfpeering", operator_release.peering, "-o", "json"
-            )
+            meta = operator_release.peering["metadata"]
+            where = ("-n", meta["namespace"]) if "namespace" in meta else ()
+            kind = operator_release.peering["kind"].lower()
+            peering = cluster.kubectl("get", *where, kind, meta["name"], "-o", "json")
             assert pod in (json.loads(peering.stdout).get("status") or {}), peering.stdout
         finally:
             operator.stop()

@@ -1,7 +1,8 @@
 """RBAC is least privilege and sufficient: the rendered rules are exactly the documented
 list (no wildcards, Secrets only by name in the release namespace), and on the real API
 server a token of each chart ServiceAccount can do each listed thing and nothing else
-that matters."""
+that matters. Both modes of the operator: cluster-wide (the default), and restricted to
+operator.watchNamespaces, where it may write namespaced resources only there."""
 
 from __future__ import annotations
 
@@ -16,50 +17,126 @@ import pytest
 
 from cango_operator.devcluster import LocalCluster, service_account_kubeconfig
 from cango_operator.errors import ClusterError
-from tests.chart.helm import CHART_DIR, Helm
+from tests.chart.helm import CHART_DIR, Helm, find
 from tests.chart.kube import restricted_namespace
 from tests.chart.rbac import (
     AGENT_RULES,
     CLUSTER,
+    CLUSTER_SCOPED,
+    WRITES,
     Grant,
     granted,
+    namespaced_rules,
     operator_rules,
     wildcards,
 )
 
 OPERATOR_SA = "cango-operator"
 AGENT_SA = "cango-operator-agent"
+RELEASE_NS = "cango-system"  # where `helm template` renders the release
+WATCHED = ("tenant-a", "tenant-b")
+#: Values of each mode, and how many Roles and ClusterRoles each renders.
+MODES: dict[str, tuple[dict[str, Any], int]] = {
+    "cluster-wide": ({}, 3),
+    "restricted": ({"operator": {"watchNamespaces": list(WATCHED)}}, 3 + len(WATCHED)),
+}
 
 
-class TestRenderedRules:
-    def test_no_role_has_a_wildcard(self, helm: Helm) -> None:
-        roles = [o for o in helm.template() if o["kind"] in ("Role", "ClusterRole")]
-        assert len(roles) == 3
+def roles_of(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [o for o in objects if o["kind"] in ("Role", "ClusterRole")]
+
+
+@pytest.mark.parametrize("mode", list(MODES))
+class TestRenderedRulesInBothModes:
+    def test_no_role_has_a_wildcard(self, helm: Helm, mode: str) -> None:
+        values, count = MODES[mode]
+        roles = roles_of(helm.template(values))
+        assert len(roles) == count
         for role in roles:
             assert wildcards(role) == [], role["metadata"]["name"]
 
+    def test_no_cluster_role_mentions_secrets(self, helm: Helm, mode: str) -> None:
+        for role in (o for o in helm.template(MODES[mode][0]) if o["kind"] == "ClusterRole"):
+            resources = {r for rule in role["rules"] for r in rule["resources"]}
+            assert "secrets" not in resources, role["metadata"]["name"]
+
+    def test_the_agent_gets_exactly_the_documented_rules(self, helm: Helm, mode: str) -> None:
+        assert granted(helm.template(MODES[mode][0]), AGENT_SA) == AGENT_RULES
+
+    def test_rbac_can_be_left_to_the_cluster_administrator(self, helm: Helm, mode: str) -> None:
+        values = {**MODES[mode][0], "rbac": {"create": False}}
+        objects = helm.template(values)
+        assert not [o for o in objects if "Role" in o["kind"]]
+
+
+class TestRenderedRules:
     def test_the_wildcard_check_finds_one(self) -> None:
         role = {"rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["*"]}]}
         assert wildcards(role) == ["rule 0: verbs"]
 
-    def test_no_cluster_role_mentions_secrets(self, helm: Helm) -> None:
-        for role in (o for o in helm.template() if o["kind"] == "ClusterRole"):
-            resources = {r for rule in role["rules"] for r in rule["resources"]}
-            assert "secrets" not in resources, role["metadata"]["name"]
-
     def test_the_operator_gets_exactly_the_documented_rules(self, helm: Helm) -> None:
-        assert granted(helm.template(), OPERATOR_SA) == operator_rules("cango-operator")
-
-    def test_the_agent_gets_exactly_the_documented_rules(self, helm: Helm) -> None:
-        assert granted(helm.template(), AGENT_SA) == AGENT_RULES
+        expected = operator_rules("cango-operator", RELEASE_NS)
+        assert granted(helm.template(), OPERATOR_SA) == expected
 
     def test_a_custom_peering_name_moves_the_peering_grant(self, helm: Helm) -> None:
         objects = helm.template({"operator": {"peering": {"name": "site-a"}}})
-        assert granted(objects, OPERATOR_SA) == operator_rules("site-a")
+        assert granted(objects, OPERATOR_SA) == operator_rules("site-a", RELEASE_NS)
 
-    def test_rbac_can_be_left_to_the_cluster_administrator(self, helm: Helm) -> None:
-        objects = helm.template({"rbac": {"create": False}})
-        assert not [o for o in objects if "Role" in o["kind"]]
+
+class TestRestrictedModeRules:
+    def test_the_operator_gets_exactly_the_documented_rules(self, helm: Helm) -> None:
+        objects = helm.template(MODES["restricted"][0])
+        assert granted(objects, OPERATOR_SA) == operator_rules(
+            "cango-operator", RELEASE_NS, WATCHED
+        )
+
+    def test_cluster_wide_grants_name_only_cluster_scoped_resources(self, helm: Helm) -> None:
+        objects = helm.template(MODES["restricted"][0])
+        cluster_wide = {
+            g.resource.split("/")[0] for g in granted(objects, OPERATOR_SA) if g.scope == CLUSTER
+        }
+        assert cluster_wide <= CLUSTER_SCOPED, cluster_wide - CLUSTER_SCOPED
+
+    def test_namespaced_writes_happen_only_in_the_watched_namespaces(self, helm: Helm) -> None:
+        objects = helm.template(MODES["restricted"][0])
+        where = {
+            g.scope
+            for g in granted(objects, OPERATOR_SA)
+            if g.verb in WRITES and g.resource.split("/")[0] not in CLUSTER_SCOPED
+        }
+        # The release namespace only for kopf's Events about cluster-scoped objects.
+        assert where == {*WATCHED, RELEASE_NS}
+        in_release = {
+            g for g in granted(objects, OPERATOR_SA) if g.scope == RELEASE_NS and g.verb in WRITES
+        }
+        assert {(g.resource, g.verb) for g in in_release} == {("events", "create")}
+
+    def test_each_watched_namespace_gets_its_peering_object(self, helm: Helm) -> None:
+        objects = helm.template(MODES["restricted"][0])
+        peerings = [o for o in objects if o["kind"] in ("KopfPeering", "ClusterKopfPeering")]
+        assert sorted((o["kind"], o["metadata"].get("namespace")) for o in peerings) == [
+            ("KopfPeering", ns) for ns in WATCHED
+        ]
+        assert {o["metadata"]["name"] for o in peerings} == {"cango-operator"}
+
+    def test_the_release_namespace_may_be_watched_too(self, helm: Helm) -> None:
+        objects = helm.template({"operator": {"watchNamespaces": [RELEASE_NS]}})
+        expected = operator_rules("cango-operator", RELEASE_NS, (RELEASE_NS,))
+        assert granted(objects, OPERATOR_SA) == expected
+        assert namespaced_rules(RELEASE_NS) <= expected
+
+    def test_the_operator_is_started_with_one_namespace_flag_each(self, helm: Helm) -> None:
+        objects = helm.template(MODES["restricted"][0])
+        (container,) = find(objects, "Deployment")["spec"]["template"]["spec"]["containers"]
+        flags = [a for a in container["args"] if a.startswith("--namespace")]
+        assert flags == [f"--namespace={ns}" for ns in WATCHED]
+
+    @pytest.mark.parametrize("arg", ["--namespace=tenant-a", "-n", "-ntenant-a"])
+    def test_namespace_flags_in_extra_args_are_refused(self, helm: Helm, arg: str) -> None:
+        proc = helm.template_text({"operator": {"extraArgs": [arg]}}, check=False)
+        assert proc.returncode != 0
+        assert "operator.extraArgs" in proc.stderr
+        assert "operator.watchNamespaces" in proc.stderr
 
 
 # --- on the real API server, with ServiceAccount tokens -----------------------------------
@@ -149,7 +226,7 @@ def can(api: Any, ask: Ask, release_namespace: str) -> bool:
 
 
 def ask_for(grant: Grant) -> Ask:
-    where = "" if grant.scope == CLUSTER else "release"
+    where = "" if grant.scope == CLUSTER else grant.scope
     return Ask(grant.verb, grant.group, grant.resource, where, grant.name)
 
 
@@ -167,6 +244,12 @@ OPERATOR_DENIED = [
     Ask("create", "compute.cango.io", "sites"),
     Ask("delete", "compute.cango.io", "inferencejobs", "tenant-a"),
     Ask("patch", "kopf.dev", "clusterkopfpeerings", "", "another-operator"),
+    Ask("list", "kopf.dev", "kopfpeerings", "release"),
+    Ask("patch", "kopf.dev", "kopfpeerings", "release", "cango-rbac-cango-operator"),
+    Ask("list", "", "pods", "tenant-a"),
+    Ask("list", "", "namespaces"),
+    Ask("delete", "", "services", "tenant-a"),
+    Ask("update", "apps", "deployments", "tenant-a"),
     Ask("create", "kopf.dev", "clusterkopfpeerings"),
     Ask("create", "rbac.authorization.k8s.io", "clusterroles"),
     Ask("bind", "rbac.authorization.k8s.io", "clusterroles"),
@@ -213,7 +296,7 @@ class TestServiceAccountTokens:
     def test_the_operator_may_do_every_listed_thing(
         self, release: Release, operator_api: Any
     ) -> None:
-        wanted = [ask_for(g) for g in sorted(operator_rules(release.peering))]
+        wanted = [ask_for(g) for g in sorted(operator_rules(release.peering, release.namespace))]
         refused = [a for a in wanted if not can(operator_api, a, release.namespace)]
         assert refused == []
 
@@ -237,7 +320,8 @@ def acting_as(cluster: LocalCluster, kubeconfig: Path) -> LocalCluster:
 
 
 def forbidden(proc: Any) -> bool:
-    return bool(proc.returncode != 0 and "Forbidden" in proc.stderr)
+    """kubectl failed because the API server refused ("... is forbidden: ...")."""
+    return bool(proc.returncode != 0 and "forbidden" in proc.stderr.lower())
 
 
 GPUNODE = """
@@ -270,20 +354,27 @@ class TestRealRequestsWithTokens:
         assert forbidden(agent.kubectl("get", "sites", check=False))
 
     def test_the_operator_reads_the_api_and_writes_status(
-        self, cluster: LocalCluster, release: Release
+        self, cluster: LocalCluster, release: Release, operator_api: Any
     ) -> None:
+        from kubernetes import client
+
         operator = acting_as(cluster, release.operator_kubeconfig)
         cluster.kubectl("apply", "-f", "-", input_text=GPUNODE)
         listed = operator.kubectl("get", "sites,gpunodes,inferencejobs", "-A", "-o", "name")
         assert "gpunode.compute.cango.io/rbac-check-n001" in listed.stdout
-        operator.kubectl(
-            *("patch", "gpunode", "rbac-check-n001", "--subresource=status"),
-            *("--type=merge", "-p", '{"status": {"allocatedGpus": 2}}'),
+        # A merge patch of the status, as the operator sends it (kubectl would read first).
+        patched = client.CustomObjectsApi(operator_api).patch_cluster_custom_object_status(
+            "compute.cango.io",
+            "v1alpha1",
+            "gpunodes",
+            "rbac-check-n001",
+            {"status": {"allocatedGpus": 2}},
         )
+        assert patched["status"]["allocatedGpus"] == 2
         second = GPUNODE.replace("rbac-check-n001}", "rbac-check-n002}")
         assert forbidden(operator.kubectl("create", "-f", "-", input_text=second, check=False))
 
-    def test_the_operator_creates_and_deletes_services_in_tenant_namespaces(
+    def test_the_operator_creates_services_in_tenant_namespaces_but_never_deletes_them(
         self, cluster: LocalCluster, release: Release
     ) -> None:
         tenant = f"{release.namespace}-tenant"
@@ -291,7 +382,10 @@ class TestRealRequestsWithTokens:
         operator = acting_as(cluster, release.operator_kubeconfig)
         try:
             operator.kubectl("-n", tenant, "create", "service", "clusterip", "job-a", "--tcp=80")
-            operator.kubectl("-n", tenant, "delete", "service", "job-a")
+            # A job's Service goes with the job (owner reference, garbage collector).
+            assert forbidden(
+                operator.kubectl("-n", tenant, "delete", "service", "job-a", check=False)
+            )
             assert forbidden(operator.kubectl("-n", tenant, "get", "configmaps", check=False))
         finally:
             cluster.kubectl("delete", "namespace", tenant, "--wait=false")
@@ -330,3 +424,104 @@ class TestRealRequestsWithTokens:
         assert got.stdout.strip() == "secret/site-feed"
         for args in (("-n", release.namespace, "get", "secrets"), ("get", "secrets", "-A")):
             assert forbidden(operator.kubectl(*args, check=False)), args
+
+
+# --- restricted mode on the real API server -------------------------------------------
+
+
+@dataclass(frozen=True)
+class RestrictedRelease:
+    namespace: str
+    watched: tuple[str, ...]
+    operator_kubeconfig: Path
+    peering: str
+
+
+@pytest.fixture(scope="module")
+def restricted_release(
+    cluster: LocalCluster, cluster_helm: Helm, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RestrictedRelease]:
+    """The chart installed as release "cango-rbac-ns", restricted to two namespaces."""
+    ns = restricted_namespace(cluster, f"cango-rbac-ns-{os.getpid()}")
+    watched = (f"{ns}-a", f"{ns}-b")
+    for name in watched:
+        cluster.kubectl("create", "namespace", name)
+    values = cluster_helm.values_file({"operator": {"watchNamespaces": list(watched)}})
+    cluster_helm.run("install", "cango-rbac-ns", str(CHART_DIR), "-n", ns, "-f", str(values))
+    tmp = tmp_path_factory.mktemp("sa-ns")
+    try:
+        yield RestrictedRelease(
+            namespace=ns,
+            watched=watched,
+            operator_kubeconfig=service_account_kubeconfig(
+                cluster, ns, "cango-rbac-ns-cango-operator", tmp / "operator.kubeconfig"
+            ),
+            peering="cango-rbac-ns-cango-operator",
+        )
+    finally:
+        cluster_helm.run("uninstall", "cango-rbac-ns", "-n", ns, "--wait", check=False)
+        for name in (ns, *watched):
+            cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)
+
+
+@pytest.fixture(scope="module")
+def restricted_api(restricted_release: RestrictedRelease) -> Iterator[Any]:
+    from kubernetes import config
+
+    api = config.new_client_from_config(config_file=str(restricted_release.operator_kubeconfig))
+    yield api
+    api.close()
+
+
+@pytest.mark.cluster
+class TestRestrictedModeTokens:
+    def test_the_operator_may_do_every_listed_thing(
+        self, restricted_release: RestrictedRelease, restricted_api: Any
+    ) -> None:
+        r = restricted_release
+        rules = operator_rules(r.peering, r.namespace, r.watched)
+        refused = [a for a in map(ask_for, sorted(rules)) if not can(restricted_api, a, "")]
+        assert refused == []
+
+    def test_no_namespaced_grant_reaches_outside_the_watched_namespaces(
+        self, restricted_release: RestrictedRelease, restricted_api: Any
+    ) -> None:
+        """Every namespaced thing it may do in a watched namespace, asked cluster-wide, in
+        another namespace and in the release namespace: only kopf's Events may go to the
+        release namespace."""
+        r = restricted_release
+        namespaced = {
+            g._replace(scope=CLUSTER)
+            for g in operator_rules(r.peering, r.namespace, r.watched)
+            if g.scope == r.watched[0]
+        }
+        allowed = []
+        for grant in sorted(namespaced):
+            for where in ("", "default", r.namespace):
+                ask = ask_for(grant)._replace(where=where)
+                if can(restricted_api, ask, ""):
+                    allowed.append(ask)
+        assert allowed == [Ask("create", "", "events", r.namespace)]
+
+    def test_secrets_stay_readable_only_in_the_release_namespace(
+        self, restricted_release: RestrictedRelease, restricted_api: Any
+    ) -> None:
+        r = restricted_release
+        assert can(restricted_api, Ask("get", "", "secrets", r.namespace), "")
+        for where in ("", r.watched[0], "default"):
+            assert not can(restricted_api, Ask("get", "", "secrets", where), ""), where
+
+    def test_real_writes_succeed_in_a_watched_namespace_and_are_refused_elsewhere(
+        self, cluster: LocalCluster, restricted_release: RestrictedRelease
+    ) -> None:
+        r = restricted_release
+        operator = acting_as(cluster, r.operator_kubeconfig)
+        create = ("create", "service", "clusterip", "job-a", "--tcp=80")
+        operator.kubectl("-n", r.watched[1], *create)
+        assert forbidden(operator.kubectl("-n", "default", *create, check=False))
+        assert forbidden(operator.kubectl("get", "inferencejobs", "-A", check=False))
+        heartbeat = '{"status": {"pod-a": {"priority": 1, "lifetime": 60}}}'
+        operator.kubectl(
+            *("-n", r.watched[0], "patch", "kopfpeering", r.peering),
+            *("--type=merge", "-p", heartbeat),
+        )

@@ -54,6 +54,15 @@ REFUSED: list[tuple[str, Any, str]] = [
     ("podSecurityContext.runAsUser", 0, "minimum"),
     ("containerSecurityContext.capabilities.drop", ["NET_RAW"], "ALL"),
     ("containerSecurityContext.capabilities.add", ["SYS_ADMIN"], "NET_BIND_SERVICE"),
+    # restricted mode: namespace names (DNS-1123 labels), each once
+    ("operator.watchNamespaces", "tenant-a", "want array"),
+    ("operator.watchNamespaces", ["Tenant-A"], "pattern"),
+    ("operator.watchNamespaces", ["tenant_a"], "pattern"),
+    ("operator.watchNamespaces", ["-tenant"], "pattern"),
+    ("operator.watchNamespaces", ["a" * 64], "maxLength"),
+    ("operator.watchNamespaces", [""], "minLength"),
+    ("operator.watchNamespaces", [7], "want string"),
+    ("operator.watchNamespaces", ["tenant-a", "tenant-a"], "are equal"),
     # typos are not silently ignored
     ("operator.replicaCount", 3, "replicaCount"),
     ("agent.simulated", True, "simulated"),
@@ -91,6 +100,7 @@ class TestSchemaRefusesBadValues:
 
 ACCEPTED: list[dict[str, Any]] = [
     {"operator": {"replicas": 1}},
+    {"operator": {"watchNamespaces": ["tenant-a", "b", "x" * 63, "ns-1"]}},
     {"operator": {"replicas": 5, "ports": {"health": 1, "metrics": 65535}}},
     {"agent": {"maxUnavailable": "25%", "simulate": True}},
     {"image": {"digest": "sha256:" + "0" * 64, "pullPolicy": "Always"}},

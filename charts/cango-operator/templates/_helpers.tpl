@@ -105,3 +105,53 @@ app.kubernetes.io/component: {{ .component }}
   valueFrom:
     fieldRef: {fieldPath: metadata.namespace}
 {{- end -}}
+
+{{/* The operator's rules for namespaced resources: cluster-wide in the default mode, in
+     a Role of each watched namespace in restricted mode (operator.watchNamespaces). */}}
+{{- define "cango-operator.operatorNamespacedRules" -}}
+# InferenceJobs: kopf lists and watches them, the operator writes their status.
+- apiGroups: [compute.cango.io]
+  resources: [inferencejobs]
+  verbs: [list, watch]
+- apiGroups: [compute.cango.io]
+  resources: [inferencejobs/status]
+  verbs: [patch]
+# Owner references with blockOwnerDeletion on the Deployments and Services of a job
+# need this where the OwnerReferencesPermissionEnforcement admission plugin is on.
+- apiGroups: [compute.cango.io]
+  resources: [inferencejobs/finalizers]
+  verbs: [update]
+# What a placement becomes: one Deployment per (job, site) and one Service per job,
+# server-side applied (create when new, patch after). Services go with their job
+# (owner reference), so only Deployments are deleted.
+- apiGroups: [apps]
+  resources: [deployments]
+  verbs: [list, watch, create, patch, delete]
+- apiGroups: [""]
+  resources: [services]
+  verbs: [list, watch, create, patch]
+# kopf posts warnings about the objects it handles as Events.
+- apiGroups: [""]
+  resources: [events]
+  verbs: [create]
+{{- end -}}
+
+{{/* The operator's arguments: args, a --namespace per watched namespace, extraArgs.
+     Namespace flags in args or extraArgs are refused: the operator would wait for peering
+     objects and permissions the chart only makes for operator.watchNamespaces. */}}
+{{- define "cango-operator.operatorArgs" -}}
+{{- $op := .Values.operator -}}
+{{- range $key, $list := dict "args" $op.args "extraArgs" $op.extraArgs }}
+{{- range $list }}
+{{- $arg := toString . }}
+{{- if or (hasPrefix "--namespace" $arg) (and (hasPrefix "-n" $arg) (not (hasPrefix "--" $arg))) }}
+{{- fail (printf "operator.%s: %q restricts the operator to a namespace; use operator.watchNamespaces, which also creates the peering objects and Roles it needs there" $key $arg) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- $flags := list }}
+{{- range $op.watchNamespaces }}
+{{- $flags = append $flags (printf "--namespace=%s" .) }}
+{{- end }}
+{{- include "cango-operator.tplList" (dict "ctx" . "items" (concat $op.args $flags $op.extraArgs)) }}
+{{- end -}}
