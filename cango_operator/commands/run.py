@@ -13,7 +13,12 @@ import random
 import time
 
 from cango_operator.errors import ConfigError
-from cango_operator.operator.options import DEFAULT_LIVENESS, DEFAULT_PEERING, OperatorOptions
+from cango_operator.operator.options import (
+    DEFAULT_LIVENESS,
+    DEFAULT_PEERING,
+    DEFAULT_USAGE_INTERVAL,
+    OperatorOptions,
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -85,6 +90,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="gather events this long before planning (default: %(default)s)",
     )
+    parser.add_argument(
+        "--usage-interval",
+        type=float,
+        default=DEFAULT_USAGE_INTERVAL,
+        metavar="SECONDS",
+        help="bring each running job's status.usage (GPU-hours, kWh) up to date at least "
+        "this often (default: %(default)s)",
+    )
 
 
 def default_priority() -> int:
@@ -110,6 +123,8 @@ def options_from(args: argparse.Namespace) -> OperatorOptions:
         )
     if args.debounce < 0:
         raise ConfigError(f"--debounce must not be negative, got {args.debounce}")
+    if args.usage_interval <= 0:
+        raise ConfigError(f"--usage-interval must be positive, got {args.usage_interval:g}")
     liveness = None if args.liveness in ("", "none") else args.liveness
     if liveness is not None and not liveness.startswith("http://"):
         raise ConfigError(f"--liveness must be an http:// URL or 'none', got {liveness!r}")
@@ -123,6 +138,7 @@ def options_from(args: argparse.Namespace) -> OperatorOptions:
         metrics_port=args.metrics_port or None,
         node_stale_seconds=args.node_stale_seconds,
         debounce_seconds=args.debounce,
+        usage_interval_seconds=args.usage_interval,
     )
 
 

@@ -127,5 +127,7 @@ async def _clock(rt: Runtime) -> None:
                 last_check = now
                 if rt.reconciler.time_based_change():
                     rt.planner.request("heartbeat check")
+            if active and rt.reconciler.usage_due():
+                rt.planner.request("usage due")
         except Exception:
             logger.exception("clock tick failed")

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 DEFAULT_LIVENESS = "http://0.0.0.0:8080/healthz"
 DEFAULT_PEERING = "cango-operator"
+#: Seconds between status writes that only bring a job's usage up to date.
+DEFAULT_USAGE_INTERVAL = 300.0
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,7 @@ class OperatorOptions:
     debounce_seconds: float = 0.3
     node_stale_seconds: float = 60.0
     write_concurrency: int = 16
+    usage_interval_seconds: float = DEFAULT_USAGE_INTERVAL
 
     @property
     def clusterwide(self) -> bool:

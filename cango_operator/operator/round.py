@@ -18,18 +18,21 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from cango_operator.api import JobPhase
+from cango_operator.api import InferenceJob, JobPhase, JobPlacement
 from cango_operator.builders import fingerprint
 from cango_operator.operator import metrics
 from cango_operator.operator.applier import JobIntent, PlanApplier
 from cango_operator.operator.fleet_metrics import reason_label
 from cango_operator.operator.kube import KubeWriter, describe, is_status
 from cango_operator.operator.memory import WriteMemory
+from cango_operator.operator.metering import Line, UsageMeter, rate_of
+from cango_operator.operator.options import DEFAULT_USAGE_INTERVAL
 from cango_operator.operator.round_metrics import record_round
 from cango_operator.operator.sitepower import SitePowerFeeds
 from cango_operator.operator.snapshot import build_snapshot
 from cango_operator.operator.statuses import (
     JobDecision,
+    UsageFn,
     failed_writes,
     gpunode_writes,
     job_decisions,
@@ -37,7 +40,7 @@ from cango_operator.operator.statuses import (
     site_loads,
     site_writes,
 )
-from cango_operator.operator.view import build_view
+from cango_operator.operator.view import FleetView, build_view
 from cango_operator.operator.world import World, is_stale
 from cango_operator.operator.writes import Write
 from cango_operator.placement import Plan, Snapshot
@@ -74,6 +77,7 @@ class Reconciler:
         *,
         node_stale_seconds: float,
         feeds: SitePowerFeeds | None = None,
+        usage_interval_seconds: float = DEFAULT_USAGE_INTERVAL,
     ) -> None:
         self.writer = writer
         self.applier = applier
@@ -84,6 +88,33 @@ class Reconciler:
         self.indexes: Mapping[str, Any] = {}
         self.last: RoundResult | None = None
         self._stale: frozenset[str] = frozenset()
+        self.meter = UsageMeter(usage_interval_seconds, time.monotonic())
+
+    def _usage_fn(self, view: FleetView) -> UsageFn:
+        self.meter.start_round(time.monotonic())
+        pue = {name: site.spec.power.pue for name, site in view.sites.items()}
+
+        def usage(
+            key: str, job: InferenceJob, rows: Sequence[JobPlacement], ready: int, fresh: bool
+        ) -> dict[str, float] | None:
+            lines = [
+                Line(row.replicas, row.gpus or 0, row.power_w or 0.0, pue.get(row.site, 1.0))
+                for row in rows
+            ]
+            persisted = job.status.usage if job.status is not None else None
+            self.meter.observe(
+                key,
+                job.metadata.uid or key,
+                persisted.model_dump(by_alias=True) if persisted is not None else None,
+                rate_of(lines, ready),
+            )
+            return self.meter.usage(key, fresh=fresh)
+
+        return usage
+
+    def usage_due(self) -> bool:
+        """Whether some job's usage in its status is an interval old."""
+        return self.meter.due(time.monotonic())
 
     def time_based_change(self) -> bool:
         """Whether some GpuNode's heartbeat went stale (or fresh) since the last round:
@@ -125,7 +156,8 @@ class Reconciler:
         def ready(job: Any, rows: Any) -> int:
             return self.applier.ready_replicas(job, rows, world)
 
-        decisions = job_decisions(view, plan, ready)
+        decisions = job_decisions(view, plan, ready, self._usage_fn(view))
+        self.meter.keep_only(view.jobs)
         result = RoundResult(jobs=len(decisions) + len(view.failed))
         timings = {"plan": time.monotonic() - started}
 

@@ -57,6 +57,7 @@ async def run_async(options: OperatorOptions, stop: asyncio.Event | None = None)
         plan,
         node_stale_seconds=options.node_stale_seconds,
         feeds=feeds,
+        usage_interval_seconds=options.usage_interval_seconds,
     )
     planner = Planner(reconciler, debounce=options.debounce_seconds)
     rt = Runtime(options=options, planner=planner, reconciler=reconciler, feeds=feeds)

@@ -35,6 +35,9 @@ from cango_operator.placement import Plan
 from cango_operator.power import GpuLoad
 
 ReadyFn = Callable[[InferenceJob, Sequence[JobPlacement]], int]
+#: (job key, job, its rows, ready replicas, whether the rest of its status changes) ->
+#: the ``usage`` to record, or None for none.
+UsageFn = Callable[[str, InferenceJob, Sequence[JobPlacement], int, bool], dict[str, float] | None]
 #: Phases in which a GpuNode takes new work.
 WORKING_PHASES = frozenset({None, GpuNodePhase.READY, GpuNodePhase.DEGRADED})
 
@@ -70,21 +73,29 @@ def site_latency(site: Site, region: str | None) -> int | None:
     return site.spec.latency_ms.get(region)
 
 
-def job_decisions(view: FleetView, plan: Plan, ready: ReadyFn) -> list[JobDecision]:
+def job_decisions(
+    view: FleetView, plan: Plan, ready: ReadyFn, usage: UsageFn | None = None
+) -> list[JobDecision]:
     short = {u.job: Shortfall(u.missing, u.message) for u in plan.unschedulable}
     out = []
     for key, job in sorted(view.jobs.items()):
         rows = rows_of(plan, key)
         region = job.spec.placement.client_region
         latency = {name: site_latency(site, region) for name, site in view.sites.items()}
+        ready_now = ready(job, rows)
         status = job_status(
             job,
             rows,
-            ready=ready(job, rows),
+            ready=ready_now,
             shortfall=short.get(key),
             latency_by_site=latency,
             now=view.now,
         )
+        if usage is not None:
+            changes = differs(status, view.current_status.get(key))
+            metered = usage(key, job, rows, ready_now, changes)
+            if metered is not None:
+                status["usage"] = metered
         out.append(JobDecision(key, job, rows, status, _job_write(view, key, status)))
     return out
 
