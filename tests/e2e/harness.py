@@ -100,6 +100,8 @@ class OperatorProcess:
         self.health_port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
         self.starts = 0
+        #: Added to the cluster's environment (the benchmark runs another checkout's code).
+        self.extra_env: dict[str, str] = {}
 
     def start(self) -> OperatorProcess:
         self.starts += 1
@@ -122,7 +124,7 @@ class OperatorProcess:
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
-            env=self.cluster.env(),
+            env={**self.cluster.env(), **self.extra_env},
         )
         log.close()
         return self
