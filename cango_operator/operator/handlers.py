@@ -16,10 +16,11 @@ from typing import Any
 
 import kopf
 
-from cango_operator.operator import round_metrics
+from cango_operator.operator import metrics, round_metrics
 from cango_operator.operator.indexes import DEPLOYMENTS, GPUNODES, JOBS, NODES, SERVICES, SITES
 from cango_operator.operator.options import OperatorOptions
 from cango_operator.operator.planner import Planner
+from cango_operator.operator.relevance import ChangeFilter
 from cango_operator.operator.round import Reconciler
 from cango_operator.operator.settings import configure
 from cango_operator.operator.sitepower import SitePowerFeeds
@@ -44,6 +45,7 @@ class Runtime:
     planner: Planner
     reconciler: Reconciler
     feeds: SitePowerFeeds | None = None
+    changes: ChangeFilter = field(default_factory=ChangeFilter)
     started: asyncio.Event = field(default_factory=asyncio.Event)
     clock: asyncio.Task[None] | None = None
     last_keepalive: float | None = None
@@ -81,9 +83,20 @@ async def on_cleanup(memo: Any, **_: Any) -> None:
     await rt.planner.stop()
 
 
-async def on_change(memo: Any, resource: kopf.Resource, type: str | None, **_: Any) -> None:
-    """Any watched object changed (or was listed at startup): plan soon."""
-    runtime(memo).planner.request(f"{resource.plural} {type or 'listed'}")
+async def on_change(
+    memo: Any, resource: kopf.Resource, body: kopf.Body, type: str | None, **_: Any
+) -> None:
+    """A watched object changed (or was listed at startup): plan soon, when the change
+    is one a round reads (see :mod:`relevance`), or when a GpuNode the last round found
+    stale reports again (its heartbeat is back: no need to wait for the clock)."""
+    rt = runtime(memo)
+    plural = resource.plural
+    wanted = rt.changes.wants_round(plural, body, type)
+    if not wanted and plural == "gpunodes":
+        wanted = body.get("metadata", {}).get("name") in rt.reconciler.stale_nodes
+    metrics.WATCH_EVENTS.labels(plural, "plan" if wanted else "skip").inc()
+    if wanted:
+        rt.planner.request(f"{plural} {type or 'listed'}")
 
 
 async def on_peering(memo: Any, **_: Any) -> None:

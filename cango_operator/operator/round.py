@@ -85,6 +85,11 @@ class Reconciler:
         self.last: RoundResult | None = None
         self._stale: frozenset[str] = frozenset()
 
+    @property
+    def stale_nodes(self) -> frozenset[str]:
+        """GpuNodes whose heartbeat the last round found stale."""
+        return self._stale
+
     def time_based_change(self) -> bool:
         """Whether some GpuNode's heartbeat went stale (or fresh) since the last round:
         the one change that no watch event announces."""
