@@ -429,6 +429,8 @@ def measure(
     rounds = op.metric("cango_placement_rounds_total")
     round_sum = op.metric("cango_round_duration_seconds_sum")
     plan_sum = op.metric("cango_plan_duration_seconds_sum")
+    events_skipped = op.metric("cango_watch_events_total", 'outcome="skip"')
+    events_planned = op.metric("cango_watch_events_total", 'outcome="plan"')
     placed = replicas * args.repeat
     op_median, plain_median = statistics.median(operator_s), statistics.median(plain_s)
     results: dict[str, Any] = {
@@ -449,6 +451,8 @@ def measure(
             "rounds": int(rounds),
             "round_seconds_total": round(round_sum, 1),
             "plan_seconds_total": round(plan_sum, 2),
+            "watch_events_planned": int(events_planned),
+            "watch_events_skipped": int(events_skipped),
             "api_writes_per_placed_replica": round(writes / placed, 2),
         },
         "site_offline": reaction,

@@ -161,8 +161,9 @@ class OperatorProcess:
         wait_for(f"operator {self.name} to be ready", self.ready, timeout, every=0.2)
         return self
 
-    def metric(self, name: str) -> float:
-        """Sum of every sample of a metric on the operator's /metrics."""
+    def metric(self, name: str, having: str = "") -> float:
+        """Sum of every sample of a metric on the operator's /metrics (only those whose
+        labels contain ``having``, e.g. ``outcome="skip"``, when given)."""
         with urllib.request.urlopen(
             f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=5
         ) as rsp:
@@ -171,7 +172,7 @@ class OperatorProcess:
         for line in text.splitlines():
             if line.startswith(name) and not line.startswith("#"):
                 head, _, value = line.rpartition(" ")
-                if head.split("{")[0] == name:
+                if head.split("{")[0] == name and having in head:
                     total += float(value)
         return total
 
