@@ -51,6 +51,13 @@ OWN_PEERING_CRDS = REPO / "tests" / "e2e" / "peering-crds.yaml"
 REPLICAS_PER_JOB = 2
 GPUS_PER_NODE = 8
 POLL_S = 0.5
+#: The API server's default Service range, 10.0.0.0/24, holds 254 Services: the first
+#: thing that broke at 2,000 replicas (1,000 jobs, one Service each).
+CLUSTER_ARGS = [
+    "--extra-args",
+    "kube-apiserver=service-cluster-ip-range=10.96.0.0/16",
+    "--kube-audit-policy",
+]
 #: ``--preset`` names: the sizes of the issue are one flag away.
 PRESETS = {"default": "200", "issue": "500,2000", "big": "2000", "quick": "40"}
 
@@ -314,7 +321,7 @@ def run_size(args: argparse.Namespace, nodes: int, replicas: int) -> dict[str, A
         "loadavg_start": [round(x, 2) for x in os.getloadavg()],
     }
     policy = apirequests.write_policy(workdir)
-    cluster = cluster_up(name, workdir, bin_dir, extra_args=["--kube-audit-policy", str(policy)])
+    cluster = cluster_up(name, workdir, bin_dir, extra_args=[*CLUSTER_ARGS, str(policy)])
     op: OperatorProcess | None = None
     try:
         peering = PEERING_CRDS if PEERING_CRDS.exists() else OWN_PEERING_CRDS
@@ -342,6 +349,7 @@ def run_size(args: argparse.Namespace, nodes: int, replicas: int) -> dict[str, A
         )
         if args.operator_src is not None:
             op.extra_env["PYTHONPATH"] = str(args.operator_src.absolute())
+            op.cwd = args.operator_src.absolute()
         started = time.monotonic()
         op.start().wait_ready(timeout=300)
         results["operator_start_to_ready_s"] = round(time.monotonic() - started, 1)

@@ -100,8 +100,10 @@ class OperatorProcess:
         self.health_port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
         self.starts = 0
-        #: Added to the cluster's environment (the benchmark runs another checkout's code).
+        #: Added to the cluster's environment, and the directory to run in: the benchmark
+        #: runs another checkout's code (``python -m`` imports from there first).
         self.extra_env: dict[str, str] = {}
+        self.cwd: Path | None = None
 
     def start(self) -> OperatorProcess:
         self.starts += 1
@@ -125,6 +127,7 @@ class OperatorProcess:
             stdout=log,
             stderr=subprocess.STDOUT,
             env={**self.cluster.env(), **self.extra_env},
+            cwd=self.cwd,
         )
         log.close()
         return self
