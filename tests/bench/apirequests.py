@@ -45,9 +45,10 @@ def write_policy(directory: Path) -> Path:
     return path
 
 
-def audit_log(workdir: Path, cluster: str) -> Path:
-    """Where kwokctl's kube-apiserver writes its audit log."""
-    return workdir / "clusters" / cluster / "logs" / "audit.log"
+def audit_logs(workdir: Path, cluster: str) -> list[Path]:
+    """kwokctl's kube-apiserver audit log, with the files it was rotated into (a 2,000
+    node run writes hundreds of MB)."""
+    return sorted((workdir / "clusters" / cluster / "logs").glob("audit*.log"))
 
 
 def client_of(user_agent: str) -> str | None:
@@ -95,10 +96,18 @@ def _when(event: dict[str, Any]) -> datetime:
 
 
 def count_requests(
-    log: Path, windows: dict[str, tuple[datetime, datetime]]
+    logs: list[Path], windows: dict[str, tuple[datetime, datetime]]
 ) -> dict[str, RequestCount]:
     """The operator's requests received within each named ``[start, end)`` window."""
     counts = {name: RequestCount() for name in windows}
+    for log in logs:
+        _count_file(log, windows, counts)
+    return counts
+
+
+def _count_file(
+    log: Path, windows: dict[str, tuple[datetime, datetime]], counts: dict[str, RequestCount]
+) -> None:
     with log.open() as lines:
         for line in lines:
             event = json.loads(line)
@@ -109,4 +118,3 @@ def count_requests(
             for name, (start, end) in windows.items():
                 if start <= when < end:
                     counts[name].add(client, event.get("verb", "?"), _resource(event))
-    return counts

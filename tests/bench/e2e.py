@@ -56,6 +56,8 @@ POLL_S = 0.5
 CLUSTER_ARGS = [
     "--extra-args",
     "kube-apiserver=service-cluster-ip-range=10.96.0.0/16",
+    "--extra-args",
+    "kube-apiserver=audit-log-maxsize=0",
     "--kube-audit-policy",
 ]
 #: ``--preset`` names: the sizes of the issue are one flag away.
@@ -377,9 +379,11 @@ def _requests(
     replicas: int,
     args: argparse.Namespace,
 ) -> dict[str, Any]:
-    counts = apirequests.count_requests(apirequests.audit_log(workdir, cluster), windows)
+    logs = apirequests.audit_logs(workdir, cluster)
+    counts = apirequests.count_requests(logs, windows)
     placed = replicas * args.repeat
     out: dict[str, Any] = {name: c.as_dict() for name, c in counts.items()}
+    out["audit_files"] = [f"{p.name} ({p.stat().st_size // 2**20} MiB)" for p in logs]
     out["per_placed_replica"] = round(counts["operator_runs"].total / placed, 2)
     return out
 

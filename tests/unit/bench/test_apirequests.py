@@ -38,19 +38,21 @@ class TestWhoIsTheOperator:
 
 
 class TestCountingInWindows:
-    def test_only_the_operators_requests_inside_the_window_count(self, tmp_path: Path) -> None:
-        log = tmp_path / "audit.log"
+    def test_only_the_operators_requests_inside_the_window_count_in_every_file(
+        self, tmp_path: Path
+    ) -> None:
+        rotated, log = tmp_path / "audit-2026-01-01T12-00-05.000.log", tmp_path / "audit.log"
         lines = [
             event("kopf/1.45.2", "watch", "gpunodes", 1),
             event("cango-operator/0.1.0", "patch", "inferencejobs", 2, sub="status"),
-            event("cango-operator/0.1.0", "patch", "deployments", 9),
             event("cango-bench", "create", "inferencejobs", 3),
             event("kube-scheduler/v1.36.3", "create", "pods", 4, sub="binding"),
             event("cango-operator/0.1.0", "patch", "deployments", 10),  # at the end: out
         ]
         log.write_text("\n".join(lines) + "\n")
+        rotated.write_text(event("cango-operator/0.1.0", "patch", "deployments", 9) + "\n")
 
-        counts = count_requests(log, {"run": (T0, T1)})["run"]
+        counts = count_requests([rotated, log], {"run": (T0, T1)})["run"]
 
         assert counts.total == 3
         assert counts.by_client == {"kopf": 1, "writer": 2}
