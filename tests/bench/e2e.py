@@ -405,7 +405,7 @@ def measure(
     loads: list[float] = []
     windows: dict[str, tuple[datetime, datetime]] = {}
     writes_before = op.metric("cango_api_writes_total")
-    rss_ready = usage.memory_mib()["VmRSS"]
+    rss_ready = usage.memory_mib()["VmRSS"]  # ready answers before kopf has listed anything
     op_started = datetime.now(UTC)
     op_busy = 0.0
     for rep in range(args.repeat):
@@ -443,6 +443,13 @@ def measure(
     plan_sum = op.metric("cango_plan_duration_seconds_sum")
     events_skipped = op.metric("cango_watch_events_total", 'outcome="skip"')
     events_planned = op.metric("cango_watch_events_total", 'outcome="plan"')
+    events_by_resource = {
+        f"{plural} {outcome}": int(
+            op.metric("cango_watch_events_total", f'resource="{plural}",outcome="{outcome}"')
+        )
+        for plural in ("inferencejobs", "sites", "gpunodes", "nodes", "deployments", "services")
+        for outcome in ("plan", "skip")
+    }
     placed = replicas * args.repeat
     op_median, plain_median = statistics.median(operator_s), statistics.median(plain_s)
     results: dict[str, Any] = {
@@ -465,6 +472,7 @@ def measure(
             "plan_seconds_total": round(plan_sum, 2),
             "watch_events_planned": int(events_planned),
             "watch_events_skipped": int(events_skipped),
+            "watch_events_by_resource": events_by_resource,
             "api_writes_per_placed_replica": round(writes / placed, 2),
         },
         "site_offline": reaction,

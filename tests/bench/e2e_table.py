@@ -23,7 +23,7 @@ def size_block(r: dict[str, Any]) -> list[str]:
         _row("apply -> all Running, plain Deployments (median)", f"{run['plain_median_s']:.2f} s"),
         _row("operator / plain", f"{run['ratio']:.2f}x"),
         _row(
-            "operator RSS ready / peak / end",
+            "operator RSS at start (nothing listed) / peak / end",
             f"{op['rss_ready_mib']:.0f} / {op['rss_peak_mib']:.0f} / {op['rss_end_mib']:.0f} MiB",
         ),
         _row("operator CPU over the run", f"{op['cpu_s']:.1f} s"),
