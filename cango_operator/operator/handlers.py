@@ -49,6 +49,16 @@ class Runtime:
     started: asyncio.Event = field(default_factory=asyncio.Event)
     clock: asyncio.Task[None] | None = None
     last_keepalive: float | None = None
+    #: Whether kopf has called a handler yet: it calls none before every index has its
+    #: initial listing, so until then the indexes hold part of the fleet at most.
+    indexed: bool = False
+
+    def mark_indexed(self) -> None:
+        """The first handler call: the indexes are complete from now on. Plans the rounds
+        the clock held back until then."""
+        if not self.indexed:
+            self.indexed = True
+            self.planner.request("indexes complete")
 
     def is_active(self) -> bool:
         if self.options.standalone:
@@ -90,6 +100,7 @@ async def on_change(
     is one a round reads (see :mod:`relevance`), or when a GpuNode the last round found
     stale reports again (its heartbeat is back: no need to wait for the clock)."""
     rt = runtime(memo)
+    rt.mark_indexed()
     plural = resource.plural
     wanted = rt.changes.wants_round(plural, body, type)
     if not wanted and plural == "gpunodes":
@@ -101,7 +112,9 @@ async def on_change(
 
 async def on_peering(memo: Any, **_: Any) -> None:
     """A peering keep-alive: proof that kopf has not paused this instance."""
-    runtime(memo).last_keepalive = time.monotonic()
+    rt = runtime(memo)
+    rt.mark_indexed()
+    rt.last_keepalive = time.monotonic()
 
 
 async def on_probe(memo: Any, **_: Any) -> dict[str, Any]:
@@ -131,12 +144,13 @@ async def _clock(rt: Runtime) -> None:
             if rt.feeds is not None and active != rt.feeds.active:
                 if active:
                     await rt.feeds.activate()
-                    rt.planner.request("became active")
+                    if rt.indexed:  # else the first handler call requests the round
+                        rt.planner.request("became active")
                 else:
                     await rt.feeds.deactivate()
                     round_metrics.standby()
             now = time.monotonic()
-            if active and now - last_check >= check_every:
+            if active and rt.indexed and now - last_check >= check_every:
                 last_check = now
                 if rt.reconciler.time_based_change():
                     rt.planner.request("heartbeat check")
