@@ -98,6 +98,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--chaos-kills", type=int, default=8, help="most SIGKILLs in one rollout")
     parser.add_argument("--no-chaos", action="store_true", help="skip the rollout under chaos")
     parser.add_argument(
+        "--chaos-only", action="store_true", help="only the rollout under chaos (no timings)"
+    )
+    parser.add_argument(
         "--operator-src",
         type=Path,
         help="run the operator from this source tree (PYTHONPATH), e.g. an export of an "
@@ -355,9 +358,16 @@ def run_size(args: argparse.Namespace, nodes: int, replicas: int) -> dict[str, A
         started = time.monotonic()
         op.start().wait_ready(timeout=300)
         results["operator_start_to_ready_s"] = round(time.monotonic() - started, 1)
-        results.update(
-            measure(fleet, op, api, args, nodes=nodes, replicas=replicas, timeout=timeout)
-        )
+        if args.chaos_only:
+            windows: dict[str, tuple[datetime, datetime]] = {}
+            results["chaos"] = measure_chaos(
+                fleet, op, args, replicas=replicas, timeout=timeout, windows=windows
+            )
+            results["windows"] = windows
+        else:
+            results.update(
+                measure(fleet, op, api, args, nodes=nodes, replicas=replicas, timeout=timeout)
+            )
         results["requests"] = _requests(workdir, name, results.pop("windows"), replicas, args)
     except Exception as exc:  # recorded with the operator's last words; next size runs
         results["error"] = f"{type(exc).__name__}: {exc}"
@@ -384,7 +394,8 @@ def _requests(
     placed = replicas * args.repeat
     out: dict[str, Any] = {name: c.as_dict() for name, c in counts.items()}
     out["audit_files"] = [f"{p.name} ({p.stat().st_size // 2**20} MiB)" for p in logs]
-    out["per_placed_replica"] = round(counts["operator_runs"].total / placed, 2)
+    if "operator_runs" in counts:
+        out["per_placed_replica"] = round(counts["operator_runs"].total / placed, 2)
     return out
 
 
@@ -481,24 +492,38 @@ def measure(
     drop_namespace(fleet, timeout)
     fleet.patch_status("sites", reaction["site"], {"phase": "Ready"})
     if not args.no_chaos:
-        use_namespace(fleet, f"{fleet.prefix}-op-chaos")
-        chaos_load = load()
-        began = datetime.now(UTC)
-        chaos = chaos_rollout(
-            fleet,
-            op,
-            job_sizes(replicas),
-            apply_jobs(fleet, replicas),
-            every=args.chaos_every,
-            max_kills=args.chaos_kills,
-            timeout=timeout,
-            rng=random.Random(7),
+        results["chaos"] = measure_chaos(
+            fleet, op, args, replicas=replicas, timeout=timeout, windows=windows
         )
-        windows["chaos"] = (began, datetime.now(UTC))
-        chaos["load"] = chaos_load
-        print(f"  chaos: {chaos}", flush=True)
-        results["chaos"] = chaos
     return results
+
+
+def measure_chaos(
+    fleet: Fleet,
+    op: OperatorProcess,
+    args: argparse.Namespace,
+    *,
+    replicas: int,
+    timeout: float,
+    windows: dict[str, tuple[datetime, datetime]],
+) -> dict[str, Any]:
+    use_namespace(fleet, f"{fleet.prefix}-op-chaos")
+    chaos_load = load()
+    began = datetime.now(UTC)
+    chaos = chaos_rollout(
+        fleet,
+        op,
+        job_sizes(replicas),
+        apply_jobs(fleet, replicas),
+        every=args.chaos_every,
+        max_kills=args.chaos_kills,
+        timeout=timeout,
+        rng=random.Random(7),
+    )
+    windows["chaos"] = (began, datetime.now(UTC))
+    chaos["load"] = chaos_load
+    print(f"  chaos: {chaos}", flush=True)
+    return chaos
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,6 +14,8 @@ def size_block(r: dict[str, Any]) -> list[str]:
     head = f"{size['nodes']} GPU nodes, {size.get('sites', '?')} sites, {size['replicas']} replicas"
     if "error" in r:
         return [head, f"  FAILED: {r['error']}"]
+    if "to_running" not in r:  # --chaos-only
+        return [head, *_chaos_rows(r["chaos"])]
     run, op, off, req = r["to_running"], r["operator"], r["site_offline"], r["requests"]
     rows = [
         f"{head}, {r['repeat']} runs each (fleet set up in {r['fleet_setup_s']} s,"
@@ -44,18 +46,22 @@ def size_block(r: dict[str, Any]) -> list[str]:
     ]
     chaos = r.get("chaos")
     if chaos is not None:
-        rows += [
-            _row(
-                "chaos: SIGKILLs / apply -> all Running",
-                f"{chaos['kills']} / {chaos['to_running_s']:.1f} s",
-            ),
-            _row(
-                "chaos: duplicate pods / Deployments / lost jobs",
-                f"{chaos['duplicate_pods']} / {chaos['duplicate_deployments']} / "
-                f"{chaos['lost_jobs']}",
-            ),
-        ]
+        rows += _chaos_rows(chaos)
     return rows
+
+
+def _chaos_rows(chaos: dict[str, Any]) -> list[str]:
+    return [
+        _row(
+            "chaos: SIGKILLs / apply -> all Running",
+            f"{chaos['kills']} / {chaos['to_running_s']:.1f} s",
+        ),
+        _row(
+            "chaos: duplicate pods / Deployments / lost jobs",
+            f"{chaos['duplicate_pods']} / {chaos['duplicate_deployments']} / {chaos['lost_jobs']}",
+        ),
+        _row("chaos: most surplus live pods at any poll", str(chaos["max_surplus_pods_seen"])),
+    ]
 
 
 def table(results: dict[str, Any]) -> str:
