@@ -12,7 +12,7 @@ import os
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -101,8 +101,12 @@ def cluster_up(
     workdir: Path = DEFAULT_WORKDIR,
     bin_dir: Path | None = None,
     timeout: float = 180,
+    extra_args: Sequence[str] = (),
 ) -> LocalCluster:
-    """Create (or reuse, when already running) a cluster; return how to reach it."""
+    """Create (or reuse, when already running) a cluster; return how to reach it.
+
+    ``extra_args`` go to ``kwokctl create cluster`` as they are (e.g. an audit policy).
+    """
     bin_dir = bin_dir if bin_dir is not None else ensure_bin_dir()
     workdir.mkdir(parents=True, exist_ok=True)
     kubeconfig = workdir / f"{name}.kubeconfig"
@@ -130,6 +134,7 @@ def cluster_up(
     ]
     for flag, tool in binaries.items():
         args += [flag, find_tool(tool, bin_dir)]
+    args += list(extra_args)
     started = time.monotonic()
     try:
         with _creation_lock():

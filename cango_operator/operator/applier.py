@@ -4,8 +4,11 @@ engine (Karmada, Open Cluster Management) would replace.
 :class:`PlanApplier` is that step's whole interface. :class:`KubernetesApplier` realises
 placements in this cluster: one Deployment per (job, node) line and one Service per job,
 written with server-side apply, never re-written when unchanged, stale ones deleted.
-Shrinking and deleting go first, so a node's GPUs are free before other work lands there;
-Services go last, as they gate no pod (and each one costs the API server an IP allocation).
+Shrinking and deleting on a node go before growing on that node, so its GPUs are free
+before other work lands there; growing on nodes where nothing shrinks goes at once, with
+the shrinking (a site outage's replacements do not wait for the deletions at the dead
+site). Services go last, as they gate no pod (and each one costs the API server an IP
+allocation).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import Any, Protocol
 
 from cango_operator.api import InferenceJob, JobPlacement
 from cango_operator.builders import build_deployment, build_service, names, stamped_hash
+from cango_operator.builders.labels import NODE_LABEL
 from cango_operator.operator.indexes import OwnedEntry
 from cango_operator.operator.kube import KubeWriter, describe
 from cango_operator.operator.memory import WriteMemory
@@ -63,12 +67,21 @@ Write = Callable[[], Awaitable[Any]]
 
 
 @dataclass
-class _Batches:
-    """Writes in the order they run: shrink and delete, then grow, then Services."""
+class WriteBatches:
+    """Writes by node: shrink and delete, grow; then Services. See :meth:`in_order`."""
 
-    shrink: list[Write] = field(default_factory=list)
-    grow: list[Write] = field(default_factory=list)
+    shrink: list[tuple[str | None, Write]] = field(default_factory=list)
+    grow: list[tuple[str | None, Write]] = field(default_factory=list)
     services: list[Write] = field(default_factory=list)
+
+    def in_order(self) -> list[list[Write]]:
+        """Three batches: every shrink with every grow on a node where nothing shrinks;
+        the grows on shrinking nodes; the Services."""
+        shrinking = {node for node, _ in self.shrink}
+        first = [w for _, w in self.shrink]
+        first += [w for node, w in self.grow if node not in shrinking]
+        then = [w for node, w in self.grow if node in shrinking]
+        return [first, then, self.services]
 
 
 class KubernetesApplier:
@@ -89,10 +102,10 @@ class KubernetesApplier:
 
     async def realize(self, intents: Sequence[JobIntent], world: World) -> ApplyReport:
         report = ApplyReport()
-        todo = _Batches()
+        todo = WriteBatches()
         for intent in intents:
             self._plan_job(intent, world, todo, report)
-        for batch in (todo.shrink, todo.grow, todo.services):
+        for batch in todo.in_order():
             results = await asyncio.gather(*(w() for w in batch), return_exceptions=True)
             for result in results:
                 if isinstance(result, BaseException):
@@ -105,7 +118,7 @@ class KubernetesApplier:
         self,
         intent: JobIntent,
         world: World,
-        todo: _Batches,
+        todo: WriteBatches,
         report: ApplyReport,
     ) -> None:
         job = intent.job
@@ -120,14 +133,15 @@ class KubernetesApplier:
                 wanted[manifest["metadata"]["name"]] = manifest
         for name, dep in observed.items():
             if name not in wanted and not dep.deleting:
-                todo.shrink.append(self._delete(dep, report))
+                todo.shrink.append((dep.node, self._delete(dep, report)))
         for name, manifest in wanted.items():
             current = observed.get(name)
             if not self._needs_apply(manifest, current):
                 continue
             smaller = current is not None and manifest["spec"]["replicas"] < current.replicas
             batch = todo.shrink if smaller else todo.grow
-            batch.append(self._apply_deployment(manifest, current, report))
+            node = manifest["metadata"]["labels"].get(NODE_LABEL)
+            batch.append((node, self._apply_deployment(manifest, current, report)))
         service = build_service(job)
         svc = _by_name(world.services.get(key, [])).get(service["metadata"]["name"])
         if self._needs_apply(service, svc):

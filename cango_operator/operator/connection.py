@@ -9,9 +9,12 @@ from typing import Any
 import kopf
 from kubernetes import client, config
 
+from cango_operator import __version__
 from cango_operator.errors import ConfigError
 
 logger = logging.getLogger(__name__)
+
+USER_AGENT = f"cango-operator/{__version__}"
 
 
 def load_configuration(kubeconfig: str | None) -> tuple[client.Configuration, bool]:
@@ -44,7 +47,10 @@ def load_configuration(kubeconfig: str | None) -> tuple[client.Configuration, bo
 def api_client(cfg: client.Configuration, pool_size: int) -> client.ApiClient:
     """A client whose connection pool serves ``pool_size`` concurrent writer threads."""
     cfg.connection_pool_maxsize = max(pool_size, 4)
-    return client.ApiClient(configuration=cfg)
+    api = client.ApiClient(configuration=cfg)
+    # Its own name in the API server's audit log and metrics (kopf's client says kopf/...).
+    api.user_agent = USER_AGENT
+    return api
 
 
 def connection_info(cfg: client.Configuration) -> kopf.ConnectionInfo:

@@ -16,10 +16,11 @@ from typing import Any
 
 import kopf
 
-from cango_operator.operator import round_metrics
+from cango_operator.operator import metrics, round_metrics
 from cango_operator.operator.indexes import DEPLOYMENTS, GPUNODES, JOBS, NODES, SERVICES, SITES
 from cango_operator.operator.options import OperatorOptions
 from cango_operator.operator.planner import Planner
+from cango_operator.operator.relevance import ChangeFilter
 from cango_operator.operator.round import Reconciler
 from cango_operator.operator.settings import configure
 from cango_operator.operator.sitepower import SitePowerFeeds
@@ -44,9 +45,20 @@ class Runtime:
     planner: Planner
     reconciler: Reconciler
     feeds: SitePowerFeeds | None = None
+    changes: ChangeFilter = field(default_factory=ChangeFilter)
     started: asyncio.Event = field(default_factory=asyncio.Event)
     clock: asyncio.Task[None] | None = None
     last_keepalive: float | None = None
+    #: Whether kopf has called a handler yet: it calls none before every index has its
+    #: initial listing, so until then the indexes hold part of the fleet at most.
+    indexed: bool = False
+
+    def mark_indexed(self) -> None:
+        """The first handler call: the indexes are complete from now on. Plans the rounds
+        the clock held back until then."""
+        if not self.indexed:
+            self.indexed = True
+            self.planner.request("indexes complete")
 
     def is_active(self) -> bool:
         if self.options.standalone:
@@ -81,14 +93,28 @@ async def on_cleanup(memo: Any, **_: Any) -> None:
     await rt.planner.stop()
 
 
-async def on_change(memo: Any, resource: kopf.Resource, type: str | None, **_: Any) -> None:
-    """Any watched object changed (or was listed at startup): plan soon."""
-    runtime(memo).planner.request(f"{resource.plural} {type or 'listed'}")
+async def on_change(
+    memo: Any, resource: kopf.Resource, body: kopf.Body, type: str | None, **_: Any
+) -> None:
+    """A watched object changed (or was listed at startup): plan soon, when the change
+    is one a round reads (see :mod:`relevance`), or when a GpuNode the last round found
+    stale reports again (its heartbeat is back: no need to wait for the clock)."""
+    rt = runtime(memo)
+    rt.mark_indexed()
+    plural = resource.plural
+    wanted = rt.changes.wants_round(plural, body, type)
+    if not wanted and plural == "gpunodes":
+        wanted = body.get("metadata", {}).get("name") in rt.reconciler.stale_nodes
+    metrics.WATCH_EVENTS.labels(plural, "plan" if wanted else "skip").inc()
+    if wanted:
+        rt.planner.request(f"{plural} {type or 'listed'}")
 
 
 async def on_peering(memo: Any, **_: Any) -> None:
     """A peering keep-alive: proof that kopf has not paused this instance."""
-    runtime(memo).last_keepalive = time.monotonic()
+    rt = runtime(memo)
+    rt.mark_indexed()
+    rt.last_keepalive = time.monotonic()
 
 
 async def on_probe(memo: Any, **_: Any) -> dict[str, Any]:
@@ -118,12 +144,13 @@ async def _clock(rt: Runtime) -> None:
             if rt.feeds is not None and active != rt.feeds.active:
                 if active:
                     await rt.feeds.activate()
-                    rt.planner.request("became active")
+                    if rt.indexed:  # else the first handler call requests the round
+                        rt.planner.request("became active")
                 else:
                     await rt.feeds.deactivate()
                     round_metrics.standby()
             now = time.monotonic()
-            if active and now - last_check >= check_every:
+            if active and rt.indexed and now - last_check >= check_every:
                 last_check = now
                 if rt.reconciler.time_based_change():
                     rt.planner.request("heartbeat check")

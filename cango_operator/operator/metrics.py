@@ -58,6 +58,13 @@ API_WRITES = Counter(
     ["kind", "verb"],
     registry=REGISTRY,
 )
+WATCH_EVENTS = Counter(
+    "cango_watch_events",
+    "Watch events seen, by resource and outcome: plan (it changed something a round "
+    "reads, so a round was requested) or skip (a heartbeat or the operator's own output).",
+    ["resource", "outcome"],
+    registry=REGISTRY,
+)
 JOBS = Gauge(
     "cango_jobs",
     "InferenceJobs by phase, as of the last round.",

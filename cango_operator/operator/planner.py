@@ -31,6 +31,8 @@ class PlannerStats:
     last_round_seconds: float = 0.0
     last_round_end: float | None = None
     last_error: str | None = None
+    #: How long the planner waited before the latest retry (0 before any failure).
+    retry_after: float = 0.0
     pending_reasons: set[str] = field(default_factory=set)
 
 
@@ -38,7 +40,9 @@ class Planner:
     """Debounced, single-flight runner of planning rounds.
 
     ``debounce``: how long to gather requests before a round. ``retry_after``: when a round
-    fails, how soon to try again (the failure may be a conflict that a fresh view fixes).
+    fails, how soon to try again (the failure may be a conflict that a fresh view fixes);
+    doubled after each further failure in a row, up to ``max_retry_after``, so that a
+    lasting refusal (a full Service IP range, a quota) is not retried every two seconds.
     A round never starts sooner than ``pace`` times the previous round's duration after
     it ended, so a stream of events cannot keep a slow round running back to back.
     """
@@ -49,11 +53,14 @@ class Planner:
         *,
         debounce: float = 0.3,
         retry_after: float = 2.0,
+        max_retry_after: float = 60.0,
         pace: float = 1.0,
     ) -> None:
         self._round_fn = round_fn
         self._debounce = debounce
         self._retry_after = retry_after
+        self._max_retry_after = max_retry_after
+        self._failures_in_row = 0
         self._pace = pace
         self._wakeup = asyncio.Event()
         self._idle = asyncio.Event()
@@ -103,12 +110,16 @@ class Planner:
             except Exception as exc:
                 self.stats.failures += 1
                 self.stats.last_error = f"{type(exc).__name__}: {exc}"
-                logger.exception("planning round failed; retrying in %.1fs", self._retry_after)
+                delay = min(self._retry_after * 2**self._failures_in_row, self._max_retry_after)
+                self._failures_in_row += 1
+                self.stats.retry_after = delay
+                logger.exception("planning round failed; retrying in %.1fs", delay)
                 self.stats.pending_reasons.add("retry after failure")
                 self._wakeup.set()
-                await asyncio.sleep(self._retry_after)
+                await asyncio.sleep(delay)
             else:
                 self.stats.last_error = None
+                self._failures_in_row = 0
             finally:
                 self._round_started = None
                 elapsed = time.monotonic() - started

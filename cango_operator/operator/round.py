@@ -116,6 +116,11 @@ class Reconciler:
         """Whether some job's usage in its status is an interval old."""
         return self.meter.due(time.monotonic())
 
+    @property
+    def stale_nodes(self) -> frozenset[str]:
+        """GpuNodes whose heartbeat the last round found stale."""
+        return self._stale
+
     def time_based_change(self) -> bool:
         """Whether some GpuNode's heartbeat went stale (or fresh) since the last round:
         the one change that no watch event announces."""

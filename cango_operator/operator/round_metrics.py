@@ -16,7 +16,12 @@ from cango_operator.operator.fleet_metrics import (
     UsageRate,
     main_reason,
 )
-from cango_operator.operator.statuses import JobDecision, allocated_gpus, node_views_by_site
+from cango_operator.operator.statuses import (
+    JobDecision,
+    allocated_gpus,
+    node_views_by_site,
+    placements_by_job,
+)
 from cango_operator.operator.view import FleetView
 from cango_operator.placement import Plan
 
@@ -113,10 +118,11 @@ def _time_placements(
     view: FleetView, plan: Plan, decisions: Sequence[JobDecision], recorded: Collection[str]
 ) -> None:
     now = view.now.timestamp()
+    by_job = placements_by_job(plan)
     for d in decisions:
         if d.key not in recorded:
             continue  # not written: the next round decides again
-        placed_now = sum(p.new_replicas for p in plan.placements_of(d.key))
+        placed_now = sum(p.new_replicas for p in by_job.get(d.key, ()))
         never_placed = not (view.current_status.get(d.key) or {}).get("placements")
         created = d.job.metadata.creation_timestamp
         latency = _CLOCK.observe(

@@ -133,6 +133,10 @@ class OperatorProcess:
         self.health_port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
         self.starts = 0
+        #: Added to the cluster's environment, and the directory to run in: the benchmark
+        #: runs another checkout's code (``python -m`` imports from there first).
+        self.extra_env: dict[str, str] = {}
+        self.cwd: Path | None = None
 
     def start(self) -> OperatorProcess:
         self.starts += 1
@@ -155,7 +159,8 @@ class OperatorProcess:
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
-            env=self.env,
+            env={**self.env, **self.extra_env},
+            cwd=self.cwd,
         )
         log.close()
         return self
@@ -192,8 +197,9 @@ class OperatorProcess:
         wait_for(f"operator {self.name} to be ready", self.ready, timeout, every=0.2)
         return self
 
-    def metric(self, name: str) -> float:
-        """Sum of every sample of a metric on the operator's /metrics."""
+    def metric(self, name: str, having: str = "") -> float:
+        """Sum of every sample of a metric on the operator's /metrics (only those whose
+        labels contain ``having``, e.g. ``outcome="skip"``, when given)."""
         with urllib.request.urlopen(
             f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=5
         ) as rsp:
@@ -202,7 +208,7 @@ class OperatorProcess:
         for line in text.splitlines():
             if line.startswith(name) and not line.startswith("#"):
                 head, _, value = line.rpartition(" ")
-                if head.split("{")[0] == name:
+                if head.split("{")[0] == name and having in head:
                     total += float(value)
         return total
 

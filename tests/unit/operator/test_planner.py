@@ -14,12 +14,17 @@ class Recorder:
         self.max_running = 0
         self.delay = delay
         self.fail_times = fail_times
+        #: When set: the planner's last retry delay, as each round found it.
+        self.planner: Planner | None = None
+        self.retry_delays: list[float] = []
 
     async def __call__(self, reasons: frozenset[str]) -> None:
         self.running += 1
         self.max_running = max(self.max_running, self.running)
         try:
             self.calls.append(reasons)
+            if self.planner is not None:
+                self.retry_delays.append(self.planner.stats.retry_after)
             await asyncio.sleep(self.delay)
             if self.fail_times > 0:
                 self.fail_times -= 1
@@ -70,6 +75,20 @@ class TestFailures:
         assert "retry after failure" in rec.calls[1]
         assert planner.stats.failures == 1
         assert planner.stats.last_error is None  # the retry succeeded
+        await planner.stop()
+
+    async def test_failures_in_a_row_wait_twice_as_long_each_time_up_to_a_limit(self) -> None:
+        rec = Recorder(fail_times=4)
+        planner = Planner(rec, debounce=0.0, retry_after=0.01, max_retry_after=0.03)
+        rec.planner = planner
+        planner.request("service IP range full")
+        await asyncio.wait_for(planner.wait_idle(), 5)
+        assert rec.retry_delays == [0.0, 0.01, 0.02, 0.03, 0.03]  # the fifth round succeeds
+
+        rec.fail_times = 1
+        planner.request("again")
+        await asyncio.wait_for(planner.wait_idle(), 5)
+        assert rec.retry_delays[-2:] == [0.03, 0.01]  # a success starts the doubling over
         await planner.stop()
 
     async def test_a_round_in_flight_reports_how_long_it_has_run(self) -> None:
