@@ -20,8 +20,9 @@ from tests.unit.power.servers import HOLDING_BASE, MeterServer, ModbusDevice, Pr
 
 CAPACITY_KW = 20000.0
 PROM_LOAD_QUERY = 'sum(site_load_kw{site="lab"})'
-FAST = {"intervalSeconds": 60, "timeoutSeconds": 0.2, "retries": 0}
-"""Timing for tests that drive polls by hand (poll_now); nothing fires on its own."""
+FAST = {"intervalSeconds": 60, "timeoutSeconds": 1, "retries": 0}
+"""Timing for tests that drive polls by hand (poll_now); nothing fires on its own. The
+timeout leaves a loaded machine room to answer a healthy poll (0.2 s did not, once)."""
 
 
 class RecordingSink:

@@ -112,7 +112,7 @@ GOOD_DOC = {"site": {"load_kw": 12000}, "price": 40}
 
 FAULTS = {
     "http timeout (slow meter)": Fault(
-        "http", meter(delay_seconds=0.5), "FeedTimeout", "no answer within 0.2 s",
+        "http", meter(delay_seconds=1.5), "FeedTimeout", "no answer within 1 s",
         clear=meter(delay_seconds=0.0),
     ),
     "http 500": Fault(
@@ -190,7 +190,7 @@ FAULTS = {
         "modbus", stop_modbus, "FeedConnection", "cannot connect", clear=start_modbus
     ),
     "modbus slow device": Fault(
-        "modbus", modbus(delay_seconds=0.5), "FeedTimeout", "answer within 0.2 s",
+        "modbus", modbus(delay_seconds=1.5), "FeedTimeout", "answer within 1 s",
         clear=modbus(delay_seconds=0.0),
     ),
     "modbus float NaN": Fault(
