@@ -29,6 +29,23 @@ TIMEOUT = (5.0, 30.0)
 T = TypeVar("T")
 
 
+def _apply(patch: Callable[..., Any], manifest: dict[str, Any]) -> dict[str, Any]:
+    """Server-side apply of ``manifest`` with ``patch`` (a namespaced ``patch_*`` call)."""
+    meta = manifest["metadata"]
+    return _json(
+        patch(
+            meta["name"],
+            meta["namespace"],
+            manifest,
+            field_manager=FIELD_MANAGER,
+            force=True,
+            _content_type=APPLY,
+            _preload_content=False,
+            _request_timeout=TIMEOUT,
+        )
+    )
+
+
 def _json(response: Any) -> dict[str, Any]:
     data = response.data
     if not data:
@@ -80,34 +97,10 @@ class KubeWriter:
     # -- objects the operator owns -----------------------------------------------------
 
     def apply_deployment(self, manifest: dict[str, Any]) -> dict[str, Any]:
-        meta = manifest["metadata"]
-        return _json(
-            self._apps.patch_namespaced_deployment(
-                meta["name"],
-                meta["namespace"],
-                manifest,
-                field_manager=FIELD_MANAGER,
-                force=True,
-                _content_type=APPLY,
-                _preload_content=False,
-                _request_timeout=TIMEOUT,
-            )
-        )
+        return _apply(self._apps.patch_namespaced_deployment, manifest)
 
     def apply_service(self, manifest: dict[str, Any]) -> dict[str, Any]:
-        meta = manifest["metadata"]
-        return _json(
-            self._core.patch_namespaced_service(
-                meta["name"],
-                meta["namespace"],
-                manifest,
-                field_manager=FIELD_MANAGER,
-                force=True,
-                _content_type=APPLY,
-                _preload_content=False,
-                _request_timeout=TIMEOUT,
-            )
-        )
+        return _apply(self._core.patch_namespaced_service, manifest)
 
     def delete_deployment(self, namespace: str, name: str, uid: str | None) -> None:
         """Delete one Deployment (its pods follow in the background); gone already is fine.

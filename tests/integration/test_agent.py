@@ -28,6 +28,7 @@ from cango_operator.agent import (
 )
 from cango_operator.agent.latency import ProbeTarget
 from cango_operator.devcluster import GpuNodeShape, LocalCluster, apply_dev_nodes
+from tests.loopback import accepting_endpoint, free_port
 
 pytestmark = pytest.mark.cluster
 
@@ -422,24 +423,8 @@ class TestCurtailmentAndProbes:
 @pytest.fixture
 async def endpoint() -> AsyncIterator[int]:
     """A TCP endpoint on 127.0.0.1 standing in for a client region's load balancer."""
-
-    async def accept(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        writer.close()
-
-    server = await asyncio.start_server(accept, "127.0.0.1", 0)
-    try:
-        yield int(server.sockets[0].getsockname()[1])
-    finally:
-        server.close()
-        await server.wait_closed()
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    async with accepting_endpoint() as port:
+        yield port
 
 
 class TestTheCommand:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import socket
 from collections.abc import AsyncIterator
 
 import pytest
@@ -17,28 +15,14 @@ from cango_operator.agent.latency import (
     robust_ms,
 )
 from cango_operator.errors import ConfigError
+from tests.loopback import accepting_endpoint, free_port
 
 
 @pytest.fixture
 async def listening_port() -> AsyncIterator[int]:
     """A real TCP server on 127.0.0.1 that accepts and closes connections."""
-
-    async def accept(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        writer.close()
-
-    server = await asyncio.start_server(accept, "127.0.0.1", 0)
-    try:
-        yield int(server.sockets[0].getsockname()[1])
-    finally:
-        server.close()
-        await server.wait_closed()
-
-
-def closed_port() -> int:
-    """A port on 127.0.0.1 nothing listens on (bound, then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    async with accepting_endpoint() as port:
+        yield port
 
 
 class TestProbeFlags:
@@ -98,7 +82,7 @@ class TestProbesOverRealSockets:
         assert min(result.samples_ms) <= result.median_ms <= max(result.samples_ms)
 
     async def test_a_refused_endpoint_counts_failures_and_reports_no_latency(self) -> None:
-        result = await measure(ProbeTarget("gone", "127.0.0.1", closed_port()), count=3)
+        result = await measure(ProbeTarget("gone", "127.0.0.1", free_port()), count=3)
         assert result.failures == 3
         assert result.samples_ms == ()
         assert result.median_ms is None
@@ -109,7 +93,7 @@ class TestProbesOverRealSockets:
     ) -> None:
         targets = [
             ProbeTarget("up", "127.0.0.1", listening_port),
-            ProbeTarget("down", "127.0.0.1", closed_port()),
+            ProbeTarget("down", "127.0.0.1", free_port()),
         ]
         results = await measure_all(targets, count=2, spacing=0)
         assert set(results) == {"up", "down"}
