@@ -91,7 +91,7 @@ class Reconciler:
         self.meter = UsageMeter(usage_interval_seconds, time.monotonic())
 
     def _usage_fn(self, view: FleetView) -> UsageFn:
-        self.meter.start_round(time.monotonic())
+        """Each job's usage from this round's meter (started by the caller)."""
         pue = {name: site.spec.power.pue for name, site in view.sites.items()}
 
         def usage(
@@ -161,6 +161,7 @@ class Reconciler:
         def ready(job: Any, rows: Any) -> int:
             return self.applier.ready_replicas(job, rows, world)
 
+        self.meter.start_round(time.monotonic())
         decisions = job_decisions(view, plan, ready, self._usage_fn(view))
         self.meter.keep_only(view.jobs)
         result = RoundResult(jobs=len(decisions) + len(view.failed))

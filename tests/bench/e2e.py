@@ -340,6 +340,7 @@ def run_size(args: argparse.Namespace, nodes: int, replicas: int) -> dict[str, A
         setup = time.monotonic()
         build_fleet(fleet, nodes, args.sites)
         results["fleet_setup_s"] = round(time.monotonic() - setup, 1)
+        src = args.operator_src.absolute() if args.operator_src is not None else None
         op = OperatorProcess(
             cluster,
             workdir,
@@ -351,10 +352,9 @@ def run_size(args: argparse.Namespace, nodes: int, replicas: int) -> dict[str, A
             "0.3",
             "--node-stale-seconds",
             "86400",
+            env={"PYTHONPATH": str(src)} if src is not None else None,
+            cwd=src,
         )
-        if args.operator_src is not None:
-            op.extra_env["PYTHONPATH"] = str(args.operator_src.absolute())
-            op.cwd = args.operator_src.absolute()
         started = time.monotonic()
         op.start().wait_ready(timeout=300)
         results["operator_start_to_ready_s"] = round(time.monotonic() - started, 1)
