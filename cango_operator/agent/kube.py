@@ -43,12 +43,14 @@ def gpus_requested(pod: Mapping[str, Any]) -> int:
 class KubeClient:
     """GpuNode, Node and Pod access for one agent, over a ``kubernetes.client.ApiClient``."""
 
-    def __init__(self, api_client: Any) -> None:
+    def __init__(self, api_client: Any, hub_client: Any = None) -> None:
+        """``hub_client``: where GpuNodes live when that is not the node's own cluster
+        (the hub of a federation); Nodes and Pods are always read from ``api_client``."""
         from kubernetes import client
 
         self.api_client = api_client
         self.core = client.CoreV1Api(api_client)
-        self.custom = client.CustomObjectsApi(api_client)
+        self.custom = client.CustomObjectsApi(hub_client or api_client)
 
     def _plain(self, obj: Any) -> dict[str, Any]:
         plain: dict[str, Any] = self.api_client.sanitize_for_serialization(obj)

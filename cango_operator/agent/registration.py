@@ -15,6 +15,7 @@ from typing import Any
 
 from cango_operator.agent.telemetry import NodeReading
 from cango_operator.api import GpuNode, GpuNodeSpec, GpuSpec, ObjectMeta
+from cango_operator.builders.labels import CLUSTER_LABEL
 
 SITE_LABEL = "compute.cango.io/site"
 GPU_MODEL_LABEL = "compute.cango.io/gpu-model"
@@ -59,9 +60,16 @@ def site_of(node: Mapping[str, Any]) -> str | None:
 
 
 def build_gpunode(
-    node: Mapping[str, Any], reading: NodeReading, overhead_w: float | None = None
+    node: Mapping[str, Any],
+    reading: NodeReading,
+    overhead_w: float | None = None,
+    cluster: str | None = None,
 ) -> dict[str, Any]:
     """The GpuNode for ``node`` (a Kubernetes Node as a dict) from one reading.
+
+    ``cluster``: the node is in that managed cluster and the GpuNode goes to the hub: it
+    is labelled with the cluster (the hub lets a site write only its own) and not owned
+    by the Node, which the hub does not have (its garbage collector would delete it).
 
     Lost GPUs count but do not describe the model (they report no memory or power).
     Raises ValueError when the node has no site label or no working GPU (neither can
@@ -83,7 +91,9 @@ def build_gpunode(
         "name": name,
         "labels": {SITE_LABEL: site, GPU_MODEL_LABEL: model, REGISTERED_BY_LABEL: AGENT_NAME},
     }
-    if meta.get("uid"):
+    if cluster is not None:
+        metadata["labels"][CLUSTER_LABEL] = cluster
+    elif meta.get("uid"):
         metadata["ownerReferences"] = [
             {"apiVersion": "v1", "kind": "Node", "name": name, "uid": str(meta["uid"])}
         ]

@@ -62,6 +62,8 @@ class AgentConfig:
     register: bool = True
     power_cap: bool = False
     overhead_w: float | None = None  # spec.overheadW of a self-registered GpuNode
+    #: The managed cluster this node is in, when GpuNodes live on a federation's hub.
+    cluster: str | None = None
 
     def __post_init__(self) -> None:
         if not self.node_name:
@@ -221,7 +223,7 @@ class Agent:
         if node is None or waiting:
             self._wait(waiting)
             return None, False
-        body = build_gpunode(node, reading, self.config.overhead_w)
+        body = build_gpunode(node, reading, self.config.overhead_w, self.config.cluster)
         created = await asyncio.to_thread(self.kube.create_gpunode, body)
         if created:
             self.metrics.registrations.labels(name).inc()

@@ -40,6 +40,8 @@ MAX_FEED_TIMEOUT_SECONDS = 60.0
 MAX_FEED_RETRIES = 10
 
 Kw = Annotated[float, Field(ge=0, le=MAX_KW)]
+#: A managed cluster's name is also a namespace on the hub: a DNS label.
+ClusterName = Annotated[str, Field(min_length=1, max_length=63, pattern=DNS_LABEL_PATTERN)]
 LatencyMs = Annotated[int, Field(ge=0, le=MAX_LATENCY_MS)]
 FeedPath = Annotated[str, Field(min_length=1, max_length=256, pattern=FEED_PATH_PATTERN)]
 PromQuery = Annotated[str, Field(min_length=1, max_length=4096, pattern=NON_BLANK_PATTERN)]
@@ -332,6 +334,11 @@ class SiteSpec(SpecModel):
     unreachable for latency-bound jobs."""
     cordoned: bool = False
     """True: no new placements at this site; running work stays."""
+    cluster: ClusterName | None = None
+    """The managed cluster (Open Cluster Management) the site's nodes belong to: its
+    work is sent there as ManifestWorks in the hub namespace of that name. Several sites
+    may share one cluster (a regional cluster). Absent: the operator's own cluster, where
+    it writes Deployments directly."""
 
     @cel_rule(
         "!has(self.mining) || self.mining.loadKw <= self.power.capacityKw",
@@ -434,6 +441,7 @@ class Site(Resource):
     SELECTABLE_FIELDS: ClassVar[tuple[str, ...]] = (".spec.region",)
     PRINTER_COLUMNS: ClassVar[tuple[PrinterColumn, ...]] = (
         PrinterColumn("Region", "string", ".spec.region", "Client region the site serves"),
+        PrinterColumn("Cluster", "string", ".spec.cluster", "Managed cluster of the site"),
         PrinterColumn("Phase", "string", ".status.phase", "Ready, Degraded, Curtailed, ..."),
         PrinterColumn(
             "Available kW", "number", ".status.power.availableKw", "Power a placement may use"

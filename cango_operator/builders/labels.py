@@ -21,3 +21,10 @@ UNHEALTHY_TAINT_KEY = "compute.cango.io/unhealthy"
 
 #: Selector that finds every object this operator manages.
 MANAGED_SELECTOR = f"{MANAGED_BY_LABEL}={MANAGED_BY}"
+
+#: On a ManifestWork: the namespace of the job it carries (the work lives in the
+#: cluster's namespace on the hub, not in the job's).
+JOB_NAMESPACE_LABEL = "compute.cango.io/job-namespace"
+#: On a GpuNode: the managed cluster whose agent reports it. A site's credentials may
+#: write only GpuNodes carrying their own cluster's name (an admission policy says so).
+CLUSTER_LABEL = "compute.cango.io/cluster"

@@ -44,6 +44,12 @@ def deployment_name(job: str, node: str) -> str:
     return _fit(_squash(f"{job}-{node}"), short_hash(job, node))
 
 
+def work_name(namespace: str, job: str) -> str:
+    """The ManifestWork carrying ``job`` (of ``namespace``) to one cluster. Works of all
+    namespaces share the cluster's namespace on the hub, so the name holds both."""
+    return _fit(_squash(f"{namespace}-{job}"), short_hash(namespace, job))
+
+
 def service_name(job: str) -> str:
     """The job's Service: the job's own name when that is a valid DNS-1035 label.
 

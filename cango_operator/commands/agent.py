@@ -46,6 +46,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=os.environ.get("KUBECONFIG"),
         help="kubeconfig file; in-cluster service account when not given",
     )
+    fed = parser.add_argument_group("federation (a node in a site cluster of a federation)")
+    fed.add_argument(
+        "--hub-kubeconfig",
+        default=os.environ.get("HUB_KUBECONFIG"),
+        help="kubeconfig of the hub, where the GpuNode lives (the site's own credentials); "
+        "Node and Pods are still read with --kubeconfig (default: $HUB_KUBECONFIG)",
+    )
+    fed.add_argument(
+        "--cluster",
+        default=os.environ.get("CLUSTER_NAME") or None,
+        help="the managed cluster this node is in; a GpuNode it registers carries it "
+        "(default: $CLUSTER_NAME)",
+    )
     parser.add_argument(
         "--interval", type=float, default=DEFAULT_INTERVAL_S, help="seconds between writes"
     )
@@ -170,7 +183,8 @@ async def _serve(args: argparse.Namespace, config: AgentConfig) -> int:
     from cango_operator.agent.server import start_server
 
     api_client = _api_client(args.kubeconfig)
-    kube = KubeClient(api_client)
+    hub_client = _api_client(args.hub_kubeconfig) if args.hub_kubeconfig else None
+    kube = KubeClient(api_client, hub_client)
     source = _make_source(args, PodGpuCounter(kube, config.node_name))
     agent = Agent(config, source, kube, AgentMetrics(config.node_name))
     runner = None
@@ -205,11 +219,18 @@ async def _serve(args: argparse.Namespace, config: AgentConfig) -> int:
             await runner.cleanup()
         source.close()
         api_client.close()
+        if hub_client is not None:
+            hub_client.close()
 
 
 def run(args: argparse.Namespace) -> int:
     if args.print_only:
         return _print_readings(args)
+    if args.hub_kubeconfig and not args.cluster:
+        raise ConfigError(
+            "--cluster (or $CLUSTER_NAME) is required with --hub-kubeconfig: the hub takes "
+            "GpuNodes from a site only when they carry its cluster's name"
+        )
     config = AgentConfig(
         node_name=args.node_name,
         interval_s=args.interval,
@@ -219,5 +240,6 @@ def run(args: argparse.Namespace) -> int:
         register=args.register,
         power_cap=args.power_cap,
         overhead_w=args.overhead_w,
+        cluster=args.cluster,
     )
     return asyncio.run(_serve(args, config))

@@ -2,6 +2,9 @@
 
 cango-operator dev cluster up [--name N]     start (or reuse) a local control plane
 cango-operator dev cluster down [--name N]   stop it, leaving no process behind
+cango-operator dev federation up [--sites N]  a hub and N site clusters joined through Open
+                                             Cluster Management (built on first use)
+cango-operator dev federation down           stop them, leaving no process behind
 cango-operator dev nodes -f FILE [-f FILE]   one kwok Node per GpuNode in the manifests; with
                                              the CRDs installed, also apply (server-side) the
                                              Sites and GpuNodes themselves
@@ -38,6 +41,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_WORKDIR,
         help="where cluster state lives (default: %(default)s)",
     )
+    fed = sub.add_parser(
+        "federation",
+        help="start or stop a hub and site clusters joined through Open Cluster Management",
+        description="A hub cluster (no nodes) running OCM's registration controller, and N "
+        "site clusters (kwok nodes, kube-scheduler) each with OCM's klusterlet agent, which "
+        "joins with a bootstrap kubeconfig and is accepted by the hub. `up` prints the "
+        "hub's KUBECONFIG and each site's; `down` stops every process.",
+    )
+    fed.add_argument("action", choices=["up", "down"])
+    fed.add_argument("--name", default="cango-fed", help="federation name (default: %(default)s)")
+    fed.add_argument(
+        "--sites",
+        type=_site_count,
+        default=3,
+        metavar="N",
+        help="number of site clusters, named site-1 .. site-N (1..8, default: %(default)s)",
+    )
+    fed.add_argument(
+        "--workdir",
+        type=Path,
+        default=DEFAULT_WORKDIR,
+        help="where cluster state lives (default: %(default)s)",
+    )
     nodes = sub.add_parser("nodes", help="create a kwok GPU Node for every GpuNode in manifests")
     nodes.add_argument(
         "-f",
@@ -55,10 +81,44 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+MAX_SITES = 8
+
+
+def _site_count(text: str) -> int:
+    try:
+        count = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--sites must be a number, got {text!r}") from None
+    if not 1 <= count <= MAX_SITES:
+        raise argparse.ArgumentTypeError(f"--sites must be 1..{MAX_SITES}, got {count}")
+    return count
+
+
 def run(args: argparse.Namespace) -> int:
     if args.dev_command == "cluster":
         return _cluster(args)
+    if args.dev_command == "federation":
+        return _federation(args)
     return _nodes(args)
+
+
+def _federation(args: argparse.Namespace) -> int:
+    from cango_operator.devcluster.federation import federation_down, federation_up
+
+    bin_dir = ensure_bin_dir()
+    if args.action == "down":
+        federation_down(args.name, args.workdir, bin_dir)
+        print(f"federation {args.name} stopped")
+        return 0
+    sites = [f"site-{i}" for i in range(1, args.sites + 1)]
+    fed = federation_up(args.name, sites, args.workdir, bin_dir)
+    for site in fed.sites:
+        print(f"# site cluster {site.name}: KUBECONFIG={shlex.quote(str(site.cluster.kubeconfig))}")
+        print(f"#   its own credentials on the hub: {shlex.quote(str(site.hub_kubeconfig))}")
+    if bin_dir is not None:
+        print(f'export PATH={shlex.quote(str(bin_dir))}:"$PATH"')
+    print(f"export KUBECONFIG={shlex.quote(str(fed.hub.kubeconfig))}")
+    return 0
 
 
 def _cluster(args: argparse.Namespace) -> int:

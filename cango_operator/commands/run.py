@@ -98,6 +98,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="bring each running job's status.usage (GPU-hours, kWh) up to date at least "
         "this often (default: %(default)s)",
     )
+    parser.add_argument(
+        "--federation",
+        action="store_true",
+        help="run as the hub of a federation (Open Cluster Management): the work of a Site "
+        "with spec.cluster goes to that managed cluster as ManifestWorks",
+    )
 
 
 def default_priority() -> int:
@@ -139,6 +145,7 @@ def options_from(args: argparse.Namespace) -> OperatorOptions:
         node_stale_seconds=args.node_stale_seconds,
         debounce_seconds=args.debounce,
         usage_interval_seconds=args.usage_interval,
+        federation=args.federation,
     )
 
 

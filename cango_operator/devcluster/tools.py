@@ -16,6 +16,7 @@ from cango_operator.errors import ToolNotFoundError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BUILD_SCRIPT = REPO_ROOT / "hack" / "controlplane" / "build.sh"
+OCM_BUILD_SCRIPT = REPO_ROOT / "hack" / "ocm" / "build.sh"
 TOOLS = (
     "etcd",
     "kube-apiserver",
@@ -42,18 +43,38 @@ def ensure_bin_dir(build: bool = True) -> Path | None:
         return path
     if not (build and BUILD_SCRIPT.is_file()):
         return None
+    return _build(BUILD_SCRIPT, "the control plane")
+
+
+def ensure_ocm_dir() -> Path:
+    """The directory holding the Open Cluster Management binary (``ocm``) and its CRDs
+    (``crds/``): ``$CANGO_OCM_DIR`` if set, else the cached build of
+    ``hack/ocm/build.sh`` (built on first use, ~5 min cold)."""
+    env_dir = os.environ.get("CANGO_OCM_DIR")
+    if env_dir:
+        path = Path(env_dir)
+        if not (path / "ocm").exists() or not (path / "crds").is_dir():
+            raise ToolNotFoundError(f"CANGO_OCM_DIR={env_dir} holds no ocm binary and crds/")
+        return path
+    if not OCM_BUILD_SCRIPT.is_file():
+        raise ToolNotFoundError(
+            "Open Cluster Management is needed: set CANGO_OCM_DIR to a directory holding "
+            "the ocm binary and crds/ (hack/ocm/build.sh in a source checkout makes one)"
+        )
+    return _build(OCM_BUILD_SCRIPT, "Open Cluster Management")
+
+
+def _build(script: Path, what: str) -> Path:
     # The script logs progress on stderr (shown to the user) and prints the directory last.
     proc = subprocess.run(
-        ["bash", str(BUILD_SCRIPT)],
+        ["bash", str(script)],
         check=False,
         stdout=subprocess.PIPE,
         stderr=sys.stderr,
         text=True,
     )
     if proc.returncode != 0:
-        raise ToolNotFoundError(
-            f"building the control plane failed ({BUILD_SCRIPT} exited {proc.returncode})"
-        )
+        raise ToolNotFoundError(f"building {what} failed ({script} exited {proc.returncode})")
     return Path(proc.stdout.strip().splitlines()[-1])
 
 

@@ -17,7 +17,15 @@ from typing import Any
 import kopf
 
 from cango_operator.operator import metrics, round_metrics
-from cango_operator.operator.indexes import DEPLOYMENTS, GPUNODES, JOBS, NODES, SERVICES, SITES
+from cango_operator.operator.indexes import (
+    DEPLOYMENTS,
+    GPUNODES,
+    JOBS,
+    NODES,
+    SERVICES,
+    SITES,
+    WORKS,
+)
 from cango_operator.operator.options import OperatorOptions
 from cango_operator.operator.planner import Planner
 from cango_operator.operator.relevance import ChangeFilter
@@ -27,7 +35,7 @@ from cango_operator.operator.sitepower import SitePowerFeeds
 
 logger = logging.getLogger(__name__)
 
-INDEX_NAMES = (JOBS, SITES, GPUNODES, NODES, DEPLOYMENTS, SERVICES)
+INDEX_NAMES = (JOBS, SITES, GPUNODES, NODES, DEPLOYMENTS, SERVICES, WORKS)
 
 
 @dataclass

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from cango_operator.api import GpuNode, InferenceJob, Site, describe_errors
 from cango_operator.builders.hashing import stamped_hash
 from cango_operator.builders.labels import JOB_LABEL, NODE_LABEL, SITE_LABEL
+from cango_operator.builders.manifestwork import READY_FEEDBACK, UPDATED_FEEDBACK, job_of_work
 
 JOBS = "jobs_idx"
 SITES = "sites_idx"
@@ -28,6 +29,7 @@ GPUNODES = "gpunodes_idx"
 NODES = "nodes_idx"
 DEPLOYMENTS = "deployments_idx"
 SERVICES = "services_idx"
+WORKS = "manifestworks_idx"
 
 
 def _plain(body: Mapping[str, Any]) -> dict[str, Any]:
@@ -213,3 +215,57 @@ async def index_deployment(body: Mapping[str, Any], **_: Any) -> dict[tuple[str,
 
 async def index_service(body: Mapping[str, Any], **_: Any) -> dict[tuple[str, str], OwnedEntry]:
     return _owned("Service", body)
+
+
+@dataclass(frozen=True)
+class WorkEntry:
+    """A ManifestWork the operator wrote: which job it carries to which cluster, and what
+    the cluster's work agent reported back (ready replicas per Deployment, current
+    template only)."""
+
+    cluster: str
+    name: str
+    uid: str
+    resource_version: str
+    job: str
+    applied_hash: str | None
+    deleting: bool
+    ready: Mapping[str, int]
+
+    def ready_of(self, deployment: str) -> int:
+        return self.ready.get(deployment, 0)
+
+
+def _feedback(status: Mapping[str, Any]) -> dict[str, int]:
+    """Ready replicas of the current template per Deployment, from status feedback."""
+    out: dict[str, int] = {}
+    for manifest in (status.get("resourceStatus") or {}).get("manifests") or []:
+        meta = manifest.get("resourceMeta") or {}
+        if meta.get("kind") != "Deployment":
+            continue
+        values: dict[str, int] = {}
+        for value in (manifest.get("statusFeedback") or {}).get("values") or []:
+            number = (value.get("fieldValue") or {}).get("integer")
+            if isinstance(number, int):
+                values[str(value.get("name"))] = number
+        ready = min(values.get(READY_FEEDBACK, 0), values.get(UPDATED_FEEDBACK, 0))
+        out[str(meta.get("name", ""))] = ready
+    return out
+
+
+async def index_work(body: Mapping[str, Any], **_: Any) -> dict[tuple[str, str], WorkEntry]:
+    meta = body.get("metadata") or {}
+    job = job_of_work(meta.get("labels") or {})
+    if job is None:
+        return {}
+    entry = WorkEntry(
+        cluster=str(meta.get("namespace", "")),
+        name=str(meta.get("name", "")),
+        uid=str(meta.get("uid", "")),
+        resource_version=str(meta.get("resourceVersion", "")),
+        job=job,
+        applied_hash=stamped_hash(body),
+        deleting=bool(meta.get("deletionTimestamp")),
+        ready=_feedback(body.get("status") or {}),
+    )
+    return {(entry.cluster, entry.name): entry}

@@ -25,6 +25,8 @@ FIELD_MANAGER = "cango-operator"
 APPLY = "application/apply-patch+yaml"
 MERGE = "application/merge-patch+json"
 TIMEOUT = (5.0, 30.0)
+WORK_GROUP = "work.open-cluster-management.io"
+WORK_VERSION = "v1"
 
 T = TypeVar("T")
 
@@ -114,6 +116,37 @@ class KubeWriter:
         try:
             self._apps.delete_namespaced_deployment(
                 name, namespace, body=body, _preload_content=False, _request_timeout=TIMEOUT
+            )
+        except ApiException as exc:
+            if exc.status not in (404, 409):
+                raise
+
+    # -- ManifestWorks (federation): a job's workloads for one managed cluster ---------
+
+    def apply_work(self, manifest: dict[str, Any]) -> dict[str, Any]:
+        return _apply(
+            lambda name, namespace, body, **kw: self._custom.patch_namespaced_custom_object(
+                WORK_GROUP, WORK_VERSION, namespace, "manifestworks", name, body, **kw
+            ),
+            manifest,
+        )
+
+    def delete_work(self, namespace: str, name: str, uid: str | None) -> None:
+        """Delete one ManifestWork (the site's work agent then removes what it holds, or
+        does so when the site is back); gone already is fine."""
+        body = client.V1DeleteOptions(
+            preconditions=client.V1Preconditions(uid=uid) if uid else None,
+        )
+        try:
+            self._custom.delete_namespaced_custom_object(
+                WORK_GROUP,
+                WORK_VERSION,
+                namespace,
+                "manifestworks",
+                name,
+                body=body,
+                _preload_content=False,
+                _request_timeout=TIMEOUT,
             )
         except ApiException as exc:
             if exc.status not in (404, 409):

@@ -33,6 +33,9 @@ class OperatorOptions:
     node_stale_seconds: float = 60.0
     write_concurrency: int = 16
     usage_interval_seconds: float = DEFAULT_USAGE_INTERVAL
+    #: Run as the hub of a federation: watch ManifestWorks (Open Cluster Management) and
+    #: send the work of sites with ``spec.cluster`` to their clusters through them.
+    federation: bool = False
 
     @property
     def clusterwide(self) -> bool:

@@ -11,6 +11,7 @@ import kopf
 from cango_operator.api import GROUP, VERSION
 from cango_operator.builders.labels import MANAGED_BY, MANAGED_BY_LABEL
 from cango_operator.operator import handlers, indexes
+from cango_operator.operator.kube import WORK_GROUP, WORK_VERSION
 from cango_operator.operator.options import OperatorOptions
 
 MANAGED = {MANAGED_BY_LABEL: MANAGED_BY}
@@ -31,6 +32,9 @@ def build_registry(options: OperatorOptions, login: Callable[..., Any]) -> kopf.
         (("apps", "v1", "deployments"), indexes.DEPLOYMENTS, indexes.index_deployment, MANAGED),
         (("", "v1", "services"), indexes.SERVICES, indexes.index_service, MANAGED),
     ]
+    if options.federation:
+        work = (WORK_GROUP, WORK_VERSION, "manifestworks")
+        watched.append((work, indexes.WORKS, indexes.index_work, MANAGED))
     for (group, version, plural), name, index_fn, labels in watched:
         filters: dict[str, Any] = {"labels": labels} if labels else {}
         kopf.index(group, version, plural, id=name, registry=registry, **filters)(index_fn)

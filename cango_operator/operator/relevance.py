@@ -171,6 +171,25 @@ def owned_inputs(body: Mapping[str, Any]) -> PlanInputs:
     return PlanInputs(exact)
 
 
+def work_inputs(body: Mapping[str, Any]) -> PlanInputs:
+    """A ManifestWork: which job, the hash of what it holds, the ready replicas its
+    cluster reported per Deployment, deletion. Not its conditions or sync times."""
+    meta = _meta(body)
+    ready: list[tuple[str, Any]] = []
+    for manifest in (_status(body).get("resourceStatus") or {}).get("manifests") or []:
+        name = (manifest.get("resourceMeta") or {}).get("name", "")
+        values = (manifest.get("statusFeedback") or {}).get("values") or []
+        ready.append((name, _canonical(values)))
+    exact = (
+        meta.get("uid"),
+        stamped_hash(body),
+        tuple(sorted(ready)),
+        bool(meta.get("deletionTimestamp")),
+        (meta.get("labels") or {}).get(JOB_LABEL),
+    )
+    return PlanInputs(exact)
+
+
 def _number(value: Any) -> float | None:
     return None if value is None else float(value)
 
@@ -182,6 +201,7 @@ INPUTS: Mapping[str, Callable[[Mapping[str, Any]], PlanInputs]] = {
     "nodes": node_inputs,
     "deployments": owned_inputs,
     "services": owned_inputs,
+    "manifestworks": work_inputs,
 }
 
 

@@ -78,6 +78,7 @@ class Reconciler:
         node_stale_seconds: float,
         feeds: SitePowerFeeds | None = None,
         usage_interval_seconds: float = DEFAULT_USAGE_INTERVAL,
+        federated: bool = False,
     ) -> None:
         self.writer = writer
         self.applier = applier
@@ -85,6 +86,8 @@ class Reconciler:
         self.plan_fn = plan_fn
         self.node_stale_seconds = node_stale_seconds
         self.feeds = feeds
+        self.federated = federated
+        self._foreign: dict[str, str] = {}
         self.indexes: Mapping[str, Any] = {}
         self.last: RoundResult | None = None
         self._stale: frozenset[str] = frozenset()
@@ -151,8 +154,11 @@ class Reconciler:
         now = datetime.now(UTC)
         self.memory.expire(time.monotonic())
         world = World.from_indexes(self.indexes)
-        view = build_view(world, self.memory, now, self.node_stale_seconds)
+        view = build_view(
+            world, self.memory, now, self.node_stale_seconds, federated=self.federated
+        )
         self._stale = frozenset(view.stale)
+        self._report_foreign(view.foreign)
         snapshot = build_snapshot(view)
         plan_started = time.monotonic()
         plan = self.plan_fn(snapshot)
@@ -205,6 +211,13 @@ class Reconciler:
                 " ".join(f"{k} {v:.2f}" for k, v in timings.items()),
             )
         return result
+
+    def _report_foreign(self, foreign: dict[str, str]) -> None:
+        """Say once (not every round) which GpuNodes are left out, and why."""
+        for name, reason in sorted(foreign.items()):
+            if self._foreign.get(name) != reason:
+                logger.warning("GpuNode %s takes no work: %s", name, reason)
+        self._foreign = dict(foreign)
 
     async def _write_all(self, writes: Sequence[Write], result: RoundResult) -> set[Any]:
         """Run the writes concurrently; return the keys of those that failed."""

@@ -9,7 +9,7 @@ import os
 
 import kopf
 
-from cango_operator.operator.applier import KubernetesApplier
+from cango_operator.operator.applier import KubernetesApplier, PlanApplier
 from cango_operator.operator.connection import api_client, load_configuration, make_login_handler
 from cango_operator.operator.handlers import Runtime
 from cango_operator.operator.httpserver import start_http
@@ -21,6 +21,7 @@ from cango_operator.operator.planner import Planner
 from cango_operator.operator.registry import build_registry
 from cango_operator.operator.round import Reconciler
 from cango_operator.operator.sitepower import SitePowerFeeds
+from cango_operator.operator.workapplier import ManifestWorkApplier
 from cango_operator.placement import plan
 
 logger = logging.getLogger(__name__)
@@ -50,14 +51,18 @@ async def run_async(options: OperatorOptions, stop: asyncio.Event | None = None)
     writer = KubeWriter(api, options.write_concurrency)
     memory = WriteMemory()
     feeds = SitePowerFeeds(writer, api, os.environ.get("POD_NAMESPACE"))
+    applier: PlanApplier = KubernetesApplier(writer, memory)
+    if options.federation:
+        applier = ManifestWorkApplier(writer, memory, applier)
     reconciler = Reconciler(
         writer,
-        KubernetesApplier(writer, memory),
+        applier,
         memory,
         plan,
         node_stale_seconds=options.node_stale_seconds,
         feeds=feeds,
         usage_interval_seconds=options.usage_interval_seconds,
+        federated=options.federation,
     )
     planner = Planner(reconciler, debounce=options.debounce_seconds)
     rt = Runtime(options=options, planner=planner, reconciler=reconciler, feeds=feeds)

@@ -4,6 +4,10 @@
   shown that write yet (see :mod:`memory`);
 * a GpuNode whose heartbeat is stale is Unknown, whatever its status still says;
 * a GpuNode whose Kubernetes Node is gone is left out (its replicas are re-placed);
+* a GpuNode of a site in a managed cluster (``spec.cluster``) has its Node there: it is
+  judged by its heartbeat alone, and only when the operator runs federated and the
+  GpuNode was reported by that cluster (its ``compute.cango.io/cluster`` label); else it
+  is left out, so a site cannot bring nodes into another site;
 * a GpuNode whose Node is not Ready (a new Node not yet up, or one the node lifecycle
   controller gave up on) is Unknown: its replicas move now, not after Kubernetes'
   five-minute eviction, and nothing new goes there until it is Ready;
@@ -28,6 +32,7 @@ from cango_operator.api import (
     SitePhase,
     SiteStatus,
 )
+from cango_operator.builders.labels import CLUSTER_LABEL
 from cango_operator.operator.indexes import JobEntry
 from cango_operator.operator.memory import WriteMemory
 from cango_operator.operator.sitepower import has_live_feed
@@ -51,9 +56,19 @@ class FleetView:
     stale: set[str] = field(default_factory=set)
     nodeless: set[str] = field(default_factory=set)
     not_ready: set[str] = field(default_factory=set)
+    #: GpuNodes of sites in managed clusters that the operator may not use (not
+    #: federated, or reported by another cluster), with the reason.
+    foreign: dict[str, str] = field(default_factory=dict)
 
 
-def build_view(world: World, memory: WriteMemory, now: datetime, stale_after: float) -> FleetView:
+def build_view(
+    world: World,
+    memory: WriteMemory,
+    now: datetime,
+    stale_after: float,
+    *,
+    federated: bool = False,
+) -> FleetView:
     view = FleetView(world=world, now=now)
     for key, entry in world.jobs.items():
         if entry.deleting:
@@ -72,6 +87,18 @@ def build_view(world: World, memory: WriteMemory, now: datetime, stale_after: fl
     for site in world.valid_sites():
         view.sites[site.name] = site if _feed_heard(site) else _unheard(site)
     for gpunode in world.valid_gpunodes():
+        cluster = world.cluster_of(gpunode.spec.site)
+        if cluster is not None:
+            reason = _remote_refusal(gpunode, cluster, federated)
+            if reason is not None:
+                view.nodeless.add(gpunode.name)
+                view.foreign[gpunode.name] = reason
+            elif is_stale(gpunode, now, stale_after):
+                view.stale.add(gpunode.name)
+                view.gpunodes[gpunode.name] = _with_phase(gpunode, GpuNodePhase.UNKNOWN)
+            else:
+                view.gpunodes[gpunode.name] = gpunode
+            continue
         # The engine knows GPU nodes by their GpuNode name; Deployments pin to spec.nodeName.
         node = world.node_of(gpunode)
         if node is None:
@@ -86,6 +113,18 @@ def build_view(world: World, memory: WriteMemory, now: datetime, stale_after: fl
         else:
             view.gpunodes[gpunode.name] = gpunode
     return view
+
+
+def _remote_refusal(gpunode: GpuNode, cluster: str, federated: bool) -> str | None:
+    """Why a GpuNode of a site in ``cluster`` may not take work, or None when it may."""
+    if not federated:
+        return f"its site runs in cluster {cluster!r} and the operator is not federated"
+    reported_by = gpunode.metadata.labels.get(CLUSTER_LABEL) if gpunode.metadata.labels else None
+    if reported_by != cluster:
+        return (
+            f"its site runs in cluster {cluster!r} but it carries {CLUSTER_LABEL}={reported_by!r}"
+        )
+    return None
 
 
 def _with_status(job: InferenceJob, status: Mapping[str, Any]) -> InferenceJob:

@@ -19,10 +19,12 @@ from cango_operator.operator.indexes import (
     NODES,
     SERVICES,
     SITES,
+    WORKS,
     ClusterEntry,
     JobEntry,
     NodeEntry,
     OwnedEntry,
+    WorkEntry,
 )
 
 V = TypeVar("V")
@@ -45,6 +47,8 @@ class World:
     nodes: dict[str, NodeEntry] = field(default_factory=dict)
     deployments: dict[str, list[OwnedEntry]] = field(default_factory=dict)
     services: dict[str, list[OwnedEntry]] = field(default_factory=dict)
+    #: ManifestWorks by the job they carry (``namespace/job label value``).
+    works: dict[str, list[WorkEntry]] = field(default_factory=dict)
 
     @classmethod
     def from_indexes(cls, indexes: Mapping[str, Any]) -> World:
@@ -61,6 +65,8 @@ class World:
             world.deployments.setdefault(f"{dep.namespace}/{dep.job}", []).append(dep)
         for svc in _values(indexes.get(SERVICES)):
             world.services.setdefault(f"{svc.namespace}/{svc.job}", []).append(svc)
+        for work in _values(indexes.get(WORKS)):
+            world.works.setdefault(work.job, []).append(work)
         return world
 
     def valid_sites(self) -> list[Site]:
@@ -69,8 +75,16 @@ class World:
     def valid_gpunodes(self) -> list[GpuNode]:
         return [e.gpunode for e in self.gpunodes.values() if e.gpunode is not None]
 
+    def cluster_of(self, site: str) -> str | None:
+        """The managed cluster a site runs in (None: this cluster, or no such site)."""
+        entry = self.sites.get(site)
+        return entry.site.spec.cluster if entry is not None and entry.site is not None else None
+
     def node_of(self, gpunode: GpuNode) -> NodeEntry | None:
-        """The Kubernetes Node of a GpuNode, unless it is gone or going."""
+        """The Kubernetes Node of a GpuNode in this cluster, unless it is gone or going
+        (None too for a GpuNode of a site in another cluster: its Node is there)."""
+        if self.cluster_of(gpunode.spec.site) is not None:
+            return None
         node = self.nodes.get(gpunode.spec.node_name)
         return None if node is None or node.deleting else node
 

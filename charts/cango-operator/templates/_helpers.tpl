@@ -150,6 +150,12 @@ app.kubernetes.io/component: {{ .component }}
 {{- end }}
 {{- end }}
 {{- $flags := list }}
+{{- if .Values.federation.enabled }}
+{{- if $op.watchNamespaces }}
+{{- fail "federation.enabled: the hub's operator watches ManifestWorks in every site cluster's namespace; it cannot be combined with operator.watchNamespaces" }}
+{{- end }}
+{{- $flags = append $flags "--federation" }}
+{{- end }}
 {{- range $op.watchNamespaces }}
 {{- $flags = append $flags (printf "--namespace=%s" .) }}
 {{- end }}

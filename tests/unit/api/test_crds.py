@@ -100,7 +100,7 @@ class TestNames:
     @pytest.mark.parametrize(
         ("kind", "columns"),
         [
-            ("Site", ["Region", "Phase", "Available kW", "Free GPUs", "Age"]),
+            ("Site", ["Region", "Cluster", "Phase", "Available kW", "Free GPUs", "Age"]),
             ("GpuNode", ["Site", "Model", "GPUs", "Phase", "Power W", "Age"]),
             ("InferenceJob", ["Phase", "Ready", "Replicas", "Sites", "Latency", "Age"]),
         ],

@@ -1,0 +1,121 @@
+"""The ManifestWork that carries a job's workloads to one managed cluster.
+
+Open Cluster Management's work agent at the site applies what a ManifestWork holds and
+keeps it running while the hub is out of reach. One work per (job, cluster), in the
+cluster's namespace on the hub, holds what the operator would write in its own cluster:
+the job's namespace, one Deployment per placement line on that cluster's nodes and the
+job's Service. The objects carry no owner reference (the job lives on the hub; the work
+agent makes the work their owner at the site). The namespace is orphaned when the work
+goes, as other jobs of the namespace may run there.
+
+Each Deployment reports back (status feedback) its ready and updated replicas, which is
+how the hub learns how many replicas run.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from cango_operator.api import InferenceJob
+from cango_operator.builders import names
+from cango_operator.builders.deployment import job_labels
+from cango_operator.builders.hashing import stamp
+from cango_operator.builders.labels import JOB_LABEL, JOB_NAMESPACE_LABEL
+
+WORK_API_VERSION = "work.open-cluster-management.io/v1"
+WORK_KIND = "ManifestWork"
+#: Status feedback names, as the work agent reports them.
+READY_FEEDBACK = "readyReplicas"
+UPDATED_FEEDBACK = "updatedReplicas"
+FEEDBACK_PATHS = (
+    {"name": READY_FEEDBACK, "path": ".status.readyReplicas"},
+    {"name": UPDATED_FEEDBACK, "path": ".status.updatedReplicas"},
+)
+
+
+def _for_site(manifest: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy without owner references (the owner is on the hub, not at the site)."""
+    out = copy.deepcopy(dict(manifest))
+    out["metadata"].pop("ownerReferences", None)
+    return out
+
+
+def _namespace(name: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {
+            "name": name,
+            # Tenants' pods meet the restricted standard; the site enforces it too.
+            "labels": {"pod-security.kubernetes.io/enforce": "restricted"},
+        },
+    }
+
+
+def _identifier(manifest: Mapping[str, Any], group: str, resource: str) -> dict[str, str]:
+    meta = manifest["metadata"]
+    return {
+        "group": group,
+        "resource": resource,
+        "namespace": meta.get("namespace", ""),
+        "name": meta["name"],
+    }
+
+
+_SSA = {"type": "ServerSideApply", "serverSideApply": {"force": True}}
+
+
+def build_manifestwork(
+    job: InferenceJob,
+    cluster: str,
+    deployments: Sequence[Mapping[str, Any]],
+    service: Mapping[str, Any],
+) -> dict[str, Any]:
+    """The work that runs ``deployments`` and ``service`` of ``job`` in ``cluster``."""
+    namespace = job.metadata.namespace
+    if not namespace:
+        raise ValueError(f"InferenceJob {job.metadata.name}: metadata.namespace is required")
+    deps = sorted((_for_site(d) for d in deployments), key=lambda d: d["metadata"]["name"])
+    svc = _for_site(service)
+    configs: list[dict[str, Any]] = [
+        {
+            "resourceIdentifier": _identifier(d, "apps", "deployments"),
+            "updateStrategy": _SSA,
+            "feedbackRules": [{"type": "JSONPaths", "jsonPaths": list(FEEDBACK_PATHS)}],
+        }
+        for d in deps
+    ]
+    configs.append({"resourceIdentifier": _identifier(svc, "", "services"), "updateStrategy": _SSA})
+    labels = dict(job_labels(job))
+    labels[JOB_NAMESPACE_LABEL] = names.label_value(namespace)
+    return stamp(
+        {
+            "apiVersion": WORK_API_VERSION,
+            "kind": WORK_KIND,
+            "metadata": {
+                "name": names.work_name(namespace, job.metadata.name),
+                "namespace": cluster,
+                "labels": labels,
+            },
+            "spec": {
+                "workload": {"manifests": [_namespace(namespace), *deps, svc]},
+                "deleteOption": {
+                    "propagationPolicy": "SelectivelyOrphan",
+                    "selectivelyOrphans": {
+                        "orphaningRules": [
+                            {"group": "", "resource": "namespaces", "name": namespace}
+                        ]
+                    },
+                },
+                "manifestConfigs": configs,
+            },
+        }
+    )
+
+
+def job_of_work(labels: Mapping[str, str]) -> str | None:
+    """``namespace/job`` (label values) of a work the operator wrote, else None."""
+    job, namespace = labels.get(JOB_LABEL), labels.get(JOB_NAMESPACE_LABEL)
+    return f"{namespace}/{job}" if job and namespace else None

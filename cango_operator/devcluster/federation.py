@@ -1,0 +1,488 @@
+"""A local federation: one hub cluster and site clusters joined through Open Cluster
+Management, all as plain processes on this machine.
+
+The hub is a kwokctl cluster without nodes or scheduler (admission on, so the policy
+that keeps each site to its own GpuNodes is enforced; the controller-manager signs the
+sites' certificate requests with the cluster CA). Beside it runs OCM's registration
+controller. Each site is a kwokctl cluster of its own (scheduler, kwok nodes) with OCM's
+klusterlet agent, which joins the hub the way a real site does: with a bootstrap
+kubeconfig only, pending until the hub accepts it, then with a client certificate of its
+own, good for its namespace on the hub and what the site-access policy grants.
+
+State (kubeconfigs, logs, the process list) lives in the work directory; ``down`` stops
+every process and cluster it started.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from cango_operator.devcluster.cluster import (
+    DEFAULT_WORKDIR,
+    LocalCluster,
+    cluster_down,
+    cluster_up,
+)
+from cango_operator.devcluster.identity import service_account_kubeconfig
+from cango_operator.devcluster.tools import REPO_ROOT, ensure_ocm_dir, find_tool
+from cango_operator.errors import ClusterError
+
+#: Where the hub's OCM parts and the bootstrap identity live.
+HUB_NAMESPACE = "open-cluster-management"
+#: Where a site's agent keeps its hub credentials (a Secret) at the site.
+AGENT_NAMESPACE = "open-cluster-management-agent"
+BOOTSTRAP_SERVICE_ACCOUNT = "agent-registration-bootstrap"
+HUB_KUBECONFIG_SECRET = "hub-kubeconfig-secret"
+#: A ManifestWork missing from the hub is removed at the site only after this long: a hub
+#: restored from an old backup must not wipe the sites (OCM's default is one hour).
+EVICTION_GRACE = "240h"
+#: How often a site's work agent reports its workloads' status to the hub.
+STATUS_SYNC = "2s"
+CHART = REPO_ROOT / "charts" / "cango-operator"
+CRDS = REPO_ROOT / "crds"
+#: OCM's CRDs by where they go (files in the ``crds/`` directory of the OCM build).
+SITE_CRDS = ("appliedmanifestworks", "clusterclaims")
+
+
+@dataclass(frozen=True)
+class SiteCluster:
+    """One site cluster of the federation and its agent's hub credentials."""
+
+    name: str
+    cluster: LocalCluster
+    agent_dir: Path
+
+    @property
+    def hub_kubeconfig(self) -> Path:
+        """The site's own identity on the hub (written by its agent once accepted)."""
+        return self.agent_dir / "kubeconfig"
+
+
+@dataclass(frozen=True)
+class Federation:
+    name: str
+    workdir: Path
+    hub: LocalCluster
+    sites: tuple[SiteCluster, ...]
+    ocm_dir: Path
+
+    def site(self, name: str) -> SiteCluster:
+        for site in self.sites:
+            if site.name == name:
+                return site
+        raise KeyError(name)
+
+    @property
+    def state_file(self) -> Path:
+        return _state_file(self.workdir, self.name)
+
+
+def _state_file(workdir: Path, name: str) -> Path:
+    return workdir / f"{name}.federation.json"
+
+
+def _hub_name(name: str) -> str:
+    return f"{name}-hub"
+
+
+def _site_cluster_name(name: str, site: str) -> str:
+    return f"{name}-{site}"
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _pki(workdir: Path, cluster: str) -> Path:
+    return workdir / "clusters" / cluster / "pki"
+
+
+def _hub_args(workdir: Path, hub: str) -> list[str]:
+    pki = _pki(workdir, hub)
+    return [
+        "--disable",
+        "kube-scheduler,kwok-controller",
+        "--kube-admission",
+        "--extra-args",
+        f"kube-controller-manager=cluster-signing-cert-file={pki / 'ca.crt'}",
+        "--extra-args",
+        f"kube-controller-manager=cluster-signing-key-file={pki / 'ca.key'}",
+    ]
+
+
+# -- processes -------------------------------------------------------------------------
+
+
+def _start(fed_dir: Path, label: str, argv: Sequence[str], env: dict[str, str]) -> int:
+    """Start a long-running process in its own session, its output in ``label.log``."""
+    log = fed_dir / f"{label}.log"
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            list(argv),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            start_new_session=True,
+        )
+    return proc.pid
+
+
+def _is_ours(pid: int, ocm: str) -> bool:
+    """Whether ``pid`` still runs our OCM binary (a pid may have been reused)."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return bool(cmdline) and cmdline[0].decode(errors="replace") == ocm
+
+
+def _stop(pid: int, ocm: str, timeout: float = 10.0) -> None:
+    if not _is_ours(pid, ocm):
+        return
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and _is_ours(pid, ocm):
+        _reap(pid)
+        time.sleep(0.1)
+    if _is_ours(pid, ocm):
+        os.kill(pid, signal.SIGKILL)
+        _reap(pid)
+
+
+def _reap(pid: int) -> None:
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+
+
+# -- the hub ---------------------------------------------------------------------------
+
+
+def _apply_files(cluster: LocalCluster, paths: Sequence[Path]) -> None:
+    args = ["apply", "--server-side", "--force-conflicts"]
+    for path in paths:
+        args += ["-f", str(path)]
+    cluster.kubectl(*args)
+
+
+def _wait_crds(cluster: LocalCluster, names: Sequence[str], timeout: float = 60) -> None:
+    cluster.kubectl(
+        "wait", "--for=condition=Established", f"--timeout={int(timeout)}s",
+        *[f"crd/{n}" for n in names],
+    )  # fmt: skip
+
+
+def site_access_manifest(cluster: LocalCluster) -> str:
+    """The hub objects that let sites report their own GpuNodes and nothing else: the
+    chart's, rendered by helm (one place for the rule)."""
+    helm = find_tool("helm", cluster.bin_dir)
+    proc = subprocess.run(
+        [
+            helm, "template", "cango", str(CHART), "--namespace", HUB_NAMESPACE,
+            "--set", "federation.enabled=true",
+            "--show-only", "templates/site-access.yaml",
+        ],
+        check=False, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    if proc.returncode != 0:
+        raise ClusterError(f"helm template of the site access policy failed: {proc.stderr}")
+    return proc.stdout
+
+
+def _install_hub(hub: LocalCluster, ocm_dir: Path) -> None:
+    crds = sorted(p for p in (ocm_dir / "crds").glob("*.yaml") if not _site_crd(p))
+    _apply_files(hub, [*crds, CRDS])
+    hub.kubectl("create", "namespace", HUB_NAMESPACE, check=False)
+    hub.kubectl("-n", HUB_NAMESPACE, "create", "serviceaccount", BOOTSTRAP_SERVICE_ACCOUNT)
+    hub.kubectl("apply", "--server-side", "-f", "-", input_text=_bootstrap_rbac())
+    _wait_crds(
+        hub, ["managedclusters.cluster.open-cluster-management.io", "gpunodes.compute.cango.io"]
+    )
+    hub.kubectl("apply", "--server-side", "-f", "-", input_text=site_access_manifest(hub))
+
+
+def _site_crd(path: Path) -> bool:
+    return any(f"_{plural}." in path.name for plural in SITE_CRDS)
+
+
+def _bootstrap_rbac() -> str:
+    """What a bootstrap identity may do: ask to join (a ManagedCluster, a CSR), no more."""
+    role = "open-cluster-management:bootstrap"
+    return json.dumps(
+        {
+            "apiVersion": "v1",
+            "kind": "List",
+            "items": [
+                {
+                    "apiVersion": "rbac.authorization.k8s.io/v1",
+                    "kind": "ClusterRole",
+                    "metadata": {"name": role},
+                    "rules": [
+                        {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"]},
+                        {
+                            "apiGroups": ["certificates.k8s.io"],
+                            "resources": ["certificatesigningrequests"],
+                            "verbs": ["create", "get", "list", "watch"],
+                        },
+                        {
+                            "apiGroups": ["cluster.open-cluster-management.io"],
+                            "resources": ["managedclusters"],
+                            "verbs": ["get", "create", "list", "watch"],
+                        },
+                    ],
+                },
+                {
+                    "apiVersion": "rbac.authorization.k8s.io/v1",
+                    "kind": "ClusterRoleBinding",
+                    "metadata": {"name": f"{role}:agent-registration"},
+                    "roleRef": {
+                        "apiGroup": "rbac.authorization.k8s.io",
+                        "kind": "ClusterRole",
+                        "name": role,
+                    },
+                    "subjects": [
+                        {
+                            "kind": "ServiceAccount",
+                            "name": BOOTSTRAP_SERVICE_ACCOUNT,
+                            "namespace": HUB_NAMESPACE,
+                        }
+                    ],
+                },
+            ],
+        }
+    )
+
+
+def bootstrap_kubeconfig(hub: LocalCluster, dest: Path, duration: str = "24h") -> Path:
+    """What the hub admin hands a site that is to join: a kubeconfig of the bootstrap
+    identity (a short-lived token), good for asking to join and nothing else."""
+    return service_account_kubeconfig(
+        hub, HUB_NAMESPACE, BOOTSTRAP_SERVICE_ACCOUNT, dest, duration=duration
+    )
+
+
+# -- a site ----------------------------------------------------------------------------
+
+
+def site_agent_argv(
+    ocm: Path,
+    site: str,
+    *,
+    site_kubeconfig: Path,
+    bootstrap: Path,
+    agent_dir: Path,
+    listen_port: int,
+) -> list[str]:
+    """The klusterlet agent of one site (registration and work in one process)."""
+    return [
+        str(ocm),
+        "klusterlet-agent",
+        f"--kubeconfig={site_kubeconfig}",
+        f"--spoke-cluster-name={site}",
+        f"--bootstrap-kubeconfig={bootstrap}",
+        f"--hub-kubeconfig-dir={agent_dir}",
+        f"--hub-kubeconfig-secret={HUB_KUBECONFIG_SECRET}",
+        f"--namespace={AGENT_NAMESPACE}",
+        f"--agent-id={site}-agent",
+        f"--appliedmanifestwork-eviction-grace-period={EVICTION_GRACE}",
+        f"--status-sync-interval={STATUS_SYNC}",
+        f"--listen=127.0.0.1:{listen_port}",
+        "--disable-leader-election",
+    ]
+
+
+def _prepare_site(cluster: LocalCluster, ocm_dir: Path) -> None:
+    crds = sorted(p for p in (ocm_dir / "crds").glob("*.yaml") if _site_crd(p))
+    _apply_files(cluster, crds)
+    cluster.kubectl("create", "namespace", AGENT_NAMESPACE, check=False)
+
+
+def accept_site(hub: LocalCluster, site: str, timeout: float = 120) -> None:
+    """Accept a site that asked to join: approve its certificate request and let the hub
+    accept its cluster; returns once the hub sees it joined."""
+    deadline = time.monotonic() + timeout
+    accepted = False
+    while time.monotonic() < deadline:
+        if not accepted:
+            got = hub.kubectl("get", "managedcluster", site, "-o", "name", check=False)
+            if got.returncode == 0:
+                hub.kubectl(
+                    "patch", "managedcluster", site, "--type=merge",
+                    "-p", '{"spec":{"hubAcceptsClient":true}}',
+                )  # fmt: skip
+                accepted = True
+        for csr in _pending_csrs(hub, site):
+            hub.kubectl("certificate", "approve", csr, check=False)
+        if accepted and _joined(hub, site):
+            return
+        time.sleep(1.0)
+    raise ClusterError(f"site {site} did not join the hub within {timeout:.0f}s")
+
+
+def _pending_csrs(hub: LocalCluster, site: str) -> list[str]:
+    """Certificate requests of the site's agent that nobody has decided on yet."""
+    out = hub.kubectl(
+        "get", "csr", "-l", f"open-cluster-management.io/cluster-name={site}", "-o", "json",
+        check=False,
+    )  # fmt: skip
+    if out.returncode != 0:
+        return []
+    items = json.loads(out.stdout).get("items") or []
+    return [
+        str(i["metadata"]["name"]) for i in items if not (i.get("status") or {}).get("conditions")
+    ]
+
+
+def _joined(hub: LocalCluster, site: str) -> bool:
+    out = hub.kubectl(
+        "get", "managedcluster", site,
+        "-o", "jsonpath={.status.conditions[?(@.type=='ManagedClusterJoined')].status}",
+        check=False,
+    ).stdout  # fmt: skip
+    return out.strip() == "True"
+
+
+def wait_available(hub: LocalCluster, site: str, timeout: float = 120) -> None:
+    """Wait until the hub sees the site's agent renew its lease."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        out = hub.kubectl(
+            "get", "managedcluster", site,
+            "-o", "jsonpath={.status.conditions[?(@.type=='ManagedClusterConditionAvailable')]"
+            ".status}",
+            check=False,
+        ).stdout  # fmt: skip
+        if out.strip() == "True":
+            return
+        time.sleep(1.0)
+    raise ClusterError(f"site {site} is not available on the hub after {timeout:.0f}s")
+
+
+# -- up and down -----------------------------------------------------------------------
+
+
+def federation_up(
+    name: str = "cango-fed",
+    sites: Sequence[str] = ("site-1", "site-2", "site-3"),
+    workdir: Path = DEFAULT_WORKDIR,
+    bin_dir: Path | None = None,
+    ocm_dir: Path | None = None,
+    *,
+    accept: bool = True,
+) -> Federation:
+    """Start a hub and one cluster per name in ``sites``, each site's agent asking to
+    join; with ``accept``, accept them all and wait until each is available."""
+    if len(set(sites)) != len(sites) or not sites:
+        raise ClusterError(f"site cluster names must be unique and at least one: {list(sites)}")
+    ocm_dir = ocm_dir if ocm_dir is not None else ensure_ocm_dir()
+    fed_dir = workdir / name
+    fed_dir.mkdir(parents=True, exist_ok=True)
+    state: dict[str, object] = {"ocm": str(ocm_dir / "ocm"), "pids": {}, "sites": list(sites)}
+    pids: dict[str, int] = {}
+    try:
+        hub = cluster_up(
+            _hub_name(name), workdir, bin_dir, extra_args=_hub_args(workdir, _hub_name(name))
+        )
+        _install_hub(hub, ocm_dir)
+        env = dict(os.environ)
+        pids["hub-registration"] = _start(
+            fed_dir,
+            "hub-registration",
+            [
+                str(ocm_dir / "ocm"), "registration-controller",
+                f"--kubeconfig={hub.kubeconfig}", f"--namespace={HUB_NAMESPACE}",
+                f"--listen=127.0.0.1:{_free_port()}", "--disable-leader-election",
+            ],
+            env,
+        )  # fmt: skip
+        boot = bootstrap_kubeconfig(hub, fed_dir / "bootstrap.kubeconfig")
+        members = []
+        for site in sites:
+            cluster = cluster_up(_site_cluster_name(name, site), workdir, bin_dir)
+            _prepare_site(cluster, ocm_dir)
+            agent_dir = fed_dir / f"{site}-hub"
+            agent_dir.mkdir(exist_ok=True)
+            argv = site_agent_argv(
+                ocm_dir / "ocm",
+                site,
+                site_kubeconfig=cluster.kubeconfig,
+                bootstrap=boot,
+                agent_dir=agent_dir,
+                listen_port=_free_port(),
+            )
+            pids[f"{site}-agent"] = _start(fed_dir, f"{site}-agent", argv, env)
+            members.append(SiteCluster(site, cluster, agent_dir))
+        state["pids"] = pids
+        _state_file(workdir, name).write_text(json.dumps(state, indent=2))
+        fed = Federation(name, workdir, hub, tuple(members), ocm_dir)
+        if accept:
+            for site in sites:
+                accept_site(hub, site)
+            for member in members:
+                wait_available(hub, member.name)
+                _wait_file(member.hub_kubeconfig)
+        return fed
+    except BaseException:
+        state["pids"] = pids
+        _state_file(workdir, name).write_text(json.dumps(state, indent=2))
+        federation_down(name, workdir, bin_dir)
+        raise
+
+
+def _wait_file(path: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        if time.monotonic() > deadline:
+            raise ClusterError(f"{path} was not written within {timeout:.0f}s")
+        time.sleep(0.5)
+
+
+def federation_down(
+    name: str = "cango-fed", workdir: Path = DEFAULT_WORKDIR, bin_dir: Path | None = None
+) -> None:
+    """Stop every OCM process and cluster of the federation ``name``; a federation that
+    is not running is not an error."""
+    path = _state_file(workdir, name)
+    sites: list[str] = []
+    if path.exists():
+        state = json.loads(path.read_text())
+        for pid in dict(state.get("pids") or {}).values():
+            _stop(int(pid), str(state.get("ocm")))
+        sites = list(state.get("sites") or [])
+    for site in sites:
+        cluster_down(_site_cluster_name(name, site), workdir, bin_dir)
+    cluster_down(_hub_name(name), workdir, bin_dir)
+    path.unlink(missing_ok=True)
+
+
+def load_federation(
+    name: str, workdir: Path = DEFAULT_WORKDIR, bin_dir: Path | None = None
+) -> Federation:
+    """A running federation, from its state file."""
+    path = _state_file(workdir, name)
+    if not path.exists():
+        raise ClusterError(
+            f"no federation {name} under {workdir} (start it with `dev federation up`)"
+        )
+    state = json.loads(path.read_text())
+    ocm = Path(str(state["ocm"]))
+
+    def cluster(cluster_name: str) -> LocalCluster:
+        return LocalCluster(cluster_name, workdir, workdir / f"{cluster_name}.kubeconfig", bin_dir)
+
+    members = tuple(
+        SiteCluster(s, cluster(_site_cluster_name(name, s)), workdir / name / f"{s}-hub")
+        for s in state["sites"]
+    )
+    return Federation(name, workdir, cluster(_hub_name(name)), members, ocm.parent)

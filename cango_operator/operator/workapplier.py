@@ -1,0 +1,178 @@
+"""Realising placements at sites in other clusters, through Open Cluster Management.
+
+:class:`ManifestWorkApplier` is the federated :class:`PlanApplier`. Rows at a site whose
+``spec.cluster`` names a managed cluster become one ManifestWork per (job, cluster) in
+that cluster's namespace on the hub (see :mod:`builders.manifestwork`); the cluster's
+work agent runs them there and reports each Deployment's ready replicas back. Rows at
+sites of this cluster go to the local applier, unchanged.
+
+The same rules as for Deployments hold: server-side apply, deterministic names, nothing
+written when the stamped hash is unchanged, the plan recorded in the job's status before
+any work is written (so a restarted operator re-applies the same names, never a second
+copy). A ManifestWork cannot be owned by a job of another namespace, so works whose job
+is gone are deleted here, by the round (never before the indexes are complete). A work
+of an unreachable cluster is left as it is until the plan changes it; one deleted while
+its cluster is away stays Terminating on the hub and the site keeps running it until it
+is back, when its agent tears it down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from cango_operator.api import InferenceJob, JobPlacement
+from cango_operator.builders import build_deployment, build_service, names, stamped_hash
+from cango_operator.builders.manifestwork import build_manifestwork
+from cango_operator.operator.applier import ApplyReport, JobIntent, PlanApplier, Write
+from cango_operator.operator.indexes import WorkEntry
+from cango_operator.operator.kube import KubeWriter, describe
+from cango_operator.operator.memory import WriteMemory
+from cango_operator.operator.world import World
+
+
+def job_key(job: InferenceJob) -> str:
+    """How owned objects and works name their job: ``namespace/label value of name``."""
+    return f"{job.metadata.namespace}/{names.label_value(job.metadata.name)}"
+
+
+class ManifestWorkApplier:
+    """ManifestWorks for sites in managed clusters; everything else through ``local``."""
+
+    def __init__(self, writer: KubeWriter, memory: WriteMemory, local: PlanApplier) -> None:
+        self._writer = writer
+        self._memory = memory
+        self._local = local
+
+    def ready_replicas(self, job: InferenceJob, rows: Sequence[JobPlacement], world: World) -> int:
+        local = [r for r in rows if world.cluster_of(r.site) is None]
+        total = self._local.ready_replicas(job, local, world) if local else 0
+        works = _live_works(world, job_key(job))
+        for row in rows:
+            cluster = world.cluster_of(row.site)
+            if cluster is None or cluster not in works:
+                continue
+            ready = works[cluster].ready_of(names.deployment_name(job.metadata.name, row.node))
+            total += min(ready, row.replicas)
+        return total
+
+    async def realize(self, intents: Sequence[JobIntent], world: World) -> ApplyReport:
+        local_intents = []
+        writes: list[Write] = []
+        report = ApplyReport()
+        for intent in intents:
+            local_rows = [r for r in intent.rows if world.cluster_of(r.site) is None]
+            remote = [
+                r for r in intent.rows if r.replicas > 0 and world.cluster_of(r.site) is not None
+            ]
+            if local_rows or not remote or world.deployments.get(job_key(intent.job)):
+                local_intents.append(JobIntent(intent.job, local_rows))
+            writes += self._plan_job(intent.job, remote, world, report)
+        writes += self._sweep_orphans(world, report)
+        local_report = await self._local.realize(local_intents, world)
+        results = await asyncio.gather(*(w() for w in writes), return_exceptions=True)
+        for result in results:
+            if isinstance(result, asyncio.CancelledError):
+                raise result
+            if isinstance(result, BaseException):
+                report.errors.append(describe(result))
+        report.applied += local_report.applied
+        report.deleted += local_report.deleted
+        report.errors += local_report.errors
+        return report
+
+    def _plan_job(
+        self,
+        job: InferenceJob,
+        rows: Sequence[JobPlacement],
+        world: World,
+        report: ApplyReport,
+    ) -> list[Write]:
+        by_cluster: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for row in rows:
+            cluster = world.cluster_of(row.site)
+            assert cluster is not None
+            entry = world.gpunodes.get(row.node)
+            host = entry.gpunode.spec.node_name if entry and entry.gpunode else row.node
+            by_cluster[cluster].append(
+                build_deployment(job, row.site, row.node, row.replicas, host=host)
+            )
+        service = build_service(job) if by_cluster else None
+        observed = {w.cluster: w for w in world.works.get(job_key(job), [])}
+        out: list[Write] = []
+        for cluster, deployments in sorted(by_cluster.items()):
+            assert service is not None
+            work = build_manifestwork(job, cluster, deployments, service)
+            current = observed.get(cluster)
+            if self._needs_apply(work, current):
+                out.append(self._apply(work, current, report))
+        for cluster, current in observed.items():
+            if cluster not in by_cluster and not current.deleting:
+                out.append(self._delete(current, report))
+        return out
+
+    def _sweep_orphans(self, world: World, report: ApplyReport) -> list[Write]:
+        """Delete the works of jobs that are gone or going (no owner reference can do it:
+        the work and the job live in different namespaces)."""
+        live = {
+            f"{e.namespace}/{names.label_value(e.name)}"
+            for e in world.jobs.values()
+            if not e.deleting
+        }
+        return [
+            self._delete(work, report)
+            for key, works in world.works.items()
+            if key not in live
+            for work in works
+            if not work.deleting
+        ]
+
+    def _needs_apply(self, manifest: dict[str, Any], observed: WorkEntry | None) -> bool:
+        wanted = stamped_hash(manifest) or ""
+        if observed is not None and observed.applied_hash == wanted and not observed.deleting:
+            return False
+        key = _memory_key(manifest["metadata"]["namespace"], manifest["metadata"]["name"])
+        version = observed.resource_version if observed is not None else ""
+        return not self._memory.already_written(key, version, wanted)
+
+    def _apply(
+        self, manifest: dict[str, Any], observed: WorkEntry | None, report: ApplyReport
+    ) -> Write:
+        meta = manifest["metadata"]
+        key = _memory_key(meta["namespace"], meta["name"])
+        version = observed.resource_version if observed is not None else ""
+
+        async def write() -> None:
+            await self._writer.call(
+                "ManifestWork", "apply", lambda: self._writer.apply_work(manifest)
+            )
+            self._memory.remember(key, version, stamped_hash(manifest) or "", None)
+            report.applied += 1
+
+        return write
+
+    def _delete(self, work: WorkEntry, report: ApplyReport) -> Write:
+        key = _memory_key(work.cluster, work.name)
+
+        async def write() -> None:
+            if self._memory.already_written(key, work.resource_version, "deleted"):
+                return
+            await self._writer.call(
+                "ManifestWork",
+                "delete",
+                lambda: self._writer.delete_work(work.cluster, work.name, work.uid),
+            )
+            self._memory.remember(key, work.resource_version, "deleted", None)
+            report.deleted += 1
+
+        return write
+
+
+def _memory_key(cluster: str, name: str) -> tuple[str, str, str]:
+    return ("ManifestWork", cluster, name)
+
+
+def _live_works(world: World, key: str) -> dict[str, WorkEntry]:
+    return {w.cluster: w for w in world.works.get(key, []) if not w.deleting}
