@@ -15,7 +15,6 @@ every process and cluster it started.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
@@ -23,7 +22,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from cango_operator.devcluster.cluster import (
@@ -124,7 +123,12 @@ def _hub_args(workdir: Path, hub: str) -> list[str]:
 # -- processes -------------------------------------------------------------------------
 
 
-def _start(fed_dir: Path, label: str, argv: Sequence[str], env: dict[str, str]) -> int:
+#: The processes this Python process started (kept, so that they are not reported as
+#: leaked while running; ``down`` stops them by pid, from any process).
+_STARTED: list[subprocess.Popen[bytes]] = []
+
+
+def _start(fed_dir: Path, label: str, argv: Sequence[str]) -> int:
     """Start a long-running process in its own session, its output in ``label.log``."""
     log = fed_dir / f"{label}.log"
     with log.open("ab") as out:
@@ -133,9 +137,10 @@ def _start(fed_dir: Path, label: str, argv: Sequence[str], env: dict[str, str]) 
             stdout=out,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            env=env,
+            env=dict(os.environ),
             start_new_session=True,
         )
+    _STARTED.append(proc)
     return proc.pid
 
 
@@ -149,21 +154,25 @@ def _is_ours(pid: int, ocm: str) -> bool:
 
 
 def _stop(pid: int, ocm: str, timeout: float = 10.0) -> None:
-    if not _is_ours(pid, ocm):
+    """SIGTERM, then SIGKILL after ``timeout``; through our Popen when this process
+    started it (so that it is reaped), else by pid."""
+    mine = [p for p in _STARTED if p.pid == pid]
+    for proc in mine:
+        _STARTED.remove(proc)
+        proc.terminate()
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout)
+    if mine or not _is_ours(pid, ocm):
         return
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and _is_ours(pid, ocm):
-        _reap(pid)
         time.sleep(0.1)
     if _is_ours(pid, ocm):
         os.kill(pid, signal.SIGKILL)
-        _reap(pid)
-
-
-def _reap(pid: int) -> None:
-    with contextlib.suppress(ChildProcessError):
-        os.waitpid(pid, os.WNOHANG)
 
 
 # -- the hub ---------------------------------------------------------------------------
@@ -292,6 +301,8 @@ def site_agent_argv(
         f"--spoke-cluster-name={site}",
         f"--bootstrap-kubeconfig={bootstrap}",
         f"--hub-kubeconfig-dir={agent_dir}",
+        f"--hub-kubeconfig={agent_dir / 'kubeconfig'}",
+        f"--workload-source-config={agent_dir / 'kubeconfig'}",
         f"--hub-kubeconfig-secret={HUB_KUBECONFIG_SECRET}",
         f"--namespace={AGENT_NAMESPACE}",
         f"--agent-id={site}-agent",
@@ -378,66 +389,121 @@ def federation_up(
     workdir: Path = DEFAULT_WORKDIR,
     bin_dir: Path | None = None,
     ocm_dir: Path | None = None,
-    *,
-    accept: bool = True,
 ) -> Federation:
-    """Start a hub and one cluster per name in ``sites``, each site's agent asking to
-    join; with ``accept``, accept them all and wait until each is available."""
+    """Start a hub and one cluster per name in ``sites``; each site joins with the
+    bootstrap kubeconfig and is accepted. Returns once every site is available."""
     if len(set(sites)) != len(sites) or not sites:
         raise ClusterError(f"site cluster names must be unique and at least one: {list(sites)}")
     ocm_dir = ocm_dir if ocm_dir is not None else ensure_ocm_dir()
     fed_dir = workdir / name
     fed_dir.mkdir(parents=True, exist_ok=True)
-    state: dict[str, object] = {"ocm": str(ocm_dir / "ocm"), "pids": {}, "sites": list(sites)}
-    pids: dict[str, int] = {}
+    state = _State(workdir, name, str(ocm_dir / "ocm"))
     try:
         hub = cluster_up(
             _hub_name(name), workdir, bin_dir, extra_args=_hub_args(workdir, _hub_name(name))
         )
         _install_hub(hub, ocm_dir)
-        env = dict(os.environ)
-        pids["hub-registration"] = _start(
-            fed_dir,
-            "hub-registration",
-            [
-                str(ocm_dir / "ocm"), "registration-controller",
-                f"--kubeconfig={hub.kubeconfig}", f"--namespace={HUB_NAMESPACE}",
-                f"--listen=127.0.0.1:{_free_port()}", "--disable-leader-election",
-            ],
-            env,
-        )  # fmt: skip
-        boot = bootstrap_kubeconfig(hub, fed_dir / "bootstrap.kubeconfig")
-        members = []
+        argv = [
+            str(ocm_dir / "ocm"), "registration-controller",
+            f"--kubeconfig={hub.kubeconfig}", f"--namespace={HUB_NAMESPACE}",
+            f"--listen=127.0.0.1:{_free_port()}", "--disable-leader-election",
+        ]  # fmt: skip
+        state.add_pid("hub-registration", _start(fed_dir, "hub-registration", argv))
+        bootstrap_kubeconfig(hub, fed_dir / "bootstrap.kubeconfig")
+        fed = Federation(name, workdir, hub, (), ocm_dir)
         for site in sites:
-            cluster = cluster_up(_site_cluster_name(name, site), workdir, bin_dir)
-            _prepare_site(cluster, ocm_dir)
-            agent_dir = fed_dir / f"{site}-hub"
-            agent_dir.mkdir(exist_ok=True)
-            argv = site_agent_argv(
-                ocm_dir / "ocm",
-                site,
-                site_kubeconfig=cluster.kubeconfig,
-                bootstrap=boot,
-                agent_dir=agent_dir,
-                listen_port=_free_port(),
-            )
-            pids[f"{site}-agent"] = _start(fed_dir, f"{site}-agent", argv, env)
-            members.append(SiteCluster(site, cluster, agent_dir))
-        state["pids"] = pids
-        _state_file(workdir, name).write_text(json.dumps(state, indent=2))
-        fed = Federation(name, workdir, hub, tuple(members), ocm_dir)
-        if accept:
-            for site in sites:
-                accept_site(hub, site)
-            for member in members:
-                wait_available(hub, member.name)
-                _wait_file(member.hub_kubeconfig)
+            fed = join_site(fed, site)
+        for site in sites:
+            accept_site(hub, site)
+        for member in fed.sites:
+            wait_available(hub, member.name)
+            _wait_file(member.hub_kubeconfig)
         return fed
     except BaseException:
-        state["pids"] = pids
-        _state_file(workdir, name).write_text(json.dumps(state, indent=2))
         federation_down(name, workdir, bin_dir)
         raise
+
+
+def join_site(fed: Federation, site: str) -> Federation:
+    """Start a site cluster whose agent asks the hub to join with the federation's
+    bootstrap kubeconfig, and nothing else; the hub has to accept it (:func:`accept_site`).
+    Returns the federation with the site added."""
+    cluster = cluster_up(_site_cluster_name(fed.name, site), fed.workdir, fed.hub.bin_dir)
+    state = _State.load(fed.workdir, fed.name)
+    state.add_site(site)
+    _prepare_site(cluster, fed.ocm_dir)
+    fed_dir = fed.workdir / fed.name
+    agent_dir = fed_dir / f"{site}-hub"
+    agent_dir.mkdir(exist_ok=True)
+    argv = site_agent_argv(
+        fed.ocm_dir / "ocm",
+        site,
+        site_kubeconfig=cluster.kubeconfig,
+        bootstrap=fed_dir / "bootstrap.kubeconfig",
+        agent_dir=agent_dir,
+        listen_port=_free_port(),
+    )
+    state.add_pid(f"{site}-agent", _start(fed_dir, f"{site}-agent", argv))
+    return replace(fed, sites=(*fed.sites, SiteCluster(site, cluster, agent_dir)))
+
+
+def leave_site(fed: Federation, site: str) -> Federation:
+    """Stop a site's agent and cluster and remove its ManagedCluster from the hub."""
+    state = _State.load(fed.workdir, fed.name)
+    state.stop_pid(f"{site}-agent")
+    cluster_down(_site_cluster_name(fed.name, site), fed.workdir, fed.hub.bin_dir)
+    fed.hub.kubectl("delete", "managedcluster", site, "--ignore-not-found", "--wait=false")
+    state.remove_site(site)
+    return replace(fed, sites=tuple(s for s in fed.sites if s.name != site))
+
+
+class _State:
+    """The federation's processes and sites, in a file, so that ``down`` finds them from
+    any process (the CLI's ``up`` returns while they run)."""
+
+    def __init__(self, workdir: Path, name: str, ocm: str) -> None:
+        self.path = _state_file(workdir, name)
+        self.ocm = ocm
+        self.pids: dict[str, int] = {}
+        self.sites: list[str] = []
+        self.save()
+
+    @classmethod
+    def load(cls, workdir: Path, name: str) -> _State:
+        path = _state_file(workdir, name)
+        if not path.exists():
+            raise ClusterError(
+                f"no federation {name} under {workdir} (start one with `dev federation up`)"
+            )
+        data = json.loads(path.read_text())
+        state = cls.__new__(cls)
+        state.path = path
+        state.ocm = str(data["ocm"])
+        state.pids = {str(k): int(v) for k, v in dict(data.get("pids") or {}).items()}
+        state.sites = [str(s) for s in data.get("sites") or []]
+        return state
+
+    def save(self) -> None:
+        data = {"ocm": self.ocm, "pids": self.pids, "sites": self.sites}
+        self.path.write_text(json.dumps(data, indent=2))
+
+    def add_pid(self, label: str, pid: int) -> None:
+        self.pids[label] = pid
+        self.save()
+
+    def stop_pid(self, label: str) -> None:
+        pid = self.pids.pop(label, None)
+        if pid is not None:
+            _stop(pid, self.ocm)
+        self.save()
+
+    def add_site(self, site: str) -> None:
+        self.sites.append(site)
+        self.save()
+
+    def remove_site(self, site: str) -> None:
+        self.sites = [s for s in self.sites if s != site]
+        self.save()
 
 
 def _wait_file(path: Path, timeout: float = 60) -> None:
@@ -453,36 +519,13 @@ def federation_down(
 ) -> None:
     """Stop every OCM process and cluster of the federation ``name``; a federation that
     is not running is not an error."""
-    path = _state_file(workdir, name)
     sites: list[str] = []
-    if path.exists():
-        state = json.loads(path.read_text())
-        for pid in dict(state.get("pids") or {}).values():
-            _stop(int(pid), str(state.get("ocm")))
-        sites = list(state.get("sites") or [])
+    if _state_file(workdir, name).exists():
+        state = _State.load(workdir, name)
+        for label in list(state.pids):
+            state.stop_pid(label)
+        sites = state.sites
     for site in sites:
         cluster_down(_site_cluster_name(name, site), workdir, bin_dir)
     cluster_down(_hub_name(name), workdir, bin_dir)
-    path.unlink(missing_ok=True)
-
-
-def load_federation(
-    name: str, workdir: Path = DEFAULT_WORKDIR, bin_dir: Path | None = None
-) -> Federation:
-    """A running federation, from its state file."""
-    path = _state_file(workdir, name)
-    if not path.exists():
-        raise ClusterError(
-            f"no federation {name} under {workdir} (start it with `dev federation up`)"
-        )
-    state = json.loads(path.read_text())
-    ocm = Path(str(state["ocm"]))
-
-    def cluster(cluster_name: str) -> LocalCluster:
-        return LocalCluster(cluster_name, workdir, workdir / f"{cluster_name}.kubeconfig", bin_dir)
-
-    members = tuple(
-        SiteCluster(s, cluster(_site_cluster_name(name, s)), workdir / name / f"{s}-hub")
-        for s in state["sites"]
-    )
-    return Federation(name, workdir, cluster(_hub_name(name)), members, ocm.parent)
+    _state_file(workdir, name).unlink(missing_ok=True)

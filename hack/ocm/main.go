@@ -13,11 +13,14 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	utilflag "k8s.io/component-base/cli/flag"
 	"k8s.io/component-base/logs"
 
+	ocmfeature "open-cluster-management.io/api/feature"
 	"open-cluster-management.io/ocm/pkg/cmd/hub"
 	"open-cluster-management.io/ocm/pkg/cmd/spoke"
+	"open-cluster-management.io/ocm/pkg/features"
 )
 
 func main() {
@@ -26,6 +29,10 @@ func main() {
 	logs.AddFlags(pflag.CommandLine)
 	logs.InitLogs()
 	defer logs.FlushLogs()
+	// The hub's feature gates (the agent registers the site's itself).
+	utilruntime.Must(features.HubMutableFeatureGate.Add(ocmfeature.DefaultHubRegistrationFeatureGates))
+	utilruntime.Must(features.HubMutableFeatureGate.Add(ocmfeature.DefaultHubWorkFeatureGates))
+	features.HubMutableFeatureGate.AddFlag(pflag.CommandLine)
 
 	root := &cobra.Command{
 		Use:   "ocm",

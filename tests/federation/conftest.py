@@ -1,0 +1,67 @@
+"""Fixtures of the federation tests: one real hub and three real site clusters (kwok
+nodes, kube-schedulers, Open Cluster Management's registration and work agents) per test
+session, a fresh fleet per test, and operators on the hub that are always stopped."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from cango_operator.devcluster import ensure_bin_dir
+from cango_operator.devcluster.federation import Federation, federation_down, federation_up
+from tests.e2e.harness import OperatorProcess
+from tests.federation.harness import FedFleet
+
+SITES = ("site-a", "site-b", "site-c")
+
+
+@pytest.fixture(scope="session")
+def federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]:
+    bin_dir = ensure_bin_dir()
+    workdir = tmp_path_factory.mktemp("federation")
+    name = f"cango-fedtest-{os.getpid()}"
+    try:
+        yield federation_up(name, SITES, workdir, bin_dir)
+    finally:
+        federation_down(name, workdir, bin_dir)
+
+
+@pytest.fixture
+def fleet(federation: Federation) -> Iterator[FedFleet]:
+    made = FedFleet(federation)
+    try:
+        yield made
+    finally:
+        made.cleanup()
+
+
+StartOperator = Callable[..., OperatorProcess]
+
+
+@pytest.fixture
+def start_operator(
+    federation: Federation, fleet: FedFleet, tmp_path: Path
+) -> Iterator[StartOperator]:
+    """Start ``cango-operator run --federation`` on the hub, cluster-wide (its
+    ManifestWorks live in the sites' namespaces). Stopped at the end; its log tail shown."""
+    started: list[OperatorProcess] = []
+
+    def start(name: str = "a", wait: bool = True) -> OperatorProcess:
+        op = OperatorProcess(
+            federation.hub, tmp_path, name, "--federation", "--standalone", "--debounce", "0.2"
+        ).start()
+        started.append(op)
+        if wait:
+            op.wait_ready()
+        return op
+
+    try:
+        yield start
+    finally:
+        for op in started:
+            op.stop()
+        for op in started:
+            print(f"----- operator {op.name} log (tail) -----\n{op.log_tail(40)}")
