@@ -9,9 +9,13 @@ from __future__ import annotations
 import random
 import time
 
+import pytest
+
 from tests.e2e.harness import wait_for
 from tests.federation.conftest import StartOperator
 from tests.federation.harness import FedFleet
+
+pytestmark = [pytest.mark.cluster, pytest.mark.federation]
 
 
 def three_sites(fleet: FedFleet, nodes: int = 1) -> list[str]:

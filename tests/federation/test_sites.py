@@ -25,6 +25,8 @@ from cango_operator.devcluster.federation import (
 from tests.e2e.harness import API, GROUP, VERSION, wait_for
 from tests.federation.harness import CLUSTER_LABEL, WORK_GROUP, WORK_VERSION, FedFleet
 
+pytestmark = [pytest.mark.cluster, pytest.mark.federation]
+
 
 @pytest.fixture
 def site_a(federation: Federation) -> Iterator[client.ApiClient]:

@@ -75,11 +75,13 @@ class Fleet:
         count: int = 8,
         node: bool = True,
         status: dict[str, Any] | None = None,
+        *,
+        labels: dict[str, str] | None = None,
     ) -> None:
         body: dict[str, Any] = {
             "apiVersion": API,
             "kind": "GpuNode",
-            "metadata": {"name": name},
+            "metadata": {"name": name, "labels": dict(labels or {})},
             "spec": {
                 "site": site,
                 "nodeName": name,
@@ -127,6 +129,7 @@ class Fleet:
             "Site": (indexes.SITES, indexes.index_site),
             "GpuNode": (indexes.GPUNODES, indexes.index_gpunode),
             "Node": (indexes.NODES, indexes.index_node),
+            "ManifestWork": (indexes.WORKS, indexes.index_work),
         }
         idx: dict[str, dict[Any, list[Any]]] = {name: {} for name, _ in fns.values()}
         for (kind, _, _), body in self.bodies.items():
@@ -171,9 +174,12 @@ async def decide(
     ready: int = 0,
     stale_after: float = 60.0,
     now: datetime | None = None,
+    federated: bool = False,
 ) -> Round:
     world = await fleet.world()
-    view = build_view(world, memory or WriteMemory(), now or datetime.now(UTC), stale_after)
+    view = build_view(
+        world, memory or WriteMemory(), now or datetime.now(UTC), stale_after, federated=federated
+    )
     result = plan(build_snapshot(view))
     decisions = job_decisions(
         view, result, lambda job, rows: min(ready, sum(r.replicas for r in rows))

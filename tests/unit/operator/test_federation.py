@@ -1,0 +1,201 @@
+"""Sites in managed clusters: which of their GpuNodes take work, and how the federated
+applier turns placements into ManifestWorks (and nothing else)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from cango_operator.api import InferenceJob, JobPlacement
+from cango_operator.builders import stamped_hash
+from cango_operator.builders.labels import CLUSTER_LABEL
+from cango_operator.operator.applier import ApplyReport, JobIntent
+from cango_operator.operator.memory import WriteMemory
+from cango_operator.operator.workapplier import ManifestWorkApplier
+from cango_operator.operator.world import World
+from tests.unit.operator.fleet import Fleet, decide
+
+
+def federated_fleet(label: str | None = "latam-1") -> Fleet:
+    fleet = Fleet()
+    fleet.site("py-1", cluster="latam-1")
+    labels = {CLUSTER_LABEL: label} if label else {}
+    fleet.gpu_node("py-1-n001", "py-1", node=False, labels=labels)
+    fleet.job("chat", replicas=2)
+    return fleet
+
+
+class TestGpuNodesOfManagedClusters:
+    async def test_take_work_without_a_node_on_the_hub_when_reported_by_their_cluster(
+        self,
+    ) -> None:
+        round_ = await decide(federated_fleet(), federated=True)
+        assert [(p.site, p.node, p.replicas) for p in round_.plan.placements] == [
+            ("py-1", "py-1-n001", 2)
+        ]
+
+    async def test_take_none_when_the_operator_is_not_federated(self) -> None:
+        round_ = await decide(federated_fleet(), federated=False)
+        assert not round_.plan.placements
+        assert "not federated" in round_.view.foreign["py-1-n001"]
+
+    async def test_take_none_when_labelled_with_another_cluster_or_none(self) -> None:
+        for label in ("eu-1", None):
+            round_ = await decide(federated_fleet(label), federated=True)
+            assert not round_.plan.placements
+            assert "latam-1" in round_.view.foreign["py-1-n001"]
+
+    async def test_get_no_node_patches(self) -> None:
+        round_ = await decide(federated_fleet(), federated=True)
+        assert not [w for w in round_.writes() if w.kind == "Node"]
+
+
+class Writer:
+    """What the applier asks of the API server, recorded; nothing is sent."""
+
+    def __init__(self) -> None:
+        self.applied: list[dict[str, Any]] = []
+        self.deleted: list[tuple[str, str]] = []
+
+    async def call(self, kind: str, verb: str, fn: Callable[[], Any]) -> Any:
+        return fn()
+
+    def apply_work(self, manifest: dict[str, Any]) -> dict[str, Any]:
+        self.applied.append(manifest)
+        return manifest
+
+    def delete_work(self, namespace: str, name: str, uid: str | None) -> None:
+        self.deleted.append((namespace, name))
+
+
+class Local:
+    """The local applier: which rows reach it."""
+
+    def __init__(self) -> None:
+        self.intents: list[JobIntent] = []
+
+    def ready_replicas(self, job: InferenceJob, rows: Sequence[JobPlacement], world: World) -> int:
+        return sum(r.replicas for r in rows)
+
+    async def realize(self, intents: Sequence[JobIntent], world: World) -> ApplyReport:
+        self.intents += intents
+        return ApplyReport()
+
+
+def row(site: str, node: str, replicas: int) -> JobPlacement:
+    return JobPlacement.model_validate(
+        {"site": site, "node": node, "replicas": replicas, "gpus": 1, "powerW": 700}
+    )
+
+
+async def two_cluster_world(works: Sequence[dict[str, Any]] = ()) -> tuple[Fleet, World]:
+    fleet = Fleet()
+    fleet.site("py-1", cluster="latam-1")
+    fleet.site("et-1", cluster="africa-1")
+    fleet.site("tx-1")
+    fleet.job("chat")
+    for work in works:
+        fleet.add("ManifestWork", work)
+    return fleet, await fleet.world()
+
+
+def job_of(world: World) -> InferenceJob:
+    job = world.jobs["t/chat"].job
+    assert job is not None
+    return job
+
+
+class TestManifestWorkApplier:
+    async def test_rows_of_a_managed_cluster_become_one_work_there_the_rest_stays_local(
+        self,
+    ) -> None:
+        _, world = await two_cluster_world()
+        writer, local = Writer(), Local()
+        applier = ManifestWorkApplier(writer, WriteMemory(), local)  # type: ignore[arg-type]
+        rows = [row("py-1", "py-1-n001", 1), row("py-1", "py-1-n002", 2), row("tx-1", "tx-1-n1", 1)]
+
+        await applier.realize([JobIntent(job_of(world), rows)], world)
+
+        assert [(w["metadata"]["namespace"], len(w["spec"]["workload"]["manifests"]))
+                for w in writer.applied] == [("latam-1", 4)]  # fmt: skip
+        assert [list(i.rows) for i in local.intents] == [[rows[2]]]
+
+    async def test_an_unchanged_work_is_not_written_again(self) -> None:
+        _, world = await two_cluster_world()
+        rows = [row("py-1", "py-1-n001", 2)]
+        first = Writer()
+        await ManifestWorkApplier(first, WriteMemory(), Local()).realize(  # type: ignore[arg-type]
+            [JobIntent(job_of(world), rows)], world
+        )
+        _, world = await two_cluster_world(first.applied)
+        again = Writer()
+        await ManifestWorkApplier(again, WriteMemory(), Local()).realize(  # type: ignore[arg-type]
+            [JobIntent(job_of(world), rows)], world
+        )
+        assert stamped_hash(first.applied[0]) and again.applied == [] and again.deleted == []
+
+    async def test_moving_to_another_cluster_writes_the_new_work_and_deletes_the_old(
+        self,
+    ) -> None:
+        _, world = await two_cluster_world()
+        before = Writer()
+        await ManifestWorkApplier(before, WriteMemory(), Local()).realize(  # type: ignore[arg-type]
+            [JobIntent(job_of(world), [row("py-1", "py-1-n001", 2)])], world
+        )
+        _, world = await two_cluster_world(before.applied)
+        after = Writer()
+        await ManifestWorkApplier(after, WriteMemory(), Local()).realize(  # type: ignore[arg-type]
+            [JobIntent(job_of(world), [row("et-1", "et-1-n001", 2)])], world
+        )
+        assert [w["metadata"]["namespace"] for w in after.applied] == ["africa-1"]
+        assert [ns for ns, _ in after.deleted] == ["latam-1"]
+
+    async def test_the_works_of_a_job_that_is_gone_are_deleted(self) -> None:
+        _, world = await two_cluster_world()
+        writer = Writer()
+        await ManifestWorkApplier(writer, WriteMemory(), Local()).realize(  # type: ignore[arg-type]
+            [JobIntent(job_of(world), [row("py-1", "py-1-n001", 2)])], world
+        )
+        fleet, _ = await two_cluster_world(writer.applied)
+        del fleet.bodies[("InferenceJob", "t", "chat")]
+        gone = Writer()
+        await ManifestWorkApplier(gone, WriteMemory(), Local()).realize(  # type: ignore[arg-type]
+            [], await fleet.world()
+        )
+        assert [ns for ns, _ in gone.deleted] == ["latam-1"]
+
+    async def test_ready_replicas_come_from_the_clusters_feedback_never_above_the_plan(
+        self,
+    ) -> None:
+        _, world = await two_cluster_world()
+        writer = Writer()
+        rows = [row("py-1", "py-1-n001", 2), row("py-1", "py-1-n002", 1)]
+        await ManifestWorkApplier(writer, WriteMemory(), Local()).realize(  # type: ignore[arg-type]
+            [JobIntent(job_of(world), rows)], world
+        )
+        work = writer.applied[0]
+        deps = [m for m in work["spec"]["workload"]["manifests"] if m["kind"] == "Deployment"]
+        work["status"] = {
+            "resourceStatus": {
+                "manifests": [
+                    feedback(deps[0]["metadata"]["name"], ready=5, updated=5),
+                    feedback(deps[1]["metadata"]["name"], ready=1, updated=0),
+                ]
+            }
+        }
+        _, world = await two_cluster_world([work])
+        applier = ManifestWorkApplier(Writer(), WriteMemory(), Local())  # type: ignore[arg-type]
+        # n001 plans 2 (5 reported: counts 2); n002's one ready pod is an old template.
+        assert applier.ready_replicas(job_of(world), rows, world) == 2
+
+
+def feedback(name: str, ready: int, updated: int) -> dict[str, Any]:
+    return {
+        "resourceMeta": {"kind": "Deployment", "name": name, "namespace": "t"},
+        "statusFeedback": {
+            "values": [
+                {"name": "readyReplicas", "fieldValue": {"type": "Integer", "integer": ready}},
+                {"name": "updatedReplicas", "fieldValue": {"type": "Integer", "integer": updated}},
+            ]
+        },
+    }
