@@ -7,8 +7,10 @@ BIN := $(VENV)/bin
 CANGO := $(BIN)/cango-operator
 # The control-plane binaries: built once from Go modules, cached outside the repo.
 BIN_DIR = $(shell hack/controlplane/build.sh)
+# Open Cluster Management (the federation's hub and site agents): built once, cached too.
+OCM_DIR = $(shell hack/ocm/build.sh)
 
-.PHONY: help venv system-deps controlplane cluster-up cluster-down fmt lint types layers \
+.PHONY: help venv system-deps controlplane ocm federation-up federation-down cluster-up cluster-down fmt lint types layers \
         unit pytest test crds demo bench bench-e2e clean chart-lint observability
 
 help: ## list the targets
@@ -25,6 +27,15 @@ system-deps: ## Debian packages the tests need (prometheus, promtool), installed
 
 controlplane: ## build etcd, kube-apiserver, -controller-manager, -scheduler, kubectl, kwok, helm
 	@hack/controlplane/build.sh
+
+ocm: ## build Open Cluster Management's hub and site agents from Go modules (cached)
+	@hack/ocm/build.sh
+
+federation-up: venv ## start a hub and 3 site clusters joined through OCM (SITES=N for another count)
+	@CANGO_BIN_DIR=$(BIN_DIR) CANGO_OCM_DIR=$(OCM_DIR) $(CANGO) dev federation up --sites $(or $(SITES),3)
+
+federation-down: venv ## stop the local federation, leaving no process behind
+	@CANGO_BIN_DIR=$(BIN_DIR) $(CANGO) dev federation down
 
 cluster-up: venv ## start the local cluster; last line is `export KUBECONFIG=...`
 	@$(CANGO) dev cluster up
@@ -49,13 +60,14 @@ layers: venv ## import-linter: the layers of DESIGN.md
 unit: venv ## the fast unit tests only
 	$(BIN)/pytest tests/unit
 
-pytest: venv system-deps ## unit and integration tests (starts a real control plane)
-	CANGO_BIN_DIR=$(BIN_DIR) $(BIN)/pytest
+pytest: venv system-deps ## unit and integration tests (starts a real control plane and a federation)
+	CANGO_BIN_DIR=$(BIN_DIR) CANGO_OCM_DIR=$(OCM_DIR) $(BIN)/pytest
 
 test: lint types layers pytest ## everything CI runs
 
-chart-lint: ## helm lint --strict of the Helm chart (its tests run with `make pytest`)
+chart-lint: ## helm lint --strict of the Helm charts (their tests run with `make pytest`)
 	$(BIN_DIR)/helm lint --strict charts/cango-operator
+	$(BIN_DIR)/helm lint --strict charts/cango-site --set cluster.name=site-1
 
 crds: venv ## regenerate the CRD manifests from the API models
 	$(CANGO) crds
