@@ -97,6 +97,11 @@ def _site_cluster_name(name: str, site: str) -> str:
     return f"{name}-{site}"
 
 
+def agent_pids(fed: Federation) -> dict[str, int]:
+    """The OCM processes of the federation by label (``hub-registration``, ``<site>-agent``)."""
+    return dict(_State.load(fed.workdir, fed.name).pids)
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -389,9 +394,13 @@ def federation_up(
     workdir: Path = DEFAULT_WORKDIR,
     bin_dir: Path | None = None,
     ocm_dir: Path | None = None,
+    *,
+    hub_args: Sequence[str] = (),
+    site_args: Sequence[str] = (),
 ) -> Federation:
     """Start a hub and one cluster per name in ``sites``; each site joins with the
-    bootstrap kubeconfig and is accepted. Returns once every site is available."""
+    bootstrap kubeconfig and is accepted. Returns once every site is available.
+    ``hub_args`` and ``site_args`` go to ``kwokctl create cluster`` (e.g. an audit policy)."""
     if len(set(sites)) != len(sites) or not sites:
         raise ClusterError(f"site cluster names must be unique and at least one: {list(sites)}")
     ocm_dir = ocm_dir if ocm_dir is not None else ensure_ocm_dir()
@@ -400,7 +409,10 @@ def federation_up(
     state = _State(workdir, name, str(ocm_dir / "ocm"))
     try:
         hub = cluster_up(
-            _hub_name(name), workdir, bin_dir, extra_args=_hub_args(workdir, _hub_name(name))
+            _hub_name(name),
+            workdir,
+            bin_dir,
+            extra_args=[*_hub_args(workdir, _hub_name(name)), *hub_args],
         )
         _install_hub(hub, ocm_dir)
         argv = [
@@ -412,7 +424,7 @@ def federation_up(
         bootstrap_kubeconfig(hub, fed_dir / "bootstrap.kubeconfig")
         fed = Federation(name, workdir, hub, (), ocm_dir)
         for site in sites:
-            fed = join_site(fed, site)
+            fed = join_site(fed, site, site_args)
         for site in sites:
             accept_site(hub, site)
         for member in fed.sites:
@@ -424,11 +436,13 @@ def federation_up(
         raise
 
 
-def join_site(fed: Federation, site: str) -> Federation:
+def join_site(fed: Federation, site: str, cluster_args: Sequence[str] = ()) -> Federation:
     """Start a site cluster whose agent asks the hub to join with the federation's
     bootstrap kubeconfig, and nothing else; the hub has to accept it (:func:`accept_site`).
     Returns the federation with the site added."""
-    cluster = cluster_up(_site_cluster_name(fed.name, site), fed.workdir, fed.hub.bin_dir)
+    cluster = cluster_up(
+        _site_cluster_name(fed.name, site), fed.workdir, fed.hub.bin_dir, extra_args=cluster_args
+    )
     state = _State.load(fed.workdir, fed.name)
     state.add_site(site)
     _prepare_site(cluster, fed.ocm_dir)
