@@ -22,6 +22,20 @@ JOB_LABEL = "compute.cango.io/job"
 WORK_GROUP, WORK_VERSION = "work.open-cluster-management.io", "v1"
 
 
+def gpunode_body(name: str, site: str, cluster: str) -> dict[str, Any]:
+    """A GpuNode of ``site`` as the agent of ``cluster`` would register it."""
+    return {
+        "apiVersion": API,
+        "kind": "GpuNode",
+        "metadata": {"name": name, "labels": {CLUSTER_LABEL: cluster}},
+        "spec": {
+            "site": site,
+            "nodeName": name,
+            "gpu": {"model": "H100-80GB", "count": 8, "memoryMiB": 81559, "maxPowerW": 700},
+        },
+    }
+
+
 class FedFleet:
     def __init__(self, federation: Federation) -> None:
         self.federation = federation
@@ -68,16 +82,8 @@ class FedFleet:
         core = client.CoreV1Api(self.site_apis[cluster])
         apply_dev_nodes(core, [GpuNodeShape(n, site, model, gpus) for n in names])
         for name in names:
-            body = {
-                "apiVersion": API,
-                "kind": "GpuNode",
-                "metadata": {"name": name, "labels": {CLUSTER_LABEL: cluster}},
-                "spec": {
-                    "site": site,
-                    "nodeName": name,
-                    "gpu": {"model": model, "count": gpus, "memoryMiB": 81559, "maxPowerW": 700},
-                },
-            }
+            body = gpunode_body(name, site, cluster)
+            body["spec"]["gpu"]["model"], body["spec"]["gpu"]["count"] = model, gpus
             self.custom.create_cluster_custom_object(GROUP, VERSION, "gpunodes", body)
             self.gpunodes[name] = cluster
         return names

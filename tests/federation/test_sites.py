@@ -23,7 +23,13 @@ from cango_operator.devcluster.federation import (
     wait_available,
 )
 from tests.e2e.harness import API, GROUP, VERSION, wait_for
-from tests.federation.harness import CLUSTER_LABEL, WORK_GROUP, WORK_VERSION, FedFleet
+from tests.federation.harness import (
+    CLUSTER_LABEL,
+    WORK_GROUP,
+    WORK_VERSION,
+    FedFleet,
+    gpunode_body,
+)
 
 pytestmark = [pytest.mark.cluster, pytest.mark.federation]
 
@@ -36,19 +42,6 @@ def site_a(federation: Federation) -> Iterator[client.ApiClient]:
         yield api
     finally:
         api.close()
-
-
-def gpunode(name: str, site: str, cluster: str) -> dict[str, Any]:
-    return {
-        "apiVersion": API,
-        "kind": "GpuNode",
-        "metadata": {"name": name, "labels": {CLUSTER_LABEL: cluster}},
-        "spec": {
-            "site": site,
-            "nodeName": name,
-            "gpu": {"model": "H100-80GB", "count": 8, "memoryMiB": 81559, "maxPowerW": 700},
-        },
-    }
 
 
 def refused(call: Any, *args: Any, **kwargs: Any) -> str:
@@ -70,7 +63,9 @@ class TestSiteCredentials:
         own = fleet.name("a-own")
         fleet.gpunodes[own] = "site-a"
 
-        mine.create_cluster_custom_object(GROUP, VERSION, "gpunodes", gpunode(own, site, "site-a"))
+        mine.create_cluster_custom_object(
+            GROUP, VERSION, "gpunodes", gpunode_body(own, site, "site-a")
+        )
         mine.patch_cluster_custom_object_status(
             GROUP, VERSION, "gpunodes", own, {"status": {"powerW": 100.0}}
         )
@@ -80,7 +75,7 @@ class TestSiteCredentials:
             GROUP,
             VERSION,
             "gpunodes",
-            gpunode(fleet.name("a-fake"), other, "site-b"),
+            gpunode_body(fleet.name("a-fake"), other, "site-b"),
         )
         assert "compute.cango.io/cluster" in message
         refused(
