@@ -92,7 +92,7 @@ class KubernetesApplier:
         self._memory = memory
 
     def ready_replicas(self, job: InferenceJob, rows: Sequence[JobPlacement], world: World) -> int:
-        observed = _by_name(world.deployments.get(_key(job), []))
+        observed = _by_name(world.deployments.get(job_key(job), []))
         total = 0
         for row in rows:
             dep = observed.get(names.deployment_name(job.metadata.name, row.node))
@@ -122,7 +122,7 @@ class KubernetesApplier:
         report: ApplyReport,
     ) -> None:
         job = intent.job
-        key = _key(job)
+        key = job_key(job)
         observed = _by_name(world.deployments.get(key, []))
         wanted: dict[str, dict[str, Any]] = {}
         for row in intent.rows:
@@ -201,8 +201,14 @@ class KubernetesApplier:
         self._memory.remember(key, version, stamped_hash(manifest) or "", None)
 
 
-def _key(job: InferenceJob) -> str:
-    return f"{job.metadata.namespace}/{names.label_value(job.metadata.name)}"
+def owned_key(namespace: str, job: str) -> str:
+    """How the objects of a job name it (its label value): ``namespace/job label``."""
+    return f"{namespace}/{names.label_value(job)}"
+
+
+def job_key(job: InferenceJob) -> str:
+    """The key of a job's owned objects in the world (:func:`owned_key`)."""
+    return owned_key(job.metadata.namespace or "", job.metadata.name)
 
 
 def _by_name(entries: Sequence[OwnedEntry]) -> dict[str, OwnedEntry]:

@@ -26,16 +26,18 @@ from typing import Any
 from cango_operator.api import InferenceJob, JobPlacement
 from cango_operator.builders import build_deployment, build_service, names, stamped_hash
 from cango_operator.builders.manifestwork import build_manifestwork
-from cango_operator.operator.applier import ApplyReport, JobIntent, PlanApplier, Write
+from cango_operator.operator.applier import (
+    ApplyReport,
+    JobIntent,
+    PlanApplier,
+    Write,
+    job_key,
+    owned_key,
+)
 from cango_operator.operator.indexes import WorkEntry
 from cango_operator.operator.kube import KubeWriter, describe
 from cango_operator.operator.memory import WriteMemory
 from cango_operator.operator.world import World
-
-
-def job_key(job: InferenceJob) -> str:
-    """How owned objects and works name their job: ``namespace/label value of name``."""
-    return f"{job.metadata.namespace}/{names.label_value(job.metadata.name)}"
 
 
 class ManifestWorkApplier:
@@ -116,11 +118,7 @@ class ManifestWorkApplier:
     def _sweep_orphans(self, world: World, report: ApplyReport) -> list[Write]:
         """Delete the works of jobs that are gone or going (no owner reference can do it:
         the work and the job live in different namespaces)."""
-        live = {
-            f"{e.namespace}/{names.label_value(e.name)}"
-            for e in world.jobs.values()
-            if not e.deleting
-        }
+        live = {owned_key(e.namespace, e.name) for e in world.jobs.values() if not e.deleting}
         return [
             self._delete(work, report)
             for key, works in world.works.items()
