@@ -192,9 +192,11 @@ def _apply_files(cluster: LocalCluster, paths: Sequence[Path]) -> None:
 
 def _wait_crds(cluster: LocalCluster, names: Sequence[str], timeout: float = 60) -> None:
     cluster.kubectl(
-        "wait", "--for=condition=Established", f"--timeout={int(timeout)}s",
+        "wait",
+        "--for=condition=Established",
+        f"--timeout={int(timeout)}s",
         *[f"crd/{n}" for n in names],
-    )  # fmt: skip
+    )
 
 
 def site_access_manifest(cluster: LocalCluster) -> str:
@@ -203,12 +205,22 @@ def site_access_manifest(cluster: LocalCluster) -> str:
     helm = find_tool("helm", cluster.bin_dir)
     proc = subprocess.run(
         [
-            helm, "template", "cango", str(CHART), "--namespace", HUB_NAMESPACE,
-            "--set", "federation.enabled=true",
-            "--show-only", "templates/site-access.yaml",
+            helm,
+            "template",
+            "cango",
+            str(CHART),
+            "--namespace",
+            HUB_NAMESPACE,
+            "--set",
+            "federation.enabled=true",
+            "--show-only",
+            "templates/site-access.yaml",
         ],
-        check=False, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     if proc.returncode != 0:
         raise ClusterError(f"helm template of the site access policy failed: {proc.stderr}")
     return proc.stdout
@@ -334,9 +346,13 @@ def accept_site(hub: LocalCluster, site: str, timeout: float = 120) -> None:
             got = hub.kubectl("get", "managedcluster", site, "-o", "name", check=False)
             if got.returncode == 0:
                 hub.kubectl(
-                    "patch", "managedcluster", site, "--type=merge",
-                    "-p", '{"spec":{"hubAcceptsClient":true}}',
-                )  # fmt: skip
+                    "patch",
+                    "managedcluster",
+                    site,
+                    "--type=merge",
+                    "-p",
+                    '{"spec":{"hubAcceptsClient":true}}',
+                )
                 accepted = True
         for csr in _pending_csrs(hub, site):
             hub.kubectl("certificate", "approve", csr, check=False)
@@ -349,9 +365,14 @@ def accept_site(hub: LocalCluster, site: str, timeout: float = 120) -> None:
 def _pending_csrs(hub: LocalCluster, site: str) -> list[str]:
     """Certificate requests of the site's agent that nobody has decided on yet."""
     out = hub.kubectl(
-        "get", "csr", "-l", f"open-cluster-management.io/cluster-name={site}", "-o", "json",
+        "get",
+        "csr",
+        "-l",
+        f"open-cluster-management.io/cluster-name={site}",
+        "-o",
+        "json",
         check=False,
-    )  # fmt: skip
+    )
     if out.returncode != 0:
         return []
     items = json.loads(out.stdout).get("items") or []
@@ -362,10 +383,13 @@ def _pending_csrs(hub: LocalCluster, site: str) -> list[str]:
 
 def _joined(hub: LocalCluster, site: str) -> bool:
     out = hub.kubectl(
-        "get", "managedcluster", site,
-        "-o", "jsonpath={.status.conditions[?(@.type=='ManagedClusterJoined')].status}",
+        "get",
+        "managedcluster",
+        site,
+        "-o",
+        "jsonpath={.status.conditions[?(@.type=='ManagedClusterJoined')].status}",
         check=False,
-    ).stdout  # fmt: skip
+    ).stdout
     return out.strip() == "True"
 
 
@@ -374,11 +398,13 @@ def wait_available(hub: LocalCluster, site: str, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         out = hub.kubectl(
-            "get", "managedcluster", site,
-            "-o", "jsonpath={.status.conditions[?(@.type=='ManagedClusterConditionAvailable')]"
-            ".status}",
+            "get",
+            "managedcluster",
+            site,
+            "-o",
+            "jsonpath={.status.conditions[?(@.type=='ManagedClusterConditionAvailable')].status}",
             check=False,
-        ).stdout  # fmt: skip
+        ).stdout
         if out.strip() == "True":
             return
         time.sleep(1.0)
@@ -416,10 +442,13 @@ def federation_up(
         )
         _install_hub(hub, ocm_dir)
         argv = [
-            str(ocm_dir / "ocm"), "registration-controller",
-            f"--kubeconfig={hub.kubeconfig}", f"--namespace={HUB_NAMESPACE}",
-            f"--listen=127.0.0.1:{_free_port()}", "--disable-leader-election",
-        ]  # fmt: skip
+            str(ocm_dir / "ocm"),
+            "registration-controller",
+            f"--kubeconfig={hub.kubeconfig}",
+            f"--namespace={HUB_NAMESPACE}",
+            f"--listen=127.0.0.1:{_free_port()}",
+            "--disable-leader-election",
+        ]
         state.add_pid("hub-registration", _start(fed_dir, "hub-registration", argv))
         bootstrap_kubeconfig(hub, fed_dir / "bootstrap.kubeconfig")
         fed = Federation(name, workdir, hub, (), ocm_dir)
@@ -446,19 +475,31 @@ def join_site(fed: Federation, site: str, cluster_args: Sequence[str] = ()) -> F
     state = _State.load(fed.workdir, fed.name)
     state.add_site(site)
     _prepare_site(cluster, fed.ocm_dir)
+    member = SiteCluster(site, cluster, fed.workdir / fed.name / f"{site}-hub")
+    member.agent_dir.mkdir(exist_ok=True)
+    start_agent(fed, member)
+    return replace(fed, sites=(*fed.sites, member))
+
+
+def start_agent(fed: Federation, member: SiteCluster) -> None:
+    """Start the site's klusterlet agent (again: it keeps the credentials it has)."""
     fed_dir = fed.workdir / fed.name
-    agent_dir = fed_dir / f"{site}-hub"
-    agent_dir.mkdir(exist_ok=True)
     argv = site_agent_argv(
         fed.ocm_dir / "ocm",
-        site,
-        site_kubeconfig=cluster.kubeconfig,
+        member.name,
+        site_kubeconfig=member.cluster.kubeconfig,
         bootstrap=fed_dir / "bootstrap.kubeconfig",
-        agent_dir=agent_dir,
+        agent_dir=member.agent_dir,
         listen_port=_free_port(),
     )
-    state.add_pid(f"{site}-agent", _start(fed_dir, f"{site}-agent", argv))
-    return replace(fed, sites=(*fed.sites, SiteCluster(site, cluster, agent_dir)))
+    label = f"{member.name}-agent"
+    _State.load(fed.workdir, fed.name).add_pid(label, _start(fed_dir, label, argv))
+
+
+def stop_agent(fed: Federation, member: SiteCluster) -> None:
+    """Stop the site's klusterlet agent: the hub loses the site, which keeps running what
+    it runs (a cut link, as the hub sees it)."""
+    _State.load(fed.workdir, fed.name).stop_pid(f"{member.name}-agent")
 
 
 def leave_site(fed: Federation, site: str) -> Federation:

@@ -92,10 +92,13 @@ def timed_rollout(
         time.sleep(1.0)
     total = time.monotonic() - started
     per_cluster = {
-        c: {"pods": n, "s": round(done_at.get(c, total), 1),
-            "pods_per_s": round(n / max(done_at.get(c, total), 0.1), 1)}
+        c: {
+            "pods": n,
+            "s": round(done_at.get(c, total), 1),
+            "pods_per_s": round(n / max(done_at.get(c, total), 0.1), 1),
+        }
         for c, n in last.items()
-    }  # fmt: skip
+    }
     return {"apply_s": round(applied, 1), "all_running_s": round(total, 1), "clusters": per_cluster}
 
 
@@ -114,11 +117,15 @@ def run_federated(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     policy = apirequests.write_policy(workdir)
     site_names = [f"site-{i + 1}" for i in range(args.sites)]
     fed = federation_up(
-        name, site_names, workdir, bin_dir,
+        name,
+        site_names,
+        workdir,
+        bin_dir,
         # The hub holds no Services; kwokctl v0.8.0 panics on --extra-args for a second
         # component after two for the first, so the hub gets the audit policy alone.
-        hub_args=["--kube-audit-policy", str(policy)], site_args=CLUSTER_ARGS[:2],
-    )  # fmt: skip
+        hub_args=["--kube-audit-policy", str(policy)],
+        site_args=CLUSTER_ARGS[:2],
+    )
     op: OperatorProcess | None = None
     try:
         fleet = FedFleet(fed)
@@ -129,9 +136,16 @@ def run_federated(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             fleet.nodes(fleet.site(f"s{i}", cluster, latency_ms=5 + 10 * i), per_site)
         setup_s = round(time.monotonic() - setup, 1)
         op = OperatorProcess(
-            fed.hub, workdir, "federated", "--federation", "--standalone",
-            "--debounce", "0.3", "--node-stale-seconds", "86400",
-        ).start()  # fmt: skip
+            fed.hub,
+            workdir,
+            "federated",
+            "--federation",
+            "--standalone",
+            "--debounce",
+            "0.3",
+            "--node-stale-seconds",
+            "86400",
+        ).start()
         op.wait_ready(timeout=300)
         assert op.proc is not None
         usage = ProcessUsage(op.proc.pid)
@@ -186,9 +200,17 @@ def run_single(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         for i in range(args.sites):
             fleet.nodes(fleet.site(f"s{i}", latency_ms=5 + 10 * i), per_site)
         op = OperatorProcess(
-            cluster, workdir, "single", "--namespace", fleet.namespace, "--standalone",
-            "--debounce", "0.3", "--node-stale-seconds", "86400",
-        ).start()  # fmt: skip
+            cluster,
+            workdir,
+            "single",
+            "--namespace",
+            fleet.namespace,
+            "--standalone",
+            "--debounce",
+            "0.3",
+            "--node-stale-seconds",
+            "86400",
+        ).start()
         op.wait_ready(timeout=300)
         assert op.proc is not None
         usage = ProcessUsage(op.proc.pid)

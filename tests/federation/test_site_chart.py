@@ -47,8 +47,12 @@ RELEASE = "cango-site"
 def helm(cluster: LocalCluster, *args: str) -> str:
     proc = subprocess.run(
         [find_tool("helm", cluster.bin_dir), *args],
-        env=cluster.env(), capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+        env=cluster.env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     return proc.stdout
 
@@ -72,10 +76,15 @@ def kubelet_run(
         if "secret" in volume:
             secret = json.loads(
                 cluster.kubectl(
-                    "-n", AGENT_NAMESPACE, "get", "secret", volume["secret"]["secretName"],
-                    "-o", "json",
+                    "-n",
+                    AGENT_NAMESPACE,
+                    "get",
+                    "secret",
+                    volume["secret"]["secretName"],
+                    "-o",
+                    "json",
                 ).stdout
-            )  # fmt: skip
+            )
             for key, value in secret["data"].items():
                 (path / key).write_bytes(base64.b64decode(value))
         mounts[volume["name"]] = path
@@ -92,9 +101,12 @@ def kubelet_run(
     # build's multi-call binary names the same agent klusterlet-agent.
     assert args[:2] == ["/registration-operator", "agent"]
     argv = [
-        str(ocm), "klusterlet-agent", *args[2:],
-        f"--kubeconfig={token_kubeconfig}", f"--listen=127.0.0.1:{free_port()}",
-    ]  # fmt: skip
+        str(ocm),
+        "klusterlet-agent",
+        *args[2:],
+        f"--kubeconfig={token_kubeconfig}",
+        f"--listen=127.0.0.1:{free_port()}",
+    ]
     with (workdir / "klusterlet.log").open("ab") as log:
         return subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ))
 
@@ -116,8 +128,16 @@ class TestSiteChartRender:
     def test_pods_meet_the_restricted_profile_and_rbac_names_every_verb(
         self, federation: Federation
     ) -> None:
-        out = helm(federation.hub, "template", RELEASE, str(CHART), "--set",
-                   f"cluster.name={SITE}", "-n", AGENT_NAMESPACE)  # fmt: skip
+        out = helm(
+            federation.hub,
+            "template",
+            RELEASE,
+            str(CHART),
+            "--set",
+            f"cluster.name={SITE}",
+            "-n",
+            AGENT_NAMESPACE,
+        )
         objects = [o for o in yaml.safe_load_all(out) if o]
         specs = pod_specs(objects)
         assert set(specs) == {"Deployment/cango-site-klusterlet", "DaemonSet/cango-site-agent"}
@@ -129,8 +149,11 @@ class TestSiteChartRender:
     def test_without_a_cluster_name_it_says_what_is_missing(self, federation: Federation) -> None:
         proc = subprocess.run(
             [find_tool("helm", federation.hub.bin_dir), "template", RELEASE, str(CHART)],
-            capture_output=True, text=True, timeout=60, check=False,
-        )  # fmt: skip
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
         assert proc.returncode != 0
         assert "cluster" in proc.stderr and "name" in proc.stderr
 
@@ -140,33 +163,72 @@ class TestJoiningWithTheChart:
         self, federation: Federation, site_cluster: LocalCluster, tmp_path: Path
     ) -> None:
         hub, site = federation.hub, site_cluster
-        crds = [p for p in sorted((federation.ocm_dir / "crds").glob("*.yaml"))
-                if any(f"_{c}." in p.name for c in SITE_CRDS)]  # fmt: skip
+        crds = [
+            p
+            for p in sorted((federation.ocm_dir / "crds").glob("*.yaml"))
+            if any(f"_{c}." in p.name for c in SITE_CRDS)
+        ]
         site.kubectl("apply", *[a for p in crds for a in ("-f", str(p))])
         site.kubectl("create", "namespace", AGENT_NAMESPACE)
         boot = federation.workdir / federation.name / "bootstrap.kubeconfig"
-        site.kubectl("-n", AGENT_NAMESPACE, "create", "secret", "generic",
-                     "bootstrap-hub-kubeconfig", f"--from-file=kubeconfig={boot}")  # fmt: skip
-        helm(site, "install", RELEASE, str(CHART), "-n", AGENT_NAMESPACE,
-             "--set", f"cluster.name={SITE}", "--set", "agent.simulate=true")  # fmt: skip
+        site.kubectl(
+            "-n",
+            AGENT_NAMESPACE,
+            "create",
+            "secret",
+            "generic",
+            "bootstrap-hub-kubeconfig",
+            f"--from-file=kubeconfig={boot}",
+        )
+        helm(
+            site,
+            "install",
+            RELEASE,
+            str(CHART),
+            "-n",
+            AGENT_NAMESPACE,
+            "--set",
+            f"cluster.name={SITE}",
+            "--set",
+            "agent.simulate=true",
+        )
         token = service_account_kubeconfig(
             site, AGENT_NAMESPACE, f"{RELEASE}-klusterlet", tmp_path / "sa.kubeconfig"
         )
         proc = kubelet_run(site, federation.ocm_dir / "ocm", tmp_path / "pod", token)
         try:
-            wait_for("the site to ask to join", lambda: hub.kubectl(
-                "get", "managedcluster", SITE, "-o", "name", check=False).returncode == 0,
-                timeout=60)  # fmt: skip
+            wait_for(
+                "the site to ask to join",
+                lambda: (
+                    hub.kubectl("get", "managedcluster", SITE, "-o", "name", check=False).returncode
+                    == 0
+                ),
+                timeout=60,
+            )
             time.sleep(2)
-            accepted = hub.kubectl("get", "managedcluster", SITE, "-o",
-                                   "jsonpath={.spec.hubAcceptsClient}").stdout  # fmt: skip
+            accepted = hub.kubectl(
+                "get", "managedcluster", SITE, "-o", "jsonpath={.spec.hubAcceptsClient}"
+            ).stdout
             assert accepted in ("", "false")
 
             accept_site(hub, SITE)
             wait_available(hub, SITE)
-            wait_for("the site's own hub credentials in its Secret", lambda: site.kubectl(
-                "-n", AGENT_NAMESPACE, "get", "secret", "hub-kubeconfig-secret",
-                "-o", "jsonpath={.data.kubeconfig}", check=False).stdout, timeout=60)  # fmt: skip
+            wait_for(
+                "the site's own hub credentials in its Secret",
+                lambda: (
+                    site.kubectl(
+                        "-n",
+                        AGENT_NAMESPACE,
+                        "get",
+                        "secret",
+                        "hub-kubeconfig-secret",
+                        "-o",
+                        "jsonpath={.data.kubeconfig}",
+                        check=False,
+                    ).stdout
+                ),
+                timeout=60,
+            )
 
             # What cango sends runs; what the chart's rules do not allow does not.
             j = job("chat", namespace="tenant-x")
@@ -174,13 +236,23 @@ class TestJoiningWithTheChart:
                 j, SITE, [build_deployment(j, "e-1", "e-1-n001", 1)], build_service(j)
             )
             hub.kubectl("apply", "--server-side", "-f", "-", input_text=json.dumps(work))
-            wait_for("the Deployment at the site", lambda: site.kubectl(
-                "-n", "tenant-x", "get", "deployments", "-o", "name", check=False).stdout,
-                timeout=60)  # fmt: skip
+            wait_for(
+                "the Deployment at the site",
+                lambda: (
+                    site.kubectl(
+                        "-n", "tenant-x", "get", "deployments", "-o", "name", check=False
+                    ).stdout
+                ),
+                timeout=60,
+            )
             role = manifestwork_with_a_role()
             hub.kubectl("apply", "--server-side", "-f", "-", input_text=json.dumps(role))
-            wait_for("the site to refuse the Role", lambda: applied(hub, "grab") == "False",
-                     timeout=60, state=lambda: applied(hub, "grab"))  # fmt: skip
+            wait_for(
+                "the site to refuse the Role",
+                lambda: applied(hub, "grab") == "False",
+                timeout=60,
+                state=lambda: applied(hub, "grab"),
+            )
             assert site.kubectl("-n", "tenant-x", "get", "role", "grab", check=False).returncode
         finally:
             proc.terminate()
@@ -190,9 +262,15 @@ class TestJoiningWithTheChart:
 
 def applied(hub: LocalCluster, work: str) -> str:
     return hub.kubectl(
-        "-n", SITE, "get", "manifestwork", work,
-        "-o", "jsonpath={.status.conditions[?(@.type=='Applied')].status}", check=False,
-    ).stdout.strip()  # fmt: skip
+        "-n",
+        SITE,
+        "get",
+        "manifestwork",
+        work,
+        "-o",
+        "jsonpath={.status.conditions[?(@.type=='Applied')].status}",
+        check=False,
+    ).stdout.strip()
 
 
 def manifestwork_with_a_role() -> dict[str, Any]:

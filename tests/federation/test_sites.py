@@ -80,25 +80,40 @@ class TestSiteCredentials:
         assert "compute.cango.io/cluster" in message
         refused(
             mine.patch_cluster_custom_object_status,
-            GROUP, VERSION, "gpunodes", theirs, {"status": {"powerW": 1.0}},
-        )  # fmt: skip
+            GROUP,
+            VERSION,
+            "gpunodes",
+            theirs,
+            {"status": {"powerW": 1.0}},
+        )
         refused(
             mine.patch_cluster_custom_object,
-            GROUP, VERSION, "gpunodes", own, {"metadata": {"labels": {CLUSTER_LABEL: "site-b"}}},
-        )  # fmt: skip
+            GROUP,
+            VERSION,
+            "gpunodes",
+            own,
+            {"metadata": {"labels": {CLUSTER_LABEL: "site-b"}}},
+        )
         refused(mine.delete_cluster_custom_object, GROUP, VERSION, "gpunodes", own)
         refused(
             mine.patch_cluster_custom_object_status,
-            GROUP, VERSION, "sites", site, {"status": {"phase": "Ready"}},
-        )  # fmt: skip
+            GROUP,
+            VERSION,
+            "sites",
+            site,
+            {"status": {"phase": "Ready"}},
+        )
         refused(
             mine.list_namespaced_custom_object, GROUP, VERSION, fleet.namespace, "inferencejobs"
         )
         refused(
             mine.create_namespaced_custom_object,
-            GROUP, VERSION, fleet.namespace, "inferencejobs",
+            GROUP,
+            VERSION,
+            fleet.namespace,
+            "inferencejobs",
             {"apiVersion": API, "kind": "InferenceJob", "metadata": {"name": "x"}, "spec": {}},
-        )  # fmt: skip
+        )
         refused(
             mine.list_namespaced_custom_object, WORK_GROUP, WORK_VERSION, "site-b", "manifestworks"
         )
@@ -118,13 +133,28 @@ class TestSiteCredentials:
         def agent(cluster: str) -> subprocess.CompletedProcess[str]:
             return subprocess.run(
                 [
-                    sys.executable, "-m", "cango_operator", "agent", "--once", "--simulate",
-                    "--metrics-port", "-1", "--node-name", name,
-                    "--kubeconfig", str(member.cluster.kubeconfig),
-                    "--hub-kubeconfig", str(member.hub_kubeconfig), "--cluster", cluster,
+                    sys.executable,
+                    "-m",
+                    "cango_operator",
+                    "agent",
+                    "--once",
+                    "--simulate",
+                    "--metrics-port",
+                    "-1",
+                    "--node-name",
+                    name,
+                    "--kubeconfig",
+                    str(member.cluster.kubeconfig),
+                    "--hub-kubeconfig",
+                    str(member.hub_kubeconfig),
+                    "--cluster",
+                    cluster,
                 ],
-                capture_output=True, text=True, timeout=60, check=False,
-            )  # fmt: skip
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
+            )
 
         # Claiming another cluster with site-a's credentials gets nothing in.
         lying = agent("site-b")
@@ -170,9 +200,13 @@ class TestJoining:
             wait_available(hub, "site-d")
             wait_for("site-d's own credentials", member.hub_kubeconfig.exists, timeout=60)
             whoami = hub.kubectl(
-                "--kubeconfig", str(member.hub_kubeconfig), "auth", "whoami", "-o",
+                "--kubeconfig",
+                str(member.hub_kubeconfig),
+                "auth",
+                "whoami",
+                "-o",
                 "jsonpath={.status.userInfo.username}",
-            ).stdout  # fmt: skip
+            ).stdout
             assert whoami.startswith("system:open-cluster-management:site-d:")
         finally:
             leave_site(joined, "site-d")
