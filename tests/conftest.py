@@ -20,14 +20,15 @@ import pytest
 from cango_operator.devcluster import LocalCluster, cluster_down, cluster_up, ensure_bin_dir
 
 
-def _reap_orphan_test_clusters() -> None:
+def reap_orphan_test_clusters() -> None:
     """Stop the processes of test clusters whose pytest session died without cleaning up.
 
-    A session's cluster is named ``cango-test-<pid>``; a session killed hard (SIGKILL,
-    a timeout) leaves its etcd, apiserver, ... running. Only those whose pid is gone are
+    A session's cluster is named ``cango-test-<pid>`` (its federation's
+    ``cango-fedtest-<pid>-...``); a session killed hard (SIGKILL, a timeout) leaves its
+    etcd, apiserver, ... and OCM agents running. Only those whose pid is gone are
     touched, so concurrent sessions on the same machine are safe.
     """
-    owned = re.compile(r"/clusters/cango-test-(\d+)/bin/")
+    owned = re.compile(r"/clusters/cango-(?:fed)?test-(\d+)[-/]|cango-fedtest-(\d+)-")
     for proc_dir in Path("/proc").iterdir():
         if not proc_dir.name.isdigit():
             continue
@@ -36,14 +37,15 @@ def _reap_orphan_test_clusters() -> None:
         except OSError:
             continue
         match = owned.search(args)
-        if match and not Path(f"/proc/{match.group(1)}").exists():
+        pid = match and (match.group(1) or match.group(2))
+        if pid and not Path(f"/proc/{pid}").exists():
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(int(proc_dir.name), signal.SIGKILL)
 
 
 @pytest.fixture(scope="session")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
-    _reap_orphan_test_clusters()
+    reap_orphan_test_clusters()
     bin_dir = ensure_bin_dir()
     workdir = tmp_path_factory.mktemp("kwok")
     name = f"cango-test-{os.getpid()}"

@@ -80,10 +80,6 @@ class Federation:
                 return site
         raise KeyError(name)
 
-    @property
-    def state_file(self) -> Path:
-        return _state_file(self.workdir, self.name)
-
 
 def _state_file(workdir: Path, name: str) -> Path:
     return workdir / f"{name}.federation.json"

@@ -12,6 +12,7 @@ import pytest
 
 from cango_operator.devcluster import ensure_bin_dir
 from cango_operator.devcluster.federation import Federation, federation_down, federation_up
+from tests.conftest import reap_orphan_test_clusters
 from tests.e2e.harness import OperatorProcess
 from tests.federation.harness import FedFleet
 
@@ -20,6 +21,7 @@ SITES = ("site-a", "site-b", "site-c")
 
 @pytest.fixture(scope="session")
 def federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]:
+    reap_orphan_test_clusters()
     bin_dir = ensure_bin_dir()
     workdir = tmp_path_factory.mktemp("federation")
     name = f"cango-fedtest-{os.getpid()}"
