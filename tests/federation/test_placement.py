@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from tests.e2e.harness import wait_for
+from tests.e2e.harness import GROUP, VERSION, wait_for
 from tests.federation.conftest import StartOperator
 from tests.federation.harness import FedFleet
 
@@ -133,3 +133,36 @@ class TestCrashSafetyAcrossClusters:
             state=fleet.exactly_as_planned,
         )
         assert sorted(fleet.jobs()) == sorted(names)
+
+
+class TestLeaving:
+    def test_removing_a_site_moves_its_replicas_to_another_cluster_and_empties_its_own(
+        self, fleet: FedFleet, start_operator: StartOperator
+    ) -> None:
+        near = fleet.site("a", "site-a", latency_ms=10)
+        fleet.nodes(near, 1)
+        fleet.nodes(fleet.site("b", "site-b", latency_ms=20), 1)
+        fleet.job("moves", replicas=2)
+        start_operator()
+        fleet.wait_running(["moves"])
+        assert {p["site"] for p in fleet.jobs()["moves"]["status"]["placements"]} == {near}
+
+        fleet.custom.delete_cluster_custom_object(GROUP, VERSION, "sites", near)
+
+        def moved() -> bool:
+            job = fleet.jobs()["moves"]
+            placed = {fleet.sites[p["site"]] for p in job["status"].get("placements") or []}
+            return (
+                placed == {"site-b"}
+                and job["status"].get("readyReplicas") == 2
+                and not [w for w in fleet.works() if w["metadata"]["namespace"] == "site-a"]
+                and not fleet.pods("site-a")
+            )
+
+        wait_for(
+            "the replicas to run in site-b and none in site-a",
+            moved,
+            timeout=90,
+            state=fleet.explain,
+        )
+        assert not fleet.exactly_as_planned()
