@@ -11,6 +11,7 @@ import kopf
 
 from cango_operator.operator.applier import KubernetesApplier, PlanApplier
 from cango_operator.operator.connection import api_client, load_configuration, make_login_handler
+from cango_operator.operator.federation import check_work_api
 from cango_operator.operator.handlers import Runtime
 from cango_operator.operator.httpserver import start_http
 from cango_operator.operator.kube import KubeWriter
@@ -43,6 +44,8 @@ def run(options: OperatorOptions) -> None:
 async def run_async(options: OperatorOptions, stop: asyncio.Event | None = None) -> None:
     cfg, in_cluster = load_configuration(options.kubeconfig)
     api = api_client(cfg, options.write_concurrency)
+    if options.federation:
+        await asyncio.to_thread(check_work_api, api)
     if options.peering is not None:
         # A namespaced operator meets its peers in a KopfPeering in each of its namespaces.
         places = [None] if options.clusterwide else [n for n in options.namespaces if _literal(n)]
