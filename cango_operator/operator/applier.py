@@ -127,8 +127,7 @@ class KubernetesApplier:
         wanted: dict[str, dict[str, Any]] = {}
         for row in intent.rows:
             if row.replicas > 0:
-                entry = world.gpunodes.get(row.node)
-                host = entry.gpunode.spec.node_name if entry and entry.gpunode else row.node
+                host = world.host_of(row.node)
                 manifest = build_deployment(job, row.site, row.node, row.replicas, host=host)
                 wanted[manifest["metadata"]["name"]] = manifest
         for name, dep in observed.items():

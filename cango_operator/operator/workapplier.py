@@ -96,8 +96,7 @@ class ManifestWorkApplier:
         for row in rows:
             cluster = world.cluster_of(row.site)
             assert cluster is not None
-            entry = world.gpunodes.get(row.node)
-            host = entry.gpunode.spec.node_name if entry and entry.gpunode else row.node
+            host = world.host_of(row.node)
             by_cluster[cluster].append(
                 build_deployment(job, row.site, row.node, row.replicas, host=host)
             )

@@ -80,6 +80,12 @@ class World:
         entry = self.sites.get(site)
         return entry.site.spec.cluster if entry is not None and entry.site is not None else None
 
+    def host_of(self, gpunode: str) -> str:
+        """The Kubernetes Node a GpuNode's pods are pinned to (its ``spec.nodeName``;
+        the GpuNode's own name when it is unknown)."""
+        entry = self.gpunodes.get(gpunode)
+        return entry.gpunode.spec.node_name if entry and entry.gpunode else gpunode
+
     def node_of(self, gpunode: GpuNode) -> NodeEntry | None:
         """The Kubernetes Node of a GpuNode in this cluster, unless it is gone or going
         (None too for a GpuNode of a site in another cluster: its Node is there)."""
