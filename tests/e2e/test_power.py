@@ -82,7 +82,14 @@ class TestCurtailment:
         )
         assert vip["sites"] == [metered]  # its SLO rules out the spare site
         wait_for("vip's second pod to stop", lambda: len(fleet.running_pods("vip")) == 1)
-        assert fleet.get_cluster("sites", metered)["status"]["power"]["committedKw"] == 10
+        # The site's aggregates are written at the end of the round that recorded the job's
+        # new plan, so they may land a moment after the job's status and the pod's end.
+        wait_for(
+            "the site's committed power to be vip's one replica",
+            lambda: fleet.get_cluster("sites", metered)["status"]["power"]["committedKw"] == 10,
+            timeout=10,
+            state=lambda: fleet.get_cluster("sites", metered)["status"]["power"],
+        )
 
     def test_an_unreachable_meter_keeps_running_work_but_takes_no_new_work(
         self, fleet: Fleet, start_operator: StartOperator, meter: Meter
