@@ -14,7 +14,7 @@ OCM_DIR = $(shell hack/ocm/build.sh)
         unit pytest test crds demo bench bench-e2e bench-federation clean chart-lint observability
 
 help: ## list the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-17s %s\n", $$1, $$2}'
 
 venv: $(VENV)/.installed ## the Python virtualenv with the package and its dev tools
 $(VENV)/.installed: pyproject.toml
