@@ -425,6 +425,11 @@ def federation_up(
     ``hub_args`` and ``site_args`` go to ``kwokctl create cluster`` (e.g. an audit policy)."""
     if len(set(sites)) != len(sites) or not sites:
         raise ClusterError(f"site cluster names must be unique and at least one: {list(sites)}")
+    if _state_file(workdir, name).exists():
+        raise ClusterError(
+            f"federation {name} is already up under {workdir} "
+            f"({_state_file(workdir, name)}); stop it first with `dev federation down`"
+        )
     ocm_dir = ocm_dir if ocm_dir is not None else ensure_ocm_dir()
     fed_dir = workdir / name
     fed_dir.mkdir(parents=True, exist_ok=True)
