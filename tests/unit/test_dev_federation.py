@@ -14,7 +14,7 @@ from cango_operator.errors import ClusterError
 
 def test_up_twice_is_refused_naming_the_way_out(tmp_path: Path) -> None:
     (tmp_path / "fed.federation.json").write_text("{}")
-    with pytest.raises(ClusterError, match="already up.*dev federation down"):
+    with pytest.raises(ClusterError, match=r"already up.*dev federation down"):
         federation_up("fed", ["site-1"], tmp_path, ocm_dir=tmp_path)
 
 
