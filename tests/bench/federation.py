@@ -111,6 +111,40 @@ def window_requests(
     return {**counts.as_dict(), "per_placed_replica": round(counts.total / placed, 2)}
 
 
+OPERATOR_ARGS = ("--standalone", "--debounce", "0.3", "--node-stale-seconds", "86400")
+
+
+def measure_rollout(
+    op: OperatorProcess,
+    create_job: Callable[[str, int], object],
+    counts: Callable[[], dict[str, int]],
+    audit: tuple[Path, str],
+    args: argparse.Namespace,
+) -> dict[str, Any]:
+    """Start the operator, apply the jobs, time them to all Running; the operator's
+    requests in that window (the audit log of cluster ``audit[1]`` under ``audit[0]``),
+    its RSS and CPU."""
+    op.start().wait_ready(timeout=300)
+    assert op.proc is not None
+    usage = ProcessUsage(op.proc.pid)
+    cpu0 = usage.cpu_seconds()
+
+    def apply() -> None:
+        for job, count in job_sizes(args.replicas).items():
+            create_job(job, count)
+
+    start = datetime.now(UTC)
+    rollout = timed_rollout(apply, counts, args.replicas, args.timeout)
+    end = datetime.now(UTC)
+    time.sleep(2)  # the audit log's last lines
+    return {
+        **rollout,
+        "requests": window_requests(*audit, start, end, args.replicas),
+        "operator_rss_mib": usage.memory_mib(),
+        "operator_cpu_s": round(usage.cpu_seconds() - cpu0, 1),
+    }
+
+
 def run_federated(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     bin_dir = ensure_bin_dir()
     name = f"cango-benchfed-{secrets.token_hex(2)}"
@@ -135,36 +169,17 @@ def run_federated(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         for i, cluster in enumerate(site_names):
             fleet.nodes(fleet.site(f"s{i}", cluster, latency_ms=5 + 10 * i), per_site)
         setup_s = round(time.monotonic() - setup, 1)
-        op = OperatorProcess(
-            fed.hub,
-            workdir,
-            "federated",
-            "--federation",
-            "--standalone",
-            "--debounce",
-            "0.3",
-            "--node-stale-seconds",
-            "86400",
-        ).start()
-        op.wait_ready(timeout=300)
-        assert op.proc is not None
-        usage = ProcessUsage(op.proc.pid)
-        cpu0 = usage.cpu_seconds()
-
-        def counts() -> dict[str, int]:
-            return {
+        op = OperatorProcess(fed.hub, workdir, "federated", "--federation", *OPERATOR_ARGS)
+        measured = measure_rollout(
+            op,
+            lambda job, count: fleet.job(job, replicas=count),
+            lambda: {
                 c: sum(1 for p in fleet.pods(c) if p.status.phase == "Running")
                 for c in fleet.site_apis
-            }
-
-        def apply() -> None:
-            for job, count in job_sizes(args.replicas).items():
-                fleet.job(job, replicas=count)
-
-        start = datetime.now(UTC)
-        rollout = timed_rollout(apply, counts, args.replicas, args.timeout)
-        end = datetime.now(UTC)
-        time.sleep(2)  # the audit log's last lines
+            },
+            (workdir, fed.hub.name),
+            args,
+        )
         agents = {
             label: round(ProcessUsage(pid).memory_mib().get("VmRSS", 0.0), 1)
             for label, pid in agent_pids(fed).items()
@@ -172,10 +187,7 @@ def run_federated(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         return {
             "nodes": per_site * args.sites,
             "fleet_setup_s": setup_s,
-            **rollout,
-            "hub_requests": window_requests(workdir, fed.hub.name, start, end, args.replicas),
-            "operator_rss_mib": usage.memory_mib(),
-            "operator_cpu_s": round(usage.cpu_seconds() - cpu0, 1),
+            **measured,
             "ocm_rss_mib": agents,
         }
     finally:
@@ -200,40 +212,16 @@ def run_single(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         for i in range(args.sites):
             fleet.nodes(fleet.site(f"s{i}", latency_ms=5 + 10 * i), per_site)
         op = OperatorProcess(
-            cluster,
-            workdir,
-            "single",
-            "--namespace",
-            fleet.namespace,
-            "--standalone",
-            "--debounce",
-            "0.3",
-            "--node-stale-seconds",
-            "86400",
-        ).start()
-        op.wait_ready(timeout=300)
-        assert op.proc is not None
-        usage = ProcessUsage(op.proc.pid)
-        cpu0 = usage.cpu_seconds()
-
-        def counts() -> dict[str, int]:
-            return {cluster.name: len(fleet.running_pods())}
-
-        def apply() -> None:
-            for job, count in job_sizes(args.replicas).items():
-                fleet.job(job, replicas=count)
-
-        start = datetime.now(UTC)
-        rollout = timed_rollout(apply, counts, args.replicas, args.timeout)
-        end = datetime.now(UTC)
-        time.sleep(2)
-        return {
-            "nodes": per_site * args.sites,
-            **rollout,
-            "requests": window_requests(workdir, name, start, end, args.replicas),
-            "operator_rss_mib": usage.memory_mib(),
-            "operator_cpu_s": round(usage.cpu_seconds() - cpu0, 1),
-        }
+            cluster, workdir, "single", "--namespace", fleet.namespace, *OPERATOR_ARGS
+        )
+        measured = measure_rollout(
+            op,
+            lambda job, count: fleet.job(job, replicas=count),
+            lambda: {cluster.name: len(fleet.running_pods())},
+            (workdir, name),
+            args,
+        )
+        return {"nodes": per_site * args.sites, **measured}
     finally:
         if op is not None:
             op.stop()
@@ -249,7 +237,7 @@ def table(results: dict[str, Any]) -> str:
         f"{'apply -> all Running (s)':44}{fed['all_running_s']:>16}{one['all_running_s']:>16}",
         f"{'  ratio federated / one cluster':44}{ratio:>16.2f}",
         f"{'operator API requests per placed replica':44}"
-        f"{fed['hub_requests']['per_placed_replica']:>16}"
+        f"{fed['requests']['per_placed_replica']:>16}"
         f"{one['requests']['per_placed_replica']:>16}",
         f"{'operator RSS peak (MiB)':44}{fed['operator_rss_mib'].get('VmHWM', 0):>16.0f}"
         f"{one['operator_rss_mib'].get('VmHWM', 0):>16.0f}",

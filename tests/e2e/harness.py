@@ -228,6 +228,30 @@ class OperatorProcess:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
 
+def job_body(
+    name: str, namespace: str, region: str, replicas: int = 1, **spec: Any
+) -> dict[str, Any]:
+    """An InferenceJob of one GPU per replica for clients in ``region``; ``spec`` keys
+    replace the defaults (dicts are merged one level deep)."""
+    body_spec: dict[str, Any] = {
+        "replicas": replicas,
+        "container": {"image": "registry.invalid/inference:1", "port": 8000},
+        "gpu": {"count": 1},
+        "placement": {"clientRegion": region, "maxLatencyMs": 100},
+    }
+    for key, value in spec.items():
+        if isinstance(value, dict) and isinstance(body_spec.get(key), dict):
+            body_spec[key] = {**body_spec[key], **value}
+        else:
+            body_spec[key] = value
+    return {
+        "apiVersion": API,
+        "kind": "InferenceJob",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": body_spec,
+    }
+
+
 class Fleet:
     """Sites, GpuNodes, kwok Nodes and jobs of one test, removed again at its end."""
 
@@ -294,23 +318,7 @@ class Fleet:
         return names
 
     def job(self, name: str, replicas: int = 1, **spec: Any) -> str:
-        body_spec: dict[str, Any] = {
-            "replicas": replicas,
-            "container": {"image": "registry.invalid/inference:1", "port": 8000},
-            "gpu": {"count": 1},
-            "placement": {"clientRegion": self.region, "maxLatencyMs": 100},
-        }
-        for key, value in spec.items():
-            if isinstance(value, dict) and isinstance(body_spec.get(key), dict):
-                body_spec[key] = {**body_spec[key], **value}
-            else:
-                body_spec[key] = value
-        body = {
-            "apiVersion": API,
-            "kind": "InferenceJob",
-            "metadata": {"name": name, "namespace": self.namespace},
-            "spec": body_spec,
-        }
+        body = job_body(name, self.namespace, self.region, replicas, **spec)
         self.custom.create_namespaced_custom_object(
             GROUP, VERSION, self.namespace, "inferencejobs", body
         )

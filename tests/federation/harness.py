@@ -15,7 +15,7 @@ from kubernetes import client, config
 
 from cango_operator.devcluster import GpuNodeShape, apply_dev_nodes
 from cango_operator.devcluster.federation import Federation
-from tests.e2e.harness import API, GROUP, VERSION, _quietly, wait_for
+from tests.e2e.harness import API, GROUP, VERSION, _quietly, job_body, wait_for
 
 CLUSTER_LABEL = "compute.cango.io/cluster"
 JOB_LABEL = "compute.cango.io/job"
@@ -89,19 +89,7 @@ class FedFleet:
         return names
 
     def job(self, name: str, replicas: int = 1, gpus: int = 1, **spec: Any) -> str:
-        body_spec: dict[str, Any] = {
-            "replicas": replicas,
-            "container": {"image": "registry.invalid/inference:1", "port": 8000},
-            "gpu": {"count": gpus},
-            "placement": {"clientRegion": self.region, "maxLatencyMs": 100},
-            **spec,
-        }
-        body = {
-            "apiVersion": API,
-            "kind": "InferenceJob",
-            "metadata": {"name": name, "namespace": self.namespace},
-            "spec": body_spec,
-        }
+        body = job_body(name, self.namespace, self.region, replicas, gpu={"count": gpus}, **spec)
         self.custom.create_namespaced_custom_object(
             GROUP, VERSION, self.namespace, "inferencejobs", body
         )

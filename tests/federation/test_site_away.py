@@ -8,7 +8,12 @@ import time
 
 import pytest
 
-from cango_operator.devcluster.federation import Federation, start_agent, stop_agent
+from cango_operator.devcluster.federation import (
+    Federation,
+    SiteCluster,
+    start_agent,
+    stop_agent,
+)
 from tests.e2e.harness import wait_for
 from tests.federation.conftest import StartOperator
 from tests.federation.harness import FedFleet
@@ -16,15 +21,22 @@ from tests.federation.harness import FedFleet
 pytestmark = [pytest.mark.cluster, pytest.mark.federation]
 
 
+def two_replicas_at_site_a(
+    federation: Federation, fleet: FedFleet, start_operator: StartOperator, job: str
+) -> SiteCluster:
+    """A job of two replicas Running in cluster site-a; returns that site cluster."""
+    fleet.nodes(fleet.site("a", "site-a"), 1)
+    fleet.job(job, replicas=2)
+    start_operator()
+    fleet.wait_running([job])
+    return federation.site("site-a")
+
+
 class TestSiteAway:
     def test_a_job_deleted_while_its_site_is_away_runs_there_until_the_site_is_back(
         self, federation: Federation, fleet: FedFleet, start_operator: StartOperator
     ) -> None:
-        fleet.nodes(fleet.site("a", "site-a"), 1)
-        fleet.job("far", replicas=2)
-        start_operator()
-        fleet.wait_running(["far"])
-        member = federation.site("site-a")
+        member = two_replicas_at_site_a(federation, fleet, start_operator, "far")
 
         def running_at_site() -> int:
             return sum(1 for p in fleet.pods("site-a") if p.status.phase == "Running")
@@ -58,11 +70,7 @@ class TestSiteAway:
     def test_a_site_away_keeps_its_replicas_and_the_operator_leaves_its_work_as_it_is(
         self, federation: Federation, fleet: FedFleet, start_operator: StartOperator
     ) -> None:
-        fleet.nodes(fleet.site("a", "site-a"), 1)
-        fleet.job("stays", replicas=2)
-        start_operator()
-        fleet.wait_running(["stays"])
-        member = federation.site("site-a")
+        member = two_replicas_at_site_a(federation, fleet, start_operator, "stays")
 
         def specs() -> list[tuple[str, int]]:
             return [(w["metadata"]["name"], w["metadata"]["generation"]) for w in fleet.works()]
