@@ -11,7 +11,7 @@ BIN_DIR = $(shell hack/controlplane/build.sh)
 OCM_DIR = $(shell hack/ocm/build.sh)
 
 .PHONY: help venv system-deps controlplane ocm federation-up federation-down cluster-up cluster-down fmt lint types layers \
-        unit pytest test crds demo bench bench-e2e bench-federation clean chart-lint observability
+        unit pytest test crds demo demo-single bench bench-e2e bench-federation clean chart-lint observability
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-17s %s\n", $$1, $$2}'
@@ -75,8 +75,11 @@ crds: venv ## regenerate the CRD manifests from the API models
 observability: venv ## regenerate the chart's dashboards and docs/{metrics,dashboards,alerts}.md
 	$(CANGO) observability
 
-demo: venv ## the main job: a simulated fleet on a local cluster, with a report
-	CANGO_BIN_DIR=$(BIN_DIR) $(CANGO) demo
+demo: venv ## the main job: a simulated fleet on a hub and a site cluster per region, with a report
+	CANGO_BIN_DIR=$(BIN_DIR) CANGO_OCM_DIR=$(OCM_DIR) $(CANGO) demo $(ARGS)
+
+demo-single: venv ## the same day with every site in one cluster (half the memory, no OCM)
+	CANGO_BIN_DIR=$(BIN_DIR) $(CANGO) demo --single-cluster $(ARGS)
 
 bench: venv ## placement engine benchmarks (writes bench results)
 	$(BIN)/python -m tests.bench

@@ -1,9 +1,13 @@
 """`cango-operator demo`: play a simulated day of a GPU fleet at mining sites, with a report.
 
-Starts a local control plane, the operator and the simulated feeds and node agents,
-plays the scenario (``examples/demo/scenario.yaml`` by default), shows a live view, and
-prints a report measured on the cluster, next to a baseline of plain Deployments placed
-by kube-scheduler alone on a mirror of the same fleet.
+Starts local clusters, the operator and the simulated feeds and node agents, plays the
+scenario (``examples/demo/scenario.yaml`` by default), shows a live view, and prints a
+report measured on the clusters, next to a baseline on a mirror of the same fleet.
+
+Federated (the default): a hub and one site cluster per region joined through Open
+Cluster Management; the baseline is OCM's own Placement (default prioritizers) choosing a
+cluster per service, then kube-scheduler at that cluster. ``--single-cluster``: one
+cluster for everything; the baseline is kube-scheduler alone.
 """
 
 from __future__ import annotations
@@ -43,9 +47,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="simulated seconds per real second (default: the scenario's day.defaultSpeed)",
     )
     parser.add_argument(
+        "--single-cluster",
+        dest="federated",
+        action="store_false",
+        help="run everything in one cluster instead of a hub and a site cluster per region "
+        "(needs about half the memory; no Open Cluster Management build)",
+    )
+    parser.add_argument(
         "--keep-cluster",
         action="store_true",
-        help="leave the cluster running at the end (prints its KUBECONFIG)",
+        help="leave the cluster(s) running at the end (prints their KUBECONFIGs)",
     )
     parser.add_argument(
         "--no-baseline",
@@ -59,8 +70,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--name",
         default=None,
-        help="name of the demo's own local cluster (default: cango-demo-<pid>); it must not "
-        "exist yet",
+        help="name of the demo's own local cluster, or federation (default: cango-demo-<pid>); "
+        "it must not exist yet",
     )
     parser.add_argument(
         "--workdir",
@@ -81,6 +92,7 @@ def run(args: argparse.Namespace) -> int:
     options = DemoOptions(
         scenario=args.scenario,
         speed=args.speed,
+        federated=args.federated,
         keep_cluster=args.keep_cluster,
         baseline=args.baseline,
         report_json=args.report_json,

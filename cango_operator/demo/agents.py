@@ -4,6 +4,8 @@ One :class:`~cango_operator.agent.Agent` per GpuNode with a simulated telemetry 
 each running its own loop (``Agent.run``) on the demo's event loop: the same code the
 DaemonSet runs, without a process per node. Two things differ from a real node:
 
+- each agent reports its GpuNode where the GpuNodes live (the hub, federated) and reads
+  its Node in its own cluster, through one client per cluster shared by all its agents;
 - the load a source reports follows the demo's latest sample of the pods on its node
   (one list of pods for the whole fleet, not one per agent);
 - a node without power (a storm) has its agent stopped: no heartbeat, as when the
@@ -17,7 +19,6 @@ import contextlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
 
 from cango_operator.agent import (
     Agent,
@@ -49,15 +50,15 @@ class SimulatedAgents:
 
     def __init__(
         self,
-        api_client: Any,
+        kube_of: Callable[[DemoNode], KubeClient],
         nodes: Iterable[DemoNode],
         models: Mapping[str, GpuModel],
         gpus_in_use: Callable[[str], int],
         interval_s: float = AGENT_INTERVAL_S,
     ) -> None:
-        kube = KubeClient(api_client)
         self._agents: dict[str, _Running] = {}
         for node in nodes:
+            kube = kube_of(node)
             model = models[node.model]
             source = SimulatedSource(
                 node.model,

@@ -6,6 +6,13 @@ label. Nothing else: no power, price or latency awareness; kube-scheduler alone 
 Its only demo-specific line is the node selector that keeps it on the baseline's mirror
 fleet (the same sites and GPUs as the operator's, see :mod:`~cango_operator.demo.fleet`),
 so both run side by side on one cluster through the same day.
+
+Federated, the baseline is what a user installs for multi-cluster placement without
+cango: OCM's own scheduling. Each Deployment goes out in a ManifestWorkReplicaSet whose
+Placement picks one site cluster with OCM's default prioritizers (balance and steady: the
+cluster with the fewest placements so far, decisions kept once made); kube-scheduler at
+that cluster places the pods. One cluster per job keeps the replica count exact (a
+replica set applies the same Deployment to every cluster it selects).
 """
 
 from __future__ import annotations
@@ -23,6 +30,11 @@ APP_LABEL = "app.kubernetes.io/name"
 JOB_ANNOTATION = "demo.cango.io/inference-job"
 TENANT_PREFIX = "tenant-"
 BASELINE_PREFIX = "baseline-"
+CLUSTER_API = "cluster.open-cluster-management.io/v1beta1"
+CLUSTER_SET_API = "cluster.open-cluster-management.io/v1beta2"
+WORK_API = "work.open-cluster-management.io/v1alpha1"
+#: OCM's set of every managed cluster (made by its registration controller).
+GLOBAL_CLUSTER_SET = "global"
 
 
 def baseline_namespace(job_namespace: str) -> str:
@@ -91,3 +103,43 @@ def build_baseline_deployment(job: Mapping[str, Any]) -> dict[str, Any]:
             "template": {"metadata": {"labels": labels}, "spec": pod_spec},
         },
     }
+
+
+def build_cluster_set_binding(namespace: str) -> dict[str, Any]:
+    """Lets Placements in ``namespace`` (on the hub) choose from every site cluster."""
+    return {
+        "apiVersion": CLUSTER_SET_API,
+        "kind": "ManagedClusterSetBinding",
+        "metadata": {"name": GLOBAL_CLUSTER_SET, "namespace": namespace},
+        "spec": {"clusterSet": GLOBAL_CLUSTER_SET},
+    }
+
+
+def build_ocm_placement(deployment: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The Placement (one cluster, default prioritizers) and the ManifestWorkReplicaSet
+    that take a baseline Deployment to a site cluster, on the hub in its namespace."""
+    meta = deployment["metadata"]
+    name, namespace = meta["name"], meta["namespace"]
+    labels = dict(meta.get("labels") or {})
+    annotations = dict(meta.get("annotations") or {})
+    placement = {
+        "apiVersion": CLUSTER_API,
+        "kind": "Placement",
+        "metadata": {"name": name, "namespace": namespace, "labels": labels},
+        "spec": {"numberOfClusters": 1, "clusterSets": [GLOBAL_CLUSTER_SET]},
+    }
+    replica_set = {
+        "apiVersion": WORK_API,
+        "kind": "ManifestWorkReplicaSet",
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "labels": labels,
+            "annotations": annotations,
+        },
+        "spec": {
+            "placementRefs": [{"name": name}],
+            "manifestWorkTemplate": {"workload": {"manifests": [dict(deployment)]}},
+        },
+    }
+    return [placement, replica_set]

@@ -1,6 +1,6 @@
 """The Kubernetes objects a scenario becomes: Sites, GpuNodes, kwok Nodes, InferenceJobs.
 
-Pure builders (plain dicts, the shapes of /work/shared/API.md). Two fleets of kwok
+Pure builders (plain dicts, the shapes of the API reference). Two fleets of kwok
 Nodes mirror each other: the ``cango`` fleet (with GpuNodes, placed by the operator) and
 the ``baseline`` fleet (the same sites and GPUs, no GpuNodes, used only by the plain
 Deployments of the baseline). Every node carries ``demo.cango.io/site`` and
@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from cango_operator.builders.labels import CLUSTER_LABEL
 from cango_operator.demo.scenario import GpuModel, JobScenario, Scenario, SiteScenario, Tenant
 from cango_operator.devcluster.nodes import SITE_LABEL, GpuNodeShape, build_kwok_node
 
@@ -76,8 +77,11 @@ def build_node(node: DemoNode) -> dict[str, Any]:
     return body
 
 
-def build_site(site: SiteScenario, feed_url: str, scenario_name: str) -> dict[str, Any]:
-    """The Site a site operator would write, its power feed pointing at the demo's meter."""
+def build_site(
+    site: SiteScenario, feed_url: str, scenario_name: str, *, federated: bool = False
+) -> dict[str, Any]:
+    """The Site a site operator would write, its power feed pointing at the demo's meter;
+    ``federated``: it names the site cluster it runs in."""
     spec: dict[str, Any] = {
         "region": site.region,
         "operatorName": site.operator_name,
@@ -101,6 +105,8 @@ def build_site(site: SiteScenario, feed_url: str, scenario_name: str) -> dict[st
         },
         "latencyMs": {region: round(ms) for region, ms in sorted(site.latency_ms.items())},
     }
+    if federated:
+        spec["cluster"] = site.cluster_name
     if site.location is not None:
         spec["location"] = {
             "country": site.location.country,
@@ -115,12 +121,18 @@ def build_site(site: SiteScenario, feed_url: str, scenario_name: str) -> dict[st
     }
 
 
-def build_gpunode(node: DemoNode, model: GpuModel, scenario_name: str) -> dict[str, Any]:
-    """The GpuNode a site operator registers for a cango-fleet node."""
+def build_gpunode(
+    node: DemoNode, model: GpuModel, scenario_name: str, cluster: str | None = None
+) -> dict[str, Any]:
+    """The GpuNode a site operator registers for a cango-fleet node; ``cluster``: the site
+    cluster whose agent reports it (a federation's hub accepts it only so labelled)."""
+    labels = {SCENARIO_LABEL: scenario_name}
+    if cluster is not None:
+        labels[CLUSTER_LABEL] = cluster
     return {
         "apiVersion": API,
         "kind": "GpuNode",
-        "metadata": {"name": node.name, "labels": {SCENARIO_LABEL: scenario_name}},
+        "metadata": {"name": node.name, "labels": labels},
         "spec": {
             "site": node.site,
             "nodeName": node.name,

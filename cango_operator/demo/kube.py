@@ -8,17 +8,26 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
 from typing import Any, TypeVar
 
+from cango_operator.demo.baseline import CLUSTER_API, WORK_API, build_ocm_placement
 from cango_operator.demo.events import POWER_LOST_TAINT
 from cango_operator.demo.fleet import API_GROUP, API_VERSION, POWER_ANNOTATION, SCENARIO_LABEL
 from cango_operator.demo.samples import ClusterObjects
 from cango_operator.errors import ClusterError
 
 T = TypeVar("T")
-PLURALS = {"Site": "sites", "GpuNode": "gpunodes", "InferenceJob": "inferencejobs"}
+PLURALS = {
+    "Site": "sites",
+    "GpuNode": "gpunodes",
+    "InferenceJob": "inferencejobs",
+    "Placement": "placements",
+    "ManifestWorkReplicaSet": "manifestworkreplicasets",
+    "ManagedClusterSetBinding": "managedclustersetbindings",
+}
+PLACED_APIS = {"ManifestWorkReplicaSet": WORK_API, "Placement": CLUSTER_API}
 REQUEST_TIMEOUT_S = 30
 CREATE_WORKERS = 4
 READ_WORKERS = 6
@@ -58,18 +67,51 @@ class DemoKube:
             )
         )
 
-    def read_objects(self) -> ClusterObjects:
-        """Everything the measurements need, the six lists read at the same time."""
+    def _replica_sets(self) -> list[dict[str, Any]]:
+        """The baseline's ManifestWorkReplicaSets (a federation's hub only)."""
+        group, version = WORK_API.split("/")
+        return _items(
+            self.custom.list_cluster_custom_object(
+                group,
+                version,
+                "manifestworkreplicasets",
+                label_selector=self.selector,
+                _preload_content=False,
+                _request_timeout=REQUEST_TIMEOUT_S,
+            )
+        )
+
+    def _reads(
+        self, *, custom: bool, workloads: bool, replica_sets: bool = False
+    ) -> dict[str, Callable[[], list[dict[str, Any]]]]:
         opts: dict[str, Any] = {"_preload_content": False, "_request_timeout": REQUEST_TIMEOUT_S}
-        reads: dict[str, Callable[[], list[dict[str, Any]]]] = {
-            "sites": partial(self._custom_list, "Site"),
-            "gpunodes": partial(self._custom_list, "GpuNode"),
-            "jobs": partial(self._custom_list, "InferenceJob"),
-            "deployments": lambda: _items(self.apps.list_deployment_for_all_namespaces(**opts)),
-            "pods": lambda: _items(self.core.list_pod_for_all_namespaces(**opts)),
-            "nodes": lambda: _items(self.core.list_node(**opts)),
-        }
-        futures = {name: self._readers.submit(read) for name, read in reads.items()}
+        reads: dict[str, Callable[[], list[dict[str, Any]]]] = {}
+        if custom:
+            reads["sites"] = partial(self._custom_list, "Site")
+            reads["gpunodes"] = partial(self._custom_list, "GpuNode")
+            reads["jobs"] = partial(self._custom_list, "InferenceJob")
+        if replica_sets:
+            reads["replica_sets"] = self._replica_sets
+        if workloads:
+            reads["deployments"] = lambda: _items(
+                self.apps.list_deployment_for_all_namespaces(**opts)
+            )
+            reads["pods"] = lambda: _items(self.core.list_pod_for_all_namespaces(**opts))
+            reads["nodes"] = lambda: _items(self.core.list_node(**opts))
+        return reads
+
+    def submit_reads(
+        self, *, custom: bool, workloads: bool, replica_sets: bool = False
+    ) -> dict[str, Future[list[dict[str, Any]]]]:
+        """Start the lists a sample needs from this cluster, all at the same time:
+        ``custom`` the Sites, GpuNodes and jobs; ``workloads`` the Deployments, pods and
+        Nodes; ``replica_sets`` the baseline's ManifestWorkReplicaSets."""
+        reads = self._reads(custom=custom, workloads=workloads, replica_sets=replica_sets)
+        return {name: self._readers.submit(read) for name, read in reads.items()}
+
+    def read_objects(self) -> ClusterObjects:
+        """Everything the measurements need from one cluster, the six lists read at once."""
+        futures = self.submit_reads(custom=True, workloads=True)
         return ClusterObjects(**{name: f.result() for name, f in futures.items()})
 
     def close(self) -> None:
@@ -154,6 +196,43 @@ class DemoKube:
             raise ClusterError(
                 f"creating Deployment {meta['namespace']}/{meta['name']}: {exc.reason}"
             ) from exc
+
+    def create_custom(self, body: dict[str, Any], *, exists_ok: bool = False) -> None:
+        """Create a namespaced custom object (an OCM one: the plural is in ``PLURALS``)."""
+        from kubernetes.client.exceptions import ApiException
+
+        meta = body["metadata"]
+        group, version = body["apiVersion"].split("/")
+        try:
+            self.custom.create_namespaced_custom_object(
+                group, version, meta["namespace"], PLURALS[body["kind"]], body
+            )
+        except ApiException as exc:
+            if exc.status == 409 and exists_ok:
+                return
+            raise ClusterError(
+                f"creating {body['kind']} {meta['namespace']}/{meta['name']}: {exc.reason}: "
+                f"{exc.body}"
+            ) from exc
+
+    def create_placed_deployment(self, deployment: dict[str, Any]) -> None:
+        """The baseline Deployment through OCM: its Placement and ManifestWorkReplicaSet."""
+        for body in build_ocm_placement(deployment):
+            self.create_custom(body)
+
+    def delete_placed_deployment(self, namespace: str, name: str) -> None:
+        """Delete the baseline's ManifestWorkReplicaSet (its works go) and Placement."""
+        from kubernetes.client.exceptions import ApiException
+
+        for kind in ("ManifestWorkReplicaSet", "Placement"):
+            group, version = PLACED_APIS[kind].split("/")
+            try:
+                self.custom.delete_namespaced_custom_object(
+                    group, version, namespace, PLURALS[kind], name
+                )
+            except ApiException as exc:
+                if exc.status != 404:
+                    raise
 
     def delete_deployment(self, namespace: str, name: str) -> None:
         from kubernetes.client.exceptions import ApiException

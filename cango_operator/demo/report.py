@@ -41,6 +41,8 @@ from cango_operator.demo.samples import WORLDS, JobRecord, Snapshot
 OVERRUN_TOLERANCE_KW = 0.001
 KEPT_OVERRUNS = 10
 WORLD_TITLES = {"cango": "cango-operator", "baseline": "baseline (kube-scheduler)"}
+#: Federated, the baseline is OCM's placement first, then kube-scheduler at the site.
+FEDERATED_WORLD_TITLES = {**WORLD_TITLES, "baseline": "baseline (OCM Placement)"}
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,8 @@ class WorldReport:
     gpu_utilisation_pct: float | None
     replicas_at_end: tuple[int, int]  # (serving, requested) in the last sample
     events: tuple[EventImpact, ...]
+    #: Replicas serving in the last sample by the site cluster they run in (federated).
+    serving_by_cluster: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -126,6 +130,8 @@ class Report:
     sample_gap_s: Stats  # real seconds between samples: the resolution of the timings
     worlds: Mapping[str, WorldReport]
     operator_metrics: Mapping[str, float]
+    #: The site clusters under the hub (none: the single-cluster demo).
+    clusters: tuple[str, ...] = ()
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True)
@@ -272,6 +278,19 @@ def replicas_at_end(snapshots: Sequence[Snapshot], world: str) -> tuple[int, int
     return sum(min(j.desired, serving.get(j.job, 0)) for j in jobs), sum(j.desired for j in jobs)
 
 
+def serving_by_cluster(snapshots: Sequence[Snapshot], world: str) -> dict[str, int]:
+    """Replicas serving in the last sample, by the site cluster of their site."""
+    if not snapshots:
+        return {}
+    last = snapshots[-1]
+    counts = {s.cluster: 0 for s in last.sites.values() if s.cluster}
+    for replica in last.replicas_of(world):
+        site = last.sites.get(replica.site)
+        if replica.serving and site is not None and site.cluster:
+            counts[site.cluster] += 1
+    return dict(sorted(counts.items()))
+
+
 def event_impact(snapshots: Sequence[Snapshot], world: str, event: EventRecord) -> EventImpact:
     """What an event did to one world's replicas (see the module docstring)."""
     before = [s for s in snapshots if s.real_s <= event.real_start]
@@ -350,6 +369,7 @@ def world_report(
         gpu_utilisation_pct=gpu_utilisation(snapshots, world),
         replicas_at_end=replicas_at_end(snapshots, world),
         events=tuple(event_impact(snapshots, world, e) for e in events),
+        serving_by_cluster=serving_by_cluster(snapshots, world),
     )
 
 
@@ -372,4 +392,9 @@ def build_report(
         sample_gap_s=stats([b.real_s - a.real_s for a, b in itertools.pairwise(snapshots)]),
         worlds={w: world_report(snapshots, records, events, w) for w in worlds},
         operator_metrics=dict(operator_metrics),
+        clusters=tuple(
+            sorted({s.cluster for s in snapshots[-1].sites.values() if s.cluster})
+            if snapshots
+            else ()
+        ),
     )

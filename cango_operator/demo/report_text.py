@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from cango_operator.demo.report import WORLD_TITLES, EventImpact, Report, WorldReport
+from cango_operator.demo.report import (
+    FEDERATED_WORLD_TITLES,
+    WORLD_TITLES,
+    EventImpact,
+    Report,
+    WorldReport,
+)
 from cango_operator.demo.scenario import format_time_of_day
 
 LABEL_WIDTH = 48
@@ -58,13 +64,19 @@ def render_report(report: Report) -> str:
         return _row(label, [cell(w) for w in worlds])
 
     gap = report.sample_gap_s
+    titles = FEDERATED_WORLD_TITLES if report.clusters else WORLD_TITLES
+    where = (
+        f"a hub and {len(report.clusters)} site clusters ({', '.join(report.clusters)})"
+        if report.clusters
+        else "one cluster"
+    )
     lines = [
         f"== Report: scenario {report.scenario}: {report.sim_hours:.1f} simulated hours in "
         f"{_duration(report.real_seconds)} at {report.speed:g}x ==",
-        f"{report.samples} samples of the cluster, every {_num(gap.median, 1)} s "
+        f"on {where}: {report.samples} samples, every {_num(gap.median, 1)} s "
         f"(longest gap {_num(gap.max, 1)} s)",
         "",
-        _row("", [WORLD_TITLES.get(w.world, w.world) for w in worlds]),
+        _row("", [titles.get(w.world, w.world) for w in worlds]),
         row(
             "jobs submitted / placed / all replicas Ready",
             lambda w: f"{w.jobs_submitted} / {w.jobs_placed} / {w.jobs_fully_running}",
@@ -102,8 +114,11 @@ def render_report(report: Report) -> str:
             lambda w: f"{w.replicas_at_end[0]} / {w.replicas_at_end[1]}",
         ),
     ]
+    for cluster in report.clusters:
+        cells = [str(w.serving_by_cluster.get(cluster, 0)) for w in worlds]
+        lines.append(_row(f"  in site cluster {cluster}", cells))
     overrun_lines = [
-        f"  {WORLD_TITLES.get(w.world, w.world)}: {format_time_of_day(o.sim_s)} {o.site} "
+        f"  {titles.get(w.world, w.world)}: {format_time_of_day(o.sim_s)} {o.site} "
         f"({o.phase or 'no phase'}) {o.committed_kw:,.1f} kW committed, budget "
         f"{o.budget_kw:,.1f} kW"
         for w in worlds

@@ -1,10 +1,12 @@
-"""The demo from start to end: cluster up, fleet in, operator and simulations on, the day
+"""The demo from start to end: clusters up, fleet in, operator and simulations on, the day
 played, the report computed, everything stopped.
 
 Order of things:
 
-1. the control plane (built on first use) and a cluster of our own;
-2. the CRDs, the tenants' namespaces, the kwok Nodes of both fleets;
+1. the control plane (built on first use) and clusters of our own: federated (the
+   default), a hub and one site cluster per region joined through Open Cluster
+   Management (built on first use too); else one cluster (see :mod:`.topology`);
+2. the CRDs, the tenants' namespaces, the kwok Nodes of both fleets at their sites;
 3. the simulated meters (HTTP feed server), the Sites pointing at them, the GpuNodes;
 4. the operator (``cango-operator run`` in a child process) and the simulated node
    agents (in this process);
@@ -25,15 +27,16 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
+from cango_operator.agent import KubeClient
 from cango_operator.demo.agents import SimulatedAgents
-from cango_operator.demo.baseline import baseline_namespace
+from cango_operator.demo.baseline import baseline_namespace, build_cluster_set_binding
 from cango_operator.demo.clock import SimClock
 from cango_operator.demo.events import EventPlayer
 from cango_operator.demo.feeds import FeedServer
@@ -48,17 +51,24 @@ from cango_operator.demo.fleet import (
     demo_nodes,
 )
 from cango_operator.demo.kube import DemoKube
-from cango_operator.demo.operator_proc import OperatorProcess, log_tail, operator_env
+from cango_operator.demo.operator_proc import (
+    DEMO_OPERATOR_ARGS,
+    OperatorProcess,
+    log_tail,
+    operator_env,
+)
 from cango_operator.demo.report import Report, build_report
 from cango_operator.demo.report_text import render_report
 from cango_operator.demo.samples import JobRecord, Snapshot, build_snapshot, record_pods
 from cango_operator.demo.scenario import DEFAULT_SCENARIO, Scenario, load_scenario
 from cango_operator.demo.scrape import scrape, summarise_metrics
 from cango_operator.demo.tenants import TenantCalls, TenantPlayer
+from cango_operator.demo.topology import DemoClusters
 from cango_operator.demo.view import LiveView
 from cango_operator.devcluster import LocalCluster, cluster_down, cluster_up, ensure_bin_dir
 from cango_operator.devcluster.cluster import DEFAULT_WORKDIR
-from cango_operator.devcluster.tools import REPO_ROOT
+from cango_operator.devcluster.federation import Federation, federation_down, federation_up
+from cango_operator.devcluster.tools import REPO_ROOT, ensure_ocm_dir
 from cango_operator.errors import ClusterError, ConfigError
 
 CRD_DIR = REPO_ROOT / "crds"
@@ -77,6 +87,8 @@ T = TypeVar("T")
 class DemoOptions:
     scenario: Path = DEFAULT_SCENARIO
     speed: float | None = None  # None: the scenario's default
+    #: A hub and a site cluster per region (True), or everything in one cluster.
+    federated: bool = True
     keep_cluster: bool = False
     baseline: bool = True
     report_json: Path | None = None
@@ -100,7 +112,7 @@ class _Say:
 
 
 def run_demo(options: DemoOptions) -> Report:
-    """Play the scenario on a fresh local cluster; returns the report (also printed)."""
+    """Play the scenario on fresh local clusters; returns the report (also printed)."""
     scenario = load_scenario(options.scenario)
     speed = options.speed if options.speed is not None else scenario.day.default_speed
     if speed <= 0:
@@ -116,23 +128,52 @@ def run_demo(options: DemoOptions) -> Report:
     say("control plane: using the cached build, or building it now (cold: ~10-20 min)")
     bin_dir = ensure_bin_dir()
     started = time.monotonic()
-    cluster = start_own_cluster(options, bin_dir, say)
-    say(f"cluster {options.cluster_name} up in {time.monotonic() - started:.1f} s")
+    if options.federated:
+        say("Open Cluster Management: using the cached build, or building it now (cold: ~7 min)")
+        ocm_dir = ensure_ocm_dir()
+        started = time.monotonic()
+        fed = start_federation(options, scenario, bin_dir, ocm_dir, say)
+        hub, members = fed.hub, {m.name: m.cluster for m in fed.sites}
+        say(
+            f"hub {hub.name} and {len(members)} site clusters ({', '.join(members)}) up and "
+            f"joined in {time.monotonic() - started:.1f} s"
+        )
+    else:
+        hub, members = start_own_cluster(options, bin_dir, say), {}
+        say(f"cluster {options.cluster_name} up in {time.monotonic() - started:.1f} s")
     log_path = options.workdir / f"{options.cluster_name}-demo.log"
     operator_log = options.workdir / f"{options.cluster_name}-operator.log"
     say(f"logs: this process {log_path}, the operator {operator_log}")
     try:
         with _logging_to(log_path):
-            return asyncio.run(
-                _Demo(scenario, speed, options, cluster, say=say, operator_log=operator_log).run()
-            )
+            demo = _Demo(scenario, speed, options, hub, members, say=say, operator_log=operator_log)
+            return asyncio.run(demo.run())
     finally:
-        if options.keep_cluster:
-            say(f"cluster kept: export KUBECONFIG={cluster.kubeconfig}")
-        else:
-            cluster_down(options.cluster_name, options.workdir, bin_dir)
-            say(f"cluster {options.cluster_name} stopped")
+        _stop_clusters(options, hub, members, bin_dir, say)
         say("done")
+
+
+def _stop_clusters(
+    options: DemoOptions,
+    hub: LocalCluster,
+    members: Mapping[str, LocalCluster],
+    bin_dir: Path | None,
+    say: Callable[[str], None],
+) -> None:
+    if options.keep_cluster:
+        say(f"cluster kept: export KUBECONFIG={hub.kubeconfig}")
+        for name, member in members.items():
+            say(f"  site cluster {name}: KUBECONFIG={member.kubeconfig}")
+        if members:
+            say(
+                f"stop them with `cango-operator dev federation down --name {options.cluster_name}`"
+            )
+    elif members:
+        federation_down(options.cluster_name, options.workdir, bin_dir)
+        say(f"federation {options.cluster_name} stopped")
+    else:
+        cluster_down(options.cluster_name, options.workdir, bin_dir)
+        say(f"cluster {options.cluster_name} stopped")
 
 
 @contextlib.contextmanager
@@ -170,17 +211,59 @@ def start_own_cluster(
             f"--name, or stop that one with `cango-operator dev cluster down --name "
             f"{options.cluster_name}`"
         )
-    for attempt in range(1, CLUSTER_ATTEMPTS + 1):
+
+    def start() -> LocalCluster:
         try:
             return cluster_up(options.cluster_name, options.workdir, bin_dir)
-        except (ClusterError, subprocess.TimeoutExpired) as exc:
+        except BaseException:
             cluster_down(options.cluster_name, options.workdir, bin_dir)
+            raise
+
+    return _twice(start, f"cluster {options.cluster_name}", say)
+
+
+def start_federation(
+    options: DemoOptions,
+    scenario: Scenario,
+    bin_dir: Path | None,
+    ocm_dir: Path,
+    say: Callable[[str], None],
+) -> Federation:
+    """A hub and one site cluster per scenario cluster (region), joined and accepted; once
+    more after a failure (as :func:`start_own_cluster`; ``federation_up`` removes what it
+    started when it fails). The hub also runs OCM's own scheduling when the baseline plays."""
+    if _cluster_exists(f"{options.cluster_name}-hub", options.workdir):
+        raise ClusterError(
+            f"a federation named {options.cluster_name} already exists in {options.workdir} "
+            "(another demo?); the demo only plays on clusters of its own: choose another "
+            f"--name, or stop that one with `cango-operator dev federation down --name "
+            f"{options.cluster_name}`"
+        )
+    return _twice(
+        partial(
+            federation_up,
+            options.cluster_name,
+            scenario.site_clusters(),
+            options.workdir,
+            bin_dir,
+            ocm_dir,
+            ocm_scheduling=options.baseline,
+        ),
+        f"federation {options.cluster_name}",
+        say,
+    )
+
+
+def _twice(start: Callable[[], T], what: str, say: Callable[[str], None]) -> T:
+    """``start()``, and once more if it fails (it cleans up after itself)."""
+    for attempt in range(1, CLUSTER_ATTEMPTS + 1):
+        try:
+            return start()
+        except (ClusterError, subprocess.TimeoutExpired) as exc:
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             if attempt == CLUSTER_ATTEMPTS:
-                raise ClusterError(
-                    f"cluster {options.cluster_name} did not start ({attempt} tries): {reason}"
-                ) from exc
-            say(f"cluster start failed ({reason[:160]}); trying once more")
+                raise ClusterError(f"{what} did not start ({attempt} tries): {reason}") from exc
+            say(f"{what}: start failed ({reason[:160]}); trying once more")
     raise AssertionError("unreachable")
 
 
@@ -204,7 +287,8 @@ class _Demo:
         scenario: Scenario,
         speed: float,
         options: DemoOptions,
-        cluster: LocalCluster,
+        hub: LocalCluster,
+        members: Mapping[str, LocalCluster],
         *,
         say: Callable[[str], None],
         operator_log: Path,
@@ -213,7 +297,8 @@ class _Demo:
         self.operator_log = operator_log
         self.speed = speed
         self.options = options
-        self.cluster = cluster
+        self.hub = hub
+        self.members = members
         self.say = say
         self.clock = SimClock(speed, scenario.day.length_seconds, scenario.day.start_time)
         self.nodes: dict[str, list[DemoNode]] = {CANGO_FLEET: demo_nodes(scenario, CANGO_FLEET)}
@@ -223,15 +308,13 @@ class _Demo:
         self.records: dict[tuple[str, str], JobRecord] = {}
         self.latest: Snapshot | None = None
         self.events: EventPlayer | None = None
-        self._clients: list[Any] = []
         self._run = _Blocking()
 
-    def _api_client(self) -> Any:
+    @staticmethod
+    def _api_client(cluster: LocalCluster) -> Any:
         from kubernetes import config
 
-        client = config.new_client_from_config(config_file=str(self.cluster.kubeconfig))
-        self._clients.append(client)
-        return client
+        return config.new_client_from_config(config_file=str(cluster.kubeconfig))
 
     async def run(self) -> Report:
         # The agents' many short calls go through the loop's default executor; the
@@ -240,25 +323,32 @@ class _Demo:
         asyncio.get_running_loop().set_default_executor(
             ThreadPoolExecutor(AGENT_THREADS, thread_name_prefix="agents")
         )
-        kube = DemoKube(self._api_client(), self.scenario.name)
+        clusters = DemoClusters(self.scenario, self.hub, self.members, self._api_client)
         feeds = FeedServer(self.scenario, self.clock.now)
-        operator = OperatorProcess(operator_env(self.cluster.env()), self.operator_log)
+        operator_args = (*DEMO_OPERATOR_ARGS, *(("--federation",) if clusters.federated else ()))
+        operator = OperatorProcess(operator_env(self.hub.env()), self.operator_log, operator_args)
         agents: SimulatedAgents | None = None
         try:
-            await self._set_up(kube, feeds)
+            await self._set_up(clusters, feeds)
             operator.start()
             await operator.wait_ready()
             self.say(f"operator running, metrics at {operator.metrics_url}")
+            # One client per cluster for all its agents: GpuNodes at the hub (federated),
+            # Nodes at the site.
+            agent_kubes = {
+                member: KubeClient(client, clusters.hub_client if clusters.federated else None)
+                for member, client in clusters.clients.items()
+            }
             agents = SimulatedAgents(
-                self._api_client(),
+                lambda node: agent_kubes[clusters.member_of(node)],
                 self.nodes[CANGO_FLEET],
                 self.scenario.gpu_models,
                 self._gpus_in_use,
             )
             agents.start()
             self.say(f"{len(self.nodes[CANGO_FLEET])} simulated node agents running")
-            await self._wait_for_sites(kube)
-            await self._play_day(kube, agents, operator)
+            await self._wait_for_sites(clusters.hub_kube)
+            await self._play_day(clusters, agents, operator)
             metrics = summarise_metrics(await scrape(operator.metrics_url))
             report = build_report(
                 scenario=self.scenario.name,
@@ -274,10 +364,8 @@ class _Demo:
                 await agents.stop()
             code = operator.stop()
             await feeds.stop()
-            kube.close()
+            clusters.close()
             self._run.close()
-            for client in self._clients:
-                client.close()
             operator_said = "" if code is None else f"operator stopped (exit {code}), "
             self.say(f"{operator_said}agents and feeds stopped")
         text = render_report(report)
@@ -291,34 +379,50 @@ class _Demo:
 
     # -- set-up ---------------------------------------------------------------------------
 
-    async def _set_up(self, kube: DemoKube, feeds: FeedServer) -> None:
+    async def _set_up(self, clusters: DemoClusters, feeds: FeedServer) -> None:
         if not CRD_DIR.is_dir():
             raise ClusterError(f"{CRD_DIR} is missing: generate the CRDs with `make crds`")
-        await self._run(self.cluster.kubectl, "apply", "-f", str(CRD_DIR))
+        await self._run(self.hub.kubectl, "apply", "-f", str(CRD_DIR))
         await self._wait_for_crds()
         self.say("CRDs installed")
         name = self.scenario.name
+        hub = clusters.hub_kube
         for tenant in self.scenario.tenants:
-            await self._run(kube.create_namespace, build_namespace(tenant.namespace, name))
-            if self.options.baseline:
-                await self._run(
-                    kube.create_namespace,
-                    build_namespace(baseline_namespace(tenant.namespace), name),
-                )
+            await self._run(hub.create_namespace, build_namespace(tenant.namespace, name))
+            if not self.options.baseline:
+                continue
+            # Federated, the baseline's Placements live on the hub and its Deployments at
+            # the sites, in namespaces made there beforehand, as a user's set-up would.
+            baseline = build_namespace(baseline_namespace(tenant.namespace), name)
+            for kube in {id(k): k for k in [hub, *clusters.kubes.values()]}.values():
+                await self._run(kube.create_namespace, baseline)
+            if clusters.federated:
+                binding = build_cluster_set_binding(baseline["metadata"]["name"])
+                await self._run(hub.create_custom, binding, exists_ok=True)
         all_nodes = [n for fleet in self.nodes.values() for n in fleet]
         started = time.monotonic()
-        await self._run(kube.create_nodes, [build_node(n) for n in all_nodes])
+        for member, nodes in clusters.by_member(all_nodes).items():
+            await self._run(clusters.kubes[member].create_nodes, [build_node(n) for n in nodes])
+        where = f" in {len(clusters.kubes)} site clusters" if clusters.federated else ""
         self.say(
-            f"{len(all_nodes)} kwok GPU nodes ({', '.join(self.nodes)} fleets) in "
+            f"{len(all_nodes)} kwok GPU nodes ({', '.join(self.nodes)} fleets){where} in "
             f"{time.monotonic() - started:.1f} s"
         )
         base = await feeds.start()
-        sites = [build_site(s, feeds.url_for(s.name), name) for s in self.scenario.sites]
+        sites = [
+            build_site(s, feeds.url_for(s.name), name, federated=clusters.federated)
+            for s in self.scenario.sites
+        ]
         gpunodes = [
-            build_gpunode(n, self.scenario.gpu_models[n.model], name)
+            build_gpunode(
+                n,
+                self.scenario.gpu_models[n.model],
+                name,
+                clusters.member_of(n) if clusters.federated else None,
+            )
             for n in self.nodes[CANGO_FLEET]
         ]
-        await self._run(kube.create_cluster_objects, sites + gpunodes)
+        await self._run(hub.create_cluster_objects, sites + gpunodes)
         self.say(f"{len(sites)} Sites (feeds at {base}/sites/...) and {len(gpunodes)} GpuNodes")
 
     async def _wait_for_crds(self) -> None:
@@ -327,7 +431,7 @@ class _Demo:
         deadline = time.monotonic() + CRD_TIMEOUT_S
         while True:
             proc = await self._run(
-                self.cluster.kubectl,
+                self.hub.kubectl,
                 "get",
                 "crd",
                 *names,
@@ -373,30 +477,41 @@ class _Demo:
             return 0
         return sum(r.gpus for r in snapshot.replicas if r.node == node)
 
-    async def _sample(self, kube: DemoKube) -> None:
-        objects = await self._run(kube.read_objects)
+    async def _sample(self, clusters: DemoClusters) -> None:
+        objects = await self._run(clusters.read_objects)
         real_s, sim_s = self.clock.real_elapsed(), self.clock.now()
         snapshot = build_snapshot(real_s, sim_s, objects)
         record_pods(self.records, real_s, objects, snapshot)
         self.snapshots.append(snapshot)
         self.latest = snapshot
 
-    async def _sampler(self, kube: DemoKube, stop: asyncio.Event) -> None:
+    async def _sampler(self, clusters: DemoClusters, stop: asyncio.Event) -> None:
         while not stop.is_set():
-            await self._sample(kube)
+            await self._sample(clusters)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self.options.sample_interval_s)
 
     async def _play_day(
-        self, kube: DemoKube, agents: SimulatedAgents, operator: OperatorProcess
+        self, clusters: DemoClusters, agents: SimulatedAgents, operator: OperatorProcess
     ) -> None:
-        effects = _Effects(kube, agents, self._run, lambda: self.latest)
+        effects = _Effects(clusters, agents, self._run, lambda: self.latest)
         events = self.events = EventPlayer(self.scenario, self.clock, effects, self.nodes)
+        hub = clusters.hub_kube
+        calls = (
+            TenantCalls(
+                hub.create_job,
+                hub.delete_job,
+                hub.create_placed_deployment,
+                hub.delete_placed_deployment,
+            )
+            if clusters.federated
+            else TenantCalls(
+                hub.create_job, hub.delete_job, hub.create_deployment, hub.delete_deployment
+            )
+        )
         tenants = TenantPlayer(
             self.scenario,
-            TenantCalls(
-                kube.create_job, kube.delete_job, kube.create_deployment, kube.delete_deployment
-            ),
+            calls,
             self._run,
             self.options.baseline,
         )
@@ -404,7 +519,7 @@ class _Demo:
         stop = asyncio.Event()
         self.clock.start()
         view.start()
-        sampler = asyncio.create_task(self._sampler(kube, stop))
+        sampler = asyncio.create_task(self._sampler(clusters, stop))
         try:
             last_view = -VIEW_INTERVAL_S
             while not self.clock.finished():
@@ -427,7 +542,7 @@ class _Demo:
             await events.play_due()
             stop.set()
             await sampler
-            await self._sample(kube)  # the state at the day's end
+            await self._sample(clusters)  # the state at the day's end
             view.update(self.clock.now(), 1.0, self.clock.real_elapsed(), self.latest, events.log)
         finally:
             stop.set()
@@ -436,16 +551,17 @@ class _Demo:
 
 
 class _Effects:
-    """:class:`~.events.ClusterEffects` on the demo cluster and its simulated agents."""
+    """:class:`~.events.ClusterEffects` on the demo's clusters and its simulated agents:
+    a node's Node is changed in the cluster its site runs in."""
 
     def __init__(
         self,
-        kube: DemoKube,
+        clusters: DemoClusters,
         agents: SimulatedAgents,
         run: _Blocking,
         latest: Callable[[], Snapshot | None],
     ) -> None:
-        self.kube = kube
+        self.clusters = clusters
         self.agents = agents
         self._run = run
         self.latest = latest
@@ -454,14 +570,17 @@ class _Effects:
         self.agents.set_dark([n.name for n in nodes], dark)
 
     async def set_power(self, nodes: list[DemoNode], on: bool) -> None:
-        await self._run(
-            self.kube.for_each_node, [n.name for n in nodes], self.kube.set_power_annotation, on
-        )
+        for member, here in self.clusters.by_member(nodes).items():
+            kube = self.clusters.kubes[member]
+            names = [n.name for n in here]
+            await self._run(kube.for_each_node, names, kube.set_power_annotation, on)
 
     async def taint(self, nodes: list[DemoNode], effect: str | None) -> None:
-        await self._run(
-            self.kube.for_each_node, [n.name for n in nodes], self.kube.set_power_lost_taint, effect
-        )
+        for member, here in self.clusters.by_member(nodes).items():
+            kube = self.clusters.kubes[member]
+            await self._run(
+                kube.for_each_node, [n.name for n in here], kube.set_power_lost_taint, effect
+            )
 
     async def fail_gpu(self, node: str, gpu: int, xid: int) -> None:
         self.agents.fail_gpu(node, gpu, xid)

@@ -8,6 +8,11 @@ and its node's GpuNode, whether it serves from its pod and its site.
 
 Two worlds are measured side by side: ``cango`` (InferenceJobs placed by the operator)
 and ``baseline`` (the same jobs as plain Deployments, see :mod:`.baseline`).
+
+A federated demo reads Sites, GpuNodes and jobs from the hub and Deployments, pods and
+Nodes from every site cluster; each Deployment and pod then carries the name of the
+cluster it was read from (:data:`CLUSTER_FIELD`), as the same namespace and name may
+exist in two clusters.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from cango_operator.builders.labels import JOB_LABEL, MANAGED_BY, MANAGED_BY_LABEL
 from cango_operator.demo.baseline import JOB_ANNOTATION
 from cango_operator.demo.fleet import (
     BASELINE_FLEET,
@@ -29,6 +35,8 @@ from cango_operator.devcluster.nodes import GPU_MODEL_LABEL, GPU_RESOURCE
 
 WORLDS = (CANGO_FLEET, BASELINE_FLEET)
 OFFLINE = "Offline"
+#: Added to each Deployment and pod read from a federation's site cluster: its name.
+CLUSTER_FIELD = "demoCluster"
 
 
 @dataclass(frozen=True)
@@ -44,6 +52,7 @@ class SiteSample:
     price_usd_per_mwh: float
     pue: float
     latency_ms: Mapping[str, float]
+    cluster: str = ""  # the site cluster it runs in ("": the operator's own)
 
 
 @dataclass(frozen=True)
@@ -159,6 +168,7 @@ def site_sample(site: Mapping[str, Any]) -> SiteSample:
     return SiteSample(
         name=str(_meta(site).get("name")),
         region=str(spec.get("region") or ""),
+        cluster=str(spec.get("cluster") or ""),
         phase=phase,
         powered=capacity > 0 and phase != OFFLINE,
         budget_kw=capacity - reserve - other + sheddable,
@@ -200,29 +210,46 @@ def pod_deployment(pod: Mapping[str, Any]) -> str | None:
     return None
 
 
+def cluster_of(obj: Mapping[str, Any]) -> str:
+    """The site cluster an object was read from ("" in the single-cluster demo)."""
+    return str(obj.get(CLUSTER_FIELD) or "")
+
+
 def deployment_job(deployment: Mapping[str, Any]) -> tuple[str, str] | None:
-    """(world, job key) of a Deployment: owned by an InferenceJob, or a baseline stand-in."""
+    """(world, job key) of a Deployment: the operator's for an InferenceJob (its owner, or,
+    at a federation's site where nothing owns it, its job label), or a baseline stand-in."""
     meta = _meta(deployment)
     for owner in meta.get("ownerReferences") or []:
         if owner.get("kind") == "InferenceJob":
             return CANGO_FLEET, f"{meta.get('namespace')}/{owner.get('name')}"
+    labels = meta.get("labels") or {}
+    if labels.get(MANAGED_BY_LABEL) == MANAGED_BY and labels.get(JOB_LABEL):
+        return CANGO_FLEET, f"{meta.get('namespace')}/{labels[JOB_LABEL]}"
     mirrored = (meta.get("annotations") or {}).get(JOB_ANNOTATION)
     if mirrored:
         return BASELINE_FLEET, str(mirrored)
     return None
 
 
-def _baseline_phase(deployment: Mapping[str, Any]) -> str:
-    desired = int((deployment.get("spec") or {}).get("replicas") or 0)
-    ready = int((deployment.get("status") or {}).get("readyReplicas") or 0)
+def _baseline_phase(desired: int, ready: int) -> str:
     if ready >= desired:
         return "Running"
     return "Degraded" if ready else "Pending"
 
 
+def _template_replicas(replica_set: Mapping[str, Any]) -> int:
+    """Replicas of the Deployment a baseline ManifestWorkReplicaSet carries."""
+    template = (replica_set.get("spec") or {}).get("manifestWorkTemplate") or {}
+    for manifest in (template.get("workload") or {}).get("manifests") or []:
+        if manifest.get("kind") == "Deployment":
+            return int((manifest.get("spec") or {}).get("replicas") or 0)
+    return 0
+
+
 @dataclass(frozen=True)
 class ClusterObjects:
-    """The raw lists one sample read from the API server."""
+    """The raw lists one sample read from the API server (from the hub and every site
+    cluster, federated)."""
 
     sites: list[dict[str, Any]]
     gpunodes: list[dict[str, Any]]
@@ -230,6 +257,8 @@ class ClusterObjects:
     deployments: list[dict[str, Any]]
     pods: list[dict[str, Any]]
     nodes: list[dict[str, Any]]
+    #: The baseline's ManifestWorkReplicaSets on a federation's hub (none on one cluster).
+    replica_sets: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _job_power_w(job_spec: Mapping[str, Any], gpus: int, model_power_w: float) -> float:
@@ -237,6 +266,27 @@ def _job_power_w(job_spec: Mapping[str, Any], gpus: int, model_power_w: float) -
     if estimated is not None:
         return _num(estimated, 0.0)
     return gpus * model_power_w
+
+
+def _baseline_counts(objects: ClusterObjects) -> dict[str, tuple[int, int]]:
+    """Desired and ready replicas of each baseline job, summed over its Deployments in
+    every cluster; a job placed through OCM counts from its replica set on, before any
+    Deployment exists (desired from its template, nothing ready)."""
+    counts: dict[str, tuple[int, int]] = {}
+    for deployment in objects.deployments:
+        owner = deployment_job(deployment)
+        if owner is None or owner[0] != BASELINE_FLEET:
+            continue
+        desired, ready = counts.get(owner[1], (0, 0))
+        counts[owner[1]] = (
+            desired + int((deployment.get("spec") or {}).get("replicas") or 0),
+            ready + int((deployment.get("status") or {}).get("readyReplicas") or 0),
+        )
+    for replica_set in objects.replica_sets:
+        mirrored = (_meta(replica_set).get("annotations") or {}).get(JOB_ANNOTATION)
+        if mirrored and str(mirrored) not in counts:
+            counts[str(mirrored)] = (_template_replicas(replica_set), 0)
+    return counts
 
 
 def build_snapshot(real_s: float, sim_s: float, objects: ClusterObjects) -> Snapshot:
@@ -276,7 +326,7 @@ def build_snapshot(real_s: float, sim_s: float, objects: ClusterObjects) -> Snap
         if name in sites:
             sites[name] = replace(sites[name], powered=False)
     job_specs = {key_of(j): j for j in objects.jobs}
-    deployments = {key_of(d): d for d in objects.deployments}
+    deployments = {(cluster_of(d), key_of(d)): d for d in objects.deployments}
     jobs: list[JobSample] = []
     for key, job in job_specs.items():
         spec, status = job.get("spec") or {}, job.get("status") or {}
@@ -291,18 +341,15 @@ def build_snapshot(real_s: float, sim_s: float, objects: ClusterObjects) -> Snap
                 _num(placement.get("maxLatencyMs"), float("inf")),
             )
         )
-    for deployment in deployments.values():
-        owner = deployment_job(deployment)
-        if owner is None or owner[0] != BASELINE_FLEET:
-            continue
-        mirrored = job_specs.get(owner[1], {})
+    for job_key, (desired, ready) in _baseline_counts(objects).items():
+        mirrored = job_specs.get(job_key, {})
         placement = (mirrored.get("spec") or {}).get("placement") or {}
         jobs.append(
             JobSample(
                 BASELINE_FLEET,
-                owner[1],
-                int((deployment.get("spec") or {}).get("replicas") or 0),
-                _baseline_phase(deployment),
+                job_key,
+                desired,
+                _baseline_phase(desired, ready),
                 str(placement.get("clientRegion") or ""),
                 _num(placement.get("maxLatencyMs"), float("inf")),
             )
@@ -310,7 +357,7 @@ def build_snapshot(real_s: float, sim_s: float, objects: ClusterObjects) -> Snap
     replicas: list[ReplicaSample] = []
     for pod in objects.pods:
         deployment_key = pod_deployment(pod)
-        owning = deployments.get(deployment_key or "")
+        owning = deployments.get((cluster_of(pod), deployment_key or ""))
         owner = deployment_job(owning) if owning is not None else None
         node_name = str((pod.get("spec") or {}).get("nodeName") or "")
         if owner is None or node_name not in nodes:
@@ -343,6 +390,23 @@ def build_snapshot(real_s: float, sim_s: float, objects: ClusterObjects) -> Snap
     return Snapshot(real_s, sim_s, sites, tuple(jobs), tuple(replicas), gpus_total, gpus_by_site)
 
 
+def _baseline_created(objects: ClusterObjects) -> dict[str, datetime]:
+    first: dict[str, datetime] = {}
+    stand_ins = [(deployment_job(d), d) for d in objects.deployments]
+    stand_ins += [
+        ((BASELINE_FLEET, str(mirrored)), r)
+        for r in objects.replica_sets
+        if (mirrored := (_meta(r).get("annotations") or {}).get(JOB_ANNOTATION))
+    ]
+    for owner, obj in stand_ins:
+        when = parse_time(_meta(obj).get("creationTimestamp"))
+        if owner is None or owner[0] != BASELINE_FLEET or when is None:
+            continue
+        if owner[1] not in first or when < first[owner[1]]:
+            first[owner[1]] = when
+    return first
+
+
 def record_pods(
     records: dict[tuple[str, str], JobRecord],
     real_s: float,
@@ -351,10 +415,10 @@ def record_pods(
 ) -> None:
     """Update the per-job pod history with one sample (creation and readiness times)."""
     created = {key_of(j): parse_time(_meta(j).get("creationTimestamp")) for j in objects.jobs}
-    for d in objects.deployments:
-        owner = deployment_job(d)
-        if owner is not None and owner[0] == BASELINE_FLEET:
-            created[f"{BASELINE_FLEET}:{owner[1]}"] = parse_time(_meta(d).get("creationTimestamp"))
+    # A baseline job was submitted when its first object was made: its replica set
+    # (federated), else its first Deployment.
+    for job_key, first in _baseline_created(objects).items():
+        created[f"{BASELINE_FLEET}:{job_key}"] = first
     for job in snapshot.jobs:
         key = (job.world, job.job)
         when = created.get(job.job if job.world == CANGO_FLEET else f"{job.world}:{job.job}")

@@ -8,6 +8,7 @@ A scenario is one YAML document (see ``examples/demo/scenario.yaml``)::
     sites:
     - name: tx-rockdale-1
       region: north-america
+      cluster: north-america   # the site cluster it runs in when federated (default: region)
       capacityKw: 2400
       ...
       nodes: [{model: H100-80GB, count: 2, gpusPerNode: 8}]
@@ -137,6 +138,9 @@ class NodeGroup(_Model):
 class SiteScenario(_Model):
     name: DnsName
     region: Region
+    #: The site cluster the site runs in when the demo is federated; the region's own
+    #: cluster by default (one cluster per region).
+    cluster: Region | None = None
     location: Location | None = None
     operator_name: str = "cango"
     capacity_kw: Annotated[float, Field(gt=0, le=2_000_000)]
@@ -146,6 +150,10 @@ class SiteScenario(_Model):
     mining: Mining
     latency_ms: dict[Region, Annotated[float, Field(ge=0, le=10_000)]] = Field(min_length=1)
     nodes: list[NodeGroup] = Field(default_factory=list)
+
+    @property
+    def cluster_name(self) -> str:
+        return self.cluster or self.region
 
     @model_validator(mode="after")
     def _budget_is_consistent(self) -> SiteScenario:
@@ -359,6 +367,10 @@ class Scenario(_Model):
 
     def client_regions(self) -> list[str]:
         return sorted({r for s in self.sites for r in s.latency_ms})
+
+    def site_clusters(self) -> list[str]:
+        """The site clusters of the federated demo, one per distinct ``cluster``."""
+        return sorted({s.cluster_name for s in self.sites})
 
 
 def _gpu_failure_problems(

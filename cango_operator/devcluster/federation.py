@@ -4,7 +4,9 @@ Management, all as plain processes on this machine.
 The hub is a kwokctl cluster without nodes or scheduler (admission on, so the policy
 that keeps each site to its own GpuNodes is enforced; the controller-manager signs the
 sites' certificate requests with the cluster CA). Beside it runs OCM's registration
-controller. Each site is a kwokctl cluster of its own (scheduler, kwok nodes) with OCM's
+controller, and, for a federation that runs OCM's own scheduling (the demo's baseline),
+its placement controller and its work controller with ManifestWorkReplicaSets on. Each
+site is a kwokctl cluster of its own (scheduler, kwok nodes) with OCM's
 klusterlet agent, which joins the hub the way a real site does: with a bootstrap
 kubeconfig only, pending until the hub accepts it, then with a client certificate of its
 own, good for its namespace on the hub and what the site-access policy grants.
@@ -419,10 +421,12 @@ def federation_up(
     *,
     hub_args: Sequence[str] = (),
     site_args: Sequence[str] = (),
+    ocm_scheduling: bool = False,
 ) -> Federation:
     """Start a hub and one cluster per name in ``sites``; each site joins with the
     bootstrap kubeconfig and is accepted. Returns once every site is available.
-    ``hub_args`` and ``site_args`` go to ``kwokctl create cluster`` (e.g. an audit policy)."""
+    ``hub_args`` and ``site_args`` go to ``kwokctl create cluster`` (e.g. an audit policy);
+    ``ocm_scheduling`` also runs OCM's Placement and ManifestWorkReplicaSet controllers."""
     if len(set(sites)) != len(sites) or not sites:
         raise ClusterError(f"site cluster names must be unique and at least one: {list(sites)}")
     if _state_file(workdir, name).exists():
@@ -451,6 +455,9 @@ def federation_up(
             "--disable-leader-election",
         ]
         state.add_pid("hub-registration", _start(fed_dir, "hub-registration", argv))
+        if ocm_scheduling:
+            for label, argv in _scheduling_argvs(ocm_dir / "ocm", hub):
+                state.add_pid(label, _start(fed_dir, label, argv))
         bootstrap_kubeconfig(hub, fed_dir / "bootstrap.kubeconfig")
         fed = Federation(name, workdir, hub, (), ocm_dir)
         for site in sites:
@@ -464,6 +471,28 @@ def federation_up(
     except BaseException:
         federation_down(name, workdir, bin_dir)
         raise
+
+
+def _scheduling_argvs(ocm: Path, hub: LocalCluster) -> list[tuple[str, list[str]]]:
+    """OCM's multi-cluster scheduling on the hub: Placements decided by the placement
+    controller, ManifestWorkReplicaSets turned into ManifestWorks by the work controller."""
+    common = [f"--kubeconfig={hub.kubeconfig}", "--disable-leader-election"]
+    return [
+        (
+            "hub-placement",
+            [str(ocm), "placement-controller", *common, f"--listen=127.0.0.1:{_free_port()}"],
+        ),
+        (
+            "hub-work",
+            [
+                str(ocm),
+                "work-controller",
+                *common,
+                f"--listen=127.0.0.1:{_free_port()}",
+                "--feature-gates=ManifestWorkReplicaSet=true",
+            ],
+        ),
+    ]
 
 
 def join_site(fed: Federation, site: str, cluster_args: Sequence[str] = ()) -> Federation:

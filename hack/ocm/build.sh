@@ -6,9 +6,9 @@
 #
 # Output: one directory holding `ocm` (a multi-call binary: registration-controller,
 # work-controller, placement-controller, klusterlet-agent) and `crds/`, the hub's and the
-# site's CustomResourceDefinitions copied from open-cluster-management.io/api. It is keyed
-# by the versions in versions.env and by the content of this module, so a fresh clone on
-# the same machine reuses it. The last line printed is the directory.
+# site's CustomResourceDefinitions copied from open-cluster-management.io/api. The binary
+# is keyed by the versions in versions.env and by the content of this module, so a fresh
+# clone on the same machine reuses it. The last line printed is the directory.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=versions.env
@@ -21,33 +21,44 @@ export CGO_ENABLED=0 GOFLAGS=-buildvcs=false
 
 key=$(cat "$here/go.mod" "$here/go.sum" "$here/main.go" "$here/versions.env" | sha256sum | cut -c1-12)
 dir="$cache/ocm-$OCM_VERSION-$key"
-if [ ! -x "$dir/ocm" ] || [ ! -d "$dir/crds" ]; then
+if [ ! -x "$dir/ocm" ]; then
   log "building open-cluster-management.io/ocm $OCM_VERSION (cold build: ~5 min on 2 cores, 1.7 GB of memory)"
   start=$(date +%s)
-  rm -rf "$dir.tmp" && mkdir -p "$dir.tmp/crds"
+  rm -rf "$dir.tmp" && mkdir -p "$dir.tmp"
   (cd "$here" && go build -trimpath -ldflags "-s -w" -o "$dir.tmp/ocm" .)
+  chmod -R u+w "$dir.tmp"
+  mkdir -p "$dir" && mv "$dir.tmp/ocm" "$dir/ocm" && rm -rf "$dir.tmp"
+  log "ocm built in $(( $(date +%s) - start )) s"
+fi
+# The CRDs are copied apart from the build (cheap), so a CRD added to this list reaches
+# a cached build too.
+# Hub: clusters, their leases' acceptance, the works and their replica sets, placement
+# (the baseline's). Site: the applied works and the cluster's claims, which the agent reads.
+crds=(
+  cluster/v1/0000_00_clusters.open-cluster-management.io_managedclusters.crd.yaml
+  cluster/v1beta2/0000_00_clusters.open-cluster-management.io_managedclustersets.crd.yaml
+  cluster/v1beta2/0000_01_clusters.open-cluster-management.io_managedclustersetbindings.crd.yaml
+  cluster/v1beta1/0000_02_clusters.open-cluster-management.io_placements.crd.yaml
+  cluster/v1beta1/0000_03_clusters.open-cluster-management.io_placementdecisions.crd.yaml
+  cluster/v1alpha1/0000_05_clusters.open-cluster-management.io_addonplacementscores.crd.yaml
+  cluster/v1alpha1/0000_02_clusters.open-cluster-management.io_clusterclaims.crd.yaml
+  work/v1/0000_00_work.open-cluster-management.io_manifestworks.crd.yaml
+  work/v1/0000_01_work.open-cluster-management.io_appliedmanifestworks.crd.yaml
+  work/v1alpha1/0000_00_work.open-cluster-management.io_manifestworkreplicasets.crd.yaml
+  addon/v1alpha1/0000_00_addon.open-cluster-management.io_clustermanagementaddons.crd.yaml
+  addon/v1alpha1/0000_01_addon.open-cluster-management.io_managedclusteraddons.crd.yaml
+)
+missing=0
+for f in "${crds[@]}"; do [ -f "$dir/crds/$(basename "$f")" ] || missing=1; done
+if [ "$missing" = 1 ]; then
   api=$(cd "$here" && go list -m -f '{{.Dir}}' "open-cluster-management.io/api")
   [ -n "$api" ] || { log "open-cluster-management.io/api is not in the module cache"; exit 1; }
-  # Hub: clusters, their leases' acceptance, the works, placement (the baseline).
-  # Site: the applied works and the cluster's claims, which the agent reads.
-  for f in \
-    cluster/v1/0000_00_clusters.open-cluster-management.io_managedclusters.crd.yaml \
-    cluster/v1beta2/0000_00_clusters.open-cluster-management.io_managedclustersets.crd.yaml \
-    cluster/v1beta2/0000_01_clusters.open-cluster-management.io_managedclustersetbindings.crd.yaml \
-    cluster/v1beta1/0000_02_clusters.open-cluster-management.io_placements.crd.yaml \
-    cluster/v1beta1/0000_03_clusters.open-cluster-management.io_placementdecisions.crd.yaml \
-    cluster/v1alpha1/0000_05_clusters.open-cluster-management.io_addonplacementscores.crd.yaml \
-    cluster/v1alpha1/0000_02_clusters.open-cluster-management.io_clusterclaims.crd.yaml \
-    work/v1/0000_00_work.open-cluster-management.io_manifestworks.crd.yaml \
-    work/v1/0000_01_work.open-cluster-management.io_appliedmanifestworks.crd.yaml \
-    addon/v1alpha1/0000_00_addon.open-cluster-management.io_clustermanagementaddons.crd.yaml \
-    addon/v1alpha1/0000_01_addon.open-cluster-management.io_managedclusteraddons.crd.yaml \
-    ; do
+  rm -rf "$dir/crds.tmp" && mkdir -p "$dir/crds.tmp"
+  for f in "${crds[@]}"; do
     [ -f "$api/$f" ] || { log "missing in open-cluster-management.io/api: $f"; exit 1; }
-    cp "$api/$f" "$dir.tmp/crds/"
+    cp "$api/$f" "$dir/crds.tmp/"
   done
-  chmod -R u+w "$dir.tmp"
-  rm -rf "$dir" && mv "$dir.tmp" "$dir"
-  log "ocm built in $(( $(date +%s) - start )) s"
+  chmod -R u+w "$dir/crds.tmp"
+  rm -rf "$dir/crds" && mv "$dir/crds.tmp" "$dir/crds"
 fi
 echo "$dir"

@@ -1,8 +1,9 @@
-"""`cango-operator demo` end to end on a tiny scenario: a real cluster, the real operator.
+"""`cango-operator demo` end to end on a tiny scenario: real clusters, the real operator.
 
 Three sites, two GPU nodes each, three jobs and a storm that takes one site off the grid
-for a while; two simulated hours at high speed. The report's numbers must be what the
-cluster holds, so the cluster is kept and read back afterwards.
+for a while; two simulated hours at high speed. Once on one cluster, once federated (a
+hub and a site cluster per region, joined through Open Cluster Management). The report's
+numbers must be what the clusters hold, so they are kept and read back afterwards.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import yaml
 
 from cango_operator.demo.runner import DemoOptions, run_demo
 from cango_operator.devcluster import cluster_down, ensure_bin_dir
+from cango_operator.devcluster.federation import federation_down
+from tests.conftest import reap_orphan_test_clusters
 
 pytestmark = pytest.mark.cluster
 
@@ -99,6 +102,23 @@ def kubectl_json(kubeconfig: Path, *args: str) -> Any:
     return json.loads(out)
 
 
+def kept_demo(
+    scenario: Path, name: str, workdir: Path, out: io.StringIO, *, federated: bool
+) -> DemoOptions:
+    """A demo whose clusters stay up after the report, to be read back; the JSON report
+    beside the work directory."""
+    return DemoOptions(
+        scenario=scenario,
+        federated=federated,
+        keep_cluster=True,
+        cluster_name=name,
+        workdir=workdir,
+        report_json=workdir.parent / "report.json",
+        sample_interval_s=1.0,
+        out=out,
+    )
+
+
 class TestDemoEndToEnd:
     def test_a_tiny_day_is_placed_survives_a_storm_and_is_reported_from_the_cluster(
         self, tmp_path: Path
@@ -107,15 +127,7 @@ class TestDemoEndToEnd:
         scenario.write_text(yaml.safe_dump(TINY))
         name = f"cango-demo-test-{os.getpid()}"
         out = io.StringIO()
-        options = DemoOptions(
-            scenario=scenario,
-            keep_cluster=True,
-            cluster_name=name,
-            workdir=tmp_path / "kwok",
-            report_json=tmp_path / "report.json",
-            sample_interval_s=1.0,
-            out=out,
-        )
+        options = kept_demo(scenario, name, tmp_path / "kwok", out, federated=False)
         try:
             report = run_demo(options)
             kubeconfig = tmp_path / "kwok" / f"{name}.kubeconfig"
@@ -146,3 +158,86 @@ class TestDemoEndToEnd:
             json.loads((tmp_path / "report.json").read_text())["worlds"]["cango"]["jobs_submitted"]
             == 3
         )
+
+
+#: The same day, its sites in two regions: one site cluster each under the hub.
+TINY_FEDERATED: dict[str, Any] = {
+    **TINY,
+    "name": "tiny-federated",
+    "sites": [
+        {**site, "region": "europe"} if site["name"] == "it-qc-1" else site
+        for site in TINY["sites"]
+    ],
+}
+SITE_CLUSTERS = {"it-tx-1": "north-america", "it-qc-1": "europe", "it-ga-1": "north-america"}
+
+
+@pytest.mark.federation
+class TestFederatedDemoEndToEnd:
+    def test_a_tiny_day_runs_across_site_clusters_beside_ocms_own_placement(
+        self, tmp_path: Path
+    ) -> None:
+        reap_orphan_test_clusters()
+        scenario = tmp_path / "tiny.yaml"
+        scenario.write_text(yaml.safe_dump(TINY_FEDERATED))
+        # Named so that a test session killed hard has its processes reaped by the next.
+        name = f"cango-fedtest-{os.getpid()}-demo"
+        workdir = tmp_path / "kwok"
+        out = io.StringIO()
+        options = kept_demo(scenario, name, workdir, out, federated=True)
+        pods: dict[str, list[dict[str, Any]]] = {}
+        try:
+            report = run_demo(options)
+            hub = workdir / f"{name}-hub.kubeconfig"
+            jobs = kubectl_json(hub, "get", "inferencejobs", "-n", "tenant-itest")["items"]
+            works = kubectl_json(hub, "get", "manifestworks", "-A")["items"]
+            decisions = kubectl_json(hub, "get", "placementdecisions", "-n", "baseline-itest")
+            for cluster in ("europe", "north-america"):
+                kubeconfig = workdir / f"{name}-{cluster}.kubeconfig"
+                pods[cluster] = kubectl_json(kubeconfig, "get", "pods", "-A")["items"]
+        finally:
+            federation_down(name, workdir, ensure_bin_dir())
+
+        cango, baseline = report.worlds["cango"], report.worlds["baseline"]
+        text = out.getvalue()
+        assert "on a hub and 2 site clusters (europe, north-america)" in text, text[-3000:]
+        assert report.clusters == ("europe", "north-america")
+        assert (cango.jobs_submitted, cango.jobs_fully_running) == (3, 3)
+        assert (baseline.jobs_submitted, baseline.jobs_fully_running) == (3, 3)
+        assert cango.overruns.site_samples == 0
+        assert cango.replicas_at_end == (7, 7) and baseline.replicas_at_end == (7, 7)
+        # The hub holds the jobs and the works; the replicas run at the sites, each in
+        # the cluster of the site whose node it is on, as many as the jobs say are ready.
+        assert sum(int((j.get("status") or {}).get("readyReplicas") or 0) for j in jobs) == 7
+        cango_works = [w for w in works if w["metadata"]["name"].startswith("tenant-itest-")]
+        assert {w["metadata"]["namespace"] for w in cango_works} <= set(SITE_CLUSTERS.values())
+        running: dict[str, list[str]] = {}
+        for cluster, items in pods.items():
+            for pod in items:
+                namespace = pod["metadata"]["namespace"]
+                if namespace in ("tenant-itest", "baseline-itest") and not pod["metadata"].get(
+                    "deletionTimestamp"
+                ):
+                    node = pod["spec"]["nodeName"]
+                    site = node.removeprefix("base-").rsplit("-n", 1)[0]
+                    assert SITE_CLUSTERS[site] == cluster, (node, cluster)
+                    running.setdefault(namespace, []).append(cluster)
+        assert len(running["tenant-itest"]) == 7 and len(running["baseline-itest"]) == 7
+        # The baseline's services went where OCM's Placement decided, one cluster each.
+        decided = {
+            d["metadata"]["labels"]["cluster.open-cluster-management.io/placement"]: [
+                c["clusterName"] for c in d["status"]["decisions"]
+            ]
+            for d in decisions["items"]
+        }
+        assert sorted(decided) == ["chat", "embed", "vision"]
+        assert all(len(clusters) == 1 for clusters in decided.values())
+        replicas = {job["name"]: job["replicas"] for job in TINY["tenants"][0]["jobs"]}
+        assert sorted(running["baseline-itest"]) == sorted(
+            cluster for job, (cluster,) in decided.items() for _ in range(replicas[job])
+        )
+        # The storm at it-tx-1 (north-america): what ran there moved and was served again.
+        (storm,) = cango.events
+        assert storm.affected_replicas > 0
+        assert storm.moved_replicas == storm.affected_replicas
+        assert storm.recovered_after_s is not None

@@ -10,6 +10,8 @@ from cango_operator.demo.baseline import (
     JOB_ANNOTATION,
     baseline_namespace,
     build_baseline_deployment,
+    build_cluster_set_binding,
+    build_ocm_placement,
 )
 from cango_operator.demo.fleet import FLEET_LABEL, SCENARIO_LABEL
 from cango_operator.errors import ManifestError
@@ -82,3 +84,31 @@ class TestBaselineNamespace:
     )
     def test_it_follows_the_jobs_namespace(self, job_ns: str, expected: str) -> None:
         assert baseline_namespace(job_ns) == expected
+
+
+class TestThroughOcmPlacement:
+    def test_one_cluster_chosen_by_ocms_default_prioritizers_from_every_site_cluster(
+        self,
+    ) -> None:
+        deployment = build_baseline_deployment(JOB)
+        placement, _ = build_ocm_placement(deployment)
+        assert placement["kind"] == "Placement"
+        assert placement["metadata"] == {
+            "name": "chat",
+            "namespace": "baseline-acme",
+            "labels": deployment["metadata"]["labels"],
+        }
+        # No prioritizer policy: OCM's defaults (balance, steady) decide.
+        assert placement["spec"] == {"numberOfClusters": 1, "clusterSets": ["global"]}
+        binding = build_cluster_set_binding("baseline-acme")
+        assert binding["spec"]["clusterSet"] in placement["spec"]["clusterSets"]
+
+    def test_the_replica_set_carries_the_same_deployment_to_the_chosen_cluster(self) -> None:
+        deployment = build_baseline_deployment(JOB)
+        _, replica_set = build_ocm_placement(deployment)
+        assert replica_set["kind"] == "ManifestWorkReplicaSet"
+        assert replica_set["spec"]["placementRefs"] == [{"name": "chat"}]
+        manifests = replica_set["spec"]["manifestWorkTemplate"]["workload"]["manifests"]
+        assert manifests == [deployment]
+        # The report finds the job from the replica set before any Deployment exists.
+        assert replica_set["metadata"]["annotations"][JOB_ANNOTATION] == "tenant-acme/chat"

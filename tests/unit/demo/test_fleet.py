@@ -87,6 +87,16 @@ class TestSite:
         assert spec["mining"] == {"loadKw": 1400, "curtailableKw": 30}
         assert spec["latencyMs"] == {"east-africa": 22, "europe": 150}
         assert spec["location"]["country"] == "KE"
+        assert "cluster" not in spec
+
+    def test_federated_it_names_its_regions_site_cluster_unless_the_scenario_says_another(
+        self,
+    ) -> None:
+        site = SCENARIO.sites[0]
+        url = "http://127.0.0.1:5000/sites/ke-1"
+        assert build_site(site, url, "day", federated=True)["spec"]["cluster"] == "east-africa"
+        moved = site.model_copy(update={"cluster": "africa"})
+        assert build_site(moved, url, "day", federated=True)["spec"]["cluster"] == "africa"
 
 
 class TestGpuNode:
@@ -99,6 +109,12 @@ class TestGpuNode:
             "gpu": {"model": "L40S-48GB", "count": 4, "memoryMiB": 46068, "maxPowerW": 350},
             "overheadW": 800,
         }
+        assert "compute.cango.io/cluster" not in gpunode["metadata"]["labels"]
+
+    def test_federated_it_is_labelled_with_the_cluster_whose_agent_reports_it(self) -> None:
+        node = demo_nodes(SCENARIO)[0]
+        gpunode = build_gpunode(node, SCENARIO.gpu_models["L40S-48GB"], "day", "east-africa")
+        assert gpunode["metadata"]["labels"]["compute.cango.io/cluster"] == "east-africa"
 
 
 class TestInferenceJob:
@@ -124,8 +140,14 @@ class TestTheShippedScenarioAgainstTheApi:
         from cango_operator.demo.scenario import DEFAULT_SCENARIO, load_scenario
 
         scenario = load_scenario(DEFAULT_SCENARIO)
-        docs = [build_site(s, f"http://127.0.0.1:1/sites/{s.name}", "x") for s in scenario.sites]
-        docs += [build_gpunode(n, scenario.gpu_models[n.model], "x") for n in demo_nodes(scenario)]
+        docs = [
+            build_site(s, f"http://127.0.0.1:1/sites/{s.name}", "x", federated=True)
+            for s in scenario.sites
+        ]
+        docs += [
+            build_gpunode(n, scenario.gpu_models[n.model], "x", "north-america")
+            for n in demo_nodes(scenario)
+        ]
         docs += [build_inference_job(t, j, "x") for t, j in scenario.jobs()]
         kinds = [parse_resource(doc, "demo").kind for doc in docs]
         assert kinds.count("Site") == len(scenario.sites)

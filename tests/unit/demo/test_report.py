@@ -12,6 +12,7 @@ samples half an hour apart (the last has no weight):
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -229,4 +230,29 @@ class TestTheWholeReport:
         assert '"slo_attainment_pct"' in report.to_json()
         assert report.sim_hours == 1.5 and report.samples == 4
         assert report.worlds["cango"].replicas_at_end == (2, 2)
-        assert "4 samples of the cluster, every 10.0 s (longest gap 10.0 s)" in text
+        assert "on one cluster: 4 samples, every 10.0 s (longest gap 10.0 s)" in text
+        assert "site cluster" not in text
+
+    def test_federated_it_names_the_clusters_and_counts_the_replicas_in_each(self) -> None:
+        def at(cluster: str, snap: Snapshot) -> Snapshot:
+            sites = {n: replace(s, cluster=cluster) for n, s in snap.sites.items()}
+            sites["b"] = replace(sites["b"], cluster="europe")
+            return replace(snap, sites=sites)
+
+        report = build_report(
+            scenario="tiny",
+            speed=300,
+            snapshots=[at("north-america", s) for s in SNAPSHOTS],
+            records={},
+            events=[],
+            operator_metrics={},
+            worlds=["cango", "baseline"],
+        )
+        text = render_report(report)
+        assert report.clusters == ("europe", "north-america")
+        assert "on a hub and 2 site clusters (europe, north-america): 4 samples" in text
+        assert "baseline (OCM Placement)" in text
+        # At the end both cango replicas serve at site a, in north-america.
+        assert report.worlds["cango"].serving_by_cluster == {"europe": 0, "north-america": 2}
+        row = next(line for line in text.splitlines() if "in site cluster north-america" in line)
+        assert row.split()[-2:] == ["2", "0"]

@@ -7,6 +7,7 @@ from typing import Any
 
 from cango_operator.demo.baseline import JOB_ANNOTATION
 from cango_operator.demo.samples import (
+    CLUSTER_FIELD,
     ClusterObjects,
     build_snapshot,
     record_pods,
@@ -211,3 +212,119 @@ class TestPowerLoss:
         objects = ClusterObjects(**{**OBJECTS.__dict__, "nodes": nodes})
         assert not build_snapshot(3.0, 900.0, objects).sites["a"].powered
         assert build_snapshot(3.0, 900.0, OBJECTS).sites["a"].powered
+
+
+def _at(cluster: str, obj: dict[str, Any]) -> dict[str, Any]:
+    """``obj`` as a federated sample reads it from site cluster ``cluster``."""
+    return {**obj, CLUSTER_FIELD: cluster}
+
+
+def _baseline_deployment(replicas: int, ready: int, created: str) -> dict[str, Any]:
+    return {
+        "metadata": {
+            "name": "chat",
+            "namespace": "baseline-t",
+            "creationTimestamp": created,
+            "annotations": {JOB_ANNOTATION: "tenant-t/chat"},
+        },
+        "spec": {"replicas": replicas},
+        "status": {"readyReplicas": ready},
+    }
+
+
+#: The operator's Deployment as a site cluster holds it: applied from a ManifestWork, so
+#: nothing owns it; its labels say whose it is.
+SITE_DEPLOYMENT: dict[str, Any] = {
+    "metadata": {
+        "name": "chat-a-n001",
+        "namespace": "tenant-t",
+        "labels": {
+            "app.kubernetes.io/managed-by": "cango-operator",
+            "compute.cango.io/job": "chat",
+        },
+    },
+    "spec": {"replicas": 1},
+}
+REPLICA_SET: dict[str, Any] = {
+    "metadata": {
+        "name": "chat",
+        "namespace": "baseline-t",
+        "creationTimestamp": "2025-01-20T00:00:01Z",
+        "annotations": {JOB_ANNOTATION: "tenant-t/chat"},
+    },
+    "spec": {
+        "manifestWorkTemplate": {
+            "workload": {"manifests": [{"kind": "Deployment", "spec": {"replicas": 3}}]}
+        }
+    },
+}
+
+
+class TestFederatedSamples:
+    def test_the_operators_unowned_deployments_at_a_site_are_traced_by_their_labels(self) -> None:
+        objects = ClusterObjects(
+            **{
+                **OBJECTS.__dict__,
+                "deployments": [_at("europe", SITE_DEPLOYMENT)],
+                "pods": [_at("europe", pod("p1", "tenant-t", "chat-a-n001", "a-n001"))],
+            }
+        )
+        (replica,) = build_snapshot(3.0, 900.0, objects).replicas
+        assert (replica.world, replica.job) == ("cango", "tenant-t/chat")
+
+    def test_a_pod_belongs_to_the_deployment_of_its_own_cluster(self) -> None:
+        # The same baseline Deployment name in two clusters; only europe's has a pod, and
+        # it is traced, while a pod whose cluster holds no such Deployment is not.
+        objects = ClusterObjects(
+            **{
+                **OBJECTS.__dict__,
+                "deployments": [
+                    _at("europe", _baseline_deployment(1, 1, "2025-01-20T00:00:02Z")),
+                    _at("asia", _baseline_deployment(1, 0, "2025-01-20T00:00:03Z")),
+                ],
+                "pods": [
+                    _at("europe", pod("p3", "baseline-t", "chat", "base-a-n001")),
+                    _at("nowhere", pod("p9", "baseline-t", "chat", "base-a-n001")),
+                ],
+            }
+        )
+        assert [r.pod for r in build_snapshot(3.0, 900.0, objects).replicas] == ["p3"]
+
+    def test_a_baseline_job_sums_its_deployments_over_clusters(self) -> None:
+        objects = ClusterObjects(
+            **{
+                **OBJECTS.__dict__,
+                "deployments": [
+                    _at("europe", _baseline_deployment(2, 2, "2025-01-20T00:00:02Z")),
+                    _at("asia", _baseline_deployment(1, 1, "2025-01-20T00:00:03Z")),
+                ],
+                "pods": [],
+            }
+        )
+        jobs = {j.world: j for j in build_snapshot(3.0, 900.0, objects).jobs}
+        assert (jobs["baseline"].desired, jobs["baseline"].phase) == (3, "Running")
+
+    def test_a_baseline_job_counts_from_its_replica_set_before_any_deployment(self) -> None:
+        objects = ClusterObjects(
+            **{**OBJECTS.__dict__, "deployments": [], "pods": [], "replica_sets": [REPLICA_SET]}
+        )
+        jobs = {j.world: j for j in build_snapshot(3.0, 900.0, objects).jobs}
+        assert (jobs["baseline"].desired, jobs["baseline"].phase) == (3, "Pending")
+        # ...and it was submitted when its replica set was made, not when OCM got it to a
+        # site: the baseline's time to Running includes OCM's own placement.
+        later = ClusterObjects(
+            **{
+                **objects.__dict__,
+                "deployments": [_at("europe", _baseline_deployment(3, 0, "2025-01-20T00:00:09Z"))],
+            }
+        )
+        records: dict[tuple[str, str], Any] = {}
+        record_pods(records, 3.0, later, build_snapshot(3.0, 900.0, later))
+        assert records[("baseline", "tenant-t/chat")].created == datetime(
+            2025, 1, 20, 0, 0, 1, tzinfo=UTC
+        )
+
+    def test_a_site_knows_its_cluster(self) -> None:
+        site = {**SITE_WITH_STATUS, "spec": {**SITE_WITH_STATUS["spec"], "cluster": "europe"}}
+        assert site_sample(site).cluster == "europe"
+        assert site_sample(SITE_WITH_STATUS).cluster == ""
