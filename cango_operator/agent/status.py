@@ -1,6 +1,6 @@
 """The GpuNode status the agent writes, and the patch that carries only what changed.
 
-The agent owns these status fields (API.md names): ``phase``, ``powerW``,
+The agent owns these status fields (docs/api.md names): ``phase``, ``powerW``,
 ``lastHeartbeatTime``, ``gpus`` (index, uuid, powerW, powerLimitW, temperatureC,
 utilizationPct, memoryUsedMiB, eccDoubleBitErrors, lastXid, healthy),
 ``observedGeneration``, its own condition in ``conditions`` (type ``GpusHealthy``), and

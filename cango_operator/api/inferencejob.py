@@ -197,7 +197,8 @@ class JobPlacement(StatusModel):
     site: LabelName
     """Site of the node."""
     node: ObjectName
-    """Kubernetes Node the replicas are pinned to."""
+    """GpuNode the replicas run on; its spec.nodeName is the Kubernetes Node they are
+    pinned to."""
     replicas: Annotated[int, Field(ge=0, le=MAX_REPLICAS)]
     """Replicas on the node."""
     gpus: Annotated[int, Field(ge=0)] | None = None

@@ -1,7 +1,7 @@
 """The engine's input: a frozen, typed picture of the fleet and the work at one moment.
 
 Everything the engine decides from is in a :class:`Snapshot`; nothing is read from
-elsewhere, so the same snapshot always gives the same plan. Field names follow API.md in
+elsewhere, so the same snapshot always gives the same plan. Field names follow docs/api.md in
 snake case (``capacityKw`` -> ``capacity_kw``). Construction checks each value and raises
 :class:`SnapshotError` naming the object and the API field, so a bad manifest or a bad
 status surfaces as one clear line.
@@ -83,7 +83,7 @@ def _int_between(value: int, low: int, high: int, where: str) -> None:
 class SiteState:
     """One mining site: its power budget, price, latency to client regions and phase.
 
-    ``available_kw`` follows API.md: capacity - reserve - other load - max(GPU draw,
+    ``available_kw`` follows docs/api.md: capacity - reserve - other load - max(GPU draw,
     committed) + min(curtailable, current mining load), floored at 0.
     """
 
@@ -126,7 +126,7 @@ class SiteState:
 
     @property
     def available_kw(self) -> float:
-        """What a new placement may use now, per API.md (never negative)."""
+        """What a new placement may use now, per docs/api.md (never negative)."""
         sheddable = min(self.curtailable_kw, self.mining_load_kw)
         used = max(self.gpu_draw_kw, self.committed_kw)
         raw = self.capacity_kw - self.reserve_kw - self.other_load_kw - used + sheddable

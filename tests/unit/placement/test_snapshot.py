@@ -1,5 +1,5 @@
 """The snapshot: bad values are refused with the object and the API field named; a site's
-available power follows API.md."""
+available power follows docs/api.md."""
 
 from __future__ import annotations
 
