@@ -26,9 +26,9 @@ def field_paths(schema: Mapping[str, Any], prefix: str = "") -> Iterator[str]:
 
 
 def crd_fields(crd_file: Path) -> list[str]:
-    crd = yaml.safe_load(crd_file.read_text())
     return [
         path
+        for crd in yaml.safe_load_all(crd_file.read_text())
         for version in crd["spec"]["versions"]
         for path in field_paths(version["schema"]["openAPIV3Schema"])
     ]
