@@ -21,6 +21,7 @@ from cango_operator.operator.indexes import (
     DEPLOYMENTS,
     GPUNODES,
     JOBS,
+    NAMESPACES,
     NODES,
     SERVICES,
     SITES,
@@ -35,7 +36,7 @@ from cango_operator.operator.sitepower import SitePowerFeeds
 
 logger = logging.getLogger(__name__)
 
-INDEX_NAMES = (JOBS, SITES, GPUNODES, NODES, DEPLOYMENTS, SERVICES, WORKS)
+INDEX_NAMES = (JOBS, SITES, GPUNODES, NODES, DEPLOYMENTS, SERVICES, WORKS, NAMESPACES)
 
 
 @dataclass
