@@ -14,38 +14,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from cango_operator.api import enums
 from cango_operator.errors import CangoError
+
+# The phases and the objective are the API's own enums, defined once.
+#: ``Site.status.phase``: Ready and Degraded take new work, the others take none.
+SitePhase = enums.SitePhase
+#: ``GpuNode.status.phase``: Ready and Degraded (on their healthy GPUs) take new work.
+NodePhase = enums.GpuNodePhase
+#: ``InferenceJob.spec.placement.objective``: which scores weigh most.
+Objective = enums.Objective
 
 
 class SnapshotError(CangoError, ValueError):
     """A snapshot value is out of range or inconsistent (names object and field)."""
-
-
-class SitePhase(StrEnum):
-    """``Site.status.phase``. Ready and Degraded take new work; the others take none."""
-
-    READY = "Ready"
-    DEGRADED = "Degraded"
-    CURTAILED = "Curtailed"
-    OFFLINE = "Offline"
-    UNKNOWN = "Unknown"
-
-
-class NodePhase(StrEnum):
-    """``GpuNode.status.phase``. Ready and Degraded (on their healthy GPUs) take new work."""
-
-    READY = "Ready"
-    DEGRADED = "Degraded"
-    UNHEALTHY = "Unhealthy"
-    UNKNOWN = "Unknown"
-
-
-class Objective(StrEnum):
-    """``InferenceJob.spec.placement.objective``: which scores weigh most."""
-
-    LATENCY = "latency"
-    COST = "cost"
-    BALANCED = "balanced"
 
 
 def _enum(obj: object, attr: str, kind: type[StrEnum], where: str) -> None:

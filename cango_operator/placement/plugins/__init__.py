@@ -36,7 +36,7 @@ from cango_operator.placement.plugins.node_unschedulable import NodeUnschedulabl
 from cango_operator.placement.plugins.packing import Packing
 from cango_operator.placement.plugins.power_headroom import PowerHeadroom
 from cango_operator.placement.plugins.site_cordon import SiteCordon
-from cango_operator.placement.plugins.site_phase import SitePhase
+from cango_operator.placement.plugins.site_phase import SitePhaseFilter
 from cango_operator.placement.plugins.site_power import SitePower
 from cango_operator.placement.plugins.spread import Spread
 from cango_operator.placement.snapshot import Objective
@@ -50,7 +50,7 @@ REGISTRY: Mapping[str, Callable[[], Plugin]] = MappingProxyType(
         for cls in (
             NodeHealth,
             NodeUnschedulable,
-            SitePhase,
+            SitePhaseFilter,
             SiteCordon,
             AllowedRegions,
             LatencySLO,
