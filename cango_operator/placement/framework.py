@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
-from enum import IntEnum
+from enum import IntEnum, StrEnum
 from typing import ClassVar, Protocol
 
 import numpy as np
@@ -139,10 +139,21 @@ class JobTurn:
     site_counts: IntArray
 
 
+class PluginKind(StrEnum):
+    """What a plugin is, declared by the plugin itself (``kind``), so that a profile can
+    tell a filter that reads the plan state from one that does not without guessing from
+    its methods."""
+
+    STATIC_FILTER = "static filter"
+    DYNAMIC_FILTER = "dynamic filter"
+    SCORE = "score plugin"
+
+
 class StaticFilter(Protocol):
     """A rule that depends only on the job's shape and the fleet."""
 
     name: ClassVar[str]
+    kind: ClassVar[PluginKind]
     #: True: running replicas that break this rule are moved (a job spec changed under them)
     evicts_running: ClassVar[bool]
 
@@ -157,6 +168,7 @@ class DynamicFilter(Protocol):
     """A rule that also depends on what the plan has used so far."""
 
     name: ClassVar[str]
+    kind: ClassVar[PluginKind]
 
     def filter(
         self, job: JobTurn, fleet: FleetTable, state: PlanState, nodes: IntArray
@@ -167,6 +179,7 @@ class ScorePlugin(Protocol):
     """Ranks nodes that passed every filter: integers 0..100, higher is better."""
 
     name: ClassVar[str]
+    kind: ClassVar[PluginKind]
 
     def score(
         self, job: JobTurn, fleet: FleetTable, state: PlanState, nodes: IntArray

@@ -6,12 +6,13 @@ from typing import ClassVar
 
 import numpy as np
 
-from cango_operator.placement.framework import FilterResult, JobShape, ShapeArrays
+from cango_operator.placement.framework import FilterResult, JobShape, PluginKind, ShapeArrays
 from cango_operator.placement.table import FleetTable, IntArray
 
 
 class AllowedRegions:
     name: ClassVar[str] = "AllowedRegions"
+    kind: ClassVar[PluginKind] = PluginKind.STATIC_FILTER
     evicts_running: ClassVar[bool] = True
 
     def reads(self, shape: JobShape) -> tuple[str, ...]:

@@ -6,12 +6,19 @@ from typing import ClassVar
 
 import numpy as np
 
-from cango_operator.placement.framework import FilterResult, JobShape, ShapeArrays, reason_list
+from cango_operator.placement.framework import (
+    FilterResult,
+    JobShape,
+    PluginKind,
+    ShapeArrays,
+    reason_list,
+)
 from cango_operator.placement.table import FleetTable, IntArray
 
 
 class GpuModel:
     name: ClassVar[str] = "GpuModel"
+    kind: ClassVar[PluginKind] = PluginKind.STATIC_FILTER
     evicts_running: ClassVar[bool] = True
 
     def reads(self, shape: JobShape) -> tuple[str, ...]:

@@ -10,13 +10,14 @@ from typing import ClassVar
 
 import numpy as np
 
-from cango_operator.placement.framework import MAX_SCORE, JobTurn
+from cango_operator.placement.framework import MAX_SCORE, JobTurn, PluginKind
 from cango_operator.placement.state import PlanState
 from cango_operator.placement.table import FleetTable, IntArray
 
 
 class Packing:
     name: ClassVar[str] = "Packing"
+    kind: ClassVar[PluginKind] = PluginKind.SCORE
 
     def score(self, job: JobTurn, fleet: FleetTable, state: PlanState, nodes: IntArray) -> IntArray:
         usable = fleet.node_usable[nodes]

@@ -9,13 +9,14 @@ from typing import ClassVar
 
 import numpy as np
 
-from cango_operator.placement.framework import MAX_SCORE, JobTurn
+from cango_operator.placement.framework import MAX_SCORE, JobTurn, PluginKind
 from cango_operator.placement.state import PlanState
 from cango_operator.placement.table import FleetTable, IntArray
 
 
 class Spread:
     name: ClassVar[str] = "Spread"
+    kind: ClassVar[PluginKind] = PluginKind.SCORE
 
     def score(self, job: JobTurn, fleet: FleetTable, state: PlanState, nodes: IntArray) -> IntArray:
         if not job.site_counts.any():
