@@ -41,8 +41,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from cango_operator.api import SitePhase
-from cango_operator.power.conditions import Condition, rfc3339
+from cango_operator.api import SitePhase, rfc3339
+from cango_operator.power.conditions import Condition
 from cango_operator.power.feeds.base import FeedProblem, FeedReadError, FeedSample
 from cango_operator.power.sanity import check_age
 from cango_operator.power.spec import SitePowerSpec
