@@ -149,11 +149,34 @@ class PluginKind(StrEnum):
     SCORE = "score plugin"
 
 
-class StaticFilter(Protocol):
-    """A rule that depends only on the job's shape and the fleet."""
+class Plugin(Protocol):
+    """What every plugin declares: its name in profiles and its kind."""
 
     name: ClassVar[str]
     kind: ClassVar[PluginKind]
+
+
+class StaticFilterKind:
+    """Base of a static filter: declares its kind."""
+
+    kind: ClassVar[PluginKind] = PluginKind.STATIC_FILTER
+
+
+class DynamicFilterKind:
+    """Base of a dynamic filter: declares its kind."""
+
+    kind: ClassVar[PluginKind] = PluginKind.DYNAMIC_FILTER
+
+
+class ScoreKind:
+    """Base of a score plugin: declares its kind."""
+
+    kind: ClassVar[PluginKind] = PluginKind.SCORE
+
+
+class StaticFilter(Plugin, Protocol):
+    """A rule that depends only on the job's shape and the fleet."""
+
     #: True: running replicas that break this rule are moved (a job spec changed under them)
     evicts_running: ClassVar[bool]
 
@@ -164,22 +187,16 @@ class StaticFilter(Protocol):
     def filter(self, job: ShapeArrays, fleet: FleetTable, nodes: IntArray) -> FilterResult: ...
 
 
-class DynamicFilter(Protocol):
+class DynamicFilter(Plugin, Protocol):
     """A rule that also depends on what the plan has used so far."""
-
-    name: ClassVar[str]
-    kind: ClassVar[PluginKind]
 
     def filter(
         self, job: JobTurn, fleet: FleetTable, state: PlanState, nodes: IntArray
     ) -> FilterResult: ...
 
 
-class ScorePlugin(Protocol):
+class ScorePlugin(Plugin, Protocol):
     """Ranks nodes that passed every filter: integers 0..100, higher is better."""
-
-    name: ClassVar[str]
-    kind: ClassVar[PluginKind]
 
     def score(
         self, job: JobTurn, fleet: FleetTable, state: PlanState, nodes: IntArray

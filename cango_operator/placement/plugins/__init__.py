@@ -24,6 +24,7 @@ from typing import cast
 
 from cango_operator.placement.framework import (
     DynamicFilter,
+    Plugin,
     PluginKind,
     Profile,
     ScorePlugin,
@@ -46,8 +47,6 @@ from cango_operator.placement.plugins.site_phase import SitePhaseFilter
 from cango_operator.placement.plugins.site_power import SitePower
 from cango_operator.placement.plugins.spread import Spread
 from cango_operator.placement.snapshot import Objective
-
-Plugin = StaticFilter | DynamicFilter | ScorePlugin
 
 #: name -> constructor, for every plugin a profile may name.
 REGISTRY: Mapping[str, Callable[[], Plugin]] = MappingProxyType(

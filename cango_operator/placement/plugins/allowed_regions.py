@@ -6,13 +6,12 @@ from typing import ClassVar
 
 import numpy as np
 
-from cango_operator.placement.framework import FilterResult, JobShape, PluginKind, ShapeArrays
+from cango_operator.placement.framework import FilterResult, JobShape, ShapeArrays, StaticFilterKind
 from cango_operator.placement.table import FleetTable, IntArray
 
 
-class AllowedRegions:
+class AllowedRegions(StaticFilterKind):
     name: ClassVar[str] = "AllowedRegions"
-    kind: ClassVar[PluginKind] = PluginKind.STATIC_FILTER
     evicts_running: ClassVar[bool] = True
 
     def reads(self, shape: JobShape) -> tuple[str, ...]:

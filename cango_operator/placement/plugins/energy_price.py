@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from cango_operator.placement.framework import JobTurn, PluginKind, min_max_score
+from cango_operator.placement.framework import JobTurn, ScoreKind, min_max_score
 from cango_operator.placement.state import PlanState
 from cango_operator.placement.table import FleetTable, IntArray
 
 
-class EnergyPrice:
+class EnergyPrice(ScoreKind):
     name: ClassVar[str] = "EnergyPrice"
-    kind: ClassVar[PluginKind] = PluginKind.SCORE
 
     def score(self, job: JobTurn, fleet: FleetTable, state: PlanState, nodes: IntArray) -> IntArray:
         price = fleet.site_price[fleet.node_site[nodes]]

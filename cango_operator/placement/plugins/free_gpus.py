@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from cango_operator.placement.framework import FilterResult, JobTurn, PluginKind
+from cango_operator.placement.framework import DynamicFilterKind, FilterResult, JobTurn
 from cango_operator.placement.state import PlanState
 from cango_operator.placement.table import FleetTable, IntArray
 
 
-class FreeGpus:
+class FreeGpus(DynamicFilterKind):
     name: ClassVar[str] = "FreeGpus"
-    kind: ClassVar[PluginKind] = PluginKind.DYNAMIC_FILTER
 
     def filter(
         self, job: JobTurn, fleet: FleetTable, state: PlanState, nodes: IntArray

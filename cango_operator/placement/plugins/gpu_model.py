@@ -9,16 +9,15 @@ import numpy as np
 from cango_operator.placement.framework import (
     FilterResult,
     JobShape,
-    PluginKind,
     ShapeArrays,
+    StaticFilterKind,
     reason_list,
 )
 from cango_operator.placement.table import FleetTable, IntArray
 
 
-class GpuModel:
+class GpuModel(StaticFilterKind):
     name: ClassVar[str] = "GpuModel"
-    kind: ClassVar[PluginKind] = PluginKind.STATIC_FILTER
     evicts_running: ClassVar[bool] = True
 
     def reads(self, shape: JobShape) -> tuple[str, ...]:

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from cango_operator.placement.framework import FilterResult, JobShape, PluginKind, ShapeArrays
+from cango_operator.placement.framework import FilterResult, JobShape, ShapeArrays, StaticFilterKind
 from cango_operator.placement.snapshot import NodePhase
 from cango_operator.placement.table import NODE_PHASES, FleetTable, IntArray
 
 
-class NodeHealth:
+class NodeHealth(StaticFilterKind):
     name: ClassVar[str] = "NodeHealth"
-    kind: ClassVar[PluginKind] = PluginKind.STATIC_FILTER
     evicts_running: ClassVar[bool] = False
 
     def reads(self, shape: JobShape) -> None:

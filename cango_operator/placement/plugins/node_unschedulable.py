@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from cango_operator.placement.framework import FilterResult, JobShape, PluginKind, ShapeArrays
+from cango_operator.placement.framework import FilterResult, JobShape, ShapeArrays, StaticFilterKind
 from cango_operator.placement.table import FleetTable, IntArray
 
 
-class NodeUnschedulable:
+class NodeUnschedulable(StaticFilterKind):
     name: ClassVar[str] = "NodeUnschedulable"
-    kind: ClassVar[PluginKind] = PluginKind.STATIC_FILTER
     evicts_running: ClassVar[bool] = False
 
     def reads(self, shape: JobShape) -> None:

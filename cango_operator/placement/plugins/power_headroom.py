@@ -7,14 +7,13 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from cango_operator.placement.framework import JobTurn, PluginKind, min_max_score
+from cango_operator.placement.framework import JobTurn, ScoreKind, min_max_score
 from cango_operator.placement.state import PlanState
 from cango_operator.placement.table import FleetTable, IntArray
 
 
-class PowerHeadroom:
+class PowerHeadroom(ScoreKind):
     name: ClassVar[str] = "PowerHeadroom"
-    kind: ClassVar[PluginKind] = PluginKind.SCORE
 
     def score(self, job: JobTurn, fleet: FleetTable, state: PlanState, nodes: IntArray) -> IntArray:
         left = state.site_power_w[fleet.node_site[nodes]] - job.arrays.need_w[nodes]

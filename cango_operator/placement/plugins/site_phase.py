@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from cango_operator.placement.framework import FilterResult, JobShape, PluginKind, ShapeArrays
+from cango_operator.placement.framework import FilterResult, JobShape, ShapeArrays, StaticFilterKind
 from cango_operator.placement.snapshot import SitePhase
 from cango_operator.placement.table import SITE_MISSING, SITE_PHASES, FleetTable, IntArray
 
 
-class SitePhaseFilter:
+class SitePhaseFilter(StaticFilterKind):
     name: ClassVar[str] = "SitePhase"
-    kind: ClassVar[PluginKind] = PluginKind.STATIC_FILTER
     evicts_running: ClassVar[bool] = False
 
     def reads(self, shape: JobShape) -> None:
