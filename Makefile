@@ -54,7 +54,7 @@ lint: venv ## ruff lint and format check
 types: venv ## mypy --strict on the package
 	$(BIN)/mypy
 
-layers: venv ## import-linter: the layers of DESIGN.md
+layers: venv ## import-linter: the layers of docs/design.md
 	$(BIN)/lint-imports
 
 unit: venv ## the fast unit tests only

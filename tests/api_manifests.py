@@ -487,6 +487,15 @@ VALID_EDGES: list[Case] = [
         },
     ),
     Case(
+        "ij-zero-means-no-minimum-and-no-limit",
+        J,
+        {
+            "metadata.name": "edge-job-zeros",
+            "spec.gpu": {"count": 1, "minMemoryMiB": 0},
+            "spec.placement": {"maxReplicasPerSite": 0},
+        },
+    ),
+    Case(
         "ij-cross-field-boundaries",
         J,
         {

@@ -26,7 +26,7 @@ import json
 import logging
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -354,6 +354,11 @@ class NvmlSource:
                     f"NVML GPU {index}: setting the power limit failed: {exc}"
                 ) from exc
         return target_mw / 1000
+
+    def follow_annotations(self, annotations: Mapping[str, str]) -> None:
+        """Real GPUs take nothing from the GpuNode's annotations (the power limit is the
+        agent's, applied through :meth:`set_power_limit`)."""
+        return None
 
     def close(self) -> None:
         with self._lock:

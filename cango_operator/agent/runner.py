@@ -4,8 +4,9 @@ Each interval (``interval_s`` give or take ``jitter``, so a fleet of agents rest
 together does not hit the API server in step) the agent:
 
 1. reads its GpuNode (404: self-registers when the Node carries a site label);
-2. applies what the GpuNode's annotations ask: simulated faults (simulation only) and a
-   power limit (``--power-cap`` only);
+2. applies what the GpuNode's annotations ask: the source takes its own (simulated
+   faults, :meth:`TelemetrySource.follow_annotations`), the agent a power limit
+   (``--power-cap`` only);
 3. reads every GPU (a failed reading skips the interval: no heartbeat is better than a
    made-up one);
 4. patches the status with what changed plus the heartbeat (see ``status``);
@@ -38,7 +39,6 @@ from cango_operator.agent.latency import (
 from cango_operator.agent.metrics import AgentMetrics
 from cango_operator.agent.power_cap import POWER_LIMIT_ANNOTATION, PowerCapper
 from cango_operator.agent.registration import build_gpunode, site_of
-from cango_operator.agent.simulated_source import FAULT_ANNOTATION, SimulatedSource, parse_faults
 from cango_operator.agent.status import AGENT_KEYS, HEARTBEAT, desired_status, status_patch
 from cango_operator.agent.telemetry import NodeReading, TelemetryError, TelemetrySource
 from cango_operator.errors import ConfigError
@@ -90,7 +90,6 @@ class TickResult:
 
 @dataclass
 class _State:
-    last_fault_annotation: str | None = None
     waiting_reason: str = ""
     latency_ms: dict[str, float] = field(default_factory=dict)
     last_ok_monotonic: float | None = None
@@ -130,7 +129,7 @@ class Agent:
     async def tick(self) -> TickResult:
         name = self.config.node_name
         gpunode = await asyncio.to_thread(self.kube.get_gpunode, name)
-        self._apply_faults(gpunode)
+        self.source.follow_annotations(_annotations(gpunode))
         reading = await self._read()
         if reading is None:
             return TickResult(skipped="telemetry reading failed")
@@ -169,30 +168,13 @@ class Agent:
         self.state.last_read_s = time.perf_counter() - started
         return reading
 
-    def _apply_faults(self, gpunode: Mapping[str, Any] | None) -> None:
-        """Simulation only: the fault annotation replaces the faults it set last time."""
-        if not isinstance(self.source, SimulatedSource):
-            return
-        annotations = ((gpunode or {}).get("metadata") or {}).get("annotations") or {}
-        value = annotations.get(FAULT_ANNOTATION)
-        if value == self.state.last_fault_annotation:
-            return
-        try:
-            faults = parse_faults(value or "")
-            self.source.set_faults(faults)
-        except ConfigError as exc:
-            log.warning("ignoring %s=%r: %s", FAULT_ANNOTATION, value, exc)
-        else:
-            log.info("simulated faults now: %s", value or "none")
-        self.state.last_fault_annotation = value
-
     async def _apply_power_cap(self, gpunode: Mapping[str, Any] | None, gpu_count: int) -> bool:
         """Apply the operator's power limit request; True when a GPU limit changed."""
         if gpunode is None or gpu_count == 0:
             return False
         if self._capper is None:
             self._capper = PowerCapper(self.source, gpu_count, self.config.power_cap)
-        annotations = (gpunode.get("metadata") or {}).get("annotations") or {}
+        annotations = _annotations(gpunode)
         try:
             changed = await asyncio.to_thread(
                 self._capper.apply, annotations.get(POWER_LIMIT_ANNOTATION)
@@ -361,3 +343,10 @@ class Agent:
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), timeout=seconds)
+
+
+def _annotations(gpunode: Mapping[str, Any] | None) -> Mapping[str, str]:
+    annotations: Mapping[str, str] = ((gpunode or {}).get("metadata") or {}).get(
+        "annotations"
+    ) or {}
+    return annotations

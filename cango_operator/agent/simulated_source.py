@@ -23,15 +23,18 @@ reset: its XID and ECC count go back to none.
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
 from cango_operator.agent.telemetry import GpuReading, NodeReading
 from cango_operator.errors import ConfigError
+
+log = logging.getLogger(__name__)
 
 FAULT_ANNOTATION = "compute.cango.io/simulate-fault"
 SIMULATED_DRIVER_VERSION = "simulated"
@@ -202,6 +205,7 @@ class SimulatedSource:
         )
         self._limits = [self.spec.max_power_w] * count
         self._faults: tuple[Fault, ...] = ()
+        self._fault_annotation: str | None = None
         self._xids_reported: set[tuple[int, int]] = set()
         self._lock = threading.Lock()
 
@@ -233,6 +237,20 @@ class SimulatedSource:
         self.set_faults(f for f in self.faults if gpu is not None and f.gpu != gpu)
 
     # -- TelemetrySource ------------------------------------------------------------------
+
+    def follow_annotations(self, annotations: Mapping[str, str]) -> None:
+        """The fault annotation replaces the faults it set last time; an annotation that
+        does not parse is logged and changes nothing."""
+        value = annotations.get(FAULT_ANNOTATION)
+        if value == self._fault_annotation:
+            return
+        try:
+            self.set_faults(parse_faults(value or ""))
+        except ConfigError as exc:
+            log.warning("ignoring %s=%r: %s", FAULT_ANNOTATION, value, exc)
+        else:
+            log.info("simulated faults now: %s", value or "none")
+        self._fault_annotation = value
 
     def read(self) -> NodeReading:
         busy = max(0, min(self.count, int(self.gpus_in_use())))

@@ -1,6 +1,6 @@
 """The GpuNode status the agent writes, and the patch that carries only what changed.
 
-The agent owns these status fields (API.md names): ``phase``, ``powerW``,
+The agent owns these status fields (docs/api.md names): ``phase``, ``powerW``,
 ``lastHeartbeatTime``, ``gpus`` (index, uuid, powerW, powerLimitW, temperatureC,
 utilizationPct, memoryUsedMiB, eccDoubleBitErrors, lastXid, healthy),
 ``observedGeneration``, its own condition in ``conditions`` (type ``GpusHealthy``), and
@@ -19,12 +19,12 @@ changed, and ``conditions`` goes out with other writers' condition types kept as
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from cango_operator.agent.health import NodeHealth
 from cango_operator.agent.telemetry import GpuReading, NodeReading
-from cango_operator.api import GpuNodePhase
+from cango_operator.api import GpuNodePhase, rfc3339
 
 GPUS_HEALTHY = "GpusHealthy"
 AGENT_CONDITION_TYPES = frozenset({GPUS_HEALTHY})
@@ -41,11 +41,6 @@ AGENT_KEYS = frozenset(
     }
 )
 HEARTBEAT = "lastHeartbeatTime"
-
-
-def k8s_time(moment: datetime) -> str:
-    """RFC 3339 in UTC with second precision, as Kubernetes writes its own times."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def gpu_status(gpu: GpuReading, healthy: bool) -> dict[str, Any]:
@@ -79,7 +74,7 @@ def gpus_healthy_condition(
     if before is not None and before.get("status") == status and before.get("lastTransitionTime"):
         since = str(before["lastTransitionTime"])
     else:
-        since = k8s_time(now)
+        since = rfc3339(now)
     return {
         "type": GPUS_HEALTHY,
         "status": status,
@@ -122,7 +117,7 @@ def desired_status(
     status: dict[str, Any] = {
         "phase": health.phase.value,
         "powerW": round(reading.gpu_power_w + overhead_w),
-        HEARTBEAT: k8s_time(now),
+        HEARTBEAT: rfc3339(now),
         "gpus": [gpu_status(g, healthy_by_index[g.index]) for g in reading.gpus],
         "conditions": conditions,
     }

@@ -8,6 +8,7 @@ self-registration) reads only these plain values.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol, runtime_checkable
@@ -92,6 +93,11 @@ class TelemetrySource(Protocol):
 
         Returns the limit now enforced, after clamping to what the GPU allows.
         """
+        ...
+
+    def follow_annotations(self, annotations: Mapping[str, str]) -> None:
+        """Take what the GpuNode's annotations ask of the source itself, once per interval
+        (the simulation's injected faults; real GPUs take nothing from them)."""
         ...
 
     def close(self) -> None:

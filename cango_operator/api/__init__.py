@@ -50,7 +50,7 @@ from cango_operator.api.manifests import (
     load_manifests,
     parse_resource,
 )
-from cango_operator.api.meta import Condition, ObjectMeta
+from cango_operator.api.meta import Condition, ObjectMeta, rfc3339
 from cango_operator.api.resource import API_VERSION, CATEGORY, GROUP, VERSION, Resource
 from cango_operator.api.site import (
     FeedStatus,
@@ -140,4 +140,5 @@ __all__ = [
     "load_manifests",
     "parse_resource",
     "render_crd_files",
+    "rfc3339",
 ]

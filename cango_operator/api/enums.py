@@ -11,7 +11,8 @@ class SitePhase(StrEnum):
     READY = "Ready"
     """Power data is fresh and the site takes new placements."""
     DEGRADED = "Degraded"
-    """Some nodes are unhealthy or the feed is flaky; placements still allowed."""
+    """The load feed is healthy but its price source is broken: the spec's price is used
+    and placements go on."""
     CURTAILED = "Curtailed"
     """The grid or the site asked for load to be shed: no new placements."""
     OFFLINE = "Offline"

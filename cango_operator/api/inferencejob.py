@@ -119,8 +119,8 @@ class JobGpu(SpecModel):
         default_factory=list, json_schema_extra=LIST_SET
     )
     """Allowed GPU models, e.g. [H100-80GB, H200-141GB]; empty: any."""
-    min_memory_mib: Annotated[int, Field(ge=1, le=MAX_GPU_MEMORY_MIB)] | None = None
-    """Least memory per GPU in MiB; absent: any."""
+    min_memory_mib: Annotated[int, Field(ge=0, le=MAX_GPU_MEMORY_MIB)] | None = None
+    """Least memory per GPU in MiB; absent or 0: any (as maxReplicasPerSite 0 is no limit)."""
 
 
 class PlacementSpec(SpecModel):
@@ -197,7 +197,8 @@ class JobPlacement(StatusModel):
     site: LabelName
     """Site of the node."""
     node: ObjectName
-    """Kubernetes Node the replicas are pinned to."""
+    """GpuNode the replicas run on; its spec.nodeName is the Kubernetes Node they are
+    pinned to."""
     replicas: Annotated[int, Field(ge=0, le=MAX_REPLICAS)]
     """Replicas on the node."""
     gpus: Annotated[int, Field(ge=0)] | None = None

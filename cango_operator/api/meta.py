@@ -1,8 +1,9 @@
-"""What all three resources share: object metadata and the standard condition."""
+"""What all three resources share: object metadata, the standard condition, and the one
+way times are written into a status."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from pydantic import ConfigDict, Field
@@ -50,6 +51,12 @@ class Condition(StatusModel):
     """Machine-readable CamelCase reason for the last transition."""
     message: Annotated[str, Field(max_length=32768)]
     """Human-readable details of the transition; may be empty."""
+
+
+def rfc3339(moment: datetime) -> str:
+    """``2026-11-22T15:04:05Z``: whole seconds in UTC, as Kubernetes writes its own times.
+    Every time the operator, the power feeds and the agent write goes through here."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def conditions_field() -> Any:

@@ -402,7 +402,8 @@ class SiteNodeStatus(StatusModel):
     total: Annotated[int, Field(ge=0)] | None = None
     """GpuNodes that name this site."""
     ready: Annotated[int, Field(ge=0)] | None = None
-    """Of those, the ones in phase Ready."""
+    """Of those, the ones that take new work: Ready or Degraded, schedulable, with a
+    fresh heartbeat and a Ready Kubernetes Node."""
 
 
 class SiteStatus(StatusModel):

@@ -3,7 +3,7 @@ and statuses. Plain dicts in, plain dicts out; no kopf, no Kubernetes client, no
 """
 
 from cango_operator.builders import labels, names
-from cango_operator.builders.conditions import Observation, merge_conditions, rfc3339
+from cango_operator.builders.conditions import Observation, merge_conditions
 from cango_operator.builders.deployment import (
     build_deployment,
     job_labels,
@@ -34,7 +34,6 @@ __all__ = [
     "names",
     "node_labels",
     "owner_reference",
-    "rfc3339",
     "selector",
     "site_aggregates",
     "stamp",

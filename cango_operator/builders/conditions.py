@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from cango_operator.api import Condition
+from cango_operator.api import Condition, rfc3339
 
 
 @dataclass(frozen=True)
@@ -22,11 +22,6 @@ class Observation:
     status: bool
     reason: str
     message: str = ""
-
-
-def rfc3339(moment: datetime) -> str:
-    """``2026-11-22T15:04:05Z``: whole seconds in UTC, as Kubernetes writes times."""
-    return moment.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def merge_conditions(

@@ -3,7 +3,7 @@
 Sites, GPU nodes and jobs come and go, so their series do not live in labelled ``Gauge``
 objects (which would keep a deleted job's series for ever): :class:`FleetCollector`
 holds the last round's :class:`FleetFigures` and yields them at scrape time.
-:class:`UsageMeter` integrates the rates each round sets (GPUs held, kW drawn, per
+:class:`NamespaceUsage` integrates the rates each round sets (GPUs held, kW drawn, per
 namespace) up to the moment of the scrape, so usage grows smoothly between rounds and
 never goes down. :class:`PlacementClock` times how long a job waits for its replicas.
 """
@@ -260,9 +260,11 @@ class UsageRate:
     kw: float
 
 
-class UsageMeter(Collector):
+class NamespaceUsage(Collector):
     """GPU-seconds and kWh per namespace: the rates each round sets, integrated over time
-    up to the scrape. A namespace seen once keeps its totals (counters never go down)."""
+    up to the scrape. A namespace seen once keeps its totals (counters never go down).
+    Prometheus counters only; what a job is billed (``status.usage``) is
+    :class:`~cango_operator.operator.metering.UsageMeter`'s."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock

@@ -21,6 +21,7 @@ from cango_operator.operator.indexes import (
     DEPLOYMENTS,
     GPUNODES,
     JOBS,
+    NAMESPACES,
     NODES,
     SERVICES,
     SITES,
@@ -35,7 +36,7 @@ from cango_operator.operator.sitepower import SitePowerFeeds
 
 logger = logging.getLogger(__name__)
 
-INDEX_NAMES = (JOBS, SITES, GPUNODES, NODES, DEPLOYMENTS, SERVICES, WORKS)
+INDEX_NAMES = (JOBS, SITES, GPUNODES, NODES, DEPLOYMENTS, SERVICES, WORKS, NAMESPACES)
 
 
 @dataclass
@@ -54,18 +55,22 @@ class Runtime:
     reconciler: Reconciler
     feeds: SitePowerFeeds | None = None
     changes: ChangeFilter = field(default_factory=ChangeFilter)
-    started: asyncio.Event = field(default_factory=asyncio.Event)
     clock: asyncio.Task[None] | None = None
     last_keepalive: float | None = None
-    #: Whether kopf has called a handler yet: it calls none before every index has its
-    #: initial listing, so until then the indexes hold part of the fleet at most.
-    indexed: bool = False
+    #: Set by the first handler call: kopf calls none before every watched kind has its
+    #: initial listing, so from then on the operator is watching the whole fleet (and
+    #: ``/readyz`` says so); until then the indexes hold part of the fleet at most.
+    watching: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def indexed(self) -> bool:
+        return self.watching.is_set()
 
     def mark_indexed(self) -> None:
         """The first handler call: the indexes are complete from now on. Plans the rounds
         the clock held back until then."""
         if not self.indexed:
-            self.indexed = True
+            self.watching.set()
             self.planner.request("indexes complete")
 
     def is_active(self) -> bool:
@@ -87,7 +92,6 @@ async def on_startup(settings: kopf.OperatorSettings, memo: Any, **kwargs: Any) 
     configure(settings, rt.options)
     rt.reconciler.indexes = {name: kwargs[name] for name in INDEX_NAMES if name in kwargs}
     rt.clock = asyncio.create_task(_clock(rt), name="cango clock")
-    rt.started.set()
 
 
 async def on_cleanup(memo: Any, **_: Any) -> None:

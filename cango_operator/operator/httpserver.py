@@ -1,5 +1,7 @@
-"""The metrics port: ``/metrics`` (Prometheus) and ``/readyz`` (ready once the operator
-has started and loaded its indexes). Liveness is kopf's own endpoint (``--liveness``)."""
+"""The metrics port: ``/metrics`` (Prometheus) and ``/readyz``: ready once the operator is
+watching, that is once kopf has listed every watched kind (see ``Runtime.watching``); an
+operator whose watches never open stays unready. Liveness is kopf's own endpoint
+(``--liveness``)."""
 
 from __future__ import annotations
 
@@ -11,15 +13,15 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from cango_operator.operator.metrics import REGISTRY
 
 
-async def start_http(host: str, port: int, started: asyncio.Event) -> web.AppRunner:
+async def start_http(host: str, port: int, watching: asyncio.Event) -> web.AppRunner:
     async def metrics(_: web.Request) -> web.Response:
         body = generate_latest(REGISTRY)
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     async def ready(_: web.Request) -> web.Response:
-        if started.is_set():
+        if watching.is_set():
             return web.Response(text="ok\n")
-        return web.Response(status=503, text="starting\n")
+        return web.Response(status=503, text="listing the fleet\n")
 
     app = web.Application()
     app.add_routes([web.get("/metrics", metrics), web.get("/readyz", ready)])

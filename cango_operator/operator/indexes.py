@@ -30,6 +30,8 @@ NODES = "nodes_idx"
 DEPLOYMENTS = "deployments_idx"
 SERVICES = "services_idx"
 WORKS = "manifestworks_idx"
+#: Only for an operator limited to some namespaces (``--namespace``); see :class:`NamespaceEntry`.
+NAMESPACES = "namespaces_idx"
 
 
 def _plain(body: Mapping[str, Any]) -> dict[str, Any]:
@@ -269,3 +271,23 @@ async def index_work(body: Mapping[str, Any], **_: Any) -> dict[tuple[str, str],
         ready=_feedback(body.get("status") or {}),
     )
     return {(entry.cluster, entry.name): entry}
+
+
+@dataclass(frozen=True)
+class NamespaceEntry:
+    """A namespace, for an operator limited to some namespaces.
+
+    kopf stops watching a namespace as soon as it starts terminating, so the DELETED events
+    of the jobs, Deployments and Services in it never arrive and their records would stay
+    in the indexes (their placements holding GPUs) until a restart. The round counts only
+    objects of namespaces that are here and not terminating.
+    """
+
+    name: str
+    terminating: bool
+
+
+async def index_namespace(body: Mapping[str, Any], **_: Any) -> dict[str, NamespaceEntry]:
+    meta = body.get("metadata") or {}
+    name = str(meta.get("name", ""))
+    return {name: NamespaceEntry(name, bool(meta.get("deletionTimestamp")))}

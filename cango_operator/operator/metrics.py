@@ -10,7 +10,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 from prometheus_client.process_collector import ProcessCollector
 
 from cango_operator import __version__
-from cango_operator.operator.fleet_metrics import FleetCollector, UsageMeter
+from cango_operator.operator.fleet_metrics import FleetCollector, NamespaceUsage
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 ProcessCollector(registry=REGISTRY)
@@ -92,7 +92,7 @@ PLACEMENT_LATENCY = Histogram(
 )
 FLEET = FleetCollector()
 REGISTRY.register(FLEET)
-USAGE = UsageMeter()
+USAGE = NamespaceUsage()
 REGISTRY.register(USAGE)
 
 # Series that exist from the start, so that rate() reads 0 rather than nothing.

@@ -44,8 +44,8 @@ def ensure_peering(api: client.ApiClient, name: str, namespace: str | None) -> N
             return
         if exc.status == 404:
             raise ConfigError(
-                f"the {plural}.{GROUP} CRD is not installed: install the chart's CRDs "
-                "(charts/cango-operator/crds/) or run with --standalone"
+                f"the {plural}.{GROUP} CRD is not installed: `kubectl apply -f crds/` "
+                "(or the chart's CRDs) installs it; or run with --standalone"
             ) from exc
         if exc.status == 403:
             logger.warning("may not create %s %s (%s); assuming it exists", kind, name, exc.reason)

@@ -32,6 +32,9 @@ def build_registry(options: OperatorOptions, login: Callable[..., Any]) -> kopf.
         (("apps", "v1", "deployments"), indexes.DEPLOYMENTS, indexes.index_deployment, MANAGED),
         (("", "v1", "services"), indexes.SERVICES, indexes.index_service, MANAGED),
     ]
+    if not options.clusterwide:
+        # kopf drops a terminating namespace without the DELETED events of what was in it.
+        watched.append((("", "v1", "namespaces"), indexes.NAMESPACES, indexes.index_namespace, {}))
     if options.federation:
         work = (WORK_GROUP, WORK_VERSION, "manifestworks")
         watched.append((work, indexes.WORKS, indexes.index_work, MANAGED))

@@ -190,6 +190,12 @@ def work_inputs(body: Mapping[str, Any]) -> PlanInputs:
     return PlanInputs(exact)
 
 
+def namespace_inputs(body: Mapping[str, Any]) -> PlanInputs:
+    """A Namespace (watched only by an operator limited to some namespaces): whether it
+    is terminating. Not its labels or status."""
+    return PlanInputs((bool(_meta(body).get("deletionTimestamp")),))
+
+
 def _number(value: Any) -> float | None:
     return None if value is None else float(value)
 
@@ -202,6 +208,7 @@ INPUTS: Mapping[str, Callable[[Mapping[str, Any]], PlanInputs]] = {
     "deployments": owned_inputs,
     "services": owned_inputs,
     "manifestworks": work_inputs,
+    "namespaces": namespace_inputs,
 }
 
 

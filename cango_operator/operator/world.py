@@ -16,12 +16,14 @@ from cango_operator.operator.indexes import (
     DEPLOYMENTS,
     GPUNODES,
     JOBS,
+    NAMESPACES,
     NODES,
     SERVICES,
     SITES,
     WORKS,
     ClusterEntry,
     JobEntry,
+    NamespaceEntry,
     NodeEntry,
     OwnedEntry,
     WorkEntry,
@@ -52,9 +54,13 @@ class World:
 
     @classmethod
     def from_indexes(cls, indexes: Mapping[str, Any]) -> World:
+        """The indexes' records; with a namespace index (an operator limited to some
+        namespaces), only those of namespaces that exist and are not terminating."""
         world = cls()
+        live = _live_namespaces(indexes.get(NAMESPACES)) if NAMESPACES in indexes else None
         for job in _values(indexes.get(JOBS)):
-            world.jobs[job.key] = job
+            if live is None or job.namespace in live:
+                world.jobs[job.key] = job
         for entry in _values(indexes.get(SITES)):
             world.sites[entry.name] = entry
         for entry in _values(indexes.get(GPUNODES)):
@@ -62,9 +68,11 @@ class World:
         for node in _values(indexes.get(NODES)):
             world.nodes[node.name] = node
         for dep in _values(indexes.get(DEPLOYMENTS)):
-            world.deployments.setdefault(f"{dep.namespace}/{dep.job}", []).append(dep)
+            if live is None or dep.namespace in live:
+                world.deployments.setdefault(f"{dep.namespace}/{dep.job}", []).append(dep)
         for svc in _values(indexes.get(SERVICES)):
-            world.services.setdefault(f"{svc.namespace}/{svc.job}", []).append(svc)
+            if live is None or svc.namespace in live:
+                world.services.setdefault(f"{svc.namespace}/{svc.job}", []).append(svc)
         for work in _values(indexes.get(WORKS)):
             world.works.setdefault(work.job, []).append(work)
         return world
@@ -93,6 +101,10 @@ class World:
             return None
         node = self.nodes.get(gpunode.spec.node_name)
         return None if node is None or node.deleting else node
+
+
+def _live_namespaces(index: Mapping[Any, Iterable[NamespaceEntry]] | None) -> set[str]:
+    return {entry.name for entry in _values(index) if not entry.terminating}
 
 
 def is_stale(gpunode: GpuNode, now: datetime, stale_after: float) -> bool:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
-from enum import IntEnum
+from enum import IntEnum, StrEnum
 from typing import ClassVar, Protocol
 
 import numpy as np
@@ -139,10 +139,44 @@ class JobTurn:
     site_counts: IntArray
 
 
-class StaticFilter(Protocol):
-    """A rule that depends only on the job's shape and the fleet."""
+class PluginKind(StrEnum):
+    """What a plugin is, declared by the plugin itself (``kind``), so that a profile can
+    tell a filter that reads the plan state from one that does not without guessing from
+    its methods."""
+
+    STATIC_FILTER = "static filter"
+    DYNAMIC_FILTER = "dynamic filter"
+    SCORE = "score plugin"
+
+
+class Plugin(Protocol):
+    """What every plugin declares: its name in profiles and its kind."""
 
     name: ClassVar[str]
+    kind: ClassVar[PluginKind]
+
+
+class StaticFilterKind:
+    """Base of a static filter: declares its kind."""
+
+    kind: ClassVar[PluginKind] = PluginKind.STATIC_FILTER
+
+
+class DynamicFilterKind:
+    """Base of a dynamic filter: declares its kind."""
+
+    kind: ClassVar[PluginKind] = PluginKind.DYNAMIC_FILTER
+
+
+class ScoreKind:
+    """Base of a score plugin: declares its kind."""
+
+    kind: ClassVar[PluginKind] = PluginKind.SCORE
+
+
+class StaticFilter(Plugin, Protocol):
+    """A rule that depends only on the job's shape and the fleet."""
+
     #: True: running replicas that break this rule are moved (a job spec changed under them)
     evicts_running: ClassVar[bool]
 
@@ -153,20 +187,16 @@ class StaticFilter(Protocol):
     def filter(self, job: ShapeArrays, fleet: FleetTable, nodes: IntArray) -> FilterResult: ...
 
 
-class DynamicFilter(Protocol):
+class DynamicFilter(Plugin, Protocol):
     """A rule that also depends on what the plan has used so far."""
-
-    name: ClassVar[str]
 
     def filter(
         self, job: JobTurn, fleet: FleetTable, state: PlanState, nodes: IntArray
     ) -> FilterResult: ...
 
 
-class ScorePlugin(Protocol):
+class ScorePlugin(Plugin, Protocol):
     """Ranks nodes that passed every filter: integers 0..100, higher is better."""
-
-    name: ClassVar[str]
 
     def score(
         self, job: JobTurn, fleet: FleetTable, state: PlanState, nodes: IntArray

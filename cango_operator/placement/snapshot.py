@@ -1,7 +1,7 @@
 """The engine's input: a frozen, typed picture of the fleet and the work at one moment.
 
 Everything the engine decides from is in a :class:`Snapshot`; nothing is read from
-elsewhere, so the same snapshot always gives the same plan. Field names follow API.md in
+elsewhere, so the same snapshot always gives the same plan. Field names follow docs/api.md in
 snake case (``capacityKw`` -> ``capacity_kw``). Construction checks each value and raises
 :class:`SnapshotError` naming the object and the API field, so a bad manifest or a bad
 status surfaces as one clear line.
@@ -14,38 +14,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from cango_operator.api import enums
 from cango_operator.errors import CangoError
+
+# The phases and the objective are the API's own enums, defined once.
+#: ``Site.status.phase``: Ready and Degraded take new work, the others take none.
+SitePhase = enums.SitePhase
+#: ``GpuNode.status.phase``: Ready and Degraded (on their healthy GPUs) take new work.
+NodePhase = enums.GpuNodePhase
+#: ``InferenceJob.spec.placement.objective``: which scores weigh most.
+Objective = enums.Objective
 
 
 class SnapshotError(CangoError, ValueError):
     """A snapshot value is out of range or inconsistent (names object and field)."""
-
-
-class SitePhase(StrEnum):
-    """``Site.status.phase``. Ready and Degraded take new work; the others take none."""
-
-    READY = "Ready"
-    DEGRADED = "Degraded"
-    CURTAILED = "Curtailed"
-    OFFLINE = "Offline"
-    UNKNOWN = "Unknown"
-
-
-class NodePhase(StrEnum):
-    """``GpuNode.status.phase``. Ready and Degraded (on their healthy GPUs) take new work."""
-
-    READY = "Ready"
-    DEGRADED = "Degraded"
-    UNHEALTHY = "Unhealthy"
-    UNKNOWN = "Unknown"
-
-
-class Objective(StrEnum):
-    """``InferenceJob.spec.placement.objective``: which scores weigh most."""
-
-    LATENCY = "latency"
-    COST = "cost"
-    BALANCED = "balanced"
 
 
 def _enum(obj: object, attr: str, kind: type[StrEnum], where: str) -> None:
@@ -83,7 +65,7 @@ def _int_between(value: int, low: int, high: int, where: str) -> None:
 class SiteState:
     """One mining site: its power budget, price, latency to client regions and phase.
 
-    ``available_kw`` follows API.md: capacity - reserve - other load - max(GPU draw,
+    ``available_kw`` follows docs/api.md: capacity - reserve - other load - max(GPU draw,
     committed) + min(curtailable, current mining load), floored at 0.
     """
 
@@ -126,7 +108,7 @@ class SiteState:
 
     @property
     def available_kw(self) -> float:
-        """What a new placement may use now, per API.md (never negative)."""
+        """What a new placement may use now, per docs/api.md (never negative)."""
         sheddable = min(self.curtailable_kw, self.mining_load_kw)
         used = max(self.gpu_draw_kw, self.committed_kw)
         raw = self.capacity_kw - self.reserve_kw - self.other_load_kw - used + sheddable

@@ -5,7 +5,7 @@ power the sites report as taken by work the snapshot does not list) and changes 
 through :meth:`PlanState.place` and :meth:`PlanState.evict`. While a journal is open every
 change can be undone, which is how a job that cannot reach ``minSites`` leaves no trace.
 
-Power headroom per site is kept in whole watts, in the API.md form::
+Power headroom per site is kept in whole watts, in the docs/api.md form::
 
     capacity - reserve - otherLoad - max(gpuDraw, committed) + sheddable mining
     - power of new placements + power of evicted replicas

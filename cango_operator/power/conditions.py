@@ -7,12 +7,9 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from cango_operator.api import rfc3339
+
 MAX_MESSAGE_CHARS = 1000
-
-
-def rfc3339(moment: datetime) -> str:
-    """``2024-05-01T12:00:00Z``: the form Kubernetes uses for times in status."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """The site power model: spec + last good feed sample + GPU load -> phase and power budget.
 
 A pure function of its inputs (no I/O, no clock of its own), so every number in
-``status.power`` can be checked by hand. Definitions (API.md, all kW):
+``status.power`` can be checked by hand. Definitions (docs/api.md, all kW):
 
 - ``gpuDrawKw = measured GPU node power x pue``; ``committedKw = placed replicas' power x pue``.
 - ``otherLoadKw``: everything but GPU nodes. A feed with ``loadScope: site`` measures the
@@ -41,8 +41,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from cango_operator.api import SitePhase
-from cango_operator.power.conditions import Condition, rfc3339
+from cango_operator.api import SitePhase, rfc3339
+from cango_operator.power.conditions import Condition
 from cango_operator.power.feeds.base import FeedProblem, FeedReadError, FeedSample
 from cango_operator.power.sanity import check_age
 from cango_operator.power.spec import SitePowerSpec

@@ -1,10 +1,11 @@
 """Generated fleets and job queues for the benchmark, reproducible from a seed.
 
-A fleet looks like the one in DESIGN.md scaled up: 40 mining sites in four regions, each
-with a power budget shared with miners (part of the mining curtailable), GPU nodes of
-three models, a few unhealthy nodes and sites that take no work, and running work of
-earlier jobs on about a fifth of the GPUs. Pending jobs mix sizes, models, latency SLOs,
-spread rules, objectives and priorities so that every rule and preemption gets used.
+A fleet looks like the demo's (examples/demo/scenario.yaml) scaled up: 40 mining sites in
+four regions, each with a power budget shared with miners (part of the mining
+curtailable), GPU nodes of three models, a few unhealthy nodes and sites that take no
+work, and running work of earlier jobs on about a fifth of the GPUs. Pending jobs mix
+sizes, models, latency SLOs, spread rules, objectives and priorities so that every rule
+and preemption gets used.
 """
 
 from __future__ import annotations

@@ -11,10 +11,10 @@ from cango_operator.operator.fleet_metrics import (
     FleetCollector,
     FleetFigures,
     JobFigures,
+    NamespaceUsage,
     NodeFigures,
     PlacementClock,
     SiteFigures,
-    UsageMeter,
     UsageRate,
     main_reason,
     reason_label,
@@ -73,10 +73,10 @@ class TestFleetCollector:
         assert samples(registry) == {}
 
 
-class TestUsageMeter:
+class TestNamespaceUsage:
     def test_integrates_gpus_and_power_over_time(self) -> None:
         now = [1000.0]
-        meter = UsageMeter(clock=lambda: now[0])
+        meter = NamespaceUsage(clock=lambda: now[0])
         registry = CollectorRegistry()
         registry.register(meter)
         meter.set_rates({"acme": UsageRate(gpus=2, kw=1.5)})
@@ -87,7 +87,7 @@ class TestUsageMeter:
 
     def test_a_rate_change_applies_from_then_on(self) -> None:
         now = [0.0]
-        meter = UsageMeter(clock=lambda: now[0])
+        meter = NamespaceUsage(clock=lambda: now[0])
         registry = CollectorRegistry()
         registry.register(meter)
         meter.set_rates({"acme": UsageRate(1, 1.0)})
@@ -98,7 +98,7 @@ class TestUsageMeter:
 
     def test_a_namespace_without_replicas_keeps_its_total_and_stops_growing(self) -> None:
         now = [0.0]
-        meter = UsageMeter(clock=lambda: now[0])
+        meter = NamespaceUsage(clock=lambda: now[0])
         registry = CollectorRegistry()
         registry.register(meter)
         meter.set_rates({"acme": UsageRate(1, 0.7), "beta": UsageRate(1, 0.7)})
@@ -157,7 +157,7 @@ class TestReasonLabels:
 
 @pytest.mark.prometheus
 def test_the_exposition_passes_promtool_check_metrics() -> None:
-    registry, fleet, meter = CollectorRegistry(), FleetCollector(), UsageMeter()
+    registry, fleet, meter = CollectorRegistry(), FleetCollector(), NamespaceUsage()
     registry.register(fleet)
     registry.register(meter)
     fleet.update(figures("chat"))

@@ -22,7 +22,14 @@ from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
 from typing import cast
 
-from cango_operator.placement.framework import DynamicFilter, Profile, ScorePlugin, StaticFilter
+from cango_operator.placement.framework import (
+    DynamicFilter,
+    Plugin,
+    PluginKind,
+    Profile,
+    ScorePlugin,
+    StaticFilter,
+)
 from cango_operator.placement.plugins.allowed_regions import AllowedRegions
 from cango_operator.placement.plugins.energy_price import EnergyPrice
 from cango_operator.placement.plugins.free_gpus import FreeGpus
@@ -36,12 +43,10 @@ from cango_operator.placement.plugins.node_unschedulable import NodeUnschedulabl
 from cango_operator.placement.plugins.packing import Packing
 from cango_operator.placement.plugins.power_headroom import PowerHeadroom
 from cango_operator.placement.plugins.site_cordon import SiteCordon
-from cango_operator.placement.plugins.site_phase import SitePhase
+from cango_operator.placement.plugins.site_phase import SitePhaseFilter
 from cango_operator.placement.plugins.site_power import SitePower
 from cango_operator.placement.plugins.spread import Spread
 from cango_operator.placement.snapshot import Objective
-
-Plugin = StaticFilter | DynamicFilter | ScorePlugin
 
 #: name -> constructor, for every plugin a profile may name.
 REGISTRY: Mapping[str, Callable[[], Plugin]] = MappingProxyType(
@@ -50,7 +55,7 @@ REGISTRY: Mapping[str, Callable[[], Plugin]] = MappingProxyType(
         for cls in (
             NodeHealth,
             NodeUnschedulable,
-            SitePhase,
+            SitePhaseFilter,
             SiteCordon,
             AllowedRegions,
             LatencySLO,
@@ -107,17 +112,14 @@ DEFAULT_WEIGHTS: Mapping[Objective, Mapping[str, int]] = MappingProxyType(
 )
 
 
-def _make(
-    registry: Mapping[str, Callable[[], Plugin]],
-    name: str,
-    kind: str,
-    check: Callable[[Plugin], bool],
-) -> Plugin:
+def _make(registry: Mapping[str, Callable[[], Plugin]], name: str, kind: PluginKind) -> Plugin:
     if name not in registry:
         raise KeyError(f"no placement plugin named {name!r} (known: {', '.join(registry)})")
     plugin = registry[name]()
-    if not check(plugin):
-        raise TypeError(f"placement plugin {name!r} is not a {kind}")
+    declared = getattr(plugin, "kind", None)
+    if declared is not kind:
+        said = f"declares kind {declared}" if declared is not None else "declares no kind"
+        raise TypeError(f"placement plugin {name!r} is not a {kind} (it {said})")
     return plugin
 
 
@@ -130,7 +132,8 @@ def build_profile(
 ) -> Profile:
     """A profile from registry names; unknown names and wrong kinds are errors.
 
-    Out-of-tree plugins: pass ``registry={**REGISTRY, "Mine": Mine}`` and name them.
+    Out-of-tree plugins: pass ``registry={**REGISTRY, "Mine": Mine}`` and name them; each
+    declares its ``kind`` (a :class:`PluginKind`).
     """
     for objective, table in weights.items():
         for name, weight in table.items():
@@ -138,28 +141,13 @@ def build_profile(
                 raise ValueError(f"weight {objective}.{name}={weight}: not a listed score >= 0")
     return Profile(
         static_filters=tuple(
-            cast(
-                StaticFilter,
-                _make(registry, n, "static filter", lambda p: hasattr(p, "evicts_running")),
-            )
-            for n in static_filters
+            cast(StaticFilter, _make(registry, n, PluginKind.STATIC_FILTER)) for n in static_filters
         ),
         dynamic_filters=tuple(
-            cast(
-                DynamicFilter,
-                _make(
-                    registry,
-                    n,
-                    "dynamic filter",
-                    lambda p: hasattr(p, "filter") and not hasattr(p, "evicts_running"),
-                ),
-            )
+            cast(DynamicFilter, _make(registry, n, PluginKind.DYNAMIC_FILTER))
             for n in dynamic_filters
         ),
-        scores=tuple(
-            cast(ScorePlugin, _make(registry, n, "score plugin", lambda p: hasattr(p, "score")))
-            for n in scores
-        ),
+        scores=tuple(cast(ScorePlugin, _make(registry, n, PluginKind.SCORE)) for n in scores),
         weights=MappingProxyType({o: MappingProxyType(dict(w)) for o, w in weights.items()}),
     )
 

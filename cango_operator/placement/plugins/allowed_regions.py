@@ -6,11 +6,11 @@ from typing import ClassVar
 
 import numpy as np
 
-from cango_operator.placement.framework import FilterResult, JobShape, ShapeArrays
+from cango_operator.placement.framework import FilterResult, JobShape, ShapeArrays, StaticFilterKind
 from cango_operator.placement.table import FleetTable, IntArray
 
 
-class AllowedRegions:
+class AllowedRegions(StaticFilterKind):
     name: ClassVar[str] = "AllowedRegions"
     evicts_running: ClassVar[bool] = True
 

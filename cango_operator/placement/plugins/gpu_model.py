@@ -6,11 +6,17 @@ from typing import ClassVar
 
 import numpy as np
 
-from cango_operator.placement.framework import FilterResult, JobShape, ShapeArrays, reason_list
+from cango_operator.placement.framework import (
+    FilterResult,
+    JobShape,
+    ShapeArrays,
+    StaticFilterKind,
+    reason_list,
+)
 from cango_operator.placement.table import FleetTable, IntArray
 
 
-class GpuModel:
+class GpuModel(StaticFilterKind):
     name: ClassVar[str] = "GpuModel"
     evicts_running: ClassVar[bool] = True
 

@@ -10,12 +10,12 @@ from typing import ClassVar
 
 import numpy as np
 
-from cango_operator.placement.framework import MAX_SCORE, JobTurn, min_max_score
+from cango_operator.placement.framework import MAX_SCORE, JobTurn, ScoreKind, min_max_score
 from cango_operator.placement.state import PlanState
 from cango_operator.placement.table import FleetTable, IntArray
 
 
-class Latency:
+class Latency(ScoreKind):
     name: ClassVar[str] = "Latency"
 
     def score(self, job: JobTurn, fleet: FleetTable, state: PlanState, nodes: IntArray) -> IntArray:

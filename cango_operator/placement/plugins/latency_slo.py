@@ -9,11 +9,11 @@ from typing import ClassVar
 
 import numpy as np
 
-from cango_operator.placement.framework import FilterResult, JobShape, ShapeArrays
+from cango_operator.placement.framework import FilterResult, JobShape, ShapeArrays, StaticFilterKind
 from cango_operator.placement.table import FleetTable, IntArray
 
 
-class LatencySLO:
+class LatencySLO(StaticFilterKind):
     name: ClassVar[str] = "LatencySLO"
     evicts_running: ClassVar[bool] = True
 

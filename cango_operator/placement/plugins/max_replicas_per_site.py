@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from cango_operator.placement.framework import FilterResult, JobTurn
+from cango_operator.placement.framework import DynamicFilterKind, FilterResult, JobTurn
 from cango_operator.placement.state import PlanState
 from cango_operator.placement.table import FleetTable, IntArray
 
 
-class MaxReplicasPerSite:
+class MaxReplicasPerSite(DynamicFilterKind):
     name: ClassVar[str] = "MaxReplicasPerSite"
 
     def filter(

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from cango_operator.placement.framework import FilterResult, JobShape, ShapeArrays
+from cango_operator.placement.framework import FilterResult, JobShape, ShapeArrays, StaticFilterKind
 from cango_operator.placement.snapshot import NodePhase
 from cango_operator.placement.table import NODE_PHASES, FleetTable, IntArray
 
 
-class NodeHealth:
+class NodeHealth(StaticFilterKind):
     name: ClassVar[str] = "NodeHealth"
     evicts_running: ClassVar[bool] = False
 

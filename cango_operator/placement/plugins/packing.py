@@ -10,12 +10,12 @@ from typing import ClassVar
 
 import numpy as np
 
-from cango_operator.placement.framework import MAX_SCORE, JobTurn
+from cango_operator.placement.framework import MAX_SCORE, JobTurn, ScoreKind
 from cango_operator.placement.state import PlanState
 from cango_operator.placement.table import FleetTable, IntArray
 
 
-class Packing:
+class Packing(ScoreKind):
     name: ClassVar[str] = "Packing"
 
     def score(self, job: JobTurn, fleet: FleetTable, state: PlanState, nodes: IntArray) -> IntArray:

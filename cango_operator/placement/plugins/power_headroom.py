@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from cango_operator.placement.framework import JobTurn, min_max_score
+from cango_operator.placement.framework import JobTurn, ScoreKind, min_max_score
 from cango_operator.placement.state import PlanState
 from cango_operator.placement.table import FleetTable, IntArray
 
 
-class PowerHeadroom:
+class PowerHeadroom(ScoreKind):
     name: ClassVar[str] = "PowerHeadroom"
 
     def score(self, job: JobTurn, fleet: FleetTable, state: PlanState, nodes: IntArray) -> IntArray:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from cango_operator.placement.framework import FilterResult, JobShape, ShapeArrays
+from cango_operator.placement.framework import FilterResult, JobShape, ShapeArrays, StaticFilterKind
 from cango_operator.placement.table import FleetTable, IntArray
 
 
-class SiteCordon:
+class SiteCordon(StaticFilterKind):
     name: ClassVar[str] = "SiteCordon"
     evicts_running: ClassVar[bool] = False
 

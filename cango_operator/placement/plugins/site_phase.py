@@ -1,4 +1,4 @@
-"""SitePhase: only Ready and Degraded sites take new replicas.
+"""SitePhase (:class:`SitePhaseFilter`): only Ready and Degraded sites take new replicas.
 
 Curtailed, Offline and Unknown sites (a stale or broken power feed) take none; a node whose
 site the snapshot does not have takes none either.
@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from cango_operator.placement.framework import FilterResult, JobShape, ShapeArrays
-from cango_operator.placement.snapshot import SitePhase as Phase
+from cango_operator.placement.framework import FilterResult, JobShape, ShapeArrays, StaticFilterKind
+from cango_operator.placement.snapshot import SitePhase
 from cango_operator.placement.table import SITE_MISSING, SITE_PHASES, FleetTable, IntArray
 
 
-class SitePhase:
+class SitePhaseFilter(StaticFilterKind):
     name: ClassVar[str] = "SitePhase"
     evicts_running: ClassVar[bool] = False
 
@@ -25,7 +25,7 @@ class SitePhase:
         return FilterResult.reject(
             *(
                 (phase == SITE_PHASES.index(p), f"site {p.value}")
-                for p in (Phase.OFFLINE, Phase.CURTAILED, Phase.UNKNOWN)
+                for p in (SitePhase.OFFLINE, SitePhase.CURTAILED, SitePhase.UNKNOWN)
             ),
             (phase == SITE_MISSING, "site not found"),
         )

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from cango_operator.placement.framework import FilterResult, JobTurn
+from cango_operator.placement.framework import DynamicFilterKind, FilterResult, JobTurn
 from cango_operator.placement.state import PlanState
 from cango_operator.placement.table import FleetTable, IntArray
 
 
-class SitePower:
+class SitePower(DynamicFilterKind):
     name: ClassVar[str] = "SitePower"
 
     def filter(

@@ -6,6 +6,7 @@ import pytest
 
 from cango_operator.agent.health import judge_node
 from cango_operator.agent.simulated_source import (
+    FAULT_ANNOTATION,
     KNOWN_MODELS,
     Fault,
     FaultKind,
@@ -152,6 +153,33 @@ class TestInjectedFaults:
     def test_a_fault_on_a_gpu_that_does_not_exist_is_refused(self) -> None:
         with pytest.raises(ConfigError, match="gpu 8 does not exist"):
             SimulatedSource(count=8).inject(Fault(8, FaultKind.XID, 79))
+
+
+class TestTheFaultAnnotation:
+    """The source itself follows the GpuNode's fault annotation; the agent only hands the
+    annotations over."""
+
+    def test_it_sets_replaces_and_clears_the_faults(self) -> None:
+        source = SimulatedSource(count=4)
+        source.follow_annotations({FAULT_ANNOTATION: "xid=79,gpu=2"})
+        assert source.faults == (Fault(2, FaultKind.XID, 79),)
+        source.follow_annotations({FAULT_ANNOTATION: "lost,gpu=0"})
+        assert source.faults == (Fault(0, FaultKind.LOST),)
+        source.follow_annotations({})
+        assert source.faults == ()
+
+    def test_faults_set_from_code_stay_while_the_annotation_is_unchanged(self) -> None:
+        source = SimulatedSource(count=4)
+        source.follow_annotations({})
+        source.inject(Fault(1, FaultKind.ECC, 1))
+        source.follow_annotations({})
+        assert source.faults == (Fault(1, FaultKind.ECC, 1),)
+
+    def test_an_annotation_that_does_not_parse_changes_nothing(self) -> None:
+        source = SimulatedSource(count=4)
+        source.follow_annotations({FAULT_ANNOTATION: "xid=79,gpu=2"})
+        source.follow_annotations({FAULT_ANNOTATION: "xid=79,gpu=9"})
+        assert source.faults == (Fault(2, FaultKind.XID, 79),)
 
 
 class TestFaultSyntax:

@@ -10,11 +10,10 @@ from cango_operator.agent.status import (
     AGENT_KEYS,
     GPUS_HEALTHY,
     desired_status,
-    k8s_time,
     status_patch,
 )
 from cango_operator.agent.telemetry import NodeReading
-from cango_operator.api import GpuNode, GpuNodePhase, GpuNodeStatus, crd_manifest
+from cango_operator.api import GpuNode, GpuNodePhase, GpuNodeStatus, crd_manifest, rfc3339
 from tests.unit.agent.readings import gpu, node
 
 T0 = datetime(2025, 3, 1, 12, 0, 0, tzinfo=UTC)
@@ -110,12 +109,12 @@ class TestConditions:
     def test_transition_time_moves_only_when_the_condition_flips(self) -> None:
         first = status_of(node(count=1), now=T0)
         later = status_of(node(count=1), first, now=T0 + timedelta(minutes=5))
-        assert later["conditions"][0]["lastTransitionTime"] == k8s_time(T0)
+        assert later["conditions"][0]["lastTransitionTime"] == rfc3339(T0)
         flipped_at = T0 + timedelta(minutes=6)
         flipped = status_of(node(gpu(0, lost=True)), later, now=flipped_at)
         assert flipped["conditions"][0]["status"] == "False"
         assert flipped["conditions"][0]["reason"] == "NoHealthyGpu"
-        assert flipped["conditions"][0]["lastTransitionTime"] == k8s_time(flipped_at)
+        assert flipped["conditions"][0]["lastTransitionTime"] == rfc3339(flipped_at)
 
 
 class TestPatchOnlyWhatChanged:

@@ -1,4 +1,4 @@
-"""The API contract (API.md) as data: the manifests it shows and the field paths it fixes."""
+"""The API contract (docs/api.md) as data: the manifests it shows and the field paths it fixes."""
 
 from __future__ import annotations
 
@@ -132,7 +132,7 @@ JOB_EXAMPLE: dict[str, Any] = {
     },
 }
 
-#: Every field path API.md names, per kind ("[]" steps into list items).
+#: Every field path docs/api.md names, per kind ("[]" steps into list items).
 CONTRACT_FIELDS: dict[str, list[str]] = {
     "Site": [
         "spec.region",
@@ -243,7 +243,7 @@ CONTRACT_FIELDS: dict[str, list[str]] = {
     ],
 }
 
-#: The enum values API.md fixes.
+#: The enum values docs/api.md fixes.
 CONTRACT_ENUMS: dict[str, list[str]] = {
     "Site.status.phase": ["Ready", "Degraded", "Curtailed", "Offline", "Unknown"],
     "Site.spec.power.feed.type": ["http", "prometheus", "modbus", "static"],

@@ -75,6 +75,23 @@ class TestCommittedFilesMatchTheModels:
             assert crd["kind"] == "CustomResourceDefinition"
 
 
+class TestTheCrdsDirectoryIsEnoughToRun:
+    """`kubectl apply -f crds/` installs all a default `cango-operator run` watches, the
+    kopf peering kinds included (the chart ships the same file)."""
+
+    def test_crds_holds_the_peering_kinds_of_a_default_run(self) -> None:
+        names = {
+            crd["metadata"]["name"]
+            for path in (REPO / "crds").glob("*.yaml")
+            for crd in yaml.safe_load_all(path.read_text())
+        }
+        assert {"clusterkopfpeerings.kopf.dev", "kopfpeerings.kopf.dev"} <= names
+
+    def test_its_peering_crds_are_the_charts(self) -> None:
+        name = "kopf.dev_peerings.yaml"
+        assert (REPO / "crds" / name).read_text() == (COMMITTED_DIRS[1] / name).read_text()
+
+
 class TestNames:
     @pytest.mark.parametrize(
         ("kind", "plural", "short", "scope"),

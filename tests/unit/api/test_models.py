@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import copy
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 from pydantic import BaseModel, ValidationError
 
+from cango_operator.agent import status as agent_status
 from cango_operator.api import (
     API_VERSION,
     GROUP,
@@ -30,8 +32,12 @@ from cango_operator.api import (
     SitePower,
     WordOrder,
     crd_manifest,
+    rfc3339,
 )
 from cango_operator.api.base import to_camel
+from cango_operator.builders import conditions as builder_conditions
+from cango_operator.power import conditions as power_conditions
+from cango_operator.power import model as power_model
 from tests.unit.api.contract import (
     CONTRACT_ENUMS,
     CONTRACT_FIELDS,
@@ -400,3 +406,13 @@ class TestCrossFieldRulesInPython:
     def test_each_rule_is_in_the_models_json_schema(self, model: type[SitePower]) -> None:
         rules = model.model_json_schema()["x-kubernetes-validations"]
         assert [r["rule"] for r in rules] == [rule.rule for rule, _ in model.cel_rules()]
+
+
+class TestOneTimeFormat:
+    def test_times_are_whole_seconds_in_utc_as_kubernetes_writes_them(self) -> None:
+        moment = datetime(2026, 11, 22, 17, 4, 5, 987654, tzinfo=timezone(timedelta(hours=2)))
+        assert rfc3339(moment) == "2026-11-22T15:04:05Z"
+
+    def test_the_operator_the_feeds_and_the_agent_write_times_the_same_way(self) -> None:
+        for module in (agent_status, builder_conditions, power_conditions, power_model):
+            assert module.rfc3339 is rfc3339

@@ -41,9 +41,13 @@ def merge(target: dict[str, Any], patch: dict[str, Any]) -> None:
 
 
 class Fleet:
-    def __init__(self) -> None:
+    """``namespaced``: as an operator limited to some namespaces sees it, with Namespaces
+    indexed (add them with :meth:`namespace`)."""
+
+    def __init__(self, *, namespaced: bool = False) -> None:
         self.bodies: dict[tuple[str, str, str], dict[str, Any]] = {}
         self._rv = 100
+        self.namespaced = namespaced
 
     def _next_rv(self) -> str:
         self._rv += 1
@@ -120,6 +124,15 @@ class Fleet:
             },
         )
 
+    def namespace(self, name: str, *, terminating: bool = False) -> None:
+        meta: dict[str, Any] = {"name": name}
+        if terminating:
+            meta["deletionTimestamp"] = "2026-01-01T00:00:00Z"
+        self.add("Namespace", {"apiVersion": "v1", "kind": "Namespace", "metadata": meta})
+
+    def delete(self, kind: str, name: str, namespace: str = "") -> None:
+        del self.bodies[(kind, namespace, name)]
+
     def get(self, kind: str, name: str, namespace: str = "") -> dict[str, Any]:
         return self.bodies[(kind, namespace, name)]
 
@@ -130,8 +143,11 @@ class Fleet:
             "GpuNode": (indexes.GPUNODES, indexes.index_gpunode),
             "Node": (indexes.NODES, indexes.index_node),
             "ManifestWork": (indexes.WORKS, indexes.index_work),
+            "Namespace": (indexes.NAMESPACES, indexes.index_namespace),
         }
         idx: dict[str, dict[Any, list[Any]]] = {name: {} for name, _ in fns.values()}
+        if not self.namespaced:
+            del idx[indexes.NAMESPACES]
         for (kind, _, _), body in self.bodies.items():
             name, fn = fns[kind]
             for key, value in (await fn(copy.deepcopy(body))).items():

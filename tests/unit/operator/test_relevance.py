@@ -227,3 +227,13 @@ class TestJobs:
         scaled = copy.deepcopy(placed)
         scaled["spec"]["replicas"] = 3
         assert filt.wants_round("inferencejobs", scaled, "MODIFIED")
+
+
+class TestNamespaces:
+    def test_a_namespace_that_starts_terminating_asks_and_a_relabel_does_not(self) -> None:
+        filt = ChangeFilter()
+        seen(filt, "namespaces", {"metadata": {"name": "tenant-a"}})
+        relabelled = {"metadata": {"name": "tenant-a", "labels": {"team": "x"}}}
+        assert not filt.wants_round("namespaces", relabelled, "MODIFIED")
+        going = {"metadata": {"name": "tenant-a", "deletionTimestamp": "2026-01-01T00:00:00Z"}}
+        assert filt.wants_round("namespaces", going, "MODIFIED")

@@ -180,3 +180,43 @@ class TestNodeReadiness:
         assert [r.node for r in rnd.jobs["t/chat"].rows] != [placed]
         gpunode_writes = [w for w in rnd.writes() if w.kind == "GpuNode" and w.name == placed]
         assert all("phase" not in w.body for w in gpunode_writes)
+
+
+class TestNamespacesThatGo:
+    """An operator limited to some namespaces: kopf stops watching a namespace once it
+    terminates, so the DELETED events of the jobs in it never come."""
+
+    def one_node_fleet(self) -> Fleet:
+        fleet = Fleet(namespaced=True)
+        fleet.site("tx-1")
+        fleet.gpu_node("tx-1-n1", "tx-1", count=8)
+        fleet.namespace("a")
+        fleet.namespace("b")
+        fleet.job("hog", replicas=8, namespace="a")
+        return fleet
+
+    async def test_a_deleted_namespaces_jobs_release_their_gpus(self) -> None:
+        fleet = self.one_node_fleet()
+        fleet.apply((await decide(fleet)).writes())
+        assert fleet.get("GpuNode", "tx-1-n1")["status"]["allocatedGpus"] == 8
+        fleet.delete("Namespace", "a")  # the job's record stays: no event said it went
+        fleet.job("chat", replicas=2, namespace="b")
+        rnd = await decide(fleet)
+        assert "a/hog" not in rnd.jobs
+        fleet.apply(rnd.writes())
+        assert fleet.get("GpuNode", "tx-1-n1")["status"]["allocatedGpus"] == 0
+        fleet.apply((await decide(fleet)).writes())
+        assert fleet.get("InferenceJob", "chat", "b")["status"]["replicas"] == 2
+
+    async def test_a_terminating_namespaces_jobs_are_no_longer_planned(self) -> None:
+        fleet = self.one_node_fleet()
+        fleet.apply((await decide(fleet)).writes())
+        fleet.namespace("a", terminating=True)
+        rnd = await decide(fleet)
+        assert "a/hog" not in rnd.jobs
+        assert not rnd.plan.placements
+
+    async def test_a_clusterwide_operator_needs_no_namespace_records(self) -> None:
+        fleet = small_fleet()
+        fleet.job("chat", replicas=1, namespace="anywhere")
+        assert (await decide(fleet)).jobs["anywhere/chat"].status["replicas"] == 1

@@ -1,6 +1,6 @@
 """The hard promises of a plan, checked from the snapshot and the plan alone.
 
-Each check recomputes what it needs from API.md's definitions (a site's available power,
+Each check recomputes what it needs from docs/api.md's definitions (a site's available power,
 a replica's power times PUE) rather than asking the engine, and returns the broken
 promises as readable lines (empty: all kept).
 """

@@ -16,6 +16,7 @@ from cango_operator.placement import (
     JobTurn,
     Objective,
     PlacementEngine,
+    PluginKind,
     ShapeArrays,
     Snapshot,
     build_profile,
@@ -30,6 +31,7 @@ class Broken:
     """A static filter that cannot judge: it answers Error."""
 
     name: ClassVar[str] = "Broken"
+    kind: ClassVar[PluginKind] = PluginKind.STATIC_FILTER
     evicts_running: ClassVar[bool] = False
 
     def reads(self, shape: JobShape) -> Hashable:
@@ -39,10 +41,20 @@ class Broken:
         return FilterResult.error("inventory unavailable")
 
 
+class Undeclared:
+    """Has a dynamic filter's method but does not say what it is."""
+
+    name: ClassVar[str] = "Undeclared"
+
+    def filter(self, job: JobTurn, fleet: FleetTable, state: PlanState, nodes: IntArray) -> None:
+        return None
+
+
 class PreferLastNode:
     """A score plugin from outside: the node whose name sorts last wins."""
 
     name: ClassVar[str] = "PreferLastNode"
+    kind: ClassVar[PluginKind] = PluginKind.SCORE
 
     def score(self, job: JobTurn, fleet: FleetTable, state: PlanState, nodes: IntArray) -> IntArray:
         return min_max_score(nodes.astype(np.float64), higher_is_better=True)
@@ -67,6 +79,16 @@ class TestRegistry:
     def test_a_plugin_of_the_wrong_kind_is_refused(self) -> None:
         with pytest.raises(TypeError, match="'Packing' is not a static filter"):
             build_profile(static_filters=("Packing",))
+
+    def test_a_plugin_is_the_kind_it_declares_whatever_methods_it_has(self) -> None:
+        registry = {**REGISTRY, "Undeclared": Undeclared, "PreferLastNode": PreferLastNode}
+        with pytest.raises(TypeError, match=r"'Undeclared' is not a dynamic filter .*no kind"):
+            build_profile(dynamic_filters=("Undeclared",), registry=registry)
+        with pytest.raises(TypeError, match="'PreferLastNode' is not a dynamic filter"):
+            build_profile(dynamic_filters=("PreferLastNode",), registry=registry)
+
+    def test_every_registered_plugin_declares_its_kind(self) -> None:
+        assert {plugin().kind for plugin in REGISTRY.values()} == set(PluginKind)
 
     def test_weights_must_name_listed_scores(self) -> None:
         with pytest.raises(ValueError, match="not a listed score"):

@@ -158,6 +158,11 @@ class TestInferenceJob:
         )
         assert (j.priority, j.preemptible) == (100, True)
 
+    def test_zero_gpu_memory_plans_as_no_minimum(self) -> None:
+        zero = job_request(model(JOB.replace("minMemoryMiB: 40000", "minMemoryMiB: 0")))
+        absent = job_request(model(JOB.replace(", minMemoryMiB: 40000", "")))
+        assert zero.min_memory_mib == absent.min_memory_mib == 0
+
     def test_a_job_without_namespace_is_in_default(self) -> None:
         assert job_request(model(JOB.replace(", namespace: acme", ""))).key == "default/chat"
 

@@ -1,12 +1,15 @@
 """The snapshot: bad values are refused with the object and the API field named; a site's
-available power follows API.md."""
+available power follows docs/api.md."""
 
 from __future__ import annotations
 
 import pytest
 
+from cango_operator import api, placement
 from cango_operator.errors import CangoError
 from cango_operator.placement import ExistingPlacement, Snapshot, SnapshotError
+from cango_operator.placement.plugins import REGISTRY
+from cango_operator.placement.plugins.site_phase import SitePhaseFilter
 from tests.unit.placement.fleet import job, node, site
 
 
@@ -78,3 +81,13 @@ class TestAvailablePower:
 
     def test_never_negative(self) -> None:
         assert site("a", capacity_kw=10.0, other_load_kw=30.0).available_kw == 0.0
+
+
+class TestOneDefinitionOfEachEnum:
+    def test_the_engines_phases_and_objectives_are_the_apis(self) -> None:
+        assert placement.SitePhase is api.SitePhase
+        assert placement.NodePhase is api.GpuNodePhase
+        assert placement.Objective is api.Objective
+
+    def test_the_site_phase_filter_is_registered_under_its_profile_name(self) -> None:
+        assert REGISTRY["SitePhase"] is SitePhaseFilter

@@ -1,4 +1,4 @@
-"""The site power model: API.md's arithmetic checked by hand, the phases, the conditions."""
+"""The site power model: docs/api.md's arithmetic checked by hand, the phases, the conditions."""
 
 from __future__ import annotations
 
@@ -122,7 +122,7 @@ class TestCurtailment:
         assert state.phase is SitePhase.CURTAILED
         assert not state.accepting_placements
         assert state.capacity_kw == 10000
-        assert state.available_kw == 0  # Curtailed: no new placements (API.md)
+        assert state.available_kw == 0  # Curtailed: no new placements (docs/api.md)
         assert state.gpu_excess_kw == 0  # 10000 - 500 - 15800 - 400 + 8000 = 1300 >= 0
         assert state.mining_target_kw == 10000 - 500 - 400  # mining sheds to make room
         assert condition(state, "Curtailed") == ("True", "CapacityReduced")

@@ -1,7 +1,7 @@
 """SitePhase: Ready and Degraded sites take work; Curtailed, Offline, Unknown and missing
 sites do not."""
 
-from cango_operator.placement.plugins.site_phase import SitePhase
+from cango_operator.placement.plugins.site_phase import SitePhaseFilter
 from tests.unit.placement.fleet import job, node, site
 from tests.unit.placement.plugins.harness import bench
 
@@ -25,7 +25,7 @@ def test_each_phase_that_takes_no_work_is_named() -> None:
         ],
         job("j"),
     )
-    result = SitePhase().filter(b.turn.arrays, b.fleet, b.all_nodes)
+    result = SitePhaseFilter().filter(b.turn.arrays, b.fleet, b.all_nodes)
     assert b.rejected(result) == {
         "site Curtailed": ["n-curtailed"],
         "site Offline": ["n-offline"],
