@@ -1,6 +1,6 @@
 """The Kubernetes objects a scenario becomes: Sites, GpuNodes, kwok Nodes, InferenceJobs.
 
-Pure builders (plain dicts, the shapes of the API reference). Two fleets of kwok
+Pure builders (plain dicts, the shapes of docs/api.md). Two fleets of kwok
 Nodes mirror each other: the ``cango`` fleet (with GpuNodes, placed by the operator) and
 the ``baseline`` fleet (the same sites and GPUs, no GpuNodes, used only by the plain
 Deployments of the baseline). Every node carries ``demo.cango.io/site`` and
