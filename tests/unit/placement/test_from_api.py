@@ -73,6 +73,7 @@ spec:
     allowedRegions: [north-america]
     minSites: 2
     maxReplicasPerSite: 3
+    maxMovesPerRound: 2
     objective: cost
   priority: 100
   preemptible: true
@@ -156,7 +157,7 @@ class TestInferenceJob:
             3,
             Objective.COST,
         )
-        assert (j.priority, j.preemptible) == (100, True)
+        assert (j.priority, j.preemptible, j.max_moves_per_round) == (100, True, 2)
 
     def test_a_job_without_namespace_is_in_default(self) -> None:
         assert job_request(model(JOB.replace(", namespace: acme", ""))).key == "default/chat"
