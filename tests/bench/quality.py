@@ -51,19 +51,10 @@ def instance(
                 },
             )
         )
-    node_list = []
-    for i in range(nodes):
-        model, gpus, memory, power = MODELS[rng.randrange(len(MODELS))]
-        node_list.append(
-            NodeState(
-                name=f"n{i:03d}",
-                site=site_list[rng.randrange(sites)].name,
-                gpu_model=model,
-                gpu_count=gpus,
-                gpu_memory_mib=memory,
-                gpu_max_power_w=power,
-            )
-        )
+    node_list = [
+        model_node(f"n{i:03d}", site_list[rng.randrange(sites)].name, model)
+        for i, model in enumerate(MODELS[rng.randrange(len(MODELS))] for _ in range(nodes))
+    ]
     job_list = [
         JobRequest(
             namespace="q",
@@ -80,6 +71,19 @@ def instance(
         for i in range(jobs)
     ]
     return Snapshot(sites=tuple(site_list), nodes=tuple(node_list), jobs=tuple(job_list))
+
+
+def model_node(name: str, site: str, model: tuple[str, int, int, float]) -> NodeState:
+    """A node of one of the fleets' models: (name, GPUs, memory MiB, max power W)."""
+    gpu_model, gpus, memory, power = model
+    return NodeState(
+        name=name,
+        site=site,
+        gpu_model=gpu_model,
+        gpu_count=gpus,
+        gpu_memory_mib=memory,
+        gpu_max_power_w=power,
+    )
 
 
 @dataclass
