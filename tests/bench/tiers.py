@@ -14,6 +14,7 @@ gets its own most (``optimal.served_by_priority``); 1.000 is optimal.
 from __future__ import annotations
 
 import random
+import time
 from dataclasses import dataclass
 
 from cango_operator.placement import (
@@ -87,6 +88,8 @@ class TierResult:
     short_of: str
     optimum: dict[int, int]
     served: dict[str, dict[int, int]]
+    #: CPU seconds of each variant's plan
+    cpu_s: dict[str, float]
 
     def ratio(self, variant: str, priority: int) -> float:
         best = self.optimum.get(priority, 0)
@@ -96,8 +99,10 @@ class TierResult:
 def compare(seed: int, short_of: str, variants: dict[str, ImprovementBudget]) -> TierResult:
     snapshot = instance(seed, short_of)
     inst = Instance.of(snapshot)
-    served = {
-        name: gpus_by_priority(inst, engine_assignment(PlacementEngine(budget=b).plan(snapshot)))
-        for name, b in variants.items()
-    }
-    return TierResult(short_of, served_by_priority(inst), served)
+    served, cpu = {}, {}
+    for name, budget in variants.items():
+        start = time.process_time()
+        result = PlacementEngine(budget=budget).plan(snapshot)
+        cpu[name] = time.process_time() - start
+        served[name] = gpus_by_priority(inst, engine_assignment(result))
+    return TierResult(short_of, served_by_priority(inst), served, cpu)

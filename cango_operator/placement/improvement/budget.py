@@ -2,9 +2,10 @@
 
 The exact stage runs only when the problem is small enough to solve quickly (``max_pairs``
 (job, node) pairs that could take a replica); its solver stops after a number of branch and bound
-nodes per solve, which keeps the result deterministic, and falls back to the
-greedy plan if ``time_limit_s`` (a safety net sized never to be reached on the instances
-it is meant for) runs out.
+nodes per solve, which bounds its work and keeps the result deterministic (the same
+problem, the same plan, however loaded the machine). ``time_limit_s`` is only a safety
+net (wall clock, so it is set far above what the node limits allow on the instances
+the stage is meant for): if it runs out, the greedy plan stands.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ class ImprovementBudget:
     max_nodes: int = 1000
     #: for the objective's solve (the harder one, and the one that matters less)
     max_objective_nodes: int = 100
-    time_limit_s: float = 5.0
+    time_limit_s: float = 30.0
 
     @property
     def enabled(self) -> bool:

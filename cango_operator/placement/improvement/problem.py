@@ -132,13 +132,18 @@ def _room(job: JobRequest, state: PlanState) -> int:
     return job.replicas - state.kept_count(job.key)
 
 
-def count_pairs(jobs: Mapping[str, JobRequest], state: PlanState, candidates: Candidates) -> int:
-    """An upper bound on the pairs, cheap enough to decide whether to build at all."""
-    return sum(
-        int(candidates(job)[1].size)
-        for job in jobs.values()
-        if job.min_sites <= job.replicas and (_room(job, state) > 0 or _movable(job, state))
-    )
+def within(
+    jobs: Mapping[str, JobRequest], state: PlanState, candidates: Candidates, max_pairs: int
+) -> bool:
+    """Whether the problem has at most ``max_pairs`` pairs (counted from the static rules
+    alone, and only until the count passes the limit, so a large fleet costs little)."""
+    total = 0
+    for job in jobs.values():
+        if job.min_sites <= job.replicas and (_room(job, state) > 0 or _movable(job, state)):
+            total += int(candidates(job)[1].size)
+            if total > max_pairs:
+                return False
+    return True
 
 
 def build(

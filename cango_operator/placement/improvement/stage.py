@@ -15,7 +15,7 @@ import numpy as np
 
 from cango_operator.placement.framework import Profile
 from cango_operator.placement.improvement.budget import ImprovementBudget
-from cango_operator.placement.improvement.problem import Candidates, Problem, build, count_pairs
+from cango_operator.placement.improvement.problem import Candidates, Problem, build, within
 from cango_operator.placement.improvement.solver import solve
 from cango_operator.placement.snapshot import JobRequest
 from cango_operator.placement.state import PlanState
@@ -40,7 +40,7 @@ def improve(
     """Replace the greedy's decisions in ``state`` by better ones; True if it did."""
     if not budget.enabled or any(f.name not in ENCODED_RULES for f in profile.dynamic_filters):
         return False
-    if count_pairs(jobs, state, candidates) > budget.max_pairs:
+    if not within(jobs, state, candidates, budget.max_pairs):
         return False
     problem = build(fleet, state, jobs, candidates)
     if problem is None:
