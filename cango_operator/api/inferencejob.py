@@ -140,6 +140,10 @@ class PlacementSpec(SpecModel):
     """Spread replicas over at least this many sites (1: no spread); at most replicas."""
     max_replicas_per_site: Annotated[int, Field(ge=0, le=MAX_REPLICAS)] = 0
     """At most this many replicas at one site; 0: no limit."""
+    max_moves_per_round: Annotated[int, Field(ge=0, le=MAX_REPLICAS)] = 0
+    """Running replicas the engine may move in one planning round when that serves more
+    GPUs of higher priorities or improves the objective; 0 (default): running replicas
+    stay where they are unless they must move (node or site lost, power, preemption)."""
     objective: Objective = Field(Objective.BALANCED, strict=False)
     """What to optimise once the hard constraints hold: latency, cost (energy price) or
     balanced (latency, price and power headroom together)."""

@@ -28,6 +28,7 @@ from cango_operator.placement.framework import (
     StaticFilter,
     Status,
 )
+from cango_operator.placement.improvement import DEFAULT_BUDGET, OFF, ImprovementBudget
 from cango_operator.placement.plan import Eviction, Placement, Plan, SiteBudget, Unschedulable
 from cango_operator.placement.plugins import DEFAULT_PROFILE, REGISTRY, build_profile
 from cango_operator.placement.snapshot import (
@@ -43,15 +44,18 @@ from cango_operator.placement.snapshot import (
 )
 
 __all__ = [
+    "DEFAULT_BUDGET",
     "DEFAULT_PROFILE",
     "MAX_SCORE",
     "MIN_SCORE",
+    "OFF",
     "REGISTRY",
     "Code",
     "DynamicFilter",
     "Eviction",
     "ExistingPlacement",
     "FilterResult",
+    "ImprovementBudget",
     "JobRequest",
     "JobShape",
     "JobTurn",

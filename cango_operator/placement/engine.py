@@ -18,6 +18,10 @@ only nodes a picky one could use; ties go by ``namespace/name``. A job's turn:
    to 2. Victims are re-placed at their own (later) turn.
 7. A job that runs nowhere yet and cannot reach ``minSites`` gets nothing (its placements
    and preemptions are undone). Whatever is still missing is reported with the reasons.
+
+Then the improvement stage (``improvement``) looks for a better plan within its budget
+and replaces the greedy's new placements if it finds one; what is still missing is then
+explained again, against the final plan.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import numpy as np
 from cango_operator.placement.existing import review_running
 from cango_operator.placement.explain import count_reasons, message
 from cango_operator.placement.framework import JobShape, JobTurn, Profile, ShapeArrays
+from cango_operator.placement.improvement import DEFAULT_BUDGET, ImprovementBudget, improve
 from cango_operator.placement.plan import Eviction, Placement, Plan, SiteBudget, Unschedulable
 from cango_operator.placement.plugins import DEFAULT_PROFILE
 from cango_operator.placement.preemption import Victims
@@ -42,25 +47,34 @@ _PICK_ONE_BY_ONE = 32
 
 
 class PlacementEngine:
-    """Plans snapshots with one profile (the default one unless given)."""
+    """Plans snapshots with one profile (the default one unless given) and one budget for
+    the improvement stage (``improvement.OFF``: the greedy plan alone)."""
 
-    def __init__(self, profile: Profile = DEFAULT_PROFILE) -> None:
+    def __init__(
+        self, profile: Profile = DEFAULT_PROFILE, budget: ImprovementBudget = DEFAULT_BUDGET
+    ) -> None:
         self.profile = profile
+        self.budget = budget
 
     def plan(self, snapshot: Snapshot) -> Plan:
-        return _Run(self.profile, snapshot).run()
+        return _Run(self.profile, snapshot, self.budget).run()
 
 
-def plan(snapshot: Snapshot, profile: Profile = DEFAULT_PROFILE) -> Plan:
+def plan(
+    snapshot: Snapshot,
+    profile: Profile = DEFAULT_PROFILE,
+    budget: ImprovementBudget = DEFAULT_BUDGET,
+) -> Plan:
     """Plan one snapshot: the same snapshot always gives the same plan."""
-    return _Run(profile, snapshot).run()
+    return _Run(profile, snapshot, budget).run()
 
 
 class _Run:
     """One planning run over one snapshot."""
 
-    def __init__(self, profile: Profile, snapshot: Snapshot) -> None:
+    def __init__(self, profile: Profile, snapshot: Snapshot, budget: ImprovementBudget) -> None:
         self.profile = profile
+        self.budget = budget
         self.fleet = FleetTable.build(snapshot)
         self.jobs = {j.key: j for j in snapshot.jobs}
         self.state = PlanState(self.fleet, self.jobs, snapshot.placements)
@@ -72,7 +86,32 @@ class _Run:
         review_running(self.profile, self.state, self.jobs, self.arrays_of)
         for job in sorted(self.jobs.values(), key=self._queue_order):
             self._turn(job)
+        if improve(
+            self.fleet,
+            self.state,
+            self.jobs,
+            candidates=self._candidates,
+            profile=self.profile,
+            budget=self.budget,
+        ):
+            self._explain_again()
         return self._result()
+
+    def _candidates(self, job: JobRequest) -> tuple[ShapeArrays, IntArray]:
+        arrays = self.arrays_of(job)
+        return arrays, self.shapes.static_nodes(arrays)
+
+    def _explain_again(self) -> None:
+        """Reasons for what the final plan still misses (the turns explained the greedy's)."""
+        spread_past_replicas = {k for k, j in self.jobs.items() if j.min_sites > j.replicas}
+        self.unschedulable = [u for u in self.unschedulable if u.job in spread_past_replicas]
+        for job in sorted(self.jobs.values(), key=self._queue_order):
+            if job.key in spread_past_replicas:
+                continue
+            turn = JobTurn(job, self.arrays_of(job), self.state.site_count_array(job.key))
+            missing = job.replicas - self.state.replica_count(job.key)
+            if missing > 0 or self._sites_short(turn) > 0:
+                self._explain(turn, missing)
 
     def _queue_order(self, job: JobRequest) -> tuple[int, int, str]:
         """Highest priority first; within a priority the most constrained job (fewest

@@ -130,6 +130,7 @@ def job_request(job: InferenceJob, default_namespace: str = DEFAULT_NAMESPACE) -
         allowed_regions=tuple(str(r) for r in placement.allowed_regions),
         min_sites=placement.min_sites,
         max_replicas_per_site=placement.max_replicas_per_site,
+        max_moves_per_round=placement.max_moves_per_round,
         objective=Objective(placement.objective.value),
         priority=spec.priority,
         preemptible=spec.preemptible,

@@ -158,7 +158,8 @@ class JobRequest:
 
     ``estimated_power_w`` is per replica; ``None`` means gpu_count x the node's maxPowerW.
     ``max_latency_ms`` ``None`` means no latency SLO; ``client_region`` ``None`` means no
-    latency preference either.
+    latency preference either. ``max_moves_per_round``: running replicas the improvement
+    stage may move in one plan for a better one (0: running replicas stay where they are).
     """
 
     namespace: str
@@ -173,6 +174,7 @@ class JobRequest:
     allowed_regions: tuple[str, ...] = ()
     min_sites: int = 1
     max_replicas_per_site: int = 0
+    max_moves_per_round: int = 0
     objective: Objective = Objective.BALANCED
     priority: int = 0
     preemptible: bool = True
@@ -194,6 +196,7 @@ class JobRequest:
             )
         _int_between(self.min_sites, 1, 1000, f"{where}: placement.minSites")
         _int_between(self.max_replicas_per_site, 0, 1000, f"{where}: placement.maxReplicasPerSite")
+        _int_between(self.max_moves_per_round, 0, 1000, f"{where}: placement.maxMovesPerRound")
         _int_between(self.priority, -(2**31), 2**31 - 1, f"{where}: priority")
         _enum(self, "objective", Objective, f"{where}: placement.objective")
 

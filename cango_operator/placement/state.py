@@ -140,6 +140,14 @@ class PlanState:
         if self._journal is not None:
             self._journal.append(lambda: self._unevict(job, node, replicas, key))
 
+    def withdraw_new(self) -> None:
+        """Take back every new placement (the improvement stage then places its own)."""
+        for job in sorted(self.new):
+            for node, row in sorted(self.new[job].items()):
+                if row.replicas > 0:
+                    self._unplace(job, node, row.replicas, row.unit)
+        self.new = {}
+
     def evict_orphans(self) -> None:
         for o in self.orphans:
             key = (o.job, o.node, "node gone")

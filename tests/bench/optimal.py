@@ -3,8 +3,10 @@ far the engine's greedy plans are from the best possible.
 
 The model has the engine's hard rules and nothing else: which job may go on which node
 (the reference's static rules), free GPUs per node, power per site, maxReplicasPerSite,
-and minSites (a job placed at all is placed on at least minSites sites). Priorities and
-preemption play no part: quality instances have one priority and nothing running.
+and minSites (a job placed at all is placed on at least minSites sites). Priorities count
+only in ``served_by_priority``, the lexicographic optimum (the most GPUs of the highest
+priority, then of the next with that fixed, ...); nothing runs in these instances, so
+preemption plays no part.
 
 Variables: ``x[j,n]`` replicas of job j on node n (integer), and for spread jobs binaries
 ``z[j]`` (placed at all) and ``y[j,s]`` (uses site s).
@@ -63,12 +65,15 @@ class Instance:
 
 def solve(
     inst: Instance,
-    objective: str,
+    objective: str | tuple[str, int],
     counts: dict[str, int] | None = None,
+    floors: dict[int, int] | None = None,
 ) -> dict[tuple[str, str], int] | None:
     """Solve for ``objective``: "jobs" (most jobs fully placed), "replicas" (most
-    replicas), "cost" or "latency" (least, placing exactly ``counts`` replicas per job).
-    Returns (job, node) -> replicas, or None when the solver finds nothing."""
+    replicas), "cost" or "latency" (least, placing exactly ``counts`` replicas per job),
+    or ``("gpus", p)``: most GPUs of the jobs of priority ``p``. ``floors``: priority ->
+    GPUs its jobs must at least be served. Returns (job, node) -> replicas, or None when
+    the solver finds nothing."""
     ref = inst.ref
     jobs = inst.jobs
     npairs = len(inst.pairs)
@@ -114,6 +119,13 @@ def solve(
         cap = jobs[j].max_replicas_per_site
         if cap > 0:
             add({k: 1.0 for k in ks}, -np.inf, cap)
+    for priority, least in (floors or {}).items():
+        gpus = {k: float(jobs[j].gpu_count) for k, (j, _) in enumerate(inst.pairs)}
+        add(
+            {k: g for k, g in gpus.items() if jobs[inst.pairs[k][0]].priority == priority},
+            least,
+            np.inf,
+        )
     for j in spread:
         job = jobs[j]
         add({**{k: 1.0 for k in by_job.get(j, [])}, z_at[j]: -float(job.replicas)}, -np.inf, 0)
@@ -131,6 +143,10 @@ def solve(
         c[:npairs] = inst.cost
     elif objective == "latency":
         c[:npairs] = inst.latency
+    elif isinstance(objective, tuple) and objective[0] == "gpus":
+        for k, (j, _) in enumerate(inst.pairs):
+            if jobs[j].priority == objective[1]:
+                c[k] = -float(jobs[j].gpu_count)
     else:
         raise ValueError(objective)
 
@@ -150,7 +166,7 @@ def solve(
             constraints=LinearConstraint(matrix.tocsr(), lo, hi),
             integrality=np.ones(nvars),
             bounds=Bounds(np.zeros(nvars), upper),
-            options={"time_limit": 60.0},
+            options={"time_limit": 120.0},
         )
     if result.x is None:
         return None
@@ -159,6 +175,25 @@ def solve(
         v = round(result.x[k])
         if v:
             out[(jobs[j].key, ref.nodes[n].name)] = v
+    return out
+
+
+def served_by_priority(inst: Instance) -> dict[int, int]:
+    """The lexicographic optimum: priority -> GPUs served, highest priority first."""
+    floors: dict[int, int] = {}
+    for priority in sorted({j.priority for j in inst.jobs}, reverse=True):
+        best = solve(inst, ("gpus", priority), floors=floors)
+        assert best is not None, "serving nothing is always feasible"
+        floors[priority] = gpus_by_priority(inst, best).get(priority, 0)
+    return floors
+
+
+def gpus_by_priority(inst: Instance, assignment: dict[tuple[str, str], int]) -> dict[int, int]:
+    jobs = {j.key: j for j in inst.jobs}
+    out: dict[int, int] = {}
+    for (key, _), n in assignment.items():
+        job = jobs[key]
+        out[job.priority] = out.get(job.priority, 0) + n * job.gpu_count
     return out
 
 

@@ -14,10 +14,13 @@ power tight enough that choices matter) and each objective:
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from cango_operator.placement import (
+    DEFAULT_BUDGET,
     DEFAULT_PROFILE,
+    ImprovementBudget,
     JobRequest,
     NodeState,
     Objective,
@@ -51,19 +54,10 @@ def instance(
                 },
             )
         )
-    node_list = []
-    for i in range(nodes):
-        model, gpus, memory, power = MODELS[rng.randrange(len(MODELS))]
-        node_list.append(
-            NodeState(
-                name=f"n{i:03d}",
-                site=site_list[rng.randrange(sites)].name,
-                gpu_model=model,
-                gpu_count=gpus,
-                gpu_memory_mib=memory,
-                gpu_max_power_w=power,
-            )
-        )
+    node_list = [
+        model_node(f"n{i:03d}", site_list[rng.randrange(sites)].name, model)
+        for i, model in enumerate(MODELS[rng.randrange(len(MODELS))] for _ in range(nodes))
+    ]
     job_list = [
         JobRequest(
             namespace="q",
@@ -80,6 +74,19 @@ def instance(
         for i in range(jobs)
     ]
     return Snapshot(sites=tuple(site_list), nodes=tuple(node_list), jobs=tuple(job_list))
+
+
+def model_node(name: str, site: str, model: tuple[str, int, int, float]) -> NodeState:
+    """A node of one of the fleets' models: (name, GPUs, memory MiB, max power W)."""
+    gpu_model, gpus, memory, power = model
+    return NodeState(
+        name=name,
+        site=site,
+        gpu_model=gpu_model,
+        gpu_count=gpus,
+        gpu_memory_mib=memory,
+        gpu_max_power_w=power,
+    )
 
 
 @dataclass
@@ -123,24 +130,34 @@ class Comparison:
     latency: tuple[float, float]  # engine mean, lowest mean for the same replicas per job
 
 
-def compare(seed: int, objective: Objective, profile: Profile = DEFAULT_PROFILE) -> Comparison:
+def compare(
+    seed: int,
+    objective: Objective,
+    profile: Profile = DEFAULT_PROFILE,
+    budgets: Mapping[str, ImprovementBudget] | None = None,
+) -> dict[str, Comparison]:
+    """Each engine variant (name -> improvement budget; default: the default budget)
+    against the optimum on one instance."""
     snapshot = instance(seed, objective)
     inst = Instance.of(snapshot)
-    mine = engine_assignment(PlacementEngine(profile).plan(snapshot))
-    engine = measure(inst, mine)
-    counts: dict[str, int] = {}
-    for (key, _), n in mine.items():
-        counts[key] = counts.get(key, 0) + n
     best_jobs = solve(inst, "jobs")
     best_replicas = solve(inst, "replicas")
-    cheapest = solve(inst, "cost", counts)
-    closest = solve(inst, "latency", counts)
     assert best_jobs is not None and best_replicas is not None
-    assert cheapest is not None and closest is not None, "the engine's own plan is feasible"
-    return Comparison(
-        objective=objective,
-        jobs=(engine.jobs, measure(inst, best_jobs).jobs),
-        replicas=(engine.replicas, measure(inst, best_replicas).replicas),
-        cost=(engine.cost, measure(inst, cheapest).cost),
-        latency=(engine.mean_latency, measure(inst, closest).mean_latency),
-    )
+    out = {}
+    for name, budget in (budgets or {"engine": DEFAULT_BUDGET}).items():
+        mine = engine_assignment(PlacementEngine(profile, budget).plan(snapshot))
+        engine = measure(inst, mine)
+        counts: dict[str, int] = {}
+        for (key, _), n in mine.items():
+            counts[key] = counts.get(key, 0) + n
+        cheapest = solve(inst, "cost", counts)
+        closest = solve(inst, "latency", counts)
+        assert cheapest is not None and closest is not None, "the engine's own plan is feasible"
+        out[name] = Comparison(
+            objective=objective,
+            jobs=(engine.jobs, measure(inst, best_jobs).jobs),
+            replicas=(engine.replicas, measure(inst, best_replicas).replicas),
+            cost=(engine.cost, measure(inst, cheapest).cost),
+            latency=(engine.mean_latency, measure(inst, closest).mean_latency),
+        )
+    return out

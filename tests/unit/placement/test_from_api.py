@@ -73,6 +73,7 @@ spec:
     allowedRegions: [north-america]
     minSites: 2
     maxReplicasPerSite: 3
+    maxMovesPerRound: 2
     objective: cost
   priority: 100
   preemptible: true
@@ -156,7 +157,7 @@ class TestInferenceJob:
             3,
             Objective.COST,
         )
-        assert (j.priority, j.preemptible) == (100, True)
+        assert (j.priority, j.preemptible, j.max_moves_per_round) == (100, True, 2)
 
     def test_zero_gpu_memory_plans_as_no_minimum(self) -> None:
         zero = job_request(model(JOB.replace("minMemoryMiB: 40000", "minMemoryMiB: 0")))
