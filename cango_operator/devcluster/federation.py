@@ -429,19 +429,24 @@ def _joined(hub: LocalCluster, site: str) -> bool:
     return out.strip() == "True"
 
 
+def availability(hub: LocalCluster, site: str) -> str:
+    """The site's Available condition on the hub: True, Unknown (its lease ran out: the
+    hub cannot reach it), False, or "" before the hub has judged it."""
+    return hub.kubectl(
+        "get",
+        "managedcluster",
+        site,
+        "-o",
+        "jsonpath={.status.conditions[?(@.type=='ManagedClusterConditionAvailable')].status}",
+        check=False,
+    ).stdout.strip()
+
+
 def wait_available(hub: LocalCluster, site: str, timeout: float = 120) -> None:
     """Wait until the hub sees the site's agent renew its lease."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        out = hub.kubectl(
-            "get",
-            "managedcluster",
-            site,
-            "-o",
-            "jsonpath={.status.conditions[?(@.type=='ManagedClusterConditionAvailable')].status}",
-            check=False,
-        ).stdout
-        if out.strip() == "True":
+        if availability(hub, site) == "True":
             return
         time.sleep(1.0)
     raise ClusterError(f"site {site} is not available on the hub after {timeout:.0f}s")
