@@ -31,8 +31,9 @@ controlplane: ## build etcd, kube-apiserver, -controller-manager, -scheduler, ku
 ocm: ## build Open Cluster Management's hub and site agents from Go modules (cached)
 	@hack/ocm/build.sh
 
-federation-up: venv ## start a hub and 3 site clusters joined through OCM (SITES=N for another count)
-	@CANGO_BIN_DIR=$(BIN_DIR) CANGO_OCM_DIR=$(OCM_DIR) $(CANGO) dev federation up --sites $(or $(SITES),3)
+federation-up: venv ## start a hub and 3 site clusters joined through OCM (SITES=N, WAN_LINKS=1)
+	@CANGO_BIN_DIR=$(BIN_DIR) CANGO_OCM_DIR=$(OCM_DIR) $(CANGO) dev federation up --sites $(or $(SITES),3) \
+		$(if $(WAN_LINKS),--wan-links)
 
 federation-down: venv ## stop the local federation, leaving no process behind
 	@CANGO_BIN_DIR=$(BIN_DIR) $(CANGO) dev federation down

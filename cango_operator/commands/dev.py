@@ -4,7 +4,10 @@ cango-operator dev cluster up [--name N]     start (or reuse) a local control pl
 cango-operator dev cluster down [--name N]   stop it, leaving no process behind
 cango-operator dev federation up [--sites N]  a hub and N site clusters joined through Open
                                              Cluster Management (built on first use)
+                  [--wan-links]              (each site through a WAN link of its own)
 cango-operator dev federation down           stop them, leaving no process behind
+cango-operator dev federation link cut|heal|delay|status SITE [--ms N] [--reset]
+                                             cut, heal or delay a site's WAN link
 cango-operator dev nodes -f FILE [-f FILE]   one kwok Node per GpuNode in the manifests; with
                                              the CRDs installed, also apply (server-side) the
                                              Sites and GpuNodes themselves
@@ -34,13 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="dev_command", metavar="WHAT", required=True)
     cluster = sub.add_parser("cluster", help="start or stop the local control plane")
     cluster.add_argument("action", choices=["up", "down"])
-    cluster.add_argument("--name", default="cango-dev", help="cluster name (default: %(default)s)")
-    cluster.add_argument(
-        "--workdir",
-        type=Path,
-        default=DEFAULT_WORKDIR,
-        help="where cluster state lives (default: %(default)s)",
-    )
+    _name_and_workdir(cluster, "cango-dev", "cluster")
     fed = sub.add_parser(
         "federation",
         help="start or stop a hub and site clusters joined through Open Cluster Management",
@@ -49,21 +46,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "joins with a bootstrap kubeconfig and is accepted by the hub. `up` prints the "
         "hub's KUBECONFIG and each site's; `down` stops every process.",
     )
-    fed.add_argument("action", choices=["up", "down"])
-    fed.add_argument("--name", default="cango-fed", help="federation name (default: %(default)s)")
-    fed.add_argument(
-        "--sites",
-        type=_site_count,
-        default=3,
-        metavar="N",
-        help="number of site clusters, named site-1 .. site-N (1..8, default: %(default)s)",
-    )
-    fed.add_argument(
-        "--workdir",
-        type=Path,
-        default=DEFAULT_WORKDIR,
-        help="where cluster state lives (default: %(default)s)",
-    )
+    _federation_arguments(fed)
     nodes = sub.add_parser("nodes", help="create a kwok GPU Node for every GpuNode in manifests")
     nodes.add_argument(
         "-f",
@@ -79,6 +62,49 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=os.environ.get("KUBECONFIG"),
         help="kubeconfig to use (default: $KUBECONFIG)",
     )
+
+
+def _name_and_workdir(parser: argparse.ArgumentParser, name: str, what: str) -> None:
+    parser.add_argument("--name", default=name, help=f"{what} name (default: %(default)s)")
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        default=DEFAULT_WORKDIR,
+        help="where cluster state lives (default: %(default)s)",
+    )
+
+
+def _federation_arguments(fed: argparse.ArgumentParser) -> None:
+    which = argparse.ArgumentParser(add_help=False)
+    _name_and_workdir(which, "cango-fed", "federation")
+    actions = fed.add_subparsers(dest="action", metavar="ACTION", required=True)
+    up = actions.add_parser("up", parents=[which], help="start the hub and the site clusters")
+    up.add_argument(
+        "--sites",
+        type=_site_count,
+        default=3,
+        metavar="N",
+        help="number of site clusters, named site-1 .. site-N (1..8, default: %(default)s)",
+    )
+    up.add_argument(
+        "--wan-links",
+        action="store_true",
+        help="each site reaches the hub through a WAN link of its own (a loopback TCP proxy "
+        "process) that `link` cuts, heals and delays",
+    )
+    actions.add_parser("down", parents=[which], help="stop every process of the federation")
+    link = actions.add_parser(
+        "link",
+        parents=[which],
+        help="cut, heal or delay a site's WAN link (a federation up with --wan-links)",
+        description="cut: a dead WAN (open connections stall, new ones go unanswered; "
+        "--reset closes them instead); heal: forward again; delay: --ms N of latency added "
+        "to each direction; status: state, delay, open connections, bytes.",
+    )
+    link.add_argument("what", choices=["cut", "heal", "delay", "status"])
+    link.add_argument("site", help="site cluster name, e.g. site-1")
+    link.add_argument("--ms", type=int, default=None, help="delay: milliseconds per direction")
+    link.add_argument("--reset", action="store_true", help="cut: close every connection")
 
 
 MAX_SITES = 8
@@ -105,19 +131,49 @@ def run(args: argparse.Namespace) -> int:
 def _federation(args: argparse.Namespace) -> int:
     from cango_operator.devcluster.federation import federation_down, federation_up
 
+    if args.action == "link":
+        return _link(args)
     bin_dir = ensure_bin_dir()
     if args.action == "down":
         federation_down(args.name, args.workdir, bin_dir)
         print(f"federation {args.name} stopped")
         return 0
     sites = [f"site-{i}" for i in range(1, args.sites + 1)]
-    fed = federation_up(args.name, sites, args.workdir, bin_dir)
+    fed = federation_up(args.name, sites, args.workdir, bin_dir, wan_links=args.wan_links)
     for site in fed.sites:
         print(f"# site cluster {site.name}: KUBECONFIG={shlex.quote(str(site.cluster.kubeconfig))}")
         print(f"#   its own credentials on the hub: {shlex.quote(str(site.hub_kubeconfig))}")
+        if site.link is not None:
+            print(f"#   its WAN link: `dev federation link cut|heal|delay {site.name}`")
     if bin_dir is not None:
         print(f'export PATH={shlex.quote(str(bin_dir))}:"$PATH"')
     print(f"export KUBECONFIG={shlex.quote(str(fed.hub.kubeconfig))}")
+    return 0
+
+
+def _link(args: argparse.Namespace) -> int:
+    from cango_operator.devcluster.federation import site_link
+
+    if (args.what == "delay") != (args.ms is not None):
+        print("--ms goes with delay, and delay needs it", file=sys.stderr)
+        return 2
+    if args.reset and args.what != "cut":
+        print("--reset goes with cut only", file=sys.stderr)
+        return 2
+    link = site_link(args.workdir, args.name, args.site)
+    if args.what == "cut":
+        status = link.cut(reset=args.reset)
+    elif args.what == "heal":
+        status = link.heal()
+    elif args.what == "delay":
+        status = link.delay(args.ms)
+    else:
+        status = link.status()
+    print(
+        f"{args.site}: {status.state}, delay {status.delay_ms} ms each way, "
+        f"{status.open_connections} open connection(s), {status.bytes_up} bytes up, "
+        f"{status.bytes_down} down"
+    )
     return 0
 
 

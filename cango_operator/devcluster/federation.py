@@ -11,6 +11,11 @@ klusterlet agent, which joins the hub the way a real site does: with a bootstrap
 kubeconfig only, pending until the hub accepts it, then with a client certificate of its
 own, good for its namespace on the hub and what the site-access policy grants.
 
+With ``wan_links``, each site reaches the hub only through a WAN link of its own (a
+loopback TCP proxy process, :mod:`cango_operator.devcluster.wanlink`) that the test bed
+cuts, heals and delays: the site's bootstrap kubeconfig names the link as the hub, and
+so does the hub kubeconfig its agent writes.
+
 State (kubeconfigs, logs, the process list) lives in the work directory; ``down`` stops
 every process and cluster it started.
 """
@@ -34,7 +39,14 @@ from cango_operator.devcluster.cluster import (
     cluster_up,
 )
 from cango_operator.devcluster.identity import service_account_kubeconfig
+from cango_operator.devcluster.sitelink import (
+    bootstrap_via,
+    hub_address,
+    is_link_process,
+    link_argv,
+)
 from cango_operator.devcluster.tools import REPO_ROOT, ensure_ocm_dir, find_tool
+from cango_operator.devcluster.wanclient import LinkStatus, WanLink
 from cango_operator.errors import ClusterError
 
 #: Where the hub's OCM parts and the bootstrap identity live.
@@ -52,6 +64,10 @@ CHART = REPO_ROOT / "charts" / "cango-operator"
 CRDS = REPO_ROOT / "crds"
 #: OCM's CRDs by where they go (files in the ``crds/`` directory of the OCM build).
 SITE_CRDS = ("appliedmanifestworks", "clusterclaims")
+#: How often a site's agent renews its lease on the hub. The hub marks a site whose lease
+#: is older than 5 of these Available=Unknown (OCM's registration controller), so a cut
+#: link shows within 20-25 s rather than OCM's default 60 s (5 min).
+LEASE_DURATION_S = 5
 
 
 @dataclass(frozen=True)
@@ -61,11 +77,22 @@ class SiteCluster:
     name: str
     cluster: LocalCluster
     agent_dir: Path
+    #: The site's WAN link to the hub, when the federation has them.
+    link: WanLink | None = None
 
     @property
     def hub_kubeconfig(self) -> Path:
         """The site's own identity on the hub (written by its agent once accepted)."""
         return self.agent_dir / "kubeconfig"
+
+    @property
+    def bootstrap_kubeconfig(self) -> Path:
+        """What the site's agent joins with: the federation's, or with a link its own
+        copy whose server is the link."""
+        fed_dir = self.agent_dir.parent
+        return fed_dir / (
+            f"{self.name}-bootstrap.kubeconfig" if self.link else "bootstrap.kubeconfig"
+        )
 
 
 @dataclass(frozen=True)
@@ -75,6 +102,8 @@ class Federation:
     hub: LocalCluster
     sites: tuple[SiteCluster, ...]
     ocm_dir: Path
+    #: Whether sites join through a WAN link of their own (the default of join_site).
+    wan_links: bool = False
 
     def site(self, name: str) -> SiteCluster:
         for site in self.sites:
@@ -148,12 +177,14 @@ def _start(fed_dir: Path, label: str, argv: Sequence[str]) -> int:
 
 
 def _is_ours(pid: int, ocm: str) -> bool:
-    """Whether ``pid`` still runs our OCM binary (a pid may have been reused)."""
+    """Whether ``pid`` still runs our OCM binary or a WAN link (a pid may have been
+    reused)."""
     try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except OSError:
         return False
-    return bool(cmdline) and cmdline[0].decode(errors="replace") == ocm
+    cmdline = [arg.decode(errors="replace") for arg in raw]
+    return bool(cmdline) and (cmdline[0] == ocm or is_link_process(cmdline))
 
 
 def _stop(pid: int, ocm: str, timeout: float = 10.0) -> None:
@@ -349,7 +380,14 @@ def accept_site(hub: LocalCluster, site: str, timeout: float = 120) -> None:
                     site,
                     "--type=merge",
                     "-p",
-                    '{"spec":{"hubAcceptsClient":true}}',
+                    json.dumps(
+                        {
+                            "spec": {
+                                "hubAcceptsClient": True,
+                                "leaseDurationSeconds": LEASE_DURATION_S,
+                            }
+                        }
+                    ),
                 )
                 accepted = True
         for csr in _pending_csrs(hub, site):
@@ -391,19 +429,24 @@ def _joined(hub: LocalCluster, site: str) -> bool:
     return out.strip() == "True"
 
 
+def availability(hub: LocalCluster, site: str) -> str:
+    """The site's Available condition on the hub: True, Unknown (its lease ran out: the
+    hub cannot reach it), False, or "" before the hub has judged it."""
+    return hub.kubectl(
+        "get",
+        "managedcluster",
+        site,
+        "-o",
+        "jsonpath={.status.conditions[?(@.type=='ManagedClusterConditionAvailable')].status}",
+        check=False,
+    ).stdout.strip()
+
+
 def wait_available(hub: LocalCluster, site: str, timeout: float = 120) -> None:
     """Wait until the hub sees the site's agent renew its lease."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        out = hub.kubectl(
-            "get",
-            "managedcluster",
-            site,
-            "-o",
-            "jsonpath={.status.conditions[?(@.type=='ManagedClusterConditionAvailable')].status}",
-            check=False,
-        ).stdout
-        if out.strip() == "True":
+        if availability(hub, site) == "True":
             return
         time.sleep(1.0)
     raise ClusterError(f"site {site} is not available on the hub after {timeout:.0f}s")
@@ -422,11 +465,13 @@ def federation_up(
     hub_args: Sequence[str] = (),
     site_args: Sequence[str] = (),
     ocm_scheduling: bool = False,
+    wan_links: bool = False,
 ) -> Federation:
     """Start a hub and one cluster per name in ``sites``; each site joins with the
     bootstrap kubeconfig and is accepted. Returns once every site is available.
     ``hub_args`` and ``site_args`` go to ``kwokctl create cluster`` (e.g. an audit policy);
-    ``ocm_scheduling`` also runs OCM's Placement and ManifestWorkReplicaSet controllers."""
+    ``ocm_scheduling`` also runs OCM's Placement and ManifestWorkReplicaSet controllers;
+    ``wan_links`` puts a WAN link of its own between each site and the hub."""
     if len(set(sites)) != len(sites) or not sites:
         raise ClusterError(f"site cluster names must be unique and at least one: {list(sites)}")
     if _state_file(workdir, name).exists():
@@ -459,7 +504,7 @@ def federation_up(
             for label, argv in _scheduling_argvs(ocm_dir / "ocm", hub):
                 state.add_pid(label, _start(fed_dir, label, argv))
         bootstrap_kubeconfig(hub, fed_dir / "bootstrap.kubeconfig")
-        fed = Federation(name, workdir, hub, (), ocm_dir)
+        fed = Federation(name, workdir, hub, (), ocm_dir, wan_links)
         for site in sites:
             fed = join_site(fed, site, site_args)
         for site in sites:
@@ -495,20 +540,50 @@ def _scheduling_argvs(ocm: Path, hub: LocalCluster) -> list[tuple[str, list[str]
     ]
 
 
-def join_site(fed: Federation, site: str, cluster_args: Sequence[str] = ()) -> Federation:
+def join_site(
+    fed: Federation,
+    site: str,
+    cluster_args: Sequence[str] = (),
+    *,
+    wan_link: bool | None = None,
+) -> Federation:
     """Start a site cluster whose agent asks the hub to join with the federation's
     bootstrap kubeconfig, and nothing else; the hub has to accept it (:func:`accept_site`).
-    Returns the federation with the site added."""
+    ``wan_link`` (default: the federation's ``wan_links``) puts a WAN link of its own
+    between the site and the hub. Returns the federation with the site added."""
     cluster = cluster_up(
         _site_cluster_name(fed.name, site), fed.workdir, fed.hub.bin_dir, extra_args=cluster_args
     )
     state = _State.load(fed.workdir, fed.name)
     state.add_site(site)
     _prepare_site(cluster, fed.ocm_dir)
-    member = SiteCluster(site, cluster, fed.workdir / fed.name / f"{site}-hub")
+    link = _start_link(fed, site) if (fed.wan_links if wan_link is None else wan_link) else None
+    member = SiteCluster(site, cluster, fed.workdir / fed.name / f"{site}-hub", link)
     member.agent_dir.mkdir(exist_ok=True)
     start_agent(fed, member)
     return replace(fed, sites=(*fed.sites, member))
+
+
+def _start_link(fed: Federation, site: str) -> WanLink:
+    """Start the site's WAN link process and write the site's bootstrap kubeconfig that
+    names it as the hub."""
+    fed_dir = fed.workdir / fed.name
+    listen, control = f"127.0.0.1:{_free_port()}", f"127.0.0.1:{_free_port()}"
+    argv = link_argv(listen, hub_address(fed.hub.kubeconfig), control, f"{fed.name}-{site}")
+    label = _link_label(site)
+    state = _State.load(fed.workdir, fed.name)
+    state.add_pid(label, _start(fed_dir, label, argv))
+    state.add_link(site, control)
+    link = WanLink(control)
+    link.wait_ready()
+    bootstrap_via(
+        fed_dir / "bootstrap.kubeconfig", listen, fed_dir / f"{site}-bootstrap.kubeconfig"
+    )
+    return link
+
+
+def _link_label(site: str) -> str:
+    return f"{site}-wan"
 
 
 def start_agent(fed: Federation, member: SiteCluster) -> None:
@@ -518,7 +593,7 @@ def start_agent(fed: Federation, member: SiteCluster) -> None:
         fed.ocm_dir / "ocm",
         member.name,
         site_kubeconfig=member.cluster.kubeconfig,
-        bootstrap=fed_dir / "bootstrap.kubeconfig",
+        bootstrap=member.bootstrap_kubeconfig,
         agent_dir=member.agent_dir,
         listen_port=_free_port(),
     )
@@ -536,6 +611,7 @@ def leave_site(fed: Federation, site: str) -> Federation:
     """Stop a site's agent and cluster and remove its ManagedCluster from the hub."""
     state = _State.load(fed.workdir, fed.name)
     state.stop_pid(f"{site}-agent")
+    state.stop_pid(_link_label(site))
     cluster_down(_site_cluster_name(fed.name, site), fed.workdir, fed.hub.bin_dir)
     fed.hub.kubectl("delete", "managedcluster", site, "--ignore-not-found", "--wait=false")
     state.remove_site(site)
@@ -551,6 +627,7 @@ class _State:
         self.ocm = ocm
         self.pids: dict[str, int] = {}
         self.sites: list[str] = []
+        self.links: dict[str, str] = {}  # site -> control address of its WAN link
         self.save()
 
     @classmethod
@@ -566,10 +643,11 @@ class _State:
         state.ocm = str(data["ocm"])
         state.pids = {str(k): int(v) for k, v in dict(data.get("pids") or {}).items()}
         state.sites = [str(s) for s in data.get("sites") or []]
+        state.links = {str(k): str(v) for k, v in dict(data.get("links") or {}).items()}
         return state
 
     def save(self) -> None:
-        data = {"ocm": self.ocm, "pids": self.pids, "sites": self.sites}
+        data = {"ocm": self.ocm, "pids": self.pids, "sites": self.sites, "links": self.links}
         self.path.write_text(json.dumps(data, indent=2))
 
     def add_pid(self, label: str, pid: int) -> None:
@@ -588,6 +666,11 @@ class _State:
 
     def remove_site(self, site: str) -> None:
         self.sites = [s for s in self.sites if s != site]
+        self.links.pop(site, None)
+        self.save()
+
+    def add_link(self, site: str, control: str) -> None:
+        self.links[site] = control
         self.save()
 
 
@@ -597,6 +680,34 @@ def _wait_file(path: Path, timeout: float = 60) -> None:
         if time.monotonic() > deadline:
             raise ClusterError(f"{path} was not written within {timeout:.0f}s")
         time.sleep(0.5)
+
+
+def site_link(workdir: Path, name: str, site: str) -> WanLink:
+    """The WAN link of ``site`` in the running federation ``name`` (from its state file,
+    so from any process)."""
+    state = _State.load(workdir, name)
+    if site not in state.links:
+        raise ClusterError(
+            f"site {site} of federation {name} has no WAN link "
+            f"(sites with one: {', '.join(sorted(state.links)) or 'none'}; "
+            "start the federation with `dev federation up --wan-links`)"
+        )
+    return WanLink(state.links[site])
+
+
+def cut_link(fed: Federation, site: str, *, reset: bool = False) -> LinkStatus:
+    """Cut the site off the hub: a dead WAN (or, with ``reset``, every connection closed
+    and new ones refused); the site cluster runs on."""
+    return site_link(fed.workdir, fed.name, site).cut(reset=reset)
+
+
+def heal_link(fed: Federation, site: str) -> LinkStatus:
+    return site_link(fed.workdir, fed.name, site).heal()
+
+
+def delay_link(fed: Federation, site: str, ms: int) -> LinkStatus:
+    """Add ``ms`` of latency to each direction of the site's link (0: none)."""
+    return site_link(fed.workdir, fed.name, site).delay(ms)
 
 
 def federation_down(

@@ -81,15 +81,21 @@ def free_port() -> int:
 
 
 class Meter:
-    """A site power meter on 127.0.0.1: ``GET /power`` answers ``{"loadKw": ...}``."""
+    """A site power meter on 127.0.0.1: ``GET /power`` answers ``{"loadKw": ...}`` (and
+    ``"capacityKw"`` when ``capacity_kw`` is set). ``stop`` takes it off the network (a dead
+    meter: connections refused), ``start`` brings it back at the same URL."""
 
-    def __init__(self, load_kw: float) -> None:
+    def __init__(self, load_kw: float, capacity_kw: float | None = None) -> None:
         self.load_kw = load_kw
+        self.capacity_kw = capacity_kw
         meter = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
-                body = json.dumps({"loadKw": meter.load_kw}).encode()
+                document: dict[str, float] = {"loadKw": meter.load_kw}
+                if meter.capacity_kw is not None:
+                    document["capacityKw"] = meter.capacity_kw
+                body = json.dumps(document).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
@@ -99,14 +105,28 @@ class Meter:
             def log_message(self, *_: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/power"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        self._handler = Handler
+        self.server: ThreadingHTTPServer | None = None
+        self.port = 0
+        self.start()
+        self.url = f"http://127.0.0.1:{self.port}/power"
 
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    def start(self) -> None:
+        """Serve (again, on the same port once it has one)."""
+        if self.server is None:
+            self.server = ThreadingHTTPServer(("127.0.0.1", self.port), self._handler)
+            self.port = int(self.server.server_address[1])
+            self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+            self.thread.start()
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+            self.thread.join(10)
+            self.server = None
+
+    close = stop
 
 
 class OperatorProcess:

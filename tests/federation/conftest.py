@@ -1,6 +1,7 @@
 """Fixtures of the federation tests: one real hub and three real site clusters (kwok
 nodes, kube-schedulers, Open Cluster Management's registration and work agents) per test
-session, a fresh fleet per test, and operators on the hub that are always stopped."""
+session (each site reaching the hub through a WAN link of its own that the tests cut, heal
+and delay), a fresh fleet per test, and operators on the hub that are always stopped."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ def federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]
     workdir = tmp_path_factory.mktemp("federation")
     name = f"cango-fedtest-{os.getpid()}"
     try:
-        yield federation_up(name, SITES, workdir, bin_dir)
+        yield federation_up(name, SITES, workdir, bin_dir, wan_links=True)
     finally:
         federation_down(name, workdir, bin_dir)
 

@@ -58,8 +58,14 @@ class FedFleet:
 
     # -- making the fleet ------------------------------------------------------------
 
-    def site(self, suffix: str, cluster: str, latency_ms: int = 20) -> str:
+    def site(
+        self, suffix: str, cluster: str, latency_ms: int = 20, feed: dict[str, Any] | None = None
+    ) -> str:
+        """A Site in ``cluster``; ``feed``: its spec.power.feed (e.g. a test's Meter)."""
         name = self.name(suffix)
+        power: dict[str, Any] = {"capacityKw": 2000, "reserveKw": 10, "pue": 1.1}
+        if feed is not None:
+            power["feed"] = feed
         body = {
             "apiVersion": API,
             "kind": "Site",
@@ -67,7 +73,7 @@ class FedFleet:
             "spec": {
                 "region": self.region,
                 "cluster": cluster,
-                "power": {"capacityKw": 2000, "reserveKw": 10, "pue": 1.1},
+                "power": power,
                 "mining": {"loadKw": 0, "curtailableKw": 0},
                 "latencyMs": {self.region: latency_ms},
             },
@@ -101,6 +107,11 @@ class FedFleet:
         )
 
     # -- reading it back ---------------------------------------------------------------
+
+    def site_object(self, name: str) -> dict[str, Any]:
+        """The Site on the hub, status included."""
+        got: dict[str, Any] = self.custom.get_cluster_custom_object(GROUP, VERSION, "sites", name)
+        return got
 
     def jobs(self) -> dict[str, dict[str, Any]]:
         items = self.custom.list_namespaced_custom_object(
