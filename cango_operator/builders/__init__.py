@@ -13,12 +13,23 @@ from cango_operator.builders.deployment import (
 from cango_operator.builders.hashing import fingerprint, stamp, stamped_hash
 from cango_operator.builders.node import build_node_patch, node_labels, unhealthy_reason
 from cango_operator.builders.service import build_service
-from cango_operator.builders.site import NodeView, group_by_site, site_aggregates
+from cango_operator.builders.site import (
+    ROUND_SITE_CONDITIONS,
+    NodeView,
+    Reachability,
+    group_by_site,
+    heartbeat_observation,
+    reachability_observation,
+    site_aggregates,
+    with_round_conditions,
+)
 from cango_operator.builders.status import Shortfall, failed_status, job_phase, job_status
 
 __all__ = [
+    "ROUND_SITE_CONDITIONS",
     "NodeView",
     "Observation",
+    "Reachability",
     "Shortfall",
     "build_deployment",
     "build_node_patch",
@@ -26,6 +37,7 @@ __all__ = [
     "failed_status",
     "fingerprint",
     "group_by_site",
+    "heartbeat_observation",
     "job_labels",
     "job_phase",
     "job_status",
@@ -34,9 +46,11 @@ __all__ = [
     "names",
     "node_labels",
     "owner_reference",
+    "reachability_observation",
     "selector",
     "site_aggregates",
     "stamp",
     "stamped_hash",
     "unhealthy_reason",
+    "with_round_conditions",
 ]

@@ -22,6 +22,9 @@ class Observation:
     status: bool
     reason: str
     message: str = ""
+    #: When the observed fact itself last changed, when a source says so (OCM's lease
+    #: lapsed at a time of its own); else the transition is dated when first observed.
+    since: datetime | None = None
 
 
 def merge_conditions(
@@ -39,7 +42,10 @@ def merge_conditions(
         seen.add(obs.type)
         status = "True" if obs.status else "False"
         old = before.get(obs.type)
-        since = old.last_transition_time if old is not None and old.status == status else now
+        if old is not None and old.status == status:
+            since = old.last_transition_time
+        else:
+            since = obs.since or now
         item: dict[str, Any] = {
             "type": obs.type,
             "status": status,

@@ -8,9 +8,69 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from cango_operator.api import GpuNode
+from cango_operator.builders.conditions import Observation
+
+#: A federated site's managed cluster is reachable from the hub (its agent keeps its lease).
+COND_CLUSTER_REACHABLE = "ClusterReachable"
+#: Every GpuNode of the site reports its heartbeat.
+COND_NODES_REPORTING = "NodesReporting"
+#: The condition types the planning round writes on a Site (the power feed writes others).
+ROUND_SITE_CONDITIONS = (COND_CLUSTER_REACHABLE, COND_NODES_REPORTING)
+
+
+@dataclass(frozen=True)
+class Reachability:
+    """A federated site's cluster as the hub sees it: OCM's availability and since when."""
+
+    cluster: str
+    available: str  # "True", "False", "Unknown", or "" (not joined or accepted yet)
+    since: datetime | None = None
+    message: str = ""
+
+    @property
+    def reachable(self) -> bool:
+        return self.available == "True"
+
+
+def reachability_observation(reach: Reachability) -> Observation:
+    """``ClusterReachable``: lease kept (True), lapsed (the link or the agent is down),
+    the cluster reported unavailable, or not joined yet."""
+    if reach.reachable:
+        reason, text = "LeaseRenewed", f"cluster {reach.cluster} keeps its lease on the hub"
+    elif reach.available == "Unknown":
+        reason = "LeaseExpired"
+        text = f"cluster {reach.cluster} has not renewed its lease: the link or its agent is down"
+    elif reach.available == "False":
+        reason, text = "ClusterUnavailable", f"cluster {reach.cluster} reports itself unavailable"
+    else:
+        reason, text = (
+            "NotJoined",
+            f"cluster {reach.cluster} has not joined the hub (or is not accepted)",
+        )
+    if reach.message and not reach.reachable:
+        text = f"{text}; {reach.message}"
+    return Observation(COND_CLUSTER_REACHABLE, reach.reachable, reason, text, reach.since)
+
+
+def heartbeat_observation(total: int, stale: int, stale_after_s: float) -> Observation:
+    """``NodesReporting``: every GpuNode's heartbeat is fresh, or how many are stale."""
+    if stale == 0:
+        return Observation(
+            COND_NODES_REPORTING,
+            True,
+            "HeartbeatsFresh",
+            f"no heartbeat of its {total} GpuNodes is older than {stale_after_s:g} s",
+        )
+    return Observation(
+        COND_NODES_REPORTING,
+        False,
+        "HeartbeatsStale",
+        f"{stale} of {total} GpuNodes have not reported for more than {stale_after_s:g} s",
+    )
 
 
 @dataclass(frozen=True)
@@ -21,6 +81,17 @@ class NodeView:
     usable: bool
     allocated_gpus: int
     healthy_gpus: int
+
+
+def with_round_conditions(
+    stored: Sequence[Mapping[str, Any]], own: Sequence[Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """A Site's conditions as both of their writers put them: the power feed's (and any
+    other writer's) first, in their order, then the round's. The feed runner writes the
+    round's last copy along with its own, so neither erases the other's."""
+    return [dict(c) for c in stored if c.get("type") not in ROUND_SITE_CONDITIONS] + [
+        dict(c) for c in own
+    ]
 
 
 def site_aggregates(

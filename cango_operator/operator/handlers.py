@@ -21,6 +21,7 @@ from cango_operator.operator.indexes import (
     DEPLOYMENTS,
     GPUNODES,
     JOBS,
+    MANAGED_CLUSTERS,
     NAMESPACES,
     NODES,
     SERVICES,
@@ -36,7 +37,17 @@ from cango_operator.operator.sitepower import SitePowerFeeds
 
 logger = logging.getLogger(__name__)
 
-INDEX_NAMES = (JOBS, SITES, GPUNODES, NODES, DEPLOYMENTS, SERVICES, WORKS, NAMESPACES)
+INDEX_NAMES = (
+    JOBS,
+    SITES,
+    GPUNODES,
+    NODES,
+    DEPLOYMENTS,
+    SERVICES,
+    WORKS,
+    NAMESPACES,
+    MANAGED_CLUSTERS,
+)
 
 
 @dataclass

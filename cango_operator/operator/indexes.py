@@ -12,8 +12,10 @@ handing each event to a worker thread; they never await.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -32,6 +34,8 @@ SERVICES = "services_idx"
 WORKS = "manifestworks_idx"
 #: Only for an operator limited to some namespaces (``--namespace``); see :class:`NamespaceEntry`.
 NAMESPACES = "namespaces_idx"
+#: Only with ``--federation``: OCM's ManagedClusters; see :class:`ManagedClusterEntry`.
+MANAGED_CLUSTERS = "managedclusters_idx"
 
 
 def _plain(body: Mapping[str, Any]) -> dict[str, Any]:
@@ -291,3 +295,56 @@ async def index_namespace(body: Mapping[str, Any], **_: Any) -> dict[str, Namesp
     meta = body.get("metadata") or {}
     name = str(meta.get("name", ""))
     return {name: NamespaceEntry(name, bool(meta.get("deletionTimestamp")))}
+
+
+#: OCM's condition on a ManagedCluster: its agent renews its lease (the hub can reach it).
+AVAILABLE_CONDITION = "ManagedClusterConditionAvailable"
+
+
+@dataclass(frozen=True)
+class ManagedClusterEntry:
+    """A federation's site cluster as OCM's hub sees it (only with ``--federation``).
+
+    ``available`` is OCM's ``ManagedClusterConditionAvailable`` status: "True" while the
+    site's agent keeps its lease, "Unknown" once the lease has lapsed (the link or the
+    agent is down), "False" when the agent reports the cluster unhealthy; "" before OCM
+    has said anything (a cluster not yet accepted). ``since`` is when it last changed.
+    """
+
+    name: str
+    available: str
+    since: datetime | None
+    reason: str
+    message: str
+
+    @property
+    def reachable(self) -> bool:
+        return self.available == "True"
+
+
+def _parse_time(value: object) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    with contextlib.suppress(ValueError):
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return None
+
+
+async def index_managed_cluster(
+    body: Mapping[str, Any], **_: Any
+) -> dict[str, ManagedClusterEntry]:
+    meta = body.get("metadata") or {}
+    name = str(meta.get("name", ""))
+    conditions = (body.get("status") or {}).get("conditions") or []
+    available: Mapping[str, Any] = next(
+        (c for c in conditions if c.get("type") == AVAILABLE_CONDITION), {}
+    )
+    return {
+        name: ManagedClusterEntry(
+            name=name,
+            available=str(available.get("status") or ""),
+            since=_parse_time(available.get("lastTransitionTime")),
+            reason=str(available.get("reason") or ""),
+            message=str(available.get("message") or ""),
+        )
+    }

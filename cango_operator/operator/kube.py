@@ -27,6 +27,8 @@ MERGE = "application/merge-patch+json"
 TIMEOUT = (5.0, 30.0)
 WORK_GROUP = "work.open-cluster-management.io"
 WORK_VERSION = "v1"
+CLUSTER_GROUP = "cluster.open-cluster-management.io"
+CLUSTER_VERSION = "v1"
 
 T = TypeVar("T")
 

@@ -11,7 +11,12 @@ import kopf
 from cango_operator.api import GROUP, VERSION
 from cango_operator.builders.labels import MANAGED_BY, MANAGED_BY_LABEL
 from cango_operator.operator import handlers, indexes
-from cango_operator.operator.kube import WORK_GROUP, WORK_VERSION
+from cango_operator.operator.kube import (
+    CLUSTER_GROUP,
+    CLUSTER_VERSION,
+    WORK_GROUP,
+    WORK_VERSION,
+)
 from cango_operator.operator.options import OperatorOptions
 
 MANAGED = {MANAGED_BY_LABEL: MANAGED_BY}
@@ -38,6 +43,8 @@ def build_registry(options: OperatorOptions, login: Callable[..., Any]) -> kopf.
     if options.federation:
         work = (WORK_GROUP, WORK_VERSION, "manifestworks")
         watched.append((work, indexes.WORKS, indexes.index_work, MANAGED))
+        clusters = (CLUSTER_GROUP, CLUSTER_VERSION, "managedclusters")
+        watched.append((clusters, indexes.MANAGED_CLUSTERS, indexes.index_managed_cluster, {}))
     for (group, version, plural), name, index_fn, labels in watched:
         filters: dict[str, Any] = {"labels": labels} if labels else {}
         kopf.index(group, version, plural, id=name, registry=registry, **filters)(index_fn)

@@ -21,6 +21,7 @@ from typing import Any
 
 from cango_operator.builders.hashing import stamped_hash
 from cango_operator.builders.labels import JOB_LABEL
+from cango_operator.operator.indexes import AVAILABLE_CONDITION
 
 #: Measured power below this change (W) never requests a round by itself.
 MIN_POWER_STEP_W = 50.0
@@ -196,6 +197,16 @@ def namespace_inputs(body: Mapping[str, Any]) -> PlanInputs:
     return PlanInputs((bool(_meta(body).get("deletionTimestamp")),))
 
 
+def managed_cluster_inputs(body: Mapping[str, Any]) -> PlanInputs:
+    """A ManagedCluster (with ``--federation``): its availability and since when. Not the
+    agent's other conditions, its capacity or version."""
+    available: Mapping[str, Any] = next(
+        (c for c in _status(body).get("conditions") or [] if c.get("type") == AVAILABLE_CONDITION),
+        {},
+    )
+    return PlanInputs((available.get("status"), available.get("lastTransitionTime")))
+
+
 def _number(value: Any) -> float | None:
     return None if value is None else float(value)
 
@@ -209,6 +220,7 @@ INPUTS: Mapping[str, Callable[[Mapping[str, Any]], PlanInputs]] = {
     "services": owned_inputs,
     "manifestworks": work_inputs,
     "namespaces": namespace_inputs,
+    "managedclusters": managed_cluster_inputs,
 }
 
 

@@ -38,6 +38,7 @@ from cango_operator.operator.statuses import (
     job_decisions,
     node_writes,
     site_loads,
+    site_round_conditions,
     site_writes,
 )
 from cango_operator.operator.view import FleetView, build_view
@@ -189,10 +190,15 @@ class Reconciler:
         timings["realize"] = time.monotonic() - started
 
         # 3. The fleet's own status: allocation, Node taints and labels, site aggregates.
-        fleet = [*gpunode_writes(view, plan), *node_writes(view), *site_writes(view, plan)]
+        site_conditions = site_round_conditions(view)
+        fleet = [
+            *gpunode_writes(view, plan),
+            *node_writes(view),
+            *site_writes(view, plan, site_conditions),
+        ]
         await self._write_all(fleet, result)
         if self.feeds is not None:
-            await self.feeds.sync(view.sites, site_loads(view, plan))
+            await self.feeds.sync(view.sites, site_loads(view, plan), site_conditions)
         timings["fleet"] = time.monotonic() - started
 
         _gauge_phases(decisions, len(view.failed))

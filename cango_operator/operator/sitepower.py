@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -24,7 +24,7 @@ from typing import Any
 from kubernetes import client
 
 from cango_operator.api import FeedType, Site, SitePhase
-from cango_operator.builders import fingerprint
+from cango_operator.builders import fingerprint, with_round_conditions
 from cango_operator.errors import ConfigError
 from cango_operator.operator.kube import KubeWriter
 from cango_operator.operator.metrics import REGISTRY
@@ -59,6 +59,7 @@ class SitePowerFeeds:
         self._core = client.CoreV1Api(api)
         self._secret_namespace = secret_namespace
         self._loads: dict[str, GpuLoad] = {}
+        self._round_conditions: dict[str, Sequence[Mapping[str, Any]]] = {}
         self._specs: dict[str, SitePowerSpec] = {}
         self._written: dict[str, str] = {}
         self._metrics = _power_metrics()
@@ -90,10 +91,18 @@ class SitePowerFeeds:
             await runner.stop()
             logger.info("power feeds stopped")
 
-    async def sync(self, sites: Mapping[str, Site], loads: Mapping[str, GpuLoad]) -> None:
-        """Follow the Sites (new, changed, gone) and the GPU load the last plan gives them."""
+    async def sync(
+        self,
+        sites: Mapping[str, Site],
+        loads: Mapping[str, GpuLoad],
+        round_conditions: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
+    ) -> None:
+        """Follow the Sites (new, changed, gone), the GPU load the last plan gives them
+        and the conditions the round keeps on them (written along with the feed's own,
+        so that a feed write does not erase them)."""
         changed_load = {n for n, load in loads.items() if self._loads.get(n) != load}
         self._loads = dict(loads)
+        self._round_conditions = dict(round_conditions or {})
         runner = self._runner
         if runner is None:
             return
@@ -137,6 +146,9 @@ class SitePowerFeeds:
         if self._runner is None:
             return  # stopped meanwhile: another instance is in charge
         body = state.status()
+        body["conditions"] = with_round_conditions(
+            body["conditions"], self._round_conditions.get(name, ())
+        )
         digest = fingerprint(body)
         if self._written.get(name) == digest:
             return

@@ -25,8 +25,12 @@ from cango_operator.builders import (
     build_node_patch,
     failed_status,
     fingerprint,
+    heartbeat_observation,
     job_status,
+    merge_conditions,
+    reachability_observation,
     site_aggregates,
+    with_round_conditions,
 )
 from cango_operator.operator.sitepower import has_live_feed
 from cango_operator.operator.view import FleetView
@@ -218,7 +222,35 @@ def node_views_by_site(view: FleetView, plan: Plan) -> dict[str, list[NodeView]]
     return nodes_at
 
 
-def site_writes(view: FleetView, plan: Plan) -> list[Write]:
+def site_round_conditions(view: FleetView) -> dict[str, list[dict[str, Any]]]:
+    """The conditions the round owns on each Site (``ClusterReachable`` for a federated
+    site, ``NodesReporting`` for one with GpuNodes), with their transition times kept."""
+    totals: dict[str, int] = {}
+    stale: dict[str, int] = {}
+    for gpunode in view.gpunodes.values():
+        totals[gpunode.spec.site] = totals.get(gpunode.spec.site, 0) + 1
+        if gpunode.name in view.stale:
+            stale[gpunode.spec.site] = stale.get(gpunode.spec.site, 0) + 1
+    out: dict[str, list[dict[str, Any]]] = {}
+    for name, site in view.sites.items():
+        observed = []
+        if name in view.reachability:
+            observed.append(reachability_observation(view.reachability[name]))
+        if totals.get(name):
+            observed.append(
+                heartbeat_observation(totals[name], stale.get(name, 0), view.stale_after)
+            )
+        existing = site.status.conditions if site.status is not None else []
+        merged = merge_conditions(existing, observed, generation=None, now=view.now)
+        out[name] = [c for c in merged if c["type"] in {o.type for o in observed}]
+    return out
+
+
+def site_writes(
+    view: FleetView, plan: Plan, conditions: Mapping[str, Sequence[Mapping[str, Any]]]
+) -> list[Write]:
+    """Each Site's aggregates and the round's ``conditions`` (from
+    :func:`site_round_conditions`), where they change something."""
     power = {s.name: s for s in plan.sites}
     committed: dict[str, float] = {}
     for p in plan.placements:
@@ -237,6 +269,8 @@ def site_writes(view: FleetView, plan: Plan) -> list[Write]:
         if has_live_feed(site):
             del body["power"]  # the feed runner writes those, from the same GPU load
         body["observedGeneration"] = site.metadata.generation
+        stored = _dump_status(site).get("conditions") or []
+        body["conditions"] = with_round_conditions(stored, conditions.get(name, ()))
         if differs(body, _dump_status(site)):
             version = view.world.sites[name].resource_version
             out.append(Write("Site", name, None, version, body))

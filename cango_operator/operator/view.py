@@ -12,6 +12,7 @@
   controller gave up on) is Unknown: its replicas move now, not after Kubernetes'
   five-minute eviction, and nothing new goes there until it is Ready;
 * a site with a live power feed that has not reported yet is Unknown (no new work);
+* a federated site's cluster is reachable or not as OCM's hub sees it (the agent's lease);
 * jobs being deleted are left out; jobs whose spec does not parse are set aside as
   failed, with the reason.
 """
@@ -32,6 +33,7 @@ from cango_operator.api import (
     SitePhase,
     SiteStatus,
 )
+from cango_operator.builders import Reachability
 from cango_operator.builders.labels import CLUSTER_LABEL
 from cango_operator.operator.indexes import JobEntry
 from cango_operator.operator.memory import WriteMemory
@@ -59,6 +61,10 @@ class FleetView:
     #: GpuNodes of sites in managed clusters that the operator may not use (not
     #: federated, or reported by another cluster), with the reason.
     foreign: dict[str, str] = field(default_factory=dict)
+    #: Federated sites with ``spec.cluster``: their cluster's reachability, by site.
+    reachability: dict[str, Reachability] = field(default_factory=dict)
+    #: Seconds without a heartbeat after which a GpuNode is stale.
+    stale_after: float = 0.0
 
 
 def build_view(
@@ -69,7 +75,7 @@ def build_view(
     *,
     federated: bool = False,
 ) -> FleetView:
-    view = FleetView(world=world, now=now)
+    view = FleetView(world=world, now=now, stale_after=stale_after)
     for key, entry in world.jobs.items():
         if entry.deleting:
             continue
@@ -86,6 +92,8 @@ def build_view(
         view.jobs[key] = job
     for site in world.valid_sites():
         view.sites[site.name] = site if _feed_heard(site) else _unheard(site)
+        if federated and site.spec.cluster:
+            view.reachability[site.name] = _reachability(world, site.spec.cluster)
     for gpunode in world.valid_gpunodes():
         cluster = world.cluster_of(gpunode.spec.site)
         if cluster is not None:
@@ -113,6 +121,13 @@ def build_view(
         else:
             view.gpunodes[gpunode.name] = gpunode
     return view
+
+
+def _reachability(world: World, cluster: str) -> Reachability:
+    entry = world.managed_clusters.get(cluster)
+    if entry is None:
+        return Reachability(cluster, "")
+    return Reachability(cluster, entry.available, entry.since, entry.message)
 
 
 def _remote_refusal(gpunode: GpuNode, cluster: str, federated: bool) -> str | None:

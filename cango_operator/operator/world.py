@@ -16,6 +16,7 @@ from cango_operator.operator.indexes import (
     DEPLOYMENTS,
     GPUNODES,
     JOBS,
+    MANAGED_CLUSTERS,
     NAMESPACES,
     NODES,
     SERVICES,
@@ -23,6 +24,7 @@ from cango_operator.operator.indexes import (
     WORKS,
     ClusterEntry,
     JobEntry,
+    ManagedClusterEntry,
     NamespaceEntry,
     NodeEntry,
     OwnedEntry,
@@ -51,6 +53,8 @@ class World:
     services: dict[str, list[OwnedEntry]] = field(default_factory=dict)
     #: ManifestWorks by the job they carry (``namespace/job label value``).
     works: dict[str, list[WorkEntry]] = field(default_factory=dict)
+    #: A federation's site clusters as OCM's hub sees them, by name.
+    managed_clusters: dict[str, ManagedClusterEntry] = field(default_factory=dict)
 
     @classmethod
     def from_indexes(cls, indexes: Mapping[str, Any]) -> World:
@@ -75,6 +79,8 @@ class World:
                 world.services.setdefault(f"{svc.namespace}/{svc.job}", []).append(svc)
         for work in _values(indexes.get(WORKS)):
             world.works.setdefault(work.job, []).append(work)
+        for cluster in _values(indexes.get(MANAGED_CLUSTERS)):
+            world.managed_clusters[cluster.name] = cluster
         return world
 
     def valid_sites(self) -> list[Site]:

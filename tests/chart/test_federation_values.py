@@ -25,6 +25,7 @@ class TestFederationValues:
         assert not [o for o in objects if o["kind"].startswith("ValidatingAdmissionPolicy")]
         rules = [r for o in objects if o["kind"] == "ClusterRole" for r in o["rules"]]
         assert not [r for r in rules if "manifestworks" in r["resources"]]
+        assert not [r for r in rules if "managedclusters" in r["resources"]]
 
     def test_on_the_operator_is_the_hub_and_may_write_manifestworks(self, helm: Helm) -> None:
         objects = helm.template(ON)
@@ -36,6 +37,15 @@ class TestFederationValues:
                 "apiGroups": ["work.open-cluster-management.io"],
                 "resources": ["manifestworks"],
                 "verbs": ["list", "watch", "create", "patch", "delete"],
+            }
+        ]
+        # Whether each site's cluster is reachable: read only.
+        clusters = [r for r in operator["rules"] if "managedclusters" in r["resources"]]
+        assert clusters == [
+            {
+                "apiGroups": ["cluster.open-cluster-management.io"],
+                "resources": ["managedclusters"],
+                "verbs": ["list", "watch"],
             }
         ]
 

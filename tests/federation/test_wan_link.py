@@ -55,6 +55,28 @@ def running_pods(fleet: FedFleet, cluster: str) -> set[tuple[str, str]]:
     }
 
 
+def meter_feed(meter: Meter) -> dict[str, object]:
+    return {
+        "type": "http",
+        "url": meter.url,
+        "jsonPath": "loadKw",
+        "intervalSeconds": 1,
+        "staleAfterSeconds": 3,
+    }
+
+
+def conditions_of(fleet: FedFleet, site: str) -> dict[str, dict[str, str]]:
+    status = fleet.site_object(site).get("status") or {}
+    return {c["type"]: c for c in status.get("conditions") or []}
+
+
+def signals(fleet: FedFleet, site: str) -> dict[str, str]:
+    """The three things the hub knows of a site apart: its cluster, its feed, its nodes."""
+    wanted = ("ClusterReachable", "PowerFeedHealthy", "NodesReporting")
+    found = conditions_of(fleet, site)
+    return {kind: found[kind]["status"] for kind in wanted if kind in found}
+
+
 class TestCutLink:
     def test_a_cut_site_turns_unknown_on_the_hub_runs_on_and_comes_back_when_healed(
         self,
@@ -63,12 +85,39 @@ class TestCutLink:
         start_operator: StartOperator,
         cut_site: str,
     ) -> None:
-        fleet.nodes(fleet.site("a", cut_site), 1)
+        meter = Meter(load_kw=10)
+        try:
+            site = fleet.site("a", cut_site, feed=meter_feed(meter))
+            self._cut_and_heal(federation, fleet, start_operator, cut_site, site)
+        finally:
+            meter.close()
+
+    def _cut_and_heal(
+        self,
+        federation: Federation,
+        fleet: FedFleet,
+        start_operator: StartOperator,
+        cut_site: str,
+        site: str,
+    ) -> None:
+        fleet.nodes(site, 1)
         fleet.job("held", replicas=2)
         start_operator()
         fleet.wait_running(["held"])
         pods = running_pods(fleet, cut_site)
         assert len(pods) == 2
+        wait_for(
+            "the site reachable, its feed and nodes healthy",
+            lambda: (
+                signals(fleet, site)
+                == {
+                    "ClusterReachable": "True",
+                    "PowerFeedHealthy": "True",
+                    "NodesReporting": "True",
+                }
+            ),
+            state=lambda: signals(fleet, site),
+        )
 
         cut_at = time.monotonic()
         assert cut_link(federation, cut_site).state == "cut"
@@ -86,6 +135,19 @@ class TestCutLink:
         print(f"{cut_site} Unknown on the hub {time.monotonic() - cut_at:.1f} s after the cut")
         others = {s: availability(federation.hub, s) for s in SITES if s != cut_site}
         assert others == dict.fromkeys(others, "True")
+        # The operator tells the cases apart: the cluster is out of reach, while the
+        # hub still reads the site's power feed (and its nodes' last word stands).
+        wait_for(
+            "the Site to say its cluster is unreachable",
+            lambda: signals(fleet, site)["ClusterReachable"] == "False",
+            timeout=15,
+            every=0.5,
+            state=lambda: signals(fleet, site),
+        )
+        print(f"the Site says so {time.monotonic() - cut_at:.1f} s after the cut")
+        reach = conditions_of(fleet, site)["ClusterReachable"]
+        assert reach["reason"] == "LeaseExpired" and cut_site in reach["message"]
+        assert signals(fleet, site)["PowerFeedHealthy"] == "True"
 
         healed_at = time.monotonic()
         heal_link(federation, cut_site)
@@ -95,6 +157,12 @@ class TestCutLink:
             timeout=60,
         )
         print(f"{cut_site} Available {time.monotonic() - healed_at:.1f} s after the heal")
+        wait_for(
+            "the Site to say its cluster is reachable again",
+            lambda: signals(fleet, site)["ClusterReachable"] == "True",
+            timeout=15,
+            state=lambda: signals(fleet, site),
+        )
         assert running_pods(fleet, cut_site) == pods
         assert fleet.phases() == {"held": "Running"}
 
@@ -151,13 +219,7 @@ class TestFeedStopped:
                 cluster: fleet.site(
                     cluster.removeprefix("site-"),
                     cluster,
-                    feed={
-                        "type": "http",
-                        "url": meter.url,
-                        "jsonPath": "loadKw",
-                        "intervalSeconds": 1,
-                        "staleAfterSeconds": 3,
-                    },
+                    feed=meter_feed(meter),
                 )
                 for cluster, meter in meters.items()
             }
@@ -185,6 +247,14 @@ class TestFeedStopped:
             assert {s: availability(federation.hub, s) for s in SITES} == dict.fromkeys(
                 SITES, "True"
             )
+            # A dark feed is not a lost link: the Site says which one is missing.
+            wait_for(
+                "site-a's Site to say its feed, not its cluster, is missing",
+                lambda: signals(fleet, sites["site-a"]).get("PowerFeedHealthy") == "False",
+                timeout=15,
+                state=lambda: signals(fleet, sites["site-a"]),
+            )
+            assert signals(fleet, sites["site-a"])["ClusterReachable"] == "True"
 
             meters["site-a"].start()
             wait_for(

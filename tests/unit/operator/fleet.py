@@ -20,6 +20,7 @@ from cango_operator.operator.statuses import (
     gpunode_writes,
     job_decisions,
     node_writes,
+    site_round_conditions,
     site_writes,
 )
 from cango_operator.operator.view import FleetView, build_view
@@ -130,6 +131,20 @@ class Fleet:
             meta["deletionTimestamp"] = "2026-01-01T00:00:00Z"
         self.add("Namespace", {"apiVersion": "v1", "kind": "Namespace", "metadata": meta})
 
+    def managed_cluster(self, name: str, available: str, since: str) -> None:
+        """OCM's ManagedCluster on the hub, its availability as the lease controller says."""
+        condition = {
+            "type": indexes.AVAILABLE_CONDITION,
+            "status": available,
+            "reason": "ManagedClusterLeaseUpdateStopped" if available == "Unknown" else "Ok",
+            "message": "",
+            "lastTransitionTime": since,
+        }
+        self.add(
+            "ManagedCluster",
+            {"metadata": {"name": name}, "status": {"conditions": [condition]}},
+        )
+
     def delete(self, kind: str, name: str, namespace: str = "") -> None:
         del self.bodies[(kind, namespace, name)]
 
@@ -144,6 +159,7 @@ class Fleet:
             "Node": (indexes.NODES, indexes.index_node),
             "ManifestWork": (indexes.WORKS, indexes.index_work),
             "Namespace": (indexes.NAMESPACES, indexes.index_namespace),
+            "ManagedCluster": (indexes.MANAGED_CLUSTERS, indexes.index_managed_cluster),
         }
         idx: dict[str, dict[Any, list[Any]]] = {name: {} for name, _ in fns.values()}
         if not self.namespaced:
@@ -179,7 +195,7 @@ class Round:
             *failed_writes(self.view),
             *gpunode_writes(self.view, self.plan),
             *node_writes(self.view),
-            *site_writes(self.view, self.plan),
+            *site_writes(self.view, self.plan, site_round_conditions(self.view)),
         ]
 
 

@@ -4,6 +4,7 @@ applier turns placements into ManifestWorks (and nothing else)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cango_operator.api import InferenceJob, JobPlacement
@@ -199,3 +200,82 @@ def feedback(name: str, ready: int, updated: int) -> dict[str, Any]:
             ]
         },
     }
+
+
+def site_conditions(round_: Any, site: str) -> dict[str, dict[str, Any]]:
+    """The conditions the round's Site write sets, by type."""
+    (write,) = [w for w in round_.writes() if w.kind == "Site" and w.name == site]
+    return {c["type"]: c for c in write.body["conditions"]}
+
+
+class TestSiteReachability:
+    """The hub tells a site it cannot reach from a dark site or silent nodes: each is its
+    own condition, saying since when."""
+
+    async def test_a_reachable_cluster_and_reporting_nodes(self) -> None:
+        fleet = federated_fleet()
+        fleet.managed_cluster("latam-1", "True", "2026-12-04T10:00:00Z")
+        conditions = site_conditions(await decide(fleet, federated=True), "py-1")
+        assert conditions["ClusterReachable"]["status"] == "True"
+        assert conditions["ClusterReachable"]["lastTransitionTime"] == "2026-12-04T10:00:00Z"
+        assert conditions["NodesReporting"]["status"] == "True"
+
+    async def test_a_lapsed_lease_is_unreachable_since_ocm_says_so(self) -> None:
+        fleet = federated_fleet()
+        fleet.managed_cluster("latam-1", "Unknown", "2026-12-04T11:30:00Z")
+        reach = site_conditions(await decide(fleet, federated=True), "py-1")["ClusterReachable"]
+        assert (reach["status"], reach["reason"]) == ("False", "LeaseExpired")
+        assert reach["lastTransitionTime"] == "2026-12-04T11:30:00Z"
+        assert "latam-1" in reach["message"]
+
+    async def test_a_cluster_the_hub_has_never_seen_has_not_joined(self) -> None:
+        reach = site_conditions(await decide(federated_fleet(), federated=True), "py-1")
+        assert (reach["ClusterReachable"]["status"], reach["ClusterReachable"]["reason"]) == (
+            "False",
+            "NotJoined",
+        )
+
+    async def test_stale_heartbeats_are_a_condition_of_their_own(self) -> None:
+        fleet = federated_fleet()
+        fleet.managed_cluster("latam-1", "True", "2026-12-04T10:00:00Z")
+        heard = datetime.now(UTC)
+        fleet.get("GpuNode", "py-1-n001")["status"] = {
+            "phase": "Ready",
+            "lastHeartbeatTime": heard.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+        fresh = site_conditions(await decide(fleet, federated=True, now=heard), "py-1")
+        assert fresh["NodesReporting"]["status"] == "True"
+        later = heard + timedelta(seconds=600)
+        conditions = site_conditions(await decide(fleet, federated=True, now=later), "py-1")
+        assert conditions["ClusterReachable"]["status"] == "True"
+        nodes = conditions["NodesReporting"]
+        assert (nodes["status"], nodes["reason"]) == ("False", "HeartbeatsStale")
+        assert nodes["message"].startswith("1 of 1 GpuNodes")
+
+    async def test_the_power_feeds_conditions_stay_and_an_unchanged_site_is_not_written(
+        self,
+    ) -> None:
+        fleet = federated_fleet()
+        fleet.managed_cluster("latam-1", "True", "2026-12-04T10:00:00Z")
+        feed = {
+            "type": "PowerFeedHealthy",
+            "status": "True",
+            "reason": "SampleFresh",
+            "message": "1 s old",
+            "lastTransitionTime": "2026-12-04T09:00:00Z",
+        }
+        fleet.get("Site", "py-1").setdefault("status", {})["conditions"] = [feed]
+        first = await decide(fleet, federated=True)
+        conditions = site_conditions(first, "py-1")
+        assert list(conditions) == ["PowerFeedHealthy", "ClusterReachable", "NodesReporting"]
+        assert conditions["PowerFeedHealthy"] == feed
+        fleet.apply(first.writes())
+        again = await decide(fleet, federated=True)
+        assert not [w for w in again.writes() if w.kind == "Site"]
+
+    async def test_a_site_of_the_hubs_own_cluster_has_no_reachability(self) -> None:
+        fleet = Fleet()
+        fleet.site("tx-1")
+        fleet.gpu_node("tx-1-n001", "tx-1")
+        conditions = site_conditions(await decide(fleet, federated=True), "tx-1")
+        assert list(conditions) == ["NodesReporting"]
