@@ -167,6 +167,20 @@ class PlacementSpec(SpecModel):
         return self.objective != Objective.LATENCY or self.client_region is not None
 
 
+class FailoverSpec(SpecModel):
+    """What to do about replicas at a site the hub cannot reach (a federated site whose
+    cluster's lease lapsed: a cut link, not necessarily a dark site)."""
+
+    replace: bool = True
+    """True: after replaceAfterSeconds, place replacements elsewhere while the originals
+    stay as they are at the unreachable site (they may well still serve its users).
+    False: never replace them; wait for the site."""
+    replace_after_seconds: Annotated[int, Field(ge=0, le=30 * 24 * 3600)] = 60
+    """How long the site may be unreachable before replacements are placed; 0: at once.
+    When it is back, the replicas beyond spec.replicas (the originals and the
+    replacements together) are removed, the engine choosing which as when scaling down."""
+
+
 class InferenceJobSpec(SpecModel):
     """What the tenant asks for."""
 
@@ -185,6 +199,8 @@ class InferenceJobSpec(SpecModel):
     """Higher priority may preempt lower (only preemptible jobs are preempted)."""
     preemptible: bool = False
     """True: replicas may be moved or stopped for higher-priority work or curtailment."""
+    failover: FailoverSpec = defaulted(FailoverSpec)
+    """Replicas at a site the hub cannot reach: when to replace them elsewhere."""
 
     @cel_rule(
         "!has(self.placement) || self.placement.minSites <= self.replicas",
@@ -235,8 +251,16 @@ class InferenceJobStatus(StatusModel):
     """Replicas placed."""
     ready_replicas: Annotated[int, Field(ge=0)] | None = None
     """Replicas ready to serve."""
+    unknown_replicas: Annotated[int, Field(ge=0)] | None = None
+    """Replicas at sites the hub cannot reach: they may be serving, nobody can tell.
+    Counted neither as ready nor as missing."""
     placements: list[JobPlacement] = Field(default_factory=list, max_length=MAX_REPLICAS)
     """The placement decision, node by node."""
+    unreachable_placements: list[JobPlacement] = Field(
+        default_factory=list, max_length=MAX_REPLICAS
+    )
+    """Replicas at an unreachable site that were replaced elsewhere (spec.failover): they
+    stay as they are there until the site is back, then the surplus is removed."""
     sites: Annotated[list[Annotated[str, Field(max_length=63)]], Field(max_length=MAX_SITES)] = (
         Field(default_factory=list)
     )

@@ -23,7 +23,13 @@ from cango_operator.builders.site import (
     site_aggregates,
     with_round_conditions,
 )
-from cango_operator.builders.status import Shortfall, failed_status, job_phase, job_status
+from cango_operator.builders.status import (
+    Shortfall,
+    Unreached,
+    failed_status,
+    job_phase,
+    job_status,
+)
 
 __all__ = [
     "ROUND_SITE_CONDITIONS",
@@ -31,6 +37,7 @@ __all__ = [
     "Observation",
     "Reachability",
     "Shortfall",
+    "Unreached",
     "build_deployment",
     "build_node_patch",
     "build_service",

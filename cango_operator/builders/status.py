@@ -19,6 +19,8 @@ from cango_operator.builders.deployment import selector
 PLACED = "Placed"
 READY = "Ready"
 VALID = "SpecValid"
+#: Whether every replica is at a site the hub can reach (written once one was not).
+REACHABLE = "ReplicasReachable"
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,36 @@ class Shortfall:
 
     missing: int
     message: str
+
+
+@dataclass(frozen=True)
+class Unreached:
+    """A job's replicas at sites the hub cannot reach (see ``operator.partitions``)."""
+
+    unknown: int
+    """Replicas there, replaced or not."""
+    replaced: Sequence[JobPlacement] = ()
+    """Rows there that were replaced elsewhere."""
+    waiting: Sequence[str] = ()
+    """Sites whose rows are kept, not replaced (yet)."""
+
+
+def _reachable_observation(job: InferenceJob, unreached: Unreached) -> Observation:
+    if unreached.unknown == 0:
+        return Observation(REACHABLE, True, "AllSitesReachable", "")
+    failover = job.spec.failover
+    sites = sorted({r.site for r in unreached.replaced} | set(unreached.waiting))
+    parts = [f"{unreached.unknown} replicas at unreachable sites ({', '.join(sites)})"]
+    if unreached.replaced:
+        parts.append(f"{sum(r.replicas for r in unreached.replaced)} replaced elsewhere")
+    if unreached.waiting:
+        parts.append(
+            "the rest replaced once a site has been unreachable for "
+            f"{failover.replace_after_seconds} s"
+            if failover.replace
+            else "not replaced (failover.replace: false)"
+        )
+    return Observation(REACHABLE, False, "SiteUnreachable", "; ".join(parts))
 
 
 def job_phase(replicas: int, placed: int, ready: int) -> JobPhase:
@@ -64,8 +96,10 @@ def job_status(
     shortfall: Shortfall | None,
     latency_by_site: Mapping[str, int | None],
     now: datetime,
+    unreached: Unreached | None = None,
 ) -> dict[str, Any]:
-    """The whole status the operator owns for a job it could read."""
+    """The whole status the operator owns for a job it could read; ``unreached``: its
+    replicas at sites out of reach, if it has or had any."""
     wanted = job.spec.replicas
     placed = sum(p.replicas for p in placements)
     ready = min(ready, placed)
@@ -85,23 +119,25 @@ def job_status(
         f"{ready}/{wanted} replicas ready",
     )
     existing: list[Condition] = job.status.conditions if job.status is not None else []
+    observed = [placed_obs, ready_obs, Observation(VALID, True, "Valid")]
+    if unreached is not None or any(c.type == REACHABLE for c in existing):
+        observed.append(_reachable_observation(job, unreached or Unreached(0)))
     generation = job.metadata.generation
+    unknown = unreached.unknown if unreached is not None else 0
+    replaced = unreached.replaced if unreached is not None else ()
     return {
         "phase": phase.value,
         "observedGeneration": generation,
         "replicas": placed,
         "readyReplicas": ready,
+        "unknownReplicas": unknown or None,
         "placements": placement_dicts(placements),
+        "unreachablePlacements": placement_dicts(replaced) or None,
         "sites": sorted({p.site for p in placements if p.replicas > 0}),
         "latencyMs": worst_latency(placements, latency_by_site),
         "message": message,
         "selector": selector(job),
-        "conditions": merge_conditions(
-            existing,
-            [placed_obs, ready_obs, Observation(VALID, True, "Valid")],
-            generation=generation,
-            now=now,
-        ),
+        "conditions": merge_conditions(existing, observed, generation=generation, now=now),
     }
 
 

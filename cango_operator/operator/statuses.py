@@ -22,6 +22,7 @@ from cango_operator.api import (
 from cango_operator.builders import (
     NodeView,
     Shortfall,
+    Unreached,
     build_node_patch,
     failed_status,
     fingerprint,
@@ -100,6 +101,7 @@ def job_decisions(
             latency = {name: site_latency(site, region) for name, site in view.sites.items()}
             latency_to[region] = latency
         ready_now = ready(job, rows)
+        partitioned = view.partitioned.get(key)
         status = job_status(
             job,
             rows,
@@ -107,6 +109,11 @@ def job_decisions(
             shortfall=short.get(key),
             latency_by_site=latency,
             now=view.now,
+            unreached=(
+                Unreached(partitioned.unknown, partitioned.unreachable, partitioned.waiting)
+                if partitioned is not None
+                else None
+            ),
         )
         if usage is not None:
             changes = differs(status, view.current_status.get(key))

@@ -13,6 +13,10 @@
   five-minute eviction, and nothing new goes there until it is Ready;
 * a site with a live power feed that has not reported yet is Unknown (no new work);
 * a federated site's cluster is reachable or not as OCM's hub sees it (the agent's lease);
+  one out of reach is Unknown (no new work, running work stays), its GpuNodes are
+  judged by nothing (their heartbeats cannot arrive; they keep their work), and each
+  job's rows there are kept or replaced by the job's failover policy (see
+  :mod:`partitions`);
 * jobs being deleted are left out; jobs whose spec does not parse are set aside as
   failed, with the reason.
 """
@@ -29,6 +33,7 @@ from cango_operator.api import (
     GpuNodePhase,
     GpuNodeStatus,
     InferenceJob,
+    InferenceJobStatus,
     Site,
     SitePhase,
     SiteStatus,
@@ -37,6 +42,7 @@ from cango_operator.builders import Reachability
 from cango_operator.builders.labels import CLUSTER_LABEL
 from cango_operator.operator.indexes import JobEntry
 from cango_operator.operator.memory import WriteMemory
+from cango_operator.operator.partitions import JobRows, Unreachable, split_rows
 from cango_operator.operator.sitepower import has_live_feed
 from cango_operator.operator.world import World, is_stale
 
@@ -63,6 +69,8 @@ class FleetView:
     foreign: dict[str, str] = field(default_factory=dict)
     #: Federated sites with ``spec.cluster``: their cluster's reachability, by site.
     reachability: dict[str, Reachability] = field(default_factory=dict)
+    #: Jobs with replicas at unreachable sites: their rows as the round plans them.
+    partitioned: dict[str, JobRows] = field(default_factory=dict)
     #: Seconds without a heartbeat after which a GpuNode is stale.
     stale_after: float = 0.0
 
@@ -76,6 +84,15 @@ def build_view(
     federated: bool = False,
 ) -> FleetView:
     view = FleetView(world=world, now=now, stale_after=stale_after)
+    if federated:
+        for site in world.valid_sites():
+            if site.spec.cluster:
+                view.reachability[site.name] = _reachability(world, site.spec.cluster)
+    away = {
+        name: Unreachable(r.cluster, r.since)
+        for name, r in view.reachability.items()
+        if not r.reachable
+    }
     for key, entry in world.jobs.items():
         if entry.deleting:
             continue
@@ -89,11 +106,15 @@ def build_view(
         job = entry.job
         if written is not None:
             job = _with_status(job, written)
+        rows = split_rows(job, away, world.sites.keys(), now)
+        if rows.changed or (job.status is not None and job.status.unreachable_placements):
+            view.partitioned[key] = rows
+            job = _with_rows(job, rows)
         view.jobs[key] = job
     for site in world.valid_sites():
         view.sites[site.name] = site if _feed_heard(site) else _unheard(site)
-        if federated and site.spec.cluster:
-            view.reachability[site.name] = _reachability(world, site.spec.cluster)
+        if site.name in away:
+            view.sites[site.name] = _unheard(view.sites[site.name])
     for gpunode in world.valid_gpunodes():
         cluster = world.cluster_of(gpunode.spec.site)
         if cluster is not None:
@@ -101,6 +122,11 @@ def build_view(
             if reason is not None:
                 view.nodeless.add(gpunode.name)
                 view.foreign[gpunode.name] = reason
+            elif gpunode.spec.site in away:
+                # Out of reach: silent, but not known to be down; it keeps its work.
+                if is_stale(gpunode, now, stale_after):
+                    view.stale.add(gpunode.name)
+                view.gpunodes[gpunode.name] = _as_last_known(gpunode)
             elif is_stale(gpunode, now, stale_after):
                 view.stale.add(gpunode.name)
                 view.gpunodes[gpunode.name] = _with_phase(gpunode, GpuNodePhase.UNKNOWN)
@@ -121,6 +147,21 @@ def build_view(
         else:
             view.gpunodes[gpunode.name] = gpunode
     return view
+
+
+def _with_rows(job: InferenceJob, rows: JobRows) -> InferenceJob:
+    """The job as the engine is to see it: running where :func:`split_rows` says."""
+    status = job.status or InferenceJobStatus()
+    update = {"placements": list(rows.placements), "unreachable_placements": list(rows.unreachable)}
+    return job.model_copy(update={"status": status.model_copy(update=update)})
+
+
+def _as_last_known(gpunode: GpuNode) -> GpuNode:
+    """A GpuNode at an unreachable site as last reported; the Unknown the hub wrote since
+    it went silent is not a verdict on the node."""
+    if gpunode.status is not None and gpunode.status.phase == GpuNodePhase.UNKNOWN:
+        return _with_phase(gpunode, GpuNodePhase.READY)
+    return gpunode
 
 
 def _reachability(world: World, cluster: str) -> Reachability:

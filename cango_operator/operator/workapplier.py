@@ -11,9 +11,12 @@ written when the stamped hash is unchanged, the plan recorded in the job's statu
 any work is written (so a restarted operator re-applies the same names, never a second
 copy). A ManifestWork cannot be owned by a job of another namespace, so works whose job
 is gone are deleted here, by the round (never before the indexes are complete). A work
-of an unreachable cluster is left as it is until the plan changes it; one deleted while
-its cluster is away stays Terminating on the hub and the site keeps running it until it
-is back, when its agent tears it down.
+of an unreachable cluster is left exactly as it is, whatever the plan says, until the
+cluster is back (its replicas may be serving; what they do there is the failover
+policy's business, see :mod:`partitions`), and its ready counts are not believed
+meanwhile. Only the work of a job that is gone is deleted while its cluster is away: it
+stays Terminating on the hub and the site keeps running it until it is back, when its
+agent tears it down.
 """
 
 from __future__ import annotations
@@ -54,7 +57,7 @@ class ManifestWorkApplier:
         works = _live_works(world, job_key(job))
         for row in rows:
             cluster = world.cluster_of(row.site)
-            if cluster is None or cluster not in works:
+            if cluster is None or cluster not in works or not world.cluster_reachable(cluster):
                 continue
             ready = works[cluster].ready_of(names.deployment_name(job.metadata.name, row.node))
             total += min(ready, row.replicas)
@@ -105,13 +108,16 @@ class ManifestWorkApplier:
         out: list[Write] = []
         for cluster, deployments in sorted(by_cluster.items()):
             assert service is not None
+            if not world.cluster_reachable(cluster):
+                continue  # frozen until it is back
             work = build_manifestwork(job, cluster, deployments, service)
             current = observed.get(cluster)
             if self._needs_apply(work, current):
                 out.append(self._apply(work, current, report))
         for cluster, current in observed.items():
-            if cluster not in by_cluster and not current.deleting:
-                out.append(self._delete(current, report))
+            if cluster in by_cluster or current.deleting or not world.cluster_reachable(cluster):
+                continue
+            out.append(self._delete(current, report))
         return out
 
     def _sweep_orphans(self, world: World, report: ApplyReport) -> list[Write]:

@@ -94,6 +94,11 @@ class World:
         entry = self.sites.get(site)
         return entry.site.spec.cluster if entry is not None and entry.site is not None else None
 
+    def cluster_reachable(self, cluster: str) -> bool:
+        """Whether OCM's hub can reach the managed cluster (its agent keeps its lease)."""
+        entry = self.managed_clusters.get(cluster)
+        return entry is not None and entry.reachable
+
     def host_of(self, gpunode: str) -> str:
         """The Kubernetes Node a GpuNode's pods are pinned to (its ``spec.nodeName``;
         the GpuNode's own name when it is unknown)."""

@@ -7,7 +7,7 @@ operator's own index functions, and status writes are merged back as merge patch
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -152,7 +152,7 @@ class Fleet:
         return self.bodies[(kind, namespace, name)]
 
     async def world(self) -> World:
-        fns = {
+        fns: dict[str, tuple[str, Callable[..., Awaitable[Mapping[Any, Any]]]]] = {
             "InferenceJob": (indexes.JOBS, indexes.index_job),
             "Site": (indexes.SITES, indexes.index_site),
             "GpuNode": (indexes.GPUNODES, indexes.index_gpunode),

@@ -17,9 +17,13 @@ from cango_operator.operator.world import World
 from tests.unit.operator.fleet import Fleet, decide
 
 
-def federated_fleet(label: str | None = "latam-1") -> Fleet:
+def federated_fleet(label: str | None = "latam-1", *, joined: bool = True) -> Fleet:
+    """Site py-1 in managed cluster latam-1 (``joined``: reachable on the hub), one GpuNode
+    reported as ``label``'s, and a job of two replicas."""
     fleet = Fleet()
     fleet.site("py-1", cluster="latam-1")
+    if joined:
+        fleet.managed_cluster("latam-1", "True", "2026-12-04T08:00:00Z")
     labels = {CLUSTER_LABEL: label} if label else {}
     fleet.gpu_node("py-1-n001", "py-1", node=False, labels=labels)
     fleet.job("chat", replicas=2)
@@ -89,11 +93,18 @@ def row(site: str, node: str, replicas: int) -> JobPlacement:
     )
 
 
-async def two_cluster_world(works: Sequence[dict[str, Any]] = ()) -> tuple[Fleet, World]:
+async def two_cluster_world(
+    works: Sequence[dict[str, Any]] = (), *, unreachable: Sequence[str] = ()
+) -> tuple[Fleet, World]:
+    """Sites in managed clusters latam-1 and africa-1 (reachable unless named in
+    ``unreachable``) and one of the hub's own cluster; a job; ``works`` on the hub."""
     fleet = Fleet()
     fleet.site("py-1", cluster="latam-1")
     fleet.site("et-1", cluster="africa-1")
     fleet.site("tx-1")
+    for cluster in ("latam-1", "africa-1"):
+        available = "Unknown" if cluster in unreachable else "True"
+        fleet.managed_cluster(cluster, available, "2026-12-04T08:00:00Z")
     fleet.job("chat")
     for work in works:
         fleet.add("ManifestWork", work)
@@ -190,6 +201,55 @@ class TestManifestWorkApplier:
         assert applier.ready_replicas(job_of(world), rows, world) == 2
 
 
+class TestAnUnreachableClustersWork:
+    """Left exactly as it is while the cluster is out of reach: the hub can neither see
+    nor stop what runs there."""
+
+    async def _placed_at_latam(self) -> list[dict[str, Any]]:
+        _, world = await two_cluster_world()
+        writer = Writer()
+        await ManifestWorkApplier(writer, WriteMemory(), Local()).realize(  # type: ignore[arg-type]
+            [JobIntent(job_of(world), [row("py-1", "py-1-n001", 2)])], world
+        )
+        return writer.applied
+
+    async def test_is_neither_rewritten_nor_deleted_when_the_plan_moves_away(self) -> None:
+        _, world = await two_cluster_world(await self._placed_at_latam(), unreachable=["latam-1"])
+        writer = Writer()
+        await ManifestWorkApplier(writer, WriteMemory(), Local()).realize(  # type: ignore[arg-type]
+            [JobIntent(job_of(world), [row("et-1", "et-1-n001", 2)])], world
+        )
+        assert [w["metadata"]["namespace"] for w in writer.applied] == ["africa-1"]
+        assert writer.deleted == []
+        # Nor does a changed row there reach it.
+        again = Writer()
+        await ManifestWorkApplier(again, WriteMemory(), Local()).realize(  # type: ignore[arg-type]
+            [JobIntent(job_of(world), [row("py-1", "py-1-n001", 3)])], world
+        )
+        assert again.applied == [] and again.deleted == []
+
+    async def test_its_ready_counts_are_not_believed(self) -> None:
+        work = (await self._placed_at_latam())[0]
+        (dep,) = [m for m in work["spec"]["workload"]["manifests"] if m["kind"] == "Deployment"]
+        work["status"] = {
+            "resourceStatus": {"manifests": [feedback(dep["metadata"]["name"], 2, 2)]}
+        }
+        rows = [row("py-1", "py-1-n001", 2)]
+        for unreachable, ready in (((), 2), (("latam-1",), 0)):
+            _, world = await two_cluster_world([work], unreachable=unreachable)
+            applier = ManifestWorkApplier(Writer(), WriteMemory(), Local())  # type: ignore[arg-type]
+            assert applier.ready_replicas(job_of(world), rows, world) == ready
+
+    async def test_of_a_job_that_is_gone_is_deleted_all_the_same(self) -> None:
+        fleet, _ = await two_cluster_world(await self._placed_at_latam(), unreachable=["latam-1"])
+        del fleet.bodies[("InferenceJob", "t", "chat")]
+        gone = Writer()
+        await ManifestWorkApplier(gone, WriteMemory(), Local()).realize(  # type: ignore[arg-type]
+            [], await fleet.world()
+        )
+        assert [ns for ns, _ in gone.deleted] == ["latam-1"]
+
+
 def feedback(name: str, ready: int, updated: int) -> dict[str, Any]:
     return {
         "resourceMeta": {"kind": "Deployment", "name": name, "namespace": "t"},
@@ -213,15 +273,13 @@ class TestSiteReachability:
     own condition, saying since when."""
 
     async def test_a_reachable_cluster_and_reporting_nodes(self) -> None:
-        fleet = federated_fleet()
-        fleet.managed_cluster("latam-1", "True", "2026-12-04T10:00:00Z")
-        conditions = site_conditions(await decide(fleet, federated=True), "py-1")
+        conditions = site_conditions(await decide(federated_fleet(), federated=True), "py-1")
         assert conditions["ClusterReachable"]["status"] == "True"
-        assert conditions["ClusterReachable"]["lastTransitionTime"] == "2026-12-04T10:00:00Z"
+        assert conditions["ClusterReachable"]["lastTransitionTime"] == "2026-12-04T08:00:00Z"
         assert conditions["NodesReporting"]["status"] == "True"
 
     async def test_a_lapsed_lease_is_unreachable_since_ocm_says_so(self) -> None:
-        fleet = federated_fleet()
+        fleet = federated_fleet(joined=False)
         fleet.managed_cluster("latam-1", "Unknown", "2026-12-04T11:30:00Z")
         reach = site_conditions(await decide(fleet, federated=True), "py-1")["ClusterReachable"]
         assert (reach["status"], reach["reason"]) == ("False", "LeaseExpired")
@@ -229,7 +287,8 @@ class TestSiteReachability:
         assert "latam-1" in reach["message"]
 
     async def test_a_cluster_the_hub_has_never_seen_has_not_joined(self) -> None:
-        reach = site_conditions(await decide(federated_fleet(), federated=True), "py-1")
+        fleet = federated_fleet(joined=False)
+        reach = site_conditions(await decide(fleet, federated=True), "py-1")
         assert (reach["ClusterReachable"]["status"], reach["ClusterReachable"]["reason"]) == (
             "False",
             "NotJoined",
@@ -237,7 +296,6 @@ class TestSiteReachability:
 
     async def test_stale_heartbeats_are_a_condition_of_their_own(self) -> None:
         fleet = federated_fleet()
-        fleet.managed_cluster("latam-1", "True", "2026-12-04T10:00:00Z")
         heard = datetime.now(UTC)
         fleet.get("GpuNode", "py-1-n001")["status"] = {
             "phase": "Ready",
@@ -256,7 +314,6 @@ class TestSiteReachability:
         self,
     ) -> None:
         fleet = federated_fleet()
-        fleet.managed_cluster("latam-1", "True", "2026-12-04T10:00:00Z")
         feed = {
             "type": "PowerFeedHealthy",
             "status": "True",
