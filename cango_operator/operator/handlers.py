@@ -72,10 +72,18 @@ class Runtime:
     #: initial listing, so from then on the operator is watching the whole fleet (and
     #: ``/readyz`` says so); until then the indexes hold part of the fleet at most.
     watching: asyncio.Event = field(default_factory=asyncio.Event)
+    #: Set by kopf's startup handler.
+    started: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
     def indexed(self) -> bool:
         return self.watching.is_set()
+
+    def ready(self) -> bool:
+        """``/readyz``: watching the whole fleet, or a standby of a peered pair. kopf
+        pauses a standby (no handler calls, so it never shows it is watching) until it
+        takes over and lists the fleet; it is ready for exactly that."""
+        return self.watching.is_set() or (self.started.is_set() and not self.is_active())
 
     def mark_indexed(self) -> None:
         """The first handler call: the indexes are complete from now on. Plans the rounds
@@ -103,6 +111,7 @@ async def on_startup(settings: kopf.OperatorSettings, memo: Any, **kwargs: Any) 
     configure(settings, rt.options)
     rt.reconciler.indexes = {name: kwargs[name] for name in INDEX_NAMES if name in kwargs}
     rt.clock = asyncio.create_task(_clock(rt), name="cango clock")
+    rt.started.set()
 
 
 async def on_cleanup(memo: Any, **_: Any) -> None:
@@ -177,6 +186,8 @@ async def _clock(rt: Runtime) -> None:
                 last_check = now
                 if rt.reconciler.time_based_change():
                     rt.planner.request("heartbeat check")
+            if active and rt.indexed and rt.reconciler.replacement_due():
+                rt.planner.request("failover due")
             if active and rt.reconciler.usage_due():
                 rt.planner.request("usage due")
         except Exception:

@@ -1,11 +1,11 @@
 """The metrics port: ``/metrics`` (Prometheus) and ``/readyz``: ready once the operator is
-watching, that is once kopf has listed every watched kind (see ``Runtime.watching``); an
-operator whose watches never open stays unready. Liveness is kopf's own endpoint
-(``--liveness``)."""
+watching, that is once kopf has listed every watched kind (see ``Runtime.watching``), or
+while it stands by for a peer (see ``Runtime.ready``); an active operator whose watches
+never open stays unready. Liveness is kopf's own endpoint (``--liveness``)."""
 
 from __future__ import annotations
 
-import asyncio
+from collections.abc import Callable
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -13,13 +13,13 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from cango_operator.operator.metrics import REGISTRY
 
 
-async def start_http(host: str, port: int, watching: asyncio.Event) -> web.AppRunner:
+async def start_http(host: str, port: int, ready_now: Callable[[], bool]) -> web.AppRunner:
     async def metrics(_: web.Request) -> web.Response:
         body = generate_latest(REGISTRY)
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     async def ready(_: web.Request) -> web.Response:
-        if watching.is_set():
+        if ready_now():
             return web.Response(text="ok\n")
         return web.Response(status=503, text="listing the fleet\n")
 

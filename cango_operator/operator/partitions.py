@@ -65,6 +65,23 @@ def replace_due(job: InferenceJob, away: Unreachable, now: datetime) -> bool:
     return now - away.since >= timedelta(seconds=failover.replace_after_seconds)
 
 
+def next_replacement(
+    job: InferenceJob, waiting: Collection[str], unreachable: Mapping[str, Unreachable]
+) -> datetime | None:
+    """When the job's rows at the ``waiting`` sites fall due for replacement (None:
+    never). No watch event announces that moment; the operator's clock asks."""
+    failover = job.spec.failover
+    if not failover.replace:
+        return None
+    grace = timedelta(seconds=failover.replace_after_seconds)
+    due = [
+        away.since + grace
+        for site in waiting
+        if (away := unreachable.get(site)) is not None and away.since is not None
+    ]
+    return min(due, default=None)
+
+
 def split_rows(
     job: InferenceJob,
     unreachable: Mapping[str, Unreachable],

@@ -92,6 +92,7 @@ class Reconciler:
         self.indexes: Mapping[str, Any] = {}
         self.last: RoundResult | None = None
         self._stale: frozenset[str] = frozenset()
+        self._next_replacement: datetime | None = None
         self.meter = UsageMeter(usage_interval_seconds, time.monotonic())
 
     def _usage_fn(self, view: FleetView) -> UsageFn:
@@ -124,6 +125,12 @@ class Reconciler:
     def stale_nodes(self) -> frozenset[str]:
         """GpuNodes whose heartbeat the last round found stale."""
         return self._stale
+
+    def replacement_due(self) -> bool:
+        """Whether a job's replicas at an unreachable site have waited out its failover
+        grace since the last round (the moment no watch event announces)."""
+        due = self._next_replacement
+        return due is not None and datetime.now(UTC) >= due
 
     def time_based_change(self) -> bool:
         """Whether some GpuNode's heartbeat went stale (or fresh) since the last round:
@@ -159,6 +166,7 @@ class Reconciler:
             world, self.memory, now, self.node_stale_seconds, federated=self.federated
         )
         self._stale = frozenset(view.stale)
+        self._next_replacement = view.next_replacement
         self._report_foreign(view.foreign)
         snapshot = build_snapshot(view)
         plan_started = time.monotonic()

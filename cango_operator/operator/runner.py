@@ -72,7 +72,7 @@ async def run_async(options: OperatorOptions, stop: asyncio.Event | None = None)
     registry = build_registry(options, make_login_handler(cfg, in_cluster))
     http = None
     if options.metrics_port is not None:
-        http = await start_http(options.metrics_host, options.metrics_port, rt.watching)
+        http = await start_http(options.metrics_host, options.metrics_port, rt.ready)
     try:
         await kopf.operator(
             registry=registry,

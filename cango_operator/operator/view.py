@@ -42,7 +42,12 @@ from cango_operator.builders import Reachability
 from cango_operator.builders.labels import CLUSTER_LABEL
 from cango_operator.operator.indexes import JobEntry
 from cango_operator.operator.memory import WriteMemory
-from cango_operator.operator.partitions import JobRows, Unreachable, split_rows
+from cango_operator.operator.partitions import (
+    JobRows,
+    Unreachable,
+    next_replacement,
+    split_rows,
+)
 from cango_operator.operator.sitepower import has_live_feed
 from cango_operator.operator.world import World, is_stale
 
@@ -71,6 +76,8 @@ class FleetView:
     reachability: dict[str, Reachability] = field(default_factory=dict)
     #: Jobs with replicas at unreachable sites: their rows as the round plans them.
     partitioned: dict[str, JobRows] = field(default_factory=dict)
+    #: The next moment a kept row at an unreachable site falls due for replacement.
+    next_replacement: datetime | None = None
     #: Seconds without a heartbeat after which a GpuNode is stale.
     stale_after: float = 0.0
 
@@ -110,6 +117,9 @@ def build_view(
         if rows.changed or (job.status is not None and job.status.unreachable_placements):
             view.partitioned[key] = rows
             job = _with_rows(job, rows)
+            due = next_replacement(job, rows.waiting, away)
+            if due is not None and (view.next_replacement is None or due < view.next_replacement):
+                view.next_replacement = due
         view.jobs[key] = job
     for site in world.valid_sites():
         view.sites[site.name] = site if _feed_heard(site) else _unheard(site)

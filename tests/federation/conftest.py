@@ -12,9 +12,16 @@ from pathlib import Path
 import pytest
 
 from cango_operator.devcluster import ensure_bin_dir
-from cango_operator.devcluster.federation import Federation, federation_down, federation_up
+from cango_operator.devcluster.federation import (
+    Federation,
+    availability,
+    delay_link,
+    federation_down,
+    federation_up,
+    heal_link,
+)
 from tests.conftest import reap_orphan_test_clusters
-from tests.e2e.harness import OperatorProcess
+from tests.e2e.harness import OperatorProcess, wait_for
 from tests.federation.harness import FedFleet
 
 SITES = ("site-a", "site-b", "site-c")
@@ -68,3 +75,18 @@ def start_operator(
             op.stop()
         for op in started:
             print(f"----- operator {op.name} log (tail) -----\n{op.log_tail(40)}")
+
+
+@pytest.fixture
+def cut_site(federation: Federation) -> Iterator[str]:
+    """site-a, whose link is healed and delay-free again at the end whatever happened."""
+    try:
+        yield "site-a"
+    finally:
+        heal_link(federation, "site-a")
+        delay_link(federation, "site-a", 0)
+        wait_for(
+            "site-a to be available again",
+            lambda: availability(federation.hub, "site-a") == "True",
+            timeout=60,
+        )

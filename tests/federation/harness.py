@@ -232,3 +232,12 @@ class FedFleet:
             _quietly(client.CoreV1Api(api).delete_namespace, self.namespace)
             api.close()
         self.hub_api.close()
+
+
+def running_pods(fleet: FedFleet, cluster: str) -> set[tuple[str, str]]:
+    """(name, uid) of the Running pods of the fleet's namespace in ``cluster``."""
+    return {
+        (p.metadata.name, p.metadata.uid)
+        for p in fleet.pods(cluster)
+        if p.status.phase == "Running"
+    }

@@ -8,7 +8,6 @@ so what cuts one site leaves the others alone."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import pytest
 from kubernetes import client, config
@@ -23,36 +22,13 @@ from cango_operator.devcluster.federation import (
 )
 from tests.e2e.harness import Meter, wait_for
 from tests.federation.conftest import SITES, StartOperator
-from tests.federation.harness import FedFleet
+from tests.federation.harness import FedFleet, running_pods
 
 pytestmark = [pytest.mark.cluster, pytest.mark.federation]
 
 #: OCM's hub marks a site Unknown once its lease is this old (5 lease durations); the
 #: agent renews every lease duration, so a cut shows after 20-25 s, plus a poll.
 GRACE_S = 5 * LEASE_DURATION_S
-
-
-@pytest.fixture
-def cut_site(federation: Federation) -> Iterator[str]:
-    """site-a, whose link is healed and delay-free again at the end whatever happened."""
-    try:
-        yield "site-a"
-    finally:
-        heal_link(federation, "site-a")
-        delay_link(federation, "site-a", 0)
-        wait_for(
-            "site-a to be available again",
-            lambda: availability(federation.hub, "site-a") == "True",
-            timeout=60,
-        )
-
-
-def running_pods(fleet: FedFleet, cluster: str) -> set[tuple[str, str]]:
-    return {
-        (p.metadata.name, p.metadata.uid)
-        for p in fleet.pods(cluster)
-        if p.status.phase == "Running"
-    }
 
 
 def meter_feed(meter: Meter) -> dict[str, object]:

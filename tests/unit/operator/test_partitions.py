@@ -8,7 +8,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cango_operator.api import InferenceJob
-from cango_operator.operator.partitions import Unreachable, replace_due, split_rows
+from cango_operator.operator.partitions import (
+    Unreachable,
+    next_replacement,
+    replace_due,
+    split_rows,
+)
 from tests.unit.operator.fleet import Fleet, Round, decide
 
 CUT = datetime(2026, 12, 4, 12, 0, 0, tzinfo=UTC)
@@ -50,6 +55,12 @@ class TestWhenReplacementIsDue:
 
     def test_a_cluster_never_reached_has_no_grace(self) -> None:
         assert replace_due(job(), Unreachable("latam-1", None), CUT)
+
+    def test_the_clock_is_told_the_earliest_moment_one_falls_due(self) -> None:
+        away = {**AWAY, "et-1": Unreachable("africa-1", CUT - timedelta(seconds=20))}
+        due = next_replacement(job({"replaceAfterSeconds": 30}), ["py-1", "et-1"], away)
+        assert due == CUT + timedelta(seconds=10)
+        assert next_replacement(job({"replace": False}), ["py-1"], away) is None
 
 
 class TestSplitRows:
