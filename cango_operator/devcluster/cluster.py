@@ -169,3 +169,31 @@ def cluster_down(
     if proc.returncode != 0 and "does not exist" not in proc.stderr:
         raise ClusterError(f"kwokctl delete cluster {name} failed: {proc.stderr.strip()}")
     (workdir / f"{name}.kubeconfig").unlink(missing_ok=True)
+
+
+def cluster_stop(cluster: LocalCluster, timeout: float = 60.0) -> None:
+    """Stop the cluster's processes, keeping its state (``cluster_start`` resumes it)."""
+    args = ("stop", "cluster", "--name", cluster.name)
+    proc = _kwokctl(cluster.bin_dir, cluster.workdir, *args, timeout=timeout)
+    if proc.returncode != 0:
+        raise ClusterError(f"kwokctl stop cluster {cluster.name} failed: {proc.stderr.strip()}")
+
+
+def cluster_start(cluster: LocalCluster, timeout: float = 120.0) -> None:
+    """Start a stopped cluster again and wait until its API server answers."""
+    proc = _kwokctl(
+        cluster.bin_dir,
+        cluster.workdir,
+        "start",
+        "cluster",
+        "--name",
+        cluster.name,
+        timeout=timeout,
+    )
+    if proc.returncode != 0:
+        raise ClusterError(f"kwokctl start cluster {cluster.name} failed: {proc.stderr.strip()}")
+    deadline = time.monotonic() + timeout
+    while not _answers(cluster):
+        if time.monotonic() > deadline:
+            raise ClusterError(f"cluster {cluster.name} did not answer within {timeout:.0f} s")
+        time.sleep(0.5)
