@@ -11,7 +11,7 @@ BIN_DIR = $(shell hack/controlplane/build.sh)
 OCM_DIR = $(shell hack/ocm/build.sh)
 
 .PHONY: help venv system-deps controlplane ocm federation-up federation-down cluster-up cluster-down fmt lint types layers \
-        unit pytest test crds demo demo-single bench bench-e2e bench-federation clean chart-lint observability
+        unit pytest test crds demo demo-single bench bench-e2e bench-federation bench-partition clean chart-lint observability
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-17s %s\n", $$1, $$2}'
@@ -87,6 +87,9 @@ bench: venv ## placement engine benchmarks (writes bench results)
 
 bench-e2e: venv ## scale benchmark on the local control plane (writes .out/bench-e2e/)
 	CANGO_BIN_DIR=$(BIN_DIR) $(BIN)/python -m tests.bench.e2e
+
+bench-partition: venv ## a site's link cut for minutes while it serves, then healed (ARGS=...)
+	CANGO_BIN_DIR=$(BIN_DIR) CANGO_OCM_DIR=$(OCM_DIR) $(BIN)/python -m tests.bench.partition $(ARGS)
 
 bench-federation: venv ## federated scale benchmark: N replicas over site clusters vs one cluster (ARGS=...)
 	CANGO_BIN_DIR=$(BIN_DIR) CANGO_OCM_DIR=$(OCM_DIR) $(BIN)/python -m tests.bench.federation $(ARGS)

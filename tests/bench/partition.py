@@ -1,0 +1,215 @@
+"""A site cut off from the hub for minutes while it serves, then healed: what the tenants
+and the site see (the partitions issue's acceptance run).
+
+    python -m tests.bench.partition --replicas 50 --cut-seconds 600   # make bench-partition
+
+One run: a hub and three site clusters, each site's OCM agent reaching the hub through a
+WAN link of its own (a loopback TCP proxy that is cut and healed for real). All jobs
+start at the nearest site (site-a); four in five may be replaced after their grace
+(``spec.failover.replaceAfterSeconds``), one in five waits (``replace: false``). The
+link of site-a is cut for ``--cut-seconds``, then healed. Measured:
+
+- detection: cut -> the Site says ``ClusterReachable: False`` (the hub knows);
+- replacement: the Site's mark -> each replacing job's replicas all Running at the other
+  clusters (p50, p99, max), against the grace;
+- pods lost at the cut site while cut (Running pods that vanished or restarted);
+- the waiting jobs replaced (must be 0);
+- surplus removal: heal -> every job runs exactly its plan, once, nothing unknown;
+- at the end: duplicates (anything beyond the plan) and jobs short of replicas.
+
+Prints a Markdown table and one JSON line; nothing is asserted (this is a measurement).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from cango_operator.devcluster import ensure_bin_dir
+from cango_operator.devcluster.federation import (
+    cut_link,
+    federation_down,
+    federation_up,
+    heal_link,
+)
+from tests.bench.e2e import machine
+from tests.e2e.harness import OperatorProcess, wait_for
+from tests.federation.harness import FedFleet, running_pods
+
+SITES = ("site-a", "site-b", "site-c")
+GPUS_PER_NODE = 8
+OPERATOR_ARGS = ("--federation", "--standalone", "--debounce", "0.3")
+POLL_S = 1.0
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m tests.bench.partition", description=__doc__)
+    p.add_argument("--replicas", type=int, default=50, help="replicas at the cut site (even)")
+    p.add_argument("--cut-seconds", type=float, default=600, help="how long the link is cut")
+    p.add_argument("--grace", type=int, default=60, help="replaceAfterSeconds of the jobs")
+    p.add_argument("--timeout", type=float, default=300, help="per wait, s")
+    args = p.parse_args(argv)
+    if args.replicas < 10 or args.replicas % 2:
+        p.error("--replicas must be even and >= 10")
+    if args.cut_seconds < args.grace + 60:
+        p.error("--cut-seconds must leave the grace and a minute for the replacements")
+    return args
+
+
+def percentile(values: list[float], pct: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered) + 0.5) - 1))]
+
+
+def job_pods(fleet: FedFleet, cluster: str) -> dict[str, int]:
+    """Running pods per job label in ``cluster``."""
+    out: dict[str, int] = {}
+    for pod in fleet.pods(cluster):
+        if pod.status.phase == "Running":
+            job = (pod.metadata.labels or {}).get("compute.cango.io/job", "?")
+            out[job] = out.get(job, 0) + 1
+    return out
+
+
+def site_reachable(fleet: FedFleet, site: str) -> str | None:
+    for cond in (fleet.site_object(site).get("status") or {}).get("conditions") or []:
+        if cond.get("type") == "ClusterReachable":
+            return str(cond.get("status"))
+    return None
+
+
+def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    name = f"cango-bench-partition-{os.getpid()}"
+    bin_dir = ensure_bin_dir()
+    fed = federation_up(name, SITES, workdir, bin_dir, wan_links=True)
+    try:
+        fleet = FedFleet(fed)
+        nodes = args.replicas // GPUS_PER_NODE + 1
+        near = fleet.site("near", "site-a", latency_ms=10)
+        fleet.nodes(near, nodes)
+        for suffix, cluster, ms in (("b", "site-b", 30), ("c", "site-c", 40)):
+            fleet.nodes(fleet.site(suffix, cluster, latency_ms=ms), nodes)
+        jobs = [f"j{i:03d}" for i in range(args.replicas // 2)]
+        waiting = set(jobs[::5])
+        for job in jobs:
+            failover = {"replace": False} if job in waiting else {"replaceAfterSeconds": args.grace}
+            fleet.job(job, replicas=2, failover=failover)
+        op = OperatorProcess(fed.hub, workdir, "bench", *OPERATOR_ARGS).start()
+        op.wait_ready(timeout=300)
+        fleet.wait_running(jobs, timeout=args.timeout)
+        before = running_pods(fleet, "site-a")
+        assert len(before) == args.replicas, f"{len(before)} pods at site-a, not all"
+
+        cut_at = time.monotonic()
+        cut_link(fed, "site-a")
+        lost: set[tuple[str, str]] = set()
+        marked: float | None = None
+        replaced_at: dict[str, float] = {}
+        waiting_replaced: set[str] = set()
+        replacing = [j for j in jobs if j not in waiting]
+        while time.monotonic() - cut_at < args.cut_seconds:
+            lost |= before - running_pods(fleet, "site-a")
+            now = time.monotonic()
+            if marked is None and site_reachable(fleet, near) == "False":
+                marked = now
+            elsewhere: dict[str, int] = {}
+            for cluster in ("site-b", "site-c"):
+                for job, n in job_pods(fleet, cluster).items():
+                    elsewhere[job] = elsewhere.get(job, 0) + n
+            for job in replacing:
+                if job not in replaced_at and elsewhere.get(job, 0) >= 2:
+                    replaced_at[job] = now
+            waiting_replaced |= {j for j in waiting if elsewhere.get(j)}
+            time.sleep(POLL_S)
+
+        healed_at = time.monotonic()
+        heal_link(fed, "site-a")
+        wait_for(
+            "every job to run exactly its plan, nothing unknown",
+            lambda: (
+                not fleet.exactly_as_planned()
+                and not any(
+                    (j.get("status") or {}).get("unknownReplicas") for j in fleet.jobs().values()
+                )
+            ),
+            timeout=args.timeout,
+            every=0.5,
+            state=fleet.exactly_as_planned,
+        )
+        surplus_s = time.monotonic() - healed_at
+        problems = fleet.exactly_as_planned()
+        short = [
+            n
+            for n, j in fleet.jobs().items()
+            if (j.get("status") or {}).get("readyReplicas", 0) < j["spec"]["replicas"]
+        ]
+        op.stop()
+        mark = marked if marked is not None else float("nan")
+        since_mark = [t - mark for t in replaced_at.values()]
+        return {
+            "machine": machine(),
+            "replicas_at_cut_site": args.replicas,
+            "jobs": len(jobs),
+            "waiting_jobs": len(waiting),
+            "cut_s": args.cut_seconds,
+            "grace_s": args.grace,
+            "detection_s": round(mark - cut_at, 1),
+            "replaced_jobs": f"{len(replaced_at)}/{len(replacing)}",
+            "replacement_after_mark_s": {
+                "p50": _round(percentile(since_mark, 50)),
+                "p99": _round(percentile(since_mark, 99)),
+                "max": _round(max(since_mark, default=None)),
+            },
+            "pods_lost_at_cut_site": len(lost),
+            "waiting_jobs_replaced": len(waiting_replaced),
+            "surplus_removed_s": round(surplus_s, 1),
+            "duplicates_or_mismatches_at_end": len(problems),
+            "jobs_short_at_end": len(short),
+        }
+    finally:
+        federation_down(name, workdir, bin_dir)
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
+def table(result: dict[str, Any]) -> str:
+    repl = result["replacement_after_mark_s"]
+    rows = [
+        ("replicas at the cut site / jobs (waiting ones)",
+         f"{result['replicas_at_cut_site']} / {result['jobs']} ({result['waiting_jobs']})"),
+        ("link cut for / failover grace", f"{result['cut_s']:.0f} s / {result['grace_s']} s"),
+        ("detection: cut -> Site ClusterReachable False", f"{result['detection_s']} s"),
+        ("replacements Running after the mark, p50 / p99 / max",
+         f"{repl['p50']} / {repl['p99']} / {repl['max']} s ({result['replaced_jobs']} jobs)"),
+        ("pods lost at the cut site while cut", str(result["pods_lost_at_cut_site"])),
+        ("waiting jobs (replace: false) replaced", str(result["waiting_jobs_replaced"])),
+        ("heal -> surplus gone, every job exactly its plan", f"{result['surplus_removed_s']} s"),
+        ("duplicates / jobs short at the end",
+         f"{result['duplicates_or_mismatches_at_end']} / {result['jobs_short_at_end']}"),
+    ]  # fmt: skip
+    lines = ["| measure | value |", "|---|---|"]
+    lines += [f"| {k} | {v} |" for k, v in rows]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    with tempfile.TemporaryDirectory(prefix="cango-bench-partition-") as tmp:
+        result = run(args, Path(tmp))
+    print(table(result))
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
