@@ -2,6 +2,7 @@
 and the site see (the partitions issue's acceptance run).
 
     python -m tests.bench.partition --replicas 50 --cut-seconds 600   # make bench-partition
+    python -m tests.bench.partition --flap-period 20 --cut-seconds 300  # a flapping link
 
 One run: a hub and three site clusters, each site's OCM agent reaching the hub through a
 WAN link of its own (a loopback TCP proxy that is cut and healed for real). All jobs
@@ -17,6 +18,10 @@ link of site-a is cut for ``--cut-seconds``, then healed. Measured:
 - surplus removal: heal -> every job runs exactly its plan, once, nothing unknown;
 - at the end: duplicates (anything beyond the plan) and jobs short of replicas.
 
+With ``--flap-period P`` the link is cut and healed every P seconds for ``--cut-seconds``
+instead, and the run counts restarts at the site, replacement pods created elsewhere and
+whether the operator lived through it.
+
 Prints a Markdown table and one JSON line; nothing is asserted (this is a measurement).
 """
 
@@ -31,8 +36,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from cango_operator.demo.report import percentile
 from cango_operator.devcluster import ensure_bin_dir
 from cango_operator.devcluster.federation import (
+    Federation,
     cut_link,
     federation_down,
     federation_up,
@@ -54,19 +61,18 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--cut-seconds", type=float, default=600, help="how long the link is cut")
     p.add_argument("--grace", type=int, default=60, help="replaceAfterSeconds of the jobs")
     p.add_argument("--timeout", type=float, default=300, help="per wait, s")
+    p.add_argument(
+        "--flap-period",
+        type=float,
+        default=0,
+        help="cut and heal the link every this many seconds instead of one long cut",
+    )
     args = p.parse_args(argv)
     if args.replicas < 10 or args.replicas % 2:
         p.error("--replicas must be even and >= 10")
-    if args.cut_seconds < args.grace + 60:
+    if not args.flap_period and args.cut_seconds < args.grace + 60:
         p.error("--cut-seconds must leave the grace and a minute for the replacements")
     return args
-
-
-def percentile(values: list[float], pct: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered) + 0.5) - 1))]
 
 
 def job_pods(fleet: FedFleet, cluster: str) -> dict[str, int]:
@@ -105,55 +111,11 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         op = OperatorProcess(fed.hub, workdir, "bench", *OPERATOR_ARGS).start()
         op.wait_ready(timeout=300)
         fleet.wait_running(jobs, timeout=args.timeout)
-        before = running_pods(fleet, "site-a")
-        assert len(before) == args.replicas, f"{len(before)} pods at site-a, not all"
-
-        cut_at = time.monotonic()
-        cut_link(fed, "site-a")
-        lost: set[tuple[str, str]] = set()
-        marked: float | None = None
-        replaced_at: dict[str, float] = {}
-        waiting_replaced: set[str] = set()
-        replacing = [j for j in jobs if j not in waiting]
-        while time.monotonic() - cut_at < args.cut_seconds:
-            lost |= before - running_pods(fleet, "site-a")
-            now = time.monotonic()
-            if marked is None and site_reachable(fleet, near) == "False":
-                marked = now
-            elsewhere: dict[str, int] = {}
-            for cluster in ("site-b", "site-c"):
-                for job, n in job_pods(fleet, cluster).items():
-                    elsewhere[job] = elsewhere.get(job, 0) + n
-            for job in replacing:
-                if job not in replaced_at and elsewhere.get(job, 0) >= 2:
-                    replaced_at[job] = now
-            waiting_replaced |= {j for j in waiting if elsewhere.get(j)}
-            time.sleep(POLL_S)
-
-        healed_at = time.monotonic()
-        heal_link(fed, "site-a")
-        wait_for(
-            "every job to run exactly its plan, nothing unknown",
-            lambda: (
-                not fleet.exactly_as_planned()
-                and not any(
-                    (j.get("status") or {}).get("unknownReplicas") for j in fleet.jobs().values()
-                )
-            ),
-            timeout=args.timeout,
-            every=0.5,
-            state=fleet.exactly_as_planned,
-        )
-        surplus_s = time.monotonic() - healed_at
-        problems = fleet.exactly_as_planned()
-        short = [
-            n
-            for n, j in fleet.jobs().items()
-            if (j.get("status") or {}).get("readyReplicas", 0) < j["spec"]["replicas"]
-        ]
+        run_ = Run(fed, fleet, near, jobs, waiting=waiting, args=args)
+        result = run_.flapping() if args.flap_period else run_.long_cut()
+        result.update(run_.settle())
+        result["operator_alive"] = op.alive()
         op.stop()
-        mark = marked if marked is not None else float("nan")
-        since_mark = [t - mark for t in replaced_at.values()]
         return {
             "machine": machine(),
             "replicas_at_cut_site": args.replicas,
@@ -161,6 +123,64 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             "waiting_jobs": len(waiting),
             "cut_s": args.cut_seconds,
             "grace_s": args.grace,
+            **result,
+        }
+    finally:
+        federation_down(name, workdir, bin_dir)
+
+
+class Run:
+    """The fleet of one run, all of it Running at site-a when the faults start."""
+
+    def __init__(
+        self,
+        fed: Federation,
+        fleet: FedFleet,
+        near: str,
+        jobs: list[str],
+        *,
+        waiting: set[str],
+        args: argparse.Namespace,
+    ) -> None:
+        self.fed, self.fleet, self.near, self.args = fed, fleet, near, args
+        self.jobs, self.waiting = jobs, waiting
+        self.before = running_pods(fleet, "site-a")
+        assert len(self.before) == args.replicas, f"{len(self.before)} pods at site-a, not all"
+        self.lost: set[tuple[str, str]] = set()
+        self.elsewhere_pods: set[tuple[str, str]] = set()
+
+    def _observe(self) -> dict[str, int]:
+        """Note pods lost at site-a and pods started elsewhere; Running pods per job at
+        the other clusters."""
+        self.lost |= self.before - running_pods(self.fleet, "site-a")
+        elsewhere: dict[str, int] = {}
+        for cluster in ("site-b", "site-c"):
+            self.elsewhere_pods |= running_pods(self.fleet, cluster)
+            for job, n in job_pods(self.fleet, cluster).items():
+                elsewhere[job] = elsewhere.get(job, 0) + n
+        return elsewhere
+
+    def long_cut(self) -> dict[str, Any]:
+        cut_at = time.monotonic()
+        cut_link(self.fed, "site-a")
+        marked: float | None = None
+        replaced_at: dict[str, float] = {}
+        waiting_replaced: set[str] = set()
+        replacing = [j for j in self.jobs if j not in self.waiting]
+        while time.monotonic() - cut_at < self.args.cut_seconds:
+            elsewhere = self._observe()
+            now = time.monotonic()
+            if marked is None and site_reachable(self.fleet, self.near) == "False":
+                marked = now
+            for job in replacing:
+                if job not in replaced_at and elsewhere.get(job, 0) >= 2:
+                    replaced_at[job] = now
+            waiting_replaced |= {j for j in self.waiting if elsewhere.get(j)}
+            time.sleep(POLL_S)
+        heal_link(self.fed, "site-a")
+        mark = marked if marked is not None else float("nan")
+        since_mark = [t - mark for t in replaced_at.values()]
+        return {
             "detection_s": round(mark - cut_at, 1),
             "replaced_jobs": f"{len(replaced_at)}/{len(replacing)}",
             "replacement_after_mark_s": {
@@ -168,14 +188,59 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
                 "p99": _round(percentile(since_mark, 99)),
                 "max": _round(max(since_mark, default=None)),
             },
-            "pods_lost_at_cut_site": len(lost),
+            "pods_lost_at_cut_site": len(self.lost),
             "waiting_jobs_replaced": len(waiting_replaced),
-            "surplus_removed_s": round(surplus_s, 1),
-            "duplicates_or_mismatches_at_end": len(problems),
+        }
+
+    def flapping(self) -> dict[str, Any]:
+        started = time.monotonic()
+        cuts = 0
+        while time.monotonic() - started < self.args.cut_seconds:
+            cut_link(self.fed, "site-a")
+            cuts += 1
+            self._sleep_observing(self.args.flap_period)
+            heal_link(self.fed, "site-a")
+            self._sleep_observing(self.args.flap_period)
+        return {
+            "flap_period_s": self.args.flap_period,
+            "cuts": cuts,
+            "pods_lost_at_cut_site": len(self.lost),
+            "replacement_pods_created": len(self.elsewhere_pods),
+        }
+
+    def _sleep_observing(self, seconds: float) -> None:
+        until = time.monotonic() + seconds
+        while time.monotonic() < until:
+            self._observe()
+            time.sleep(POLL_S)
+
+    def settle(self) -> dict[str, Any]:
+        """After the last heal: until every job runs exactly its plan, nothing unknown."""
+        healed_at = time.monotonic()
+
+        def settled() -> bool:
+            unknown = [
+                (j.get("status") or {}).get("unknownReplicas") for j in self.fleet.jobs().values()
+            ]
+            return not any(unknown) and not self.fleet.exactly_as_planned()
+
+        wait_for(
+            "every job to run exactly its plan, nothing unknown",
+            settled,
+            timeout=self.args.timeout,
+            every=0.5,
+            state=self.fleet.exactly_as_planned,
+        )
+        short = [
+            n
+            for n, j in self.fleet.jobs().items()
+            if (j.get("status") or {}).get("readyReplicas", 0) < j["spec"]["replicas"]
+        ]
+        return {
+            "surplus_removed_s": round(time.monotonic() - healed_at, 1),
+            "duplicates_or_mismatches_at_end": len(self.fleet.exactly_as_planned()),
             "jobs_short_at_end": len(short),
         }
-    finally:
-        federation_down(name, workdir, bin_dir)
 
 
 def _round(value: float | None) -> float | None:
@@ -183,16 +248,30 @@ def _round(value: float | None) -> float | None:
 
 
 def table(result: dict[str, Any]) -> str:
-    repl = result["replacement_after_mark_s"]
     rows = [
         ("replicas at the cut site / jobs (waiting ones)",
          f"{result['replicas_at_cut_site']} / {result['jobs']} ({result['waiting_jobs']})"),
-        ("link cut for / failover grace", f"{result['cut_s']:.0f} s / {result['grace_s']} s"),
-        ("detection: cut -> Site ClusterReachable False", f"{result['detection_s']} s"),
-        ("replacements Running after the mark, p50 / p99 / max",
-         f"{repl['p50']} / {repl['p99']} / {repl['max']} s ({result['replaced_jobs']} jobs)"),
-        ("pods lost at the cut site while cut", str(result["pods_lost_at_cut_site"])),
-        ("waiting jobs (replace: false) replaced", str(result["waiting_jobs_replaced"])),
+    ]  # fmt: skip
+    if "flap_period_s" in result:
+        rows += [
+            ("link cut and healed every / for",
+             f"{result['flap_period_s']:.0f} s / {result['cut_s']:.0f} s ({result['cuts']} cuts)"),
+            ("failover grace", f"{result['grace_s']} s"),
+            ("pods lost (restarted) at the site", str(result["pods_lost_at_cut_site"])),
+            ("replacement pods created elsewhere", str(result["replacement_pods_created"])),
+            ("operator alive at the end", str(result["operator_alive"])),
+        ]  # fmt: skip
+    else:
+        repl = result["replacement_after_mark_s"]
+        rows += [
+            ("link cut for / failover grace", f"{result['cut_s']:.0f} s / {result['grace_s']} s"),
+            ("detection: cut -> Site ClusterReachable False", f"{result['detection_s']} s"),
+            ("replacements Running after the mark, p50 / p99 / max",
+             f"{repl['p50']} / {repl['p99']} / {repl['max']} s ({result['replaced_jobs']} jobs)"),
+            ("pods lost at the cut site while cut", str(result["pods_lost_at_cut_site"])),
+            ("waiting jobs (replace: false) replaced", str(result["waiting_jobs_replaced"])),
+        ]  # fmt: skip
+    rows += [
         ("heal -> surplus gone, every job exactly its plan", f"{result['surplus_removed_s']} s"),
         ("duplicates / jobs short at the end",
          f"{result['duplicates_or_mismatches_at_end']} / {result['jobs_short_at_end']}"),
