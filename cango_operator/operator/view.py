@@ -122,9 +122,9 @@ def build_view(
                 view.next_replacement = due
         view.jobs[key] = job
     for site in world.valid_sites():
-        view.sites[site.name] = site if _feed_heard(site) else _unheard(site)
+        view.sites[site.name] = site if _feed_heard(site) else _as_unknown(site)
         if site.name in away:
-            view.sites[site.name] = _unheard(view.sites[site.name])
+            view.sites[site.name] = _as_unknown(view.sites[site.name])
     for gpunode in world.valid_gpunodes():
         cluster = world.cluster_of(gpunode.spec.site)
         if cluster is not None:
@@ -210,8 +210,9 @@ def _feed_heard(site: Site) -> bool:
     return power is not None and power.feed is not None
 
 
-def _unheard(site: Site) -> Site:
-    """A site whose live feed has not reported yet is Unknown: no new work until it has."""
+def _as_unknown(site: Site) -> Site:
+    """The site as Unknown to the engine: no new work there, running work stays (a live
+    feed that has not reported yet, or a cluster out of reach)."""
     status = site.status or SiteStatus()
     return site.model_copy(
         update={"status": status.model_copy(update={"phase": SitePhase.UNKNOWN})}
