@@ -178,7 +178,8 @@ class FailoverSpec(SpecModel):
     replace_after_seconds: Annotated[int, Field(ge=0, le=30 * 24 * 3600)] = 60
     """How long the site may be unreachable before replacements are placed; 0: at once.
     When it is back, the replicas beyond spec.replicas (the originals and the
-    replacements together) are removed, the engine choosing which as when scaling down."""
+    replacements together) are removed at once, the best-placed ones (nearest
+    clientRegion, then cheapest) staying."""
 
 
 class InferenceJobSpec(SpecModel):

@@ -21,6 +21,7 @@ from cango_operator.builders.site import (
     heartbeat_observation,
     reachability_observation,
     site_aggregates,
+    site_latency,
     with_round_conditions,
 )
 from cango_operator.builders.status import (
@@ -56,6 +57,7 @@ __all__ = [
     "reachability_observation",
     "selector",
     "site_aggregates",
+    "site_latency",
     "stamp",
     "stamped_hash",
     "unhealthy_reason",

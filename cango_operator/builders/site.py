@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from cango_operator.api import GpuNode
+from cango_operator.api import GpuNode, Site
 from cango_operator.builders.conditions import Observation
 
 #: A federated site's managed cluster is reachable from the hub (its agent keeps its lease).
@@ -92,6 +92,16 @@ def with_round_conditions(
     return [dict(c) for c in stored if c.get("type") not in ROUND_SITE_CONDITIONS] + [
         dict(c) for c in own
     ]
+
+
+def site_latency(site: Site, region: str | None) -> int | None:
+    """Measured latency to ``region`` when the site reports one, else the declared one."""
+    if region is None:
+        return None
+    measured = site.status.latency_ms if site.status is not None else None
+    if measured and region in measured:
+        return measured[region]
+    return site.spec.latency_ms.get(region)
 
 
 def site_aggregates(

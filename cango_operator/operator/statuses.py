@@ -31,6 +31,7 @@ from cango_operator.builders import (
     merge_conditions,
     reachability_observation,
     site_aggregates,
+    site_latency,
     with_round_conditions,
 )
 from cango_operator.operator.sitepower import has_live_feed
@@ -74,16 +75,6 @@ def rows_of(placements: Sequence[Placement]) -> tuple[JobPlacement, ...]:
         for p in placements
         if p.replicas > 0
     )
-
-
-def site_latency(site: Site, region: str | None) -> int | None:
-    """Measured latency to ``region`` when the site reports one, else the declared one."""
-    if region is None:
-        return None
-    measured = site.status.latency_ms if site.status is not None else None
-    if measured and region in measured:
-        return measured[region]
-    return site.spec.latency_ms.get(region)
 
 
 def job_decisions(

@@ -23,6 +23,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -38,12 +39,13 @@ from cango_operator.api import (
     SitePhase,
     SiteStatus,
 )
-from cango_operator.builders import Reachability
+from cango_operator.builders import Reachability, site_latency
 from cango_operator.builders.labels import CLUSTER_LABEL
 from cango_operator.operator.indexes import JobEntry
 from cango_operator.operator.memory import WriteMemory
 from cango_operator.operator.partitions import (
     JobRows,
+    SiteRank,
     Unreachable,
     next_replacement,
     split_rows,
@@ -100,6 +102,7 @@ def build_view(
         for name, r in view.reachability.items()
         if not r.reachable
     }
+    known_sites = {site.name: site for site in world.valid_sites()}
     for key, entry in world.jobs.items():
         if entry.deleting:
             continue
@@ -113,7 +116,7 @@ def build_view(
         job = entry.job
         if written is not None:
             job = _with_status(job, written)
-        rows = split_rows(job, away, world.sites.keys(), now)
+        rows = split_rows(job, away, world.sites.keys(), now, _rank_for(job, known_sites))
         if rows.changed or (job.status is not None and job.status.unreachable_placements):
             view.partitioned[key] = rows
             job = _with_rows(job, rows)
@@ -157,6 +160,28 @@ def build_view(
         else:
             view.gpunodes[gpunode.name] = gpunode
     return view
+
+
+def _rank_for(job: InferenceJob, sites: Mapping[str, Site]) -> SiteRank:
+    """Where the job's replicas are best kept: nearest its client region, then cheapest."""
+    region = job.spec.placement.client_region
+
+    def rank(name: str) -> tuple[float, ...]:
+        site = sites.get(name)
+        if site is None:
+            return (math.inf, math.inf)
+        latency = site_latency(site, region)
+        price = (
+            site.status.energy_price_usd_per_mwh
+            if site.status is not None and site.status.energy_price_usd_per_mwh is not None
+            else site.spec.energy_price_usd_per_mwh
+        )
+        return (
+            math.inf if latency is None else float(latency),
+            math.inf if price is None else float(price),
+        )
+
+    return rank
 
 
 def _with_rows(job: InferenceJob, rows: JobRows) -> InferenceJob:

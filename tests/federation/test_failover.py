@@ -130,4 +130,6 @@ class TestASiteCutOff:
         print(f"surplus gone {time.monotonic() - healed_at:.1f} s after the heal")
         assert reachable_condition(fleet, "quick")["status"] == "True"
         assert reachable_condition(fleet, "patient")["status"] == "True"
-        assert pods_of(fleet, cut_site, "patient") <= originals  # never restarted
+        # The originals, nearer the clients, are the ones kept: never restarted.
+        assert len(pods_of(fleet, cut_site, "quick")) == 2 and not pods_of(fleet, "site-b", "quick")
+        assert running_pods(fleet, cut_site) == originals

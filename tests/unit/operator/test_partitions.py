@@ -86,14 +86,28 @@ class TestSplitRows:
         assert [r.site for r in split.placements] == ["et-1"]
         assert [r.site for r in split.unreachable] == ["py-1"] and split.unknown == 2
 
-    def test_back_they_count_again_beside_their_replacements(self) -> None:
+    def test_back_they_count_again_and_the_best_placed_replicas_stay(self) -> None:
         chat = job(
             placements=rows(("et-1", "et-1-n001", 2)),
             unreachablePlacements=rows(("py-1", "py-1-n001", 2)),
         )
-        split = split_rows(chat, {}, SITES, CUT + timedelta(hours=5))
-        assert sorted((r.site, r.replicas) for r in split.placements) == [("et-1", 2), ("py-1", 2)]
-        assert (split.unreachable, split.unknown) == ((), 0)
+        for better, worse in (("py-1", "et-1"), ("et-1", "py-1")):
+            ranks = {better: (10.0,), worse: (40.0,)}
+            split = split_rows(chat, {}, SITES, CUT + timedelta(hours=5), ranks.__getitem__)
+            assert [(r.site, r.replicas) for r in split.placements] == [(better, 2)]
+            assert (split.unreachable, split.unknown, split.surplus) == ((), 0, 2)
+
+    def test_a_row_cut_short_keeps_its_gpus_and_power_in_proportion(self) -> None:
+        chat = job(
+            placements=[{"site": "et-1", "node": "et-1-n001", "replicas": 1}],
+            unreachablePlacements=[
+                {"site": "py-1", "node": "py-1-n001", "replicas": 2, "gpus": 4, "powerW": 1400}
+            ],
+        )
+        ranks = {"py-1": (40.0,), "et-1": (10.0,)}
+        split = split_rows(chat, {}, SITES, CUT, ranks.__getitem__)
+        trimmed = next(r for r in split.placements if r.site == "py-1")
+        assert (trimmed.replicas, trimmed.gpus, trimmed.power_w) == (1, 2, 700.0)
 
     def test_rows_of_a_site_that_is_gone_are_forgotten(self) -> None:
         chat = job(unreachablePlacements=rows(("py-1", "py-1-n001", 2)))
@@ -105,16 +119,24 @@ class TestSplitRows:
 
 
 def two_clusters(**failover: Any) -> Fleet:
-    """py-1 in latam-1 and et-1 in africa-1, one GpuNode each, both clusters reachable;
-    the job's two replicas recorded at py-1 (where an earlier round put them)."""
+    """py-1 in latam-1 (near the job's clients) and et-1 in africa-1 (far), one GpuNode
+    each, both clusters reachable; the job's two replicas recorded at py-1 (where an
+    earlier round put them)."""
     fleet = Fleet()
-    for site, cluster in (("py-1", "latam-1"), ("et-1", "africa-1")):
-        fleet.site(site, cluster=cluster)
+    for site, cluster, region in (
+        ("py-1", "latam-1", "north-america"),
+        ("et-1", "africa-1", "europe"),
+    ):
+        fleet.site(site, region=region, cluster=cluster)
         fleet.gpu_node(
             f"{site}-n001", site, node=False, labels={"compute.cango.io/cluster": cluster}
         )
         fleet.managed_cluster(cluster, "True", "2026-12-04T08:00:00Z")
-    fleet.job("chat", failover=failover) if failover else fleet.job("chat")
+    placement = {"clientRegion": "north-america"}
+    if failover:
+        fleet.job("chat", failover=failover, placement=placement)
+    else:
+        fleet.job("chat", placement=placement)
     fleet.get("InferenceJob", "chat", "t")["status"] = {
         "phase": "Running",
         "placements": [
@@ -177,16 +199,16 @@ class TestARoundWithASiteAway:
         fleet.apply(away.writes())
         fleet.managed_cluster("latam-1", "True", "2026-12-04T12:10:00Z")
         back = await decide(fleet, federated=True, now=CUT + timedelta(minutes=11))
-        # Four replicas counted for a job of two: two of them are removed.
-        assert sum(placed(back).values()) == 2
-        assert sum(e.replicas for e in back.plan.evictions) == 2
-        assert {e.reason for e in back.plan.evictions} == {"scaled down"}
+        # Four replicas for a job of two: the originals, nearer its clients, stay.
+        assert placed(back) == {"py-1": 2}
+        assert [r["site"] for r in status(back)["placements"]] == ["py-1"]
         assert status(back)["unknownReplicas"] is None
         assert status(back)["unreachablePlacements"] is None
         assert reachable(back)["status"] == "True"
         fleet.apply(back.writes())
         again = await decide(fleet, federated=True, now=CUT + timedelta(minutes=12))
-        assert placed(again) == placed(back) and not again.writes()
+        assert placed(again) == placed(back)
+        assert not [w for w in again.writes() if w.kind == "InferenceJob"]
 
     async def test_a_site_away_takes_no_new_work(self) -> None:
         fleet = two_clusters()
