@@ -215,8 +215,16 @@ class Run:
             time.sleep(POLL_S)
 
     def settle(self) -> dict[str, Any]:
-        """After the last heal: until every job runs exactly its plan, nothing unknown."""
+        """After the last heal: until the hub reaches the site again (its Site says so),
+        then until every job runs exactly its plan, nothing unknown."""
         healed_at = time.monotonic()
+        wait_for(
+            "the Site to say its cluster is reachable again",
+            lambda: site_reachable(self.fleet, self.near) == "True",
+            timeout=self.args.timeout,
+            every=0.5,
+        )
+        reachable_s = time.monotonic() - healed_at
 
         def settled() -> bool:
             unknown = [
@@ -237,6 +245,7 @@ class Run:
             if (j.get("status") or {}).get("readyReplicas", 0) < j["spec"]["replicas"]
         ]
         return {
+            "reachable_again_s": round(reachable_s, 1),
             "surplus_removed_s": round(time.monotonic() - healed_at, 1),
             "duplicates_or_mismatches_at_end": len(self.fleet.exactly_as_planned()),
             "jobs_short_at_end": len(short),
@@ -272,6 +281,7 @@ def table(result: dict[str, Any]) -> str:
             ("waiting jobs (replace: false) replaced", str(result["waiting_jobs_replaced"])),
         ]  # fmt: skip
     rows += [
+        ("heal -> the Site says reachable again", f"{result['reachable_again_s']} s"),
         ("heal -> surplus gone, every job exactly its plan", f"{result['surplus_removed_s']} s"),
         ("duplicates / jobs short at the end",
          f"{result['duplicates_or_mismatches_at_end']} / {result['jobs_short_at_end']}"),

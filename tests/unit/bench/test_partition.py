@@ -14,6 +14,7 @@ COMMON: dict[str, Any] = {
     "waiting_jobs": 5,
     "cut_s": 600.0,
     "grace_s": 60,
+    "reachable_again_s": 1.5,
     "surplus_removed_s": 2.5,
     "duplicates_or_mismatches_at_end": 0,
     "jobs_short_at_end": 0,
