@@ -3,6 +3,7 @@ and the site see (the partitions issue's acceptance run).
 
     python -m tests.bench.partition --replicas 50 --cut-seconds 600   # make bench-partition
     python -m tests.bench.partition --flap-period 20 --cut-seconds 300  # a flapping link
+    python -m tests.bench.partition --hub-outage --cut-seconds 1800    # no hub for 30 min
 
 One run: a hub and three site clusters, each site's OCM agent reaching the hub through a
 WAN link of its own (a loopback TCP proxy that is cut and healed for real). All jobs
@@ -20,7 +21,9 @@ link of site-a is cut for ``--cut-seconds``, then healed. Measured:
 
 With ``--flap-period P`` the link is cut and healed every P seconds for ``--cut-seconds``
 instead, and the run counts restarts at the site, replacement pods created elsewhere and
-whether the operator lived through it.
+whether the operator lived through it. With ``--hub-outage`` the hub's control plane is
+stopped for ``--cut-seconds`` instead: pods lost at every site, ManifestWorks rewritten
+after it is back (must be none: nothing changed), and the time until all is as planned.
 
 Prints a Markdown table and one JSON line; nothing is asserted (this is a measurement).
 """
@@ -38,8 +41,10 @@ from typing import Any
 
 from cango_operator.demo.report import percentile
 from cango_operator.devcluster import ensure_bin_dir
+from cango_operator.devcluster.cluster import cluster_start, cluster_stop
 from cango_operator.devcluster.federation import (
     Federation,
+    availability,
     cut_link,
     federation_down,
     federation_up,
@@ -62,6 +67,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--grace", type=int, default=60, help="replaceAfterSeconds of the jobs")
     p.add_argument("--timeout", type=float, default=300, help="per wait, s")
     p.add_argument(
+        "--hub-outage",
+        action="store_true",
+        help="stop the hub for --cut-seconds instead of cutting a site's link",
+    )
+    p.add_argument(
         "--flap-period",
         type=float,
         default=0,
@@ -70,7 +80,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.replicas < 10 or args.replicas % 2:
         p.error("--replicas must be even and >= 10")
-    if not args.flap_period and args.cut_seconds < args.grace + 60:
+    if args.hub_outage and args.flap_period:
+        p.error("--hub-outage and --flap-period are two different runs")
+    if not (args.flap_period or args.hub_outage) and args.cut_seconds < args.grace + 60:
         p.error("--cut-seconds must leave the grace and a minute for the replacements")
     return args
 
@@ -112,7 +124,12 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         op.wait_ready(timeout=300)
         fleet.wait_running(jobs, timeout=args.timeout)
         run_ = Run(fed, fleet, near, jobs, waiting=waiting, args=args)
-        result = run_.flapping() if args.flap_period else run_.long_cut()
+        if args.hub_outage:
+            result = run_.hub_outage()
+        elif args.flap_period:
+            result = run_.flapping()
+        else:
+            result = run_.long_cut()
         result.update(run_.settle())
         result["operator_alive"] = op.alive()
         op.stop()
@@ -208,6 +225,35 @@ class Run:
             "replacement_pods_created": len(self.elsewhere_pods),
         }
 
+    def hub_outage(self) -> dict[str, Any]:
+        everywhere = {c: running_pods(self.fleet, c) for c in SITES}
+        works = {w["metadata"]["name"]: w["metadata"]["generation"] for w in self.fleet.works()}
+        cluster_stop(self.fed.hub)
+        lost = 0
+        try:
+            started = time.monotonic()
+            while time.monotonic() - started < self.args.cut_seconds:
+                now = {c: running_pods(self.fleet, c) for c in SITES}
+                lost = max(lost, sum(len(everywhere[c] - now[c]) for c in SITES))
+                time.sleep(5 * POLL_S)
+        finally:
+            cluster_start(self.fed.hub)
+        back_at = time.monotonic()
+        wait_for(
+            "every site Available on the hub again",
+            lambda: all(availability(self.fed.hub, c) == "True" for c in SITES),
+            timeout=self.args.timeout,
+        )
+        available_s = time.monotonic() - back_at
+        time.sleep(10)  # a few rounds of the operator on the hub that is back
+        after = {w["metadata"]["name"]: w["metadata"]["generation"] for w in self.fleet.works()}
+        return {
+            "hub_outage_s": self.args.cut_seconds,
+            "pods_lost_anywhere": lost,
+            "works_rewritten": sum(1 for n, g in after.items() if works.get(n) != g),
+            "sites_available_again_s": round(available_s, 1),
+        }
+
     def _sleep_observing(self, seconds: float) -> None:
         until = time.monotonic() + seconds
         while time.monotonic() < until:
@@ -261,7 +307,14 @@ def table(result: dict[str, Any]) -> str:
         ("replicas at the cut site / jobs (waiting ones)",
          f"{result['replicas_at_cut_site']} / {result['jobs']} ({result['waiting_jobs']})"),
     ]  # fmt: skip
-    if "flap_period_s" in result:
+    if "hub_outage_s" in result:
+        rows += [
+            ("hub stopped for", f"{result['hub_outage_s']:.0f} s"),
+            ("pods lost at any site", str(result["pods_lost_anywhere"])),
+            ("ManifestWorks rewritten after it is back", str(result["works_rewritten"])),
+            ("hub back -> every site Available", f"{result['sites_available_again_s']} s"),
+        ]
+    elif "flap_period_s" in result:
         rows += [
             ("link cut and healed every / for",
              f"{result['flap_period_s']:.0f} s / {result['cut_s']:.0f} s ({result['cuts']} cuts)"),

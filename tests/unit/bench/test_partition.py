@@ -30,6 +30,11 @@ class TestArguments:
     def test_a_flapping_link_needs_no_such_room(self) -> None:
         assert parse_args(["--flap-period", "20", "--cut-seconds", "300"]).flap_period == 20
 
+    def test_a_hub_outage_is_a_run_of_its_own(self) -> None:
+        assert parse_args(["--hub-outage", "--cut-seconds", "1800"]).hub_outage
+        with pytest.raises(SystemExit):
+            parse_args(["--hub-outage", "--flap-period", "20"])
+
     def test_replicas_come_in_jobs_of_two(self) -> None:
         with pytest.raises(SystemExit):
             parse_args(["--replicas", "51"])
@@ -62,3 +67,16 @@ class TestTable:
             }
         )
         assert "20 s / 600 s (8 cuts)" in text and "| operator alive at the end | True |" in text
+
+    def test_a_hub_outage_reports_losses_and_rewrites(self) -> None:
+        text = table(
+            {
+                **COMMON,
+                "hub_outage_s": 1800.0,
+                "pods_lost_anywhere": 0,
+                "works_rewritten": 0,
+                "sites_available_again_s": 4.2,
+            }
+        )
+        assert "| hub stopped for | 1800 s |" in text
+        assert "| ManifestWorks rewritten after it is back | 0 |" in text
