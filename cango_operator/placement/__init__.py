@@ -31,6 +31,7 @@ from cango_operator.placement.framework import (
 from cango_operator.placement.improvement import DEFAULT_BUDGET, OFF, ImprovementBudget
 from cango_operator.placement.plan import Eviction, Placement, Plan, SiteBudget, Unschedulable
 from cango_operator.placement.plugins import DEFAULT_PROFILE, REGISTRY, build_profile
+from cango_operator.placement.shedding import RunningReplicas, Shed, shed_key, shed_order
 from cango_operator.placement.snapshot import (
     ExistingPlacement,
     JobRequest,
@@ -42,6 +43,7 @@ from cango_operator.placement.snapshot import (
     Snapshot,
     SnapshotError,
 )
+from cango_operator.placement.state import need_w
 
 __all__ = [
     "DEFAULT_BUDGET",
@@ -68,8 +70,10 @@ __all__ = [
     "PluginKind",
     "Profile",
     "Rejection",
+    "RunningReplicas",
     "ScorePlugin",
     "ShapeArrays",
+    "Shed",
     "SiteBudget",
     "SitePhase",
     "SiteState",
@@ -79,5 +83,8 @@ __all__ = [
     "Status",
     "Unschedulable",
     "build_profile",
+    "need_w",
     "plan",
+    "shed_key",
+    "shed_order",
 ]

@@ -22,7 +22,9 @@ are re-placed at the job's turn like any other missing replica.
    power budget", or "site Curtailed" at a curtailed site). The budget is a physical
    limit (a grid order, a breaker), so a non-preemptible replica is not exempt; it is the
    last to go and is placed again elsewhere in the same plan where its job's rules allow.
-   An Unknown site's numbers are stale, so nothing moves there.
+   An Unknown site's numbers are stale, so nothing moves there. The order is
+   :func:`shedding.shed_order`, which a site's own guard follows too while the hub is
+   out of reach.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from collections.abc import Callable, Mapping
 import numpy as np
 
 from cango_operator.placement.framework import Code, Profile, ShapeArrays
+from cango_operator.placement.shedding import RunningReplicas, shed_order
 from cango_operator.placement.snapshot import JobRequest, NodePhase, SitePhase
 from cango_operator.placement.state import PlanState
 from cango_operator.placement.table import NODE_PHASES, SITE_MISSING, SITE_PHASES
@@ -166,16 +169,19 @@ def _evict_over_budget(state: PlanState, jobs: Mapping[str, JobRequest]) -> None
         reason = _SHEDS_BY_POWER.get(int(fleet.site_phase[site]))
         if reason is None or state.site_power_w[site] >= 0:
             continue
-        victims = sorted(
-            (not jobs[key].preemptible, jobs[key].priority, key, node)
+        running = [
+            RunningReplicas(
+                job=key,
+                node=fleet.nodes[node].name,
+                replicas=state.kept[key][node].replicas,
+                need_w=state.kept[key][node].unit.need_w,
+                priority=jobs[key].priority,
+                preemptible=jobs[key].preemptible,
+            )
             for key in state.kept
             if key in jobs
             for node in _live_rows(state, key)
-            if int(fleet.node_site[node]) == site and state.kept[key][node].unit.need_w > 0
-        )
-        for _, _, key, node in victims:
-            row = state.kept[key][node]
-            while row.replicas > 0 and state.site_power_w[site] < 0:
-                state.evict(key, node, 1, reason)
-            if state.site_power_w[site] >= 0:
-                break
+            if int(fleet.node_site[node]) == site
+        ]
+        for shed in shed_order(running, -int(state.site_power_w[site])):
+            state.evict(shed.row.job, fleet.node_index[shed.row.node], shed.replicas, reason)
