@@ -6,8 +6,10 @@ from cango_operator.builders import labels, names
 from cango_operator.builders.conditions import Observation, merge_conditions
 from cango_operator.builders.deployment import (
     build_deployment,
+    build_placement_deployment,
     job_labels,
     owner_reference,
+    replica_power_w,
     selector,
 )
 from cango_operator.builders.hashing import fingerprint, stamp, stamped_hash
@@ -41,6 +43,7 @@ __all__ = [
     "Unreached",
     "build_deployment",
     "build_node_patch",
+    "build_placement_deployment",
     "build_service",
     "failed_status",
     "fingerprint",
@@ -55,6 +58,7 @@ __all__ = [
     "node_labels",
     "owner_reference",
     "reachability_observation",
+    "replica_power_w",
     "selector",
     "site_aggregates",
     "site_latency",

@@ -17,18 +17,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from cango_operator.api import API_VERSION, ContainerSpec, EnvVar, InferenceJob
+from cango_operator.api import API_VERSION, ContainerSpec, EnvVar, InferenceJob, JobPlacement
 from cango_operator.builders import names
 from cango_operator.builders.hashing import stamp
 from cango_operator.builders.labels import (
     COMPONENT_LABEL,
     GPU_RESOURCE,
     GPU_TAINT_KEY,
+    GPUNODE_ANNOTATION,
     JOB_LABEL,
     MANAGED_BY,
     MANAGED_BY_LABEL,
     NAME_LABEL,
     NODE_LABEL,
+    PREEMPTIBLE_ANNOTATION,
+    PRIORITY_ANNOTATION,
+    REPLICA_POWER_ANNOTATION,
     SITE_LABEL,
 )
 
@@ -66,11 +70,18 @@ def selector(job: InferenceJob) -> str:
 
 
 def build_deployment(
-    job: InferenceJob, site: str, node: str, replicas: int, *, host: str | None = None
+    job: InferenceJob,
+    site: str,
+    node: str,
+    replicas: int,
+    *,
+    host: str | None = None,
+    replica_power_w: float | None = None,
 ) -> dict[str, Any]:
     """The Deployment of ``replicas`` replicas of ``job`` on GPU node ``node`` at ``site``,
     its pods pinned to the Kubernetes Node ``host`` (the GpuNode's ``spec.nodeName``;
-    by default the same name)."""
+    by default the same name). ``replica_power_w``: the power the plan commits for one
+    replica (W, before PUE), written down for the site's guard."""
     if replicas < 0:
         raise ValueError(f"replicas must be >= 0, got {replicas}")
     labels = {
@@ -86,6 +97,7 @@ def build_deployment(
             "name": names.deployment_name(job.metadata.name, node),
             "namespace": job.metadata.namespace,
             "labels": labels,
+            "annotations": shed_annotations(job, node, replica_power_w),
             "ownerReferences": [owner_reference(job)],
         },
         "spec": {
@@ -105,6 +117,39 @@ def build_deployment(
         },
     }
     return stamp(manifest)
+
+
+def build_placement_deployment(
+    job: InferenceJob, row: JobPlacement, *, host: str | None = None
+) -> dict[str, Any]:
+    """:func:`build_deployment` of one line of the job's plan, with its power."""
+    return build_deployment(
+        job,
+        row.site,
+        row.node,
+        row.replicas,
+        host=host,
+        replica_power_w=replica_power_w(row.power_w, row.replicas),
+    )
+
+
+def shed_annotations(job: InferenceJob, node: str, replica_power_w: float | None) -> dict[str, str]:
+    """What a site's guard reads to stop replicas in the engine's order without the hub
+    (on the Deployment only: the pod template, and so the pods, stay as they are)."""
+    out = {
+        PRIORITY_ANNOTATION: str(job.spec.priority),
+        PREEMPTIBLE_ANNOTATION: "true" if job.spec.preemptible else "false",
+        GPUNODE_ANNOTATION: node,
+    }
+    if replica_power_w is not None:
+        watts = round(float(replica_power_w), 1)
+        out[REPLICA_POWER_ANNOTATION] = str(int(watts)) if watts.is_integer() else str(watts)
+    return out
+
+
+def replica_power_w(power_w: float | None, replicas: int) -> float | None:
+    """One replica's share of a placement line's committed power, when it is known."""
+    return power_w / replicas if power_w is not None and replicas > 0 else None
 
 
 def _pod_spec(job: InferenceJob, node: str) -> dict[str, Any]:

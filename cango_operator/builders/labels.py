@@ -10,6 +10,13 @@ MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 MANAGED_BY = "cango-operator"
 NAME_LABEL = "app.kubernetes.io/name"
 COMPONENT_LABEL = "app.kubernetes.io/component"
+#: On a Deployment: what a site's guard needs to stop replicas in the engine's order
+#: while the hub is out of reach (the job's priority, whether it is preemptible, the
+#: power of one replica in W before PUE) and the GpuNode its report goes to.
+PRIORITY_ANNOTATION = "compute.cango.io/priority"
+PREEMPTIBLE_ANNOTATION = "compute.cango.io/preemptible"
+REPLICA_POWER_ANNOTATION = "compute.cango.io/replica-power-w"
+GPUNODE_ANNOTATION = "compute.cango.io/gpunode"
 #: Hash of the manifest as last applied: equal hash, nothing to write.
 APPLIED_HASH_ANNOTATION = "compute.cango.io/applied-hash"
 

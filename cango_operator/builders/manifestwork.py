@@ -9,7 +9,13 @@ agent makes the work their owner at the site). The namespace is orphaned when th
 goes, as other jobs of the namespace may run there.
 
 Each Deployment reports back (status feedback) its ready and updated replicas, which is
-how the hub learns how many replicas run.
+how the hub learns how many replicas run, and its ``spec.replicas`` at the site.
+
+A Deployment's ``spec.replicas`` is the one field the site may change on its own: while
+the hub is out of reach, the site's guard scales Deployments down to stay inside the
+site's power budget. The work agent keeps such a change (``ignoreFields`` with
+``OnSpokeChange``): it compares a hash of each manifest as the hub wrote it and applies
+again only when that manifest changes on the hub, which is how the hub takes over again.
 """
 
 from __future__ import annotations
@@ -29,9 +35,12 @@ WORK_KIND = "ManifestWork"
 #: Status feedback names, as the work agent reports them.
 READY_FEEDBACK = "readyReplicas"
 UPDATED_FEEDBACK = "updatedReplicas"
+#: ``spec.replicas`` at the site: lower than the work's while the site has shed replicas.
+SITE_REPLICAS_FEEDBACK = "replicas"
 FEEDBACK_PATHS = (
     {"name": READY_FEEDBACK, "path": ".status.readyReplicas"},
     {"name": UPDATED_FEEDBACK, "path": ".status.updatedReplicas"},
+    {"name": SITE_REPLICAS_FEEDBACK, "path": ".spec.replicas"},
 )
 
 
@@ -65,6 +74,15 @@ def _identifier(manifest: Mapping[str, Any], group: str, resource: str) -> dict[
 
 
 _SSA = {"type": "ServerSideApply", "serverSideApply": {"force": True}}
+#: Deployments: the same, but a ``spec.replicas`` the site changed stays until the hub
+#: changes the Deployment's manifest.
+_SSA_SITE_MAY_SCALE_DOWN = {
+    "type": "ServerSideApply",
+    "serverSideApply": {
+        "force": True,
+        "ignoreFields": [{"condition": "OnSpokeChange", "jsonPaths": [".spec.replicas"]}],
+    },
+}
 
 
 def build_manifestwork(
@@ -82,7 +100,7 @@ def build_manifestwork(
     configs: list[dict[str, Any]] = [
         {
             "resourceIdentifier": _identifier(d, "apps", "deployments"),
-            "updateStrategy": _SSA,
+            "updateStrategy": _SSA_SITE_MAY_SCALE_DOWN,
             "feedbackRules": [{"type": "JSONPaths", "jsonPaths": list(FEEDBACK_PATHS)}],
         }
         for d in deps

@@ -20,7 +20,12 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from cango_operator.api import InferenceJob, JobPlacement
-from cango_operator.builders import build_deployment, build_service, names, stamped_hash
+from cango_operator.builders import (
+    build_placement_deployment,
+    build_service,
+    names,
+    stamped_hash,
+)
 from cango_operator.builders.labels import NODE_LABEL
 from cango_operator.operator.indexes import OwnedEntry
 from cango_operator.operator.kube import KubeWriter, describe
@@ -128,7 +133,7 @@ class KubernetesApplier:
         for row in intent.rows:
             if row.replicas > 0:
                 host = world.host_of(row.node)
-                manifest = build_deployment(job, row.site, row.node, row.replicas, host=host)
+                manifest = build_placement_deployment(job, row, host=host)
                 wanted[manifest["metadata"]["name"]] = manifest
         for name, dep in observed.items():
             if name not in wanted and not dep.deleting:

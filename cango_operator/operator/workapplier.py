@@ -27,7 +27,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from cango_operator.api import InferenceJob, JobPlacement
-from cango_operator.builders import build_deployment, build_service, names, stamped_hash
+from cango_operator.builders import (
+    build_placement_deployment,
+    build_service,
+    names,
+    stamped_hash,
+)
 from cango_operator.builders.manifestwork import build_manifestwork
 from cango_operator.operator.applier import (
     ApplyReport,
@@ -100,9 +105,7 @@ class ManifestWorkApplier:
             cluster = world.cluster_of(row.site)
             assert cluster is not None
             host = world.host_of(row.node)
-            by_cluster[cluster].append(
-                build_deployment(job, row.site, row.node, row.replicas, host=host)
-            )
+            by_cluster[cluster].append(build_placement_deployment(job, row, host=host))
         service = build_service(job) if by_cluster else None
         observed = {w.cluster: w for w in world.works.get(job_key(job), [])}
         out: list[Write] = []

@@ -6,12 +6,24 @@ from typing import Any
 
 import pytest
 
-from cango_operator.builders import build_deployment, build_service, stamped_hash
+from cango_operator.api import JobPlacement
+from cango_operator.builders import (
+    build_deployment,
+    build_placement_deployment,
+    build_service,
+    replica_power_w,
+    stamped_hash,
+)
 from cango_operator.builders.labels import (
+    APPLIED_HASH_ANNOTATION,
     GPU_RESOURCE,
+    GPUNODE_ANNOTATION,
     JOB_LABEL,
     MANAGED_BY_LABEL,
     NODE_LABEL,
+    PREEMPTIBLE_ANNOTATION,
+    PRIORITY_ANNOTATION,
+    REPLICA_POWER_ANNOTATION,
     SITE_LABEL,
 )
 from tests.unit.builders.factories import job
@@ -140,3 +152,40 @@ class TestService:
         ]
         assert svc["metadata"]["ownerReferences"][0]["uid"] == "uid-llama-chat"
         assert stamped_hash(svc)
+
+
+class TestWhatTheSiteGuardReads:
+    def test_priority_preemptibility_replica_power_and_gpunode_on_the_deployment(self) -> None:
+        j = job(priority=40, preemptible=True)
+        dep = build_deployment(j, "s", "gpu-7", 3, replica_power_w=2100 / 3)
+        annotations = dict(dep["metadata"]["annotations"])
+        annotations.pop(APPLIED_HASH_ANNOTATION)
+        assert annotations == {
+            PRIORITY_ANNOTATION: "40",
+            PREEMPTIBLE_ANNOTATION: "true",
+            REPLICA_POWER_ANNOTATION: "700",
+            GPUNODE_ANNOTATION: "gpu-7",
+        }
+
+    def test_fractional_watts_keep_one_decimal_and_unknown_power_is_left_out(self) -> None:
+        dep = build_deployment(job(), "s", "n", 3, replica_power_w=1000 / 3)
+        assert dep["metadata"]["annotations"][REPLICA_POWER_ANNOTATION] == "333.3"
+        assert (
+            REPLICA_POWER_ANNOTATION
+            not in build_deployment(job(), "s", "n", 1)["metadata"]["annotations"]
+        )
+
+    def test_the_pods_do_not_carry_them(self) -> None:
+        dep = build_deployment(job(priority=5), "s", "n", 1, replica_power_w=700)
+        assert "annotations" not in dep["spec"]["template"]["metadata"]
+
+    def test_one_replicas_share_of_a_placement_lines_power(self) -> None:
+        assert replica_power_w(2100.0, 3) == 700.0
+        assert replica_power_w(None, 3) is None
+        assert replica_power_w(0.0, 0) is None
+
+    def test_a_plan_line_gives_its_replicas_power_share(self) -> None:
+        row = JobPlacement(site="s", node="n", replicas=2, power_w=1400.0)
+        dep = build_placement_deployment(job(), row)
+        assert dep["spec"]["replicas"] == 2
+        assert dep["metadata"]["annotations"][REPLICA_POWER_ANNOTATION] == "700"

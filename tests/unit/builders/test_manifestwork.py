@@ -42,7 +42,7 @@ class TestManifestWork:
             {"group": "", "resource": "namespaces", "name": "tenant-acme"}
         ]
 
-    def test_every_deployment_reports_its_ready_and_updated_replicas(self) -> None:
+    def test_every_deployment_reports_its_ready_updated_and_site_replicas(self) -> None:
         work = work_for({"py-1-n001": 1, "py-1-n002": 1})
         configs = work["spec"]["manifestConfigs"]
         feedback = [c for c in configs if c.get("feedbackRules")]
@@ -50,8 +50,15 @@ class TestManifestWork:
             names.deployment_name("llama-chat", n) for n in ("py-1-n001", "py-1-n002")
         )
         paths = {p["path"] for p in feedback[0]["feedbackRules"][0]["jsonPaths"]}
-        assert paths == {".status.readyReplicas", ".status.updatedReplicas"}
+        assert paths == {".status.readyReplicas", ".status.updatedReplicas", ".spec.replicas"}
         assert all(c["updateStrategy"]["type"] == "ServerSideApply" for c in configs)
+
+    def test_the_site_may_scale_deployments_down_until_the_hub_changes_them(self) -> None:
+        configs = work_for({"py-1-n001": 1})["spec"]["manifestConfigs"]
+        by_resource = {c["resourceIdentifier"]["resource"]: c["updateStrategy"] for c in configs}
+        kept = by_resource["deployments"]["serverSideApply"]["ignoreFields"]
+        assert kept == [{"condition": "OnSpokeChange", "jsonPaths": [".spec.replicas"]}]
+        assert "ignoreFields" not in by_resource["services"]["serverSideApply"]
 
     def test_same_plan_same_hash_other_plan_other_hash(self) -> None:
         a = stamped_hash(work_for({"py-1-n001": 2}))
