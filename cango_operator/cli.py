@@ -21,6 +21,10 @@ from cango_operator.errors import CangoError
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "run": ("cango_operator.commands.run", "run the operator (kubeconfig or in-cluster)"),
     "agent": ("cango_operator.commands.agent", "run the node agent (NVML or simulated)"),
+    "site-guard": (
+        "cango_operator.commands.siteguard",
+        "at a site: keep it inside its power budget while the hub is unreachable",
+    ),
     "plan": (
         "cango_operator.commands.plan",
         "offline what-if: plan jobs onto a fleet from manifests",

@@ -27,6 +27,7 @@ from cango_operator.agent.runner import (
     AgentConfig,
 )
 from cango_operator.agent.telemetry import TelemetrySource
+from cango_operator.commands.clients import api_client as new_api_client
 from cango_operator.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -160,30 +161,14 @@ def _print_readings(args: argparse.Namespace) -> int:
         source.close()
 
 
-def _api_client(kubeconfig: str | None) -> Any:
-    from kubernetes import config
-    from kubernetes.config.config_exception import ConfigException
-
-    try:
-        if kubeconfig:
-            return config.new_client_from_config(config_file=kubeconfig)
-        config.load_incluster_config()
-    except (ConfigException, OSError) as exc:
-        where = f"--kubeconfig {kubeconfig}" if kubeconfig else "in-cluster configuration"
-        raise ConfigError(f"{where}: {exc}") from exc
-    from kubernetes import client
-
-    return client.ApiClient()
-
-
 async def _serve(args: argparse.Namespace, config: AgentConfig) -> int:
     from cango_operator.agent.kube import KubeClient, PodGpuCounter
     from cango_operator.agent.metrics import AgentMetrics
     from cango_operator.agent.runner import Agent
     from cango_operator.agent.server import start_server
 
-    api_client = _api_client(args.kubeconfig)
-    hub_client = _api_client(args.hub_kubeconfig) if args.hub_kubeconfig else None
+    api_client = new_api_client(args.kubeconfig)
+    hub_client = new_api_client(args.hub_kubeconfig) if args.hub_kubeconfig else None
     kube = KubeClient(api_client, hub_client)
     source = _make_source(args, PodGpuCounter(kube, config.node_name))
     agent = Agent(config, source, kube, AgentMetrics(config.node_name))

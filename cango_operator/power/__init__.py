@@ -35,7 +35,7 @@ from cango_operator.power.model import (
     SitePowerState,
     compute_site_power,
 )
-from cango_operator.power.runner import GpuLoadProvider, PowerRunner, StatusSink
+from cango_operator.power.runner import Clock, GpuLoadProvider, PowerRunner, StatusSink, utc_now
 from cango_operator.power.sanity import SanityLimits, check_sample
 from cango_operator.power.spec import (
     SitePowerSpec,
@@ -46,6 +46,7 @@ from cango_operator.power.spec import (
 
 __all__ = [
     "PLACEABLE_PHASES",
+    "Clock",
     "Condition",
     "FeedConfig",
     "FeedErrorKind",
@@ -74,4 +75,5 @@ __all__ = [
     "parse_feed_config",
     "parse_site_power_spec",
     "site_power_spec_of",
+    "utc_now",
 ]
