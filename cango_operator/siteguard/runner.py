@@ -79,7 +79,7 @@ class SiteGuard:
         self._memory = await self._site.load_memory()
         self._memory.hub_reachable = True  # this process has not seen the hub go yet
         async with PowerRunner(
-            self._on_power, secrets=self._site.secret, gpu_load=self._load
+            self.on_power, secrets=self._site.secret, gpu_load=self._load
         ) as runner:
             self._runner = runner
             for name in self._config.sites:
@@ -162,7 +162,8 @@ class SiteGuard:
         kw = committed_kw(self._deployments.get(site, ()))
         return GpuLoad(node_power_kw=kw, committed_kw=kw)
 
-    async def _on_power(self, name: str, power: SitePowerState) -> None:
+    async def on_power(self, name: str, power: SitePowerState) -> None:
+        """The feed runner's sink: after every sample of ``name``'s feed."""
         spec = self._specs.get(name)
         if spec is None:
             return

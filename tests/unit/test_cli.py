@@ -16,7 +16,7 @@ def test_help_lists_every_subcommand(capsys: pytest.CaptureFixture[str]) -> None
         main(["--help"])
     assert exc.value.code == 0
     out = capsys.readouterr().out
-    for name in ("run", "agent", "plan", "demo", "crds", "dev"):
+    for name in ("run", "agent", "site-guard", "plan", "demo", "crds", "dev"):
         assert name in SUBCOMMANDS
         assert f"    {name} " in out
 
