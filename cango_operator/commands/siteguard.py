@@ -103,7 +103,8 @@ async def _serve(args: argparse.Namespace) -> int:
     from cango_operator.siteguard import GuardConfig, HubApi, SiteApi, SiteGuard
 
     site_client = api_client(args.kubeconfig)
-    hub_client = api_client(args.hub_kubeconfig)
+    # No retries on the hub: each probe is one try, bounded by --probe-timeout.
+    hub_client = api_client(args.hub_kubeconfig, retries=0)
     try:
         guard = SiteGuard(
             GuardConfig(

@@ -129,6 +129,17 @@ class Meter:
     close = stop
 
 
+def terminate(proc: subprocess.Popen[bytes] | None, timeout: float = 20) -> None:
+    """SIGTERM, and SIGKILL when it is not gone within ``timeout``; reaped either way."""
+    if proc is not None and proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
 class OperatorProcess:
     """``python -m cango_operator run`` against the test cluster; SIGKILL is real.
 
@@ -197,12 +208,7 @@ class OperatorProcess:
             self.proc.wait(timeout=10)
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        terminate(self.proc)
 
     def ready(self) -> bool:
         if not self.alive():
