@@ -111,6 +111,23 @@ def kubelet_run(
         return subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ))
 
 
+def render(federation: Federation, *values: str) -> list[dict[str, Any]]:
+    """The chart as helm renders it for this site, with ``values`` (``key=value``) set."""
+    sets = [arg for value in (f"cluster.name={SITE}", *values) for arg in ("--set", value)]
+    out = helm(federation.hub, "template", RELEASE, str(CHART), *sets, "-n", AGENT_NAMESPACE)
+    return [o for o in yaml.safe_load_all(out) if o]
+
+
+def guard_rules(objects: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    """The rules of the guard's Roles (or ClusterRoles), in order."""
+    return [
+        rule
+        for o in objects
+        if o["kind"] == kind and o["metadata"]["name"].startswith(f"{RELEASE}-guard")
+        for rule in o["rules"]
+    ]
+
+
 @pytest.fixture
 def site_cluster(federation: Federation) -> Iterator[LocalCluster]:
     name = f"{federation.name}-{SITE}"
@@ -128,23 +145,50 @@ class TestSiteChartRender:
     def test_pods_meet_the_restricted_profile_and_rbac_names_every_verb(
         self, federation: Federation
     ) -> None:
-        out = helm(
-            federation.hub,
-            "template",
-            RELEASE,
-            str(CHART),
-            "--set",
-            f"cluster.name={SITE}",
-            "-n",
-            AGENT_NAMESPACE,
-        )
-        objects = [o for o in yaml.safe_load_all(out) if o]
+        objects = render(federation, "guard.sites={latam-1-a}")
         specs = pod_specs(objects)
-        assert set(specs) == {"Deployment/cango-site-klusterlet", "DaemonSet/cango-site-agent"}
+        assert set(specs) == {
+            "Deployment/cango-site-klusterlet",
+            "DaemonSet/cango-site-agent",
+            "Deployment/cango-site-guard",
+        }
         assert {k: restricted_violations(s) for k, s in specs.items()} == {k: [] for k in specs}
         for role in (o for o in objects if o["kind"] in ("ClusterRole", "Role")):
             for rule in role["rules"]:
                 assert "*" not in rule["verbs"] + rule["resources"] + rule["apiGroups"], role
+
+    def test_the_guard_may_list_and_scale_deployments_and_keep_its_configmap_only(
+        self, federation: Federation
+    ) -> None:
+        everywhere = render(federation, "guard.sites={latam-1-a}")
+        assert guard_rules(everywhere, "ClusterRole") == [
+            {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["list", "patch"]}
+        ]
+        assert guard_rules(everywhere, "Role") == [
+            {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["create"]},
+            {
+                "apiGroups": [""],
+                "resources": ["configmaps"],
+                "resourceNames": ["cango-site-guard"],
+                "verbs": ["get", "update"],
+            },
+        ]
+        some = render(
+            federation, "guard.sites={latam-1-a}", "guard.namespaces={tenant-a,tenant-b}",
+            "guard.feedSecrets={meter-token}",
+        )  # fmt: skip
+        assert guard_rules(some, "ClusterRole") == []
+        roles = {
+            o["metadata"]["namespace"]
+            for o in some
+            if o["kind"] == "Role" and o["metadata"]["name"].startswith(f"{RELEASE}-guard")
+        }
+        assert roles == {"tenant-a", "tenant-b", AGENT_NAMESPACE}
+        assert {"apiGroups": [""], "resources": ["secrets"], "resourceNames": ["meter-token"],
+                "verbs": ["get"]} in guard_rules(some, "Role")  # fmt: skip
+
+    def test_no_guard_without_a_site(self, federation: Federation) -> None:
+        assert "Deployment/cango-site-guard" not in pod_specs(render(federation))
 
     def test_without_a_cluster_name_it_says_what_is_missing(self, federation: Federation) -> None:
         proc = subprocess.run(

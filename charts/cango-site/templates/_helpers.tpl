@@ -18,3 +18,7 @@ app.kubernetes.io/part-of: cango
 {{/* The Secret the klusterlet writes once the hub accepts the site: the site's own hub
      credentials (kubeconfig, tls.crt, tls.key). */}}
 {{- define "cango-site.hubSecret" -}}hub-kubeconfig-secret{{- end -}}
+
+{{- define "cango-site.guardName" -}}
+{{- printf "%s-guard" .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
