@@ -27,6 +27,12 @@ from cango_operator.api.enums import (
     WordOrder,
 )
 from cango_operator.api.gpunode import GpuNode, GpuNodeSpec, GpuNodeStatus, GpuSpec, GpuStatus
+from cango_operator.api.guardreport import (
+    SITE_GUARD_REPORT_ANNOTATION,
+    ShedEntry,
+    SiteGuardReport,
+    parse_site_guard_report,
+)
 from cango_operator.api.inferencejob import (
     ContainerResources,
     ContainerSpec,
@@ -84,6 +90,7 @@ __all__ = [
     "INFERENCEJOB_KIND",
     "INFERENCEJOB_PLURAL",
     "RESOURCES",
+    "SITE_GUARD_REPORT_ANNOTATION",
     "SITE_KIND",
     "SITE_PLURAL",
     "VERSION",
@@ -124,8 +131,10 @@ __all__ = [
     "RuleViolation",
     "SecretKeySelector",
     "SecretRef",
+    "ShedEntry",
     "Site",
     "SiteGpuStatus",
+    "SiteGuardReport",
     "SiteLocation",
     "SiteNodeStatus",
     "SitePhase",
@@ -141,6 +150,7 @@ __all__ = [
     "describe_errors",
     "load_manifests",
     "parse_resource",
+    "parse_site_guard_report",
     "render_crd_files",
     "rfc3339",
 ]

@@ -6,7 +6,7 @@ Keys of the ConfigMap (each a JSON document):
 
 - ``sites.json``: ``{site: spec}``, each Site's spec as last read from the hub;
 - ``hub.json``: ``{"reachable": bool, "since": time}``, the guard's verdict on the hub;
-- ``pending.json``: the scale-downs not yet reported to the hub (``report.ShedRecord``).
+- ``pending.json``: the scale-downs not yet reported to the hub (``api.ShedEntry``).
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from cango_operator.api import rfc3339
-from cango_operator.siteguard.report import ShedRecord, parse_time
+from pydantic import ValidationError
+
+from cango_operator.api import ShedEntry, rfc3339
 
 CONFIGMAP_NAME = "cango-site-guard"
 
@@ -30,7 +31,7 @@ class GuardMemory:
     sites: dict[str, dict[str, Any]] = field(default_factory=dict)
     hub_reachable: bool = True
     hub_since: datetime | None = None
-    pending: list[ShedRecord] = field(default_factory=list)
+    pending: list[ShedEntry] = field(default_factory=list)
 
     def to_data(self) -> dict[str, str]:
         hub: dict[str, Any] = {"reachable": self.hub_reachable}
@@ -39,7 +40,9 @@ class GuardMemory:
         return {
             "sites.json": _dumps(self.sites),
             "hub.json": _dumps(hub),
-            "pending.json": _dumps([r.to_dict() for r in self.pending]),
+            "pending.json": _dumps(
+                [r.model_dump(by_alias=True, mode="json") for r in self.pending]
+            ),
         }
 
     @classmethod
@@ -53,8 +56,8 @@ class GuardMemory:
         return cls(
             sites=sites if isinstance(sites, dict) else {},
             hub_reachable=bool(hub.get("reachable", True)) if isinstance(hub, dict) else True,
-            hub_since=parse_time(since) if isinstance(since, str) else None,
-            pending=[ShedRecord.from_dict(r) for r in pending] if isinstance(pending, list) else [],
+            hub_since=_time(since),
+            pending=_entries(pending),
         )
 
 
@@ -69,3 +72,23 @@ def _loads(text: str | None, default: Any) -> Any:
         return json.loads(text)
     except ValueError:
         return default
+
+
+def _time(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _entries(value: object) -> list[ShedEntry]:
+    """The readable entries of ``value``: one bad entry does not lose the others."""
+    out = []
+    for item in value if isinstance(value, list) else []:
+        try:
+            out.append(ShedEntry.model_validate(item))
+        except ValidationError:
+            continue
+    return out

@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from cango_operator.api import SITE_GUARD_REPORT_ANNOTATION, ShedEntry
 from cango_operator.errors import ConfigError
 from cango_operator.power import (
     Clock,
@@ -35,7 +36,7 @@ from cango_operator.siteguard.hub import DEFAULT_MISSES, HubReachability
 from cango_operator.siteguard.kube import HubApi, HubSilentError, SiteApi
 from cango_operator.siteguard.memory import GuardMemory
 from cango_operator.siteguard.replicas import SiteDeployment, committed_kw, of_site
-from cango_operator.siteguard.report import REPORT_ANNOTATION, ShedRecord, reports_by_gpunode
+from cango_operator.siteguard.report import reports_by_gpunode
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +135,7 @@ class SiteGuard:
         )
         try:
             for node, text in reports.items():
-                await self._hub.annotate_gpunode(node, REPORT_ANNOTATION, text)
+                await self._hub.annotate_gpunode(node, SITE_GUARD_REPORT_ANNOTATION, text)
         except Exception as exc:  # the hub went again, or refused: try at the next probe
             log.warning("report not written yet: %s", exc)
             return
@@ -203,7 +204,7 @@ class SiteGuard:
             )
             left[dep.name] = replace(dep, running=replace(dep.running, replicas=action.to))
             self._memory.pending.append(
-                ShedRecord(
+                ShedEntry(
                     at=now,
                     site=name,
                     namespace=dep.namespace,

@@ -9,15 +9,18 @@ link is the test bed's real WAN link between the site's agents and the hub."""
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from cango_operator.api import (
+    SITE_GUARD_REPORT_ANNOTATION,
+    SiteGuardReport,
+    parse_site_guard_report,
+)
 from cango_operator.devcluster.federation import Federation, cut_link, heal_link
-from cango_operator.siteguard import REPORT_ANNOTATION
 from tests.e2e.harness import GROUP, VERSION, Meter, wait_for
 from tests.federation.conftest import StartOperator
 from tests.federation.guard import GuardProcess
@@ -68,10 +71,11 @@ def touched_by_guard(fleet: FedFleet, cluster: str) -> list[str]:
     ]
 
 
-def report_of(fleet: FedFleet, node: str) -> dict[str, Any] | None:
+def report_of(fleet: FedFleet, node: str) -> SiteGuardReport | None:
+    """The guard's report on ``node``, read as the hub reads it."""
     got = fleet.custom.get_cluster_custom_object(GROUP, VERSION, "gpunodes", node)
-    text = (got["metadata"].get("annotations") or {}).get(REPORT_ANNOTATION)
-    return json.loads(text) if text else None
+    annotations = got["metadata"].get("annotations") or {}
+    return parse_site_guard_report(annotations.get(SITE_GUARD_REPORT_ANNOTATION))
 
 
 def shed_within(what: str, check: Any, state: Any) -> float:
@@ -157,8 +161,8 @@ class TestSiteGuard:
                 timeout=20,
                 state=guard.log_tail,
             )
-            assert report["cluster"] == cut_site
-            assert [(s["job"], s["fromReplicas"], s["toReplicas"]) for s in report["shed"]] == [
+            assert report.cluster == cut_site
+            assert [(s.job, s.from_replicas, s.to_replicas) for s in report.shed] == [
                 ("spare", 1, 0),
                 ("batch", 1, 0),
             ]

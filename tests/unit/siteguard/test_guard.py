@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
+from cango_operator.api import SITE_GUARD_REPORT_ANNOTATION
 from cango_operator.siteguard import (
-    REPORT_ANNOTATION,
     GuardConfig,
     GuardMemory,
     HubApi,
@@ -151,7 +151,7 @@ class TestSheddingWhileTheHubIsAway:
             hub.answering = True
             await guard.probe()
             assert guard.hub_reachable
-            doc = json.loads(hub.annotations["gpu-1"][REPORT_ANNOTATION])
+            doc = json.loads(hub.annotations["gpu-1"][SITE_GUARD_REPORT_ANNOTATION])
             assert [(s["job"], s["toReplicas"]) for s in doc["shed"]] == [
                 ("cheap", 0),
                 ("batch", 0),
@@ -177,7 +177,7 @@ class TestRestartedDuringACut:
             assert site.scaled == [("cheap", 2, 0), ("batch", 1, 0)]
             hub.answering = True
             await second.probe()
-            doc = json.loads(hub.annotations["gpu-1"][REPORT_ANNOTATION])
+            doc = json.loads(hub.annotations["gpu-1"][SITE_GUARD_REPORT_ANNOTATION])
             assert [s["job"] for s in doc["shed"]] == ["cheap", "batch"]
 
         asyncio.run(go())

@@ -1,16 +1,18 @@
-"""The report the hub reads, and the memory the guard keeps at the site."""
+"""The report the guard writes and the hub reads, and the memory the guard keeps at the
+site."""
 
 from __future__ import annotations
 
 import json
 from datetime import timedelta
 
-from cango_operator.siteguard import GuardMemory, ShedRecord, reports_by_gpunode
+from cango_operator.api import ShedEntry, parse_site_guard_report
+from cango_operator.siteguard import GuardMemory, reports_by_gpunode
 from tests.unit.siteguard.factories import T0
 
 
-def record(job: str, node: str, was: int, to: int, seconds: int = 0) -> ShedRecord:
-    return ShedRecord(
+def record(job: str, node: str, was: int, to: int, seconds: int = 0) -> ShedEntry:
+    return ShedEntry(
         at=T0 + timedelta(seconds=seconds),
         site="latam-1-a",
         namespace="ns",
@@ -58,6 +60,22 @@ class TestReport:
         }
 
 
+class TestTheHubReadsIt:
+    def test_as_the_guard_wrote_it(self) -> None:
+        records = [record("cheap", "gpu-2", 2, 0), record("batch", "gpu-2", 3, 1, 2)]
+        (text,) = reports_by_gpunode(
+            records, cluster="latam-1", unreachable_since=None, reachable_at=T0
+        ).values()
+        report = parse_site_guard_report(text)
+        assert report is not None
+        assert report.shed == records
+        assert report.unreachable_since is None
+
+    def test_no_report_or_an_unreadable_one_is_none(self) -> None:
+        assert parse_site_guard_report(None) is None
+        assert parse_site_guard_report('{"cluster": "c"}') is None
+
+
 class TestMemory:
     def test_round_trip(self) -> None:
         memory = GuardMemory(
@@ -67,6 +85,11 @@ class TestMemory:
             pending=[record("cheap", "gpu-1", 2, 0)],
         )
         assert GuardMemory.from_data(memory.to_data()) == memory
+
+    def test_an_unreadable_entry_loses_only_itself(self) -> None:
+        data = GuardMemory(pending=[record("cheap", "gpu-1", 2, 0)]).to_data()
+        data["pending.json"] = data["pending.json"].replace("[", '[{"at": "never"},', 1)
+        assert [r.job for r in GuardMemory.from_data(data).pending] == ["cheap"]
 
     def test_nothing_or_garbage_reads_as_empty(self) -> None:
         assert GuardMemory.from_data(None) == GuardMemory()
