@@ -69,6 +69,7 @@ class SiteGuard:
         self._deployments: dict[str, list[SiteDeployment]] = {}
         self._last_shed: dict[str, datetime] = {}
         self._runner: PowerRunner | None = None
+        self._unsaved = False
         self.decisions: dict[str, Decision] = {}
 
     @property
@@ -121,7 +122,7 @@ class SiteGuard:
                 "reachable again, handing back" if self._verdict.reachable else "unreachable",
                 "reporting what was shed" if self._memory.pending else "nothing was shed",
             )
-        if turned or changed_specs:
+        if turned or changed_specs or self._unsaved:
             await self._save()
         if self._verdict.reachable and self._memory.pending:
             await self._report(now)
@@ -222,5 +223,8 @@ class SiteGuard:
     async def _save(self) -> None:
         try:
             await self._site.save_memory(self._memory)
-        except Exception as exc:  # kept in memory; written again with the next change
+        except Exception as exc:  # kept in memory; tried again at the next probe
+            self._unsaved = True
             log.error("could not save the guard's ConfigMap: %s", exc)
+        else:
+            self._unsaved = False

@@ -192,3 +192,25 @@ def test_a_guard_needs_a_site() -> None:
 
 # The fakes stand for these.
 _ = (SiteApi, HubApi)
+
+
+class TestItsMemory:
+    def test_a_save_that_failed_is_tried_again_at_the_next_probe(self) -> None:
+        async def go() -> None:
+            site, hub = fleet(), FakeHub()
+            saved = site.save_memory
+            failures = [RuntimeError("namespace not there yet")]
+
+            async def flaky(memory: GuardMemory) -> None:
+                if failures:
+                    raise failures.pop()
+                await saved(memory)
+
+            site.save_memory = flaky  # type: ignore[method-assign]
+            guard = guard_of(site, hub)
+            await guard.probe()
+            assert site.memory.sites == {}
+            await guard.probe()
+            assert site.memory.sites == {SITE: SPEC}
+
+        asyncio.run(go())
