@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import logging
 import os
 import signal
+from pathlib import Path
 
 from cango_operator.commands.clients import api_client
 from cango_operator.errors import ConfigError
+
+log = logging.getLogger(__name__)
 
 DESCRIPTION = """\
 The guard polls each site's own power feed (the Site's spec.power.feed, as last read
@@ -102,6 +107,12 @@ def run(args: argparse.Namespace) -> int:
 async def _serve(args: argparse.Namespace) -> int:
     from cango_operator.siteguard import GuardConfig, HubApi, SiteApi, SiteGuard
 
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    if not await wait_for_hub_credentials(Path(args.hub_kubeconfig), stop):
+        return 0
     site_client = api_client(args.kubeconfig)
     # No retries on the hub: each probe is one try, bounded by --probe-timeout.
     hub_client = api_client(args.hub_kubeconfig, retries=0)
@@ -116,12 +127,21 @@ async def _serve(args: argparse.Namespace) -> int:
             SiteApi(site_client, args.namespace, args.watch_namespace),
             HubApi(hub_client, args.probe_timeout),
         )
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
         await guard.run(stop)
         return 0
     finally:
         site_client.close()
         hub_client.close()
+
+
+async def wait_for_hub_credentials(path: Path, stop: asyncio.Event) -> bool:
+    """Wait for the site's hub kubeconfig: the klusterlet writes it once the hub accepts
+    the site (the chart mounts its Secret as optional). False when stopped meanwhile."""
+    if not path.exists():
+        log.info("waiting for %s: the hub has not accepted this site yet", path)
+    while not path.exists():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), 5)
+        if stop.is_set():
+            return False
+    return True
