@@ -35,3 +35,8 @@ JOB_NAMESPACE_LABEL = "compute.cango.io/job-namespace"
 #: On a GpuNode: the managed cluster whose agent reports it. A site's credentials may
 #: write only GpuNodes carrying their own cluster's name (an admission policy says so).
 CLUSTER_LABEL = "compute.cango.io/cluster"
+
+#: On a Deployment in a ManifestWork: when the hub wrote it again to take over from the
+#: site's guard, which had scaled it down at the site while the hub was out of reach
+#: (OCM's agent re-applies a Deployment only when its manifest changes).
+REASSERTED_ANNOTATION = "compute.cango.io/reasserted-at"

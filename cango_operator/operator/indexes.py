@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -23,7 +23,12 @@ from pydantic import ValidationError
 from cango_operator.api import GpuNode, InferenceJob, Site, describe_errors
 from cango_operator.builders.hashing import stamped_hash
 from cango_operator.builders.labels import JOB_LABEL, NODE_LABEL, SITE_LABEL
-from cango_operator.builders.manifestwork import READY_FEEDBACK, UPDATED_FEEDBACK, job_of_work
+from cango_operator.builders.manifestwork import (
+    READY_FEEDBACK,
+    SITE_REPLICAS_FEEDBACK,
+    UPDATED_FEEDBACK,
+    job_of_work,
+)
 
 JOBS = "jobs_idx"
 SITES = "sites_idx"
@@ -226,8 +231,9 @@ async def index_service(body: Mapping[str, Any], **_: Any) -> dict[tuple[str, st
 @dataclass(frozen=True)
 class WorkEntry:
     """A ManifestWork the operator wrote: which job it carries to which cluster, and what
-    the cluster's work agent reported back (ready replicas per Deployment, current
-    template only)."""
+    the cluster's work agent reported back: ready replicas per Deployment (current
+    template only), and each Deployment's ``spec.replicas`` there (lower than the work's
+    when the site's guard stopped some while the hub was away)."""
 
     cluster: str
     name: str
@@ -237,6 +243,7 @@ class WorkEntry:
     applied_hash: str | None
     deleting: bool
     ready: Mapping[str, int]
+    site_replicas: Mapping[str, int] = field(default_factory=dict)
 
     def ready_of(self, deployment: str) -> int:
         return self.ready.get(deployment, 0)
@@ -244,7 +251,24 @@ class WorkEntry:
 
 def _feedback(status: Mapping[str, Any]) -> dict[str, int]:
     """Ready replicas of the current template per Deployment, from status feedback."""
-    out: dict[str, int] = {}
+    return {
+        name: min(v.get(READY_FEEDBACK, 0), v.get(UPDATED_FEEDBACK, 0))
+        for name, v in _values(status).items()
+    }
+
+
+def _site_replicas(status: Mapping[str, Any]) -> dict[str, int]:
+    """Each Deployment's ``spec.replicas`` at the site, where the agent reported it."""
+    return {
+        name: v[SITE_REPLICAS_FEEDBACK]
+        for name, v in _values(status).items()
+        if SITE_REPLICAS_FEEDBACK in v
+    }
+
+
+def _values(status: Mapping[str, Any]) -> dict[str, dict[str, int]]:
+    """The integer status feedback of each Deployment of a work, by name."""
+    out: dict[str, dict[str, int]] = {}
     for manifest in (status.get("resourceStatus") or {}).get("manifests") or []:
         meta = manifest.get("resourceMeta") or {}
         if meta.get("kind") != "Deployment":
@@ -254,8 +278,7 @@ def _feedback(status: Mapping[str, Any]) -> dict[str, int]:
             number = (value.get("fieldValue") or {}).get("integer")
             if isinstance(number, int):
                 values[str(value.get("name"))] = number
-        ready = min(values.get(READY_FEEDBACK, 0), values.get(UPDATED_FEEDBACK, 0))
-        out[str(meta.get("name", ""))] = ready
+        out[str(meta.get("name", ""))] = values
     return out
 
 
@@ -273,6 +296,7 @@ async def index_work(body: Mapping[str, Any], **_: Any) -> dict[tuple[str, str],
         applied_hash=stamped_hash(body),
         deleting=bool(meta.get("deletionTimestamp")),
         ready=_feedback(body.get("status") or {}),
+        site_replicas=_site_replicas(body.get("status") or {}),
     )
     return {(entry.cluster, entry.name): entry}
 

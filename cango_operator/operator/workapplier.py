@@ -24,15 +24,17 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
-from cango_operator.api import InferenceJob, JobPlacement
+from cango_operator.api import InferenceJob, JobPlacement, rfc3339
 from cango_operator.builders import (
     build_placement_deployment,
     build_service,
     names,
     stamped_hash,
 )
+from cango_operator.builders.labels import REASSERTED_ANNOTATION
 from cango_operator.builders.manifestwork import build_manifestwork
 from cango_operator.operator.applier import (
     ApplyReport,
@@ -113,8 +115,16 @@ class ManifestWorkApplier:
             assert service is not None
             if not world.cluster_reachable(cluster):
                 continue  # frozen until it is back
-            work = build_manifestwork(job, cluster, deployments, service)
             current = observed.get(cluster)
+            work = build_manifestwork(job, cluster, deployments, service)
+            if not self._needs_apply(work, current) and current is not None:
+                shed = _shed_at_site(deployments, current)
+                if shed:
+                    # The site's guard scaled these down while the hub was away; the
+                    # plan says otherwise: write them again so the agent applies them.
+                    stamp = rfc3339(datetime.now(UTC))
+                    again = [_reasserted(d, stamp) if d in shed else d for d in deployments]
+                    work = build_manifestwork(job, cluster, again, service)
             if self._needs_apply(work, current):
                 out.append(self._apply(work, current, report))
         for cluster, current in observed.items():
@@ -174,6 +184,22 @@ class ManifestWorkApplier:
             report.deleted += 1
 
         return write
+
+
+def _shed_at_site(deployments: Sequence[dict[str, Any]], work: WorkEntry) -> list[dict[str, Any]]:
+    """The Deployments that run fewer replicas at the site than the work says."""
+    return [
+        d
+        for d in deployments
+        if work.site_replicas.get(d["metadata"]["name"], d["spec"]["replicas"])
+        < d["spec"]["replicas"]
+    ]
+
+
+def _reasserted(deployment: dict[str, Any], stamp: str) -> dict[str, Any]:
+    meta = deployment["metadata"]
+    annotations = {**(meta.get("annotations") or {}), REASSERTED_ANNOTATION: stamp}
+    return {**deployment, "metadata": {**meta, "annotations": annotations}}
 
 
 def _memory_key(cluster: str, name: str) -> tuple[str, str, str]:

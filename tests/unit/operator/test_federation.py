@@ -250,6 +250,61 @@ class TestAnUnreachableClustersWork:
         assert [ns for ns, _ in gone.deleted] == ["latam-1"]
 
 
+class TestTakingOverFromTheSitesGuard:
+    """Back in reach, the hub's plan wins over what the site's guard stopped meanwhile."""
+
+    async def _work_reporting(self, site_replicas: int) -> tuple[dict[str, Any], str]:
+        _, world = await two_cluster_world()
+        writer = Writer()
+        await ManifestWorkApplier(writer, WriteMemory(), Local()).realize(  # type: ignore[arg-type]
+            [JobIntent(job_of(world), [row("py-1", "py-1-n001", 2), row("py-1", "py-1-n002", 1)])],
+            world,
+        )
+        work = writer.applied[0]
+        deps = [m for m in work["spec"]["workload"]["manifests"] if m["kind"] == "Deployment"]
+        shed = deps[0]["metadata"]["name"]
+        values = [
+            {"name": "replicas", "fieldValue": {"type": "Integer", "integer": n}}
+            for n in (site_replicas, 1)
+        ]
+        work["status"] = {
+            "resourceStatus": {
+                "manifests": [
+                    {
+                        "resourceMeta": {"kind": "Deployment", "name": d["metadata"]["name"]},
+                        "statusFeedback": {"values": [value]},
+                    }
+                    for d, value in zip(deps, values, strict=True)
+                ]
+            }
+        }
+        return work, shed
+
+    async def _realize(self, work: dict[str, Any]) -> Writer:
+        _, world = await two_cluster_world([work])
+        writer = Writer()
+        await ManifestWorkApplier(writer, WriteMemory(), Local()).realize(  # type: ignore[arg-type]
+            [JobIntent(job_of(world), [row("py-1", "py-1-n001", 2), row("py-1", "py-1-n002", 1)])],
+            world,
+        )
+        return writer
+
+    async def test_a_deployment_scaled_down_at_the_site_is_written_again(self) -> None:
+        work, shed = await self._work_reporting(site_replicas=0)
+        writer = await self._realize(work)
+        (again,) = writer.applied
+        stamped = {
+            m["metadata"]["name"]
+            for m in again["spec"]["workload"]["manifests"]
+            if "compute.cango.io/reasserted-at" in (m["metadata"].get("annotations") or {})
+        }
+        assert stamped == {shed}
+
+    async def test_nothing_is_written_while_the_site_runs_what_the_work_says(self) -> None:
+        work, _ = await self._work_reporting(site_replicas=2)
+        assert (await self._realize(work)).applied == []
+
+
 def feedback(name: str, ready: int, updated: int) -> dict[str, Any]:
     return {
         "resourceMeta": {"kind": "Deployment", "name": name, "namespace": "t"},
