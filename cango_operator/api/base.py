@@ -108,19 +108,26 @@ class CamelModel(BaseModel):
     )
 
 
+_RULES: dict[type, list[tuple[CelRule, Callable[[Any], bool]]]] = {}
+
+
 class RuleModel(CamelModel):
     """A model that may declare :func:`cel_rule` methods; they run after field validation."""
 
     @classmethod
     def cel_rules(cls) -> list[tuple[CelRule, Callable[[Any], bool]]]:
-        """The rules declared on this class and its bases, in declaration order."""
-        found: dict[str, tuple[CelRule, Callable[[Any], bool]]] = {}
-        for klass in reversed(cls.__mro__):
-            for name, value in vars(klass).items():
-                rule = getattr(value, _RULE_ATTR, None)
-                if isinstance(rule, CelRule):
-                    found[name] = (rule, value)
-        return list(found.values())
+        """The rules declared on this class and its bases, in declaration order (found
+        once per class: every validated object asks, thousands in a fleet's manifests)."""
+        cached = _RULES.get(cls)
+        if cached is None:
+            found: dict[str, tuple[CelRule, Callable[[Any], bool]]] = {}
+            for klass in reversed(cls.__mro__):
+                for name, value in vars(klass).items():
+                    rule = getattr(value, _RULE_ATTR, None)
+                    if isinstance(rule, CelRule):
+                        found[name] = (rule, value)
+            cached = _RULES[cls] = list(found.values())
+        return cached
 
     @model_validator(mode="after")
     def _check_cel_rules(self) -> RuleModel:

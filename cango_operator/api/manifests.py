@@ -128,9 +128,14 @@ def apply_manifest(resource: AnyResource) -> dict[str, Any]:
     }
 
 
+#: libyaml's C parser when PyYAML was built with it (ten times faster on a fleet of
+#: thousands of documents), else the pure-Python one; both load the same safe subset.
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _documents(path: Path) -> Iterator[tuple[str, Any]]:
     try:
-        docs = list(yaml.safe_load_all(path.read_text()))
+        docs = list(yaml.load_all(path.read_text(), Loader=_LOADER))
     except (OSError, yaml.YAMLError) as exc:
         raise ManifestError(f"{path}: {exc}") from exc
     for doc in docs:

@@ -170,6 +170,18 @@ class TestShippedExamples:
         }
 
 
+class TestTheFastLoader:
+    def test_libyaml_reads_every_shipped_manifest_as_the_python_parser_does(self) -> None:
+        if not hasattr(yaml, "CSafeLoader"):
+            pytest.skip("PyYAML is built without libyaml here: only the Python parser runs")
+        files = sorted(EXAMPLES_DIR.rglob("*.yaml"))
+        assert files
+        for path in files:
+            text = path.read_text()
+            fast = list(yaml.load_all(text, Loader=yaml.CSafeLoader))
+            assert fast == list(yaml.safe_load_all(text)), path
+
+
 class TestApplyManifest:
     def test_what_was_read_from_the_server_applies_without_server_fields(self) -> None:
         doc = copy.deepcopy(JOB_EXAMPLE)
