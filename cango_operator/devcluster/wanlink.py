@@ -15,7 +15,9 @@ That is what a site sees when a link drops: its requests and TLS handshakes time
 HTTP/2 health checks fail, after a while, and it cannot tell a dead link from a slow hub.
 A refused or reset connection would tell it at once, which no real cut does; that is
 ``reset`` (a router that rebooted, a firewall rejecting). On heal, stalled connections go
-on where they stopped (as TCP does after a short outage), unless an end gave up meanwhile.
+on where they stopped (as TCP does after a short outage), unless an end gave up meanwhile;
+a connection made while cut whose client gave up is forgotten, never replayed to the hub
+on heal (through a dead WAN its handshake never arrived anywhere).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import signal
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import web
 
@@ -97,18 +100,45 @@ class LinkProxy:
         conn = _Connection(writer)
         self._open.add(conn)
         try:
-            await self._up.wait()  # made while cut: held, unanswered, until the link heals
-            if writer.is_closing():
-                return
-            up_reader, conn.upstream = await asyncio.wait_for(
+            held = await self._hold(reader)  # made while cut: held, unanswered
+            if held is None or writer.is_closing():
+                return  # its client gave up while the link was down
+            up_reader, upstream = await asyncio.wait_for(
                 asyncio.open_connection(*self.target), CONNECT_TIMEOUT_S
             )
+            conn.upstream = upstream
+            if held:
+                upstream.write(held)
+                await upstream.drain()
+                self.state.count(True, len(held))
             await self._relay(conn, reader, up_reader)
         except (OSError, TimeoutError):
             pass
         finally:
             self._open.discard(conn)
             conn.abort()
+
+    async def _hold(self, reader: asyncio.StreamReader) -> bytes | None:
+        """Until the link is up: what the client sent meanwhile (sent on at heal), or None
+        when it closed first."""
+        held = bytearray()
+        while not self._up.is_set():
+            up: asyncio.Future[Any] = asyncio.ensure_future(self._up.wait())
+            read: asyncio.Future[Any] = asyncio.ensure_future(reader.read(CHUNK))
+            await asyncio.wait([up, read], return_when=asyncio.FIRST_COMPLETED)
+            up.cancel()
+            if not read.done():
+                read.cancel()
+            try:
+                data = await read
+            except asyncio.CancelledError:
+                break  # the link is up and the client sent nothing more
+            if not data:
+                return None
+            held += data
+            if len(held) > CHUNK:
+                return None  # more than a handshake: not a client waiting for its answer
+        return bytes(held)
 
     async def _relay(
         self, conn: _Connection, reader: asyncio.StreamReader, up_reader: asyncio.StreamReader

@@ -114,6 +114,21 @@ class TestCut:
                 assert await asyncio.wait_for(reader.readexactly(5), 5) == b"knock"
                 assert echo.connections == 1
 
+    async def test_a_client_that_gave_up_while_cut_is_never_replayed_to_the_target(
+        self,
+    ) -> None:
+        async with linked() as (proxy, port, echo):
+            proxy.command("cut", {})
+            async with connection(port) as (_, writer):
+                writer.write(b"hello, is the hub there?")
+                await writer.drain()
+            # The client closed; a moment for the proxy to notice, then the link heals.
+            await asyncio.sleep(0.2)
+            proxy.command("heal", {})
+            await asyncio.sleep(QUIET_S)
+            assert echo.connections == 0
+            assert proxy.status()["open_connections"] == 0
+
     async def test_a_reset_cut_closes_open_connections_and_refuses_new_ones(self) -> None:
         async with linked() as (proxy, port, _):
             async with connection(port) as (reader, writer):
