@@ -121,18 +121,20 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             failover = {"replace": False} if job in waiting else {"replaceAfterSeconds": args.grace}
             fleet.job(job, replicas=2, failover=failover)
         op = OperatorProcess(fed.hub, workdir, "bench", *OPERATOR_ARGS).start()
-        op.wait_ready(timeout=300)
-        fleet.wait_running(jobs, timeout=args.timeout)
-        run_ = Run(fed, fleet, near, jobs, waiting=waiting, args=args)
-        if args.hub_outage:
-            result = run_.hub_outage()
-        elif args.flap_period:
-            result = run_.flapping()
-        else:
-            result = run_.long_cut()
-        result.update(run_.settle())
-        result["operator_alive"] = op.alive()
-        op.stop()
+        try:
+            op.wait_ready(timeout=300)
+            fleet.wait_running(jobs, timeout=args.timeout)
+            run_ = Run(fed, fleet, near, jobs, waiting=waiting, args=args)
+            if args.hub_outage:
+                result = run_.hub_outage()
+            elif args.flap_period:
+                result = run_.flapping()
+            else:
+                result = run_.long_cut()
+            result.update(run_.settle())
+            result["operator_alive"] = op.alive()
+        finally:
+            op.stop()
         return {
             "machine": machine(),
             "replicas_at_cut_site": args.replicas,
