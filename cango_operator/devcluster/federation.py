@@ -68,6 +68,8 @@ SITE_CRDS = ("appliedmanifestworks", "clusterclaims")
 #: is older than 5 of these Available=Unknown (OCM's registration controller), so a cut
 #: link shows within 20-25 s rather than OCM's default 60 s (5 min).
 LEASE_DURATION_S = 5
+#: How old a lease is when the hub marks its site Unknown (OCM's ``leaseDurationTimes``).
+LEASE_GRACE_S = 5 * LEASE_DURATION_S
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from cango_operator.devcluster.federation import (
-    LEASE_DURATION_S,
+    LEASE_GRACE_S,
     Federation,
     availability,
     cut_link,
@@ -26,7 +26,7 @@ from tests.federation.harness import FedFleet, running_pods
 pytestmark = [pytest.mark.cluster, pytest.mark.federation]
 
 #: The hub marks a site Unknown after 5 lease durations without a renewal.
-DETECTION_S = 5 * LEASE_DURATION_S
+DETECTION_S = LEASE_GRACE_S
 GRACE_S = 5
 #: The acceptance bound for replacements Running after the grace, and for the surplus to
 #: be gone after the heal.

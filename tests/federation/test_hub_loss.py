@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from cango_operator.devcluster.cluster import cluster_start, cluster_stop
-from cango_operator.devcluster.federation import LEASE_DURATION_S, Federation, availability
+from cango_operator.devcluster.federation import LEASE_GRACE_S, Federation, availability
 from cango_operator.devcluster.hub_backup import backup_hub, restore_hub
 from tests.e2e.harness import wait_for
 from tests.federation.conftest import SITES, StartOperator
@@ -25,7 +25,7 @@ pytestmark = [pytest.mark.cluster, pytest.mark.federation]
 
 #: Longer than the lease grace (5 lease durations), so that every lease has lapsed by
 #: the time the hub is back: the hub first sees every site Unknown.
-OUTAGE_S = 5 * LEASE_DURATION_S + 15
+OUTAGE_S = LEASE_GRACE_S + 15
 
 
 def work_versions(fleet: FedFleet) -> dict[str, tuple[int, str]]:

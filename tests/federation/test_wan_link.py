@@ -14,6 +14,7 @@ from kubernetes import client, config
 
 from cango_operator.devcluster.federation import (
     LEASE_DURATION_S,
+    LEASE_GRACE_S,
     Federation,
     availability,
     cut_link,
@@ -28,7 +29,7 @@ pytestmark = [pytest.mark.cluster, pytest.mark.federation]
 
 #: OCM's hub marks a site Unknown once its lease is this old (5 lease durations); the
 #: agent renews every lease duration, so a cut shows after 20-25 s, plus a poll.
-GRACE_S = 5 * LEASE_DURATION_S
+GRACE_S = LEASE_GRACE_S
 
 
 def meter_feed(meter: Meter) -> dict[str, object]:
