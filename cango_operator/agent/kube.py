@@ -125,28 +125,40 @@ class KubeClient:
 
     def gpus_in_use(self, node_name: str) -> int:
         """GPUs requested by Running pods bound to ``node_name``."""
+        return self._gpus_of_pods(f"spec.nodeName={node_name},status.phase=Running")
+
+    def gpus_bound(self, node_name: str) -> int:
+        """GPUs held by pods bound to ``node_name`` that have not finished (Pending while
+        their containers start, Running, or Unknown): what the node has given out."""
+        return self._gpus_of_pods(
+            f"spec.nodeName={node_name},status.phase!=Succeeded,status.phase!=Failed"
+        )
+
+    def _gpus_of_pods(self, field_selector: str) -> int:
         pods = self.core.list_pod_for_all_namespaces(
-            field_selector=f"spec.nodeName={node_name},status.phase=Running",
-            _request_timeout=REQUEST_TIMEOUT_S,
+            field_selector=field_selector, _request_timeout=REQUEST_TIMEOUT_S
         )
         return sum(gpus_requested(p) for p in self._plain(pods).get("items") or [])
 
 
 class PodGpuCounter:
-    """``gpus_in_use`` for the simulated source: GPUs of Running pods on one node.
+    """GPUs of the pods on one node: those Running (``gpus_in_use``, the simulated
+    source's load) or, with ``bound``, all not finished (the allocation an agent reports
+    to a federation's hub).
 
-    Called from the source's reading (a worker thread). When the API server does not
-    answer, the last count stands: the load should not drop to zero on a network blip.
+    Called from a worker thread. When the API server does not answer, the last count
+    stands: the load should not drop to zero on a network blip.
     """
 
-    def __init__(self, kube: KubeClient, node_name: str) -> None:
+    def __init__(self, kube: KubeClient, node_name: str, *, bound: bool = False) -> None:
         self.kube = kube
         self.node_name = node_name
+        self.count = kube.gpus_bound if bound else kube.gpus_in_use
         self.last = 0
 
     def __call__(self) -> int:
         try:
-            self.last = self.kube.gpus_in_use(self.node_name)
+            self.last = self.count(self.node_name)
         except Exception as exc:  # any client failure: keep the last count
             log.warning("counting GPUs of pods on %s failed: %s", self.node_name, exc)
         return self.last

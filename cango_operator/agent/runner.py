@@ -39,7 +39,13 @@ from cango_operator.agent.latency import (
 from cango_operator.agent.metrics import AgentMetrics
 from cango_operator.agent.power_cap import POWER_LIMIT_ANNOTATION, PowerCapper
 from cango_operator.agent.registration import build_gpunode, site_of
-from cango_operator.agent.status import AGENT_KEYS, HEARTBEAT, desired_status, status_patch
+from cango_operator.agent.status import (
+    AGENT_KEYS,
+    ALLOCATED,
+    HEARTBEAT,
+    desired_status,
+    status_patch,
+)
 from cango_operator.agent.telemetry import NodeReading, TelemetryError, TelemetrySource
 from cango_operator.errors import ConfigError
 
@@ -114,8 +120,12 @@ class Agent:
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         rng: random.Random | None = None,
+        allocation: Callable[[], int] | None = None,
     ) -> None:
+        """``allocation``: the GPUs given out on the node, for an agent whose GpuNode is on
+        a federation's hub (it reports ``allocatedGpus`` there; see agent.status)."""
         self.config = config
+        self.allocation = allocation
         self.source = source
         self.kube = kube
         self.metrics = metrics if metrics is not None else AgentMetrics(config.node_name)
@@ -237,6 +247,9 @@ class Agent:
         meta = gpunode.get("metadata") or {}
         observed = gpunode.get("status") or {}
         now = self.clock()
+        allocated = None
+        if self.allocation is not None:
+            allocated = await asyncio.to_thread(self.allocation)
         desired = desired_status(
             reading,
             health,
@@ -245,6 +258,7 @@ class Agent:
             overhead_w=overhead,
             latency_ms=self.state.latency_ms,
             generation=meta.get("generation"),
+            allocated_gpus=allocated,
         )
         patch = status_patch(desired, observed)
         # Conditions are a list a merge patch replaces whole: send them only against the
@@ -266,7 +280,7 @@ class Agent:
         changed = sorted(k for k in patch if k != HEARTBEAT)
         if changed:
             log.debug("GpuNode %s status: %s changed", name, ", ".join(changed))
-        return tuple(k for k in patch if k in AGENT_KEYS)
+        return tuple(k for k in patch if k in AGENT_KEYS or k == ALLOCATED)
 
     def _warn_dropped(self, sent: Mapping[str, Any], stored: Mapping[str, Any]) -> None:
         """Say once when the API server drops a status field (a CRD schema without it):

@@ -6,7 +6,10 @@ utilizationPct, memoryUsedMiB, eccDoubleBitErrors, lastXid, healthy),
 ``observedGeneration``, its own condition in ``conditions`` (type ``GpusHealthy``), and
 one addition: ``latencyMs`` (client region → median TCP connect time in whole ms, as
 ``Site.status.latencyMs``), from which the operator refines the Site's.
-``allocatedGpus`` belongs to the operator and is never written here.
+``allocatedGpus`` belongs to the operator in its own cluster. An agent whose GpuNode is
+on a federation's hub reports it instead (the GPUs of the pods bound to its node, in the
+status write it makes anyway): the hub's operator then writes no GpuNode per placement.
+It is never sent as ``null``: an agent that cannot count now sends its last count.
 
 The patch is a JSON merge patch computed against the status the API server holds now
 (read each interval), not against what the agent last sent: so a phase the operator
@@ -41,6 +44,7 @@ AGENT_KEYS = frozenset(
     }
 )
 HEARTBEAT = "lastHeartbeatTime"
+ALLOCATED = "allocatedGpus"
 
 
 def gpu_status(gpu: GpuReading, healthy: bool) -> dict[str, Any]:
@@ -102,11 +106,12 @@ def desired_status(
     overhead_w: float = 0.0,
     latency_ms: Mapping[str, float] | None = None,
     generation: int | None = None,
+    allocated_gpus: int | None = None,
 ) -> dict[str, Any]:
     """Everything the agent wants the status to say now.
 
     ``powerW`` is the GPUs' measured draw plus the node's ``spec.overheadW`` (CPU, fans,
-    NICs), which NVML cannot see.
+    NICs), which NVML cannot see. ``allocated_gpus``: only from an agent reporting to a hub.
     """
     observed = observed or {}
     healthy_by_index = {g.index: g.healthy for g in health.gpus}
@@ -125,6 +130,8 @@ def desired_status(
         status["latencyMs"] = {region: round(ms) for region, ms in sorted(latency_ms.items())}
     if generation is not None:
         status["observedGeneration"] = generation
+    if allocated_gpus is not None:
+        status[ALLOCATED] = allocated_gpus
     return status
 
 

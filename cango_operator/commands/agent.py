@@ -52,7 +52,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--hub-kubeconfig",
         default=os.environ.get("HUB_KUBECONFIG"),
         help="kubeconfig of the hub, where the GpuNode lives (the site's own credentials); "
-        "Node and Pods are still read with --kubeconfig (default: $HUB_KUBECONFIG)",
+        "Node and Pods are still read with --kubeconfig, and the agent reports the GPUs of "
+        "the pods bound to its node as status.allocatedGpus (default: $HUB_KUBECONFIG)",
     )
     fed.add_argument(
         "--cluster",
@@ -171,7 +172,9 @@ async def _serve(args: argparse.Namespace, config: AgentConfig) -> int:
     hub_client = new_api_client(args.hub_kubeconfig) if args.hub_kubeconfig else None
     kube = KubeClient(api_client, hub_client)
     source = _make_source(args, PodGpuCounter(kube, config.node_name))
-    agent = Agent(config, source, kube, AgentMetrics(config.node_name))
+    # On a federation's hub the agent reports its node's allocation (see agent.status).
+    allocation = PodGpuCounter(kube, config.node_name, bound=True) if hub_client else None
+    agent = Agent(config, source, kube, AgentMetrics(config.node_name), allocation=allocation)
     runner = None
     try:
         if args.metrics_port >= 0:

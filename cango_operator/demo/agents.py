@@ -6,8 +6,9 @@ DaemonSet runs, without a process per node. Two things differ from a real node:
 
 - each agent reports its GpuNode where the GpuNodes live (the hub, federated) and reads
   its Node in its own cluster, through one client per cluster shared by all its agents;
-- the load a source reports follows the demo's latest sample of the pods on its node
-  (one list of pods for the whole fleet, not one per agent);
+- the load a source reports, and the allocation an agent reports to the hub
+  (federated), follow the demo's latest sample of the pods on its node (one list of pods
+  for the whole fleet, not one per agent);
 - a node without power (a storm) has its agent stopped: no heartbeat, as when the
   machine is off; faults (XID 79) are injected into its simulated GPUs directly.
 """
@@ -54,8 +55,12 @@ class SimulatedAgents:
         nodes: Iterable[DemoNode],
         models: Mapping[str, GpuModel],
         gpus_in_use: Callable[[str], int],
+        *,
         interval_s: float = AGENT_INTERVAL_S,
+        allocation: Callable[[str], int] | None = None,
     ) -> None:
+        """``allocation``: the GPUs of the pods bound to a node, for agents reporting to a
+        hub (``None``: the operator writes ``allocatedGpus`` itself)."""
         self._agents: dict[str, _Running] = {}
         for node in nodes:
             kube = kube_of(node)
@@ -69,7 +74,13 @@ class SimulatedAgents:
                 seed=node.name,
             )
             config = AgentConfig(node_name=node.name, interval_s=interval_s, register=False)
-            self._agents[node.name] = _Running(Agent(config, source, kube), source, asyncio.Event())
+            agent = Agent(
+                config,
+                source,
+                kube,
+                allocation=partial(allocation, node.name) if allocation is not None else None,
+            )
+            self._agents[node.name] = _Running(agent, source, asyncio.Event())
 
     def __len__(self) -> int:
         return len(self._agents)

@@ -344,6 +344,7 @@ class _Demo:
                 self.nodes[CANGO_FLEET],
                 self.scenario.gpu_models,
                 self._gpus_in_use,
+                allocation=self._gpus_in_use if clusters.federated else None,
             )
             agents.start()
             self.say(f"{len(self.nodes[CANGO_FLEET])} simulated node agents running")

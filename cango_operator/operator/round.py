@@ -200,7 +200,7 @@ class Reconciler:
         # 3. The fleet's own status: allocation, Node taints and labels, site aggregates.
         site_conditions = site_round_conditions(view)
         fleet = [
-            *gpunode_writes(view, plan),
+            *gpunode_writes(view, plan, allocation=not self.federated),
             *node_writes(view),
             *site_writes(view, plan, site_conditions),
         ]

@@ -148,22 +148,28 @@ def allocated_gpus(plan: Plan) -> dict[str, int]:
     return out
 
 
-def gpunode_writes(view: FleetView, plan: Plan) -> list[Write]:
+def gpunode_writes(view: FleetView, plan: Plan, *, allocation: bool = True) -> list[Write]:
+    """``allocatedGpus`` from the plan (unless ``allocation`` is off: federated, the sites'
+    agents report it in the status writes they make anyway) and ``phase: Unknown`` on a
+    stale heartbeat."""
     allocated = allocated_gpus(plan)
     out = []
     for name, entry in sorted(view.world.gpunodes.items()):
         gpunode = entry.gpunode
         if gpunode is None:
             continue
-        body: dict[str, Any] = {"allocatedGpus": allocated.get(name, 0)}
         status = gpunode.status
+        body: dict[str, Any] = {}
+        if allocation:
+            # Read from the model: dumping every node's status each round costs more
+            # than the rest of this function.
+            have = status.allocated_gpus if status is not None else None
+            if have != allocated.get(name, 0):
+                body["allocatedGpus"] = allocated.get(name, 0)
         phase = status.phase if status is not None else None
         if name in view.stale and phase != GpuNodePhase.UNKNOWN:
             body["phase"] = GpuNodePhase.UNKNOWN.value
-        # Read from the model: dumping every node's status each round costs more than
-        # the rest of this function.
-        have = status.allocated_gpus if status is not None else None
-        if "phase" in body or have != body["allocatedGpus"]:
+        if body:
             out.append(Write("GpuNode", name, None, entry.resource_version, body))
     return out
 

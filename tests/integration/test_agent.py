@@ -110,6 +110,39 @@ class Harness:
         status: dict[str, Any] = self.gpunode().get("status") or {}
         return status
 
+    def run_pod(self, name: str, gpus: int) -> None:
+        """A pod bound to the node asking for ``gpus``; returns once kwok runs it."""
+        pod_name = f"{self.node}-{name}"
+        pod = {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {
+                "name": pod_name,
+                "namespace": "default",
+                "labels": {OWNER_LABEL: "agent-tests"},
+            },
+            "spec": {
+                "nodeName": self.node,
+                "containers": [
+                    {
+                        "name": "main",
+                        "image": "registry.invalid/inference:1",
+                        "resources": {"limits": {"nvidia.com/gpu": str(gpus)}},
+                    }
+                ],
+            },
+        }
+        self.cluster.kubectl("apply", "-f", "-", input_text=yaml.safe_dump(pod))
+        wait_for(
+            "kwok to run the pod",
+            lambda: (
+                self.cluster.kubectl(
+                    "get", "pod", pod_name, "-o", "jsonpath={.status.phase}"
+                ).stdout
+                == "Running"
+            ),
+        )
+
     def annotate(self, key: str, value: str | None) -> None:
         arg = f"{key}-" if value is None else f"{key}={value}"
         self.cluster.kubectl("annotate", "--overwrite", "gpunode", self.node, arg)
@@ -160,35 +193,7 @@ class TestStatusOnTheApiServer:
     ) -> None:
         await harness.tick()
         idle_power = harness.status()["powerW"]
-        pod = {
-            "apiVersion": "v1",
-            "kind": "Pod",
-            "metadata": {
-                "name": f"{harness.node}-work",
-                "namespace": "default",
-                "labels": {OWNER_LABEL: "agent-tests"},
-            },
-            "spec": {
-                "nodeName": harness.node,
-                "containers": [
-                    {
-                        "name": "main",
-                        "image": "registry.invalid/inference:1",
-                        "resources": {"limits": {"nvidia.com/gpu": "2"}},
-                    }
-                ],
-            },
-        }
-        harness.cluster.kubectl("apply", "-f", "-", input_text=yaml.safe_dump(pod))
-        wait_for(
-            "kwok to run the pod",
-            lambda: (
-                harness.cluster.kubectl(
-                    "get", "pod", pod["metadata"]["name"], "-o", "jsonpath={.status.phase}"
-                ).stdout
-                == "Running"
-            ),
-        )
+        harness.run_pod("work", gpus=2)
         result = await harness.tick()
         assert "gpus" in result.sent
         status = harness.status()
@@ -255,6 +260,22 @@ class TestGpuHealthOnTheApiServer:
 
 
 class TestSharingTheStatusWithTheOperator:
+    async def test_an_agent_reporting_to_a_hub_reports_the_gpus_its_pods_hold(
+        self, harness: Harness, kube: KubeClient
+    ) -> None:
+        counter = PodGpuCounter(kube, harness.node, bound=True)
+        harness.agent = Agent(
+            AgentConfig(node_name=harness.node), harness.source, kube, allocation=counter
+        )
+        await harness.tick()
+        assert harness.status()["allocatedGpus"] == 0
+        harness.run_pod("a", gpus=2)
+        harness.run_pod("b", gpus=3)
+        result = await harness.tick()
+        assert "allocatedGpus" in result.sent
+        assert harness.status()["allocatedGpus"] == 5
+        assert (await harness.tick()).sent == ("lastHeartbeatTime",)
+
     async def test_allocated_gpus_and_the_operators_conditions_are_left_alone(
         self, harness: Harness, kube: KubeClient
     ) -> None:

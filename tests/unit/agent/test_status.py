@@ -55,6 +55,11 @@ class TestDesiredStatus:
         assert "allocatedGpus" not in status_patch(status, observed)
         assert "allocatedGpus" not in AGENT_KEYS
 
+    def test_reporting_to_a_hub_it_writes_the_allocation_only_when_it_changed(self) -> None:
+        status = status_of(node(count=8), {"allocatedGpus": 3}, allocated_gpus=5)
+        assert status_patch(status, {"allocatedGpus": 3})["allocatedGpus"] == 5
+        assert "allocatedGpus" not in status_patch(status, {"allocatedGpus": 5})
+
     def test_an_unhealthy_gpu_shows_in_its_entry_the_phase_and_a_condition(self) -> None:
         status = status_of(node(gpu(0), gpu(1, last_xid=79)))
         assert [g["healthy"] for g in status["gpus"]] == [True, False]

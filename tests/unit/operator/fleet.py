@@ -183,8 +183,11 @@ class Fleet:
 class Round:
     """One round's decisions, computed the way the operator computes them."""
 
-    def __init__(self, view: FleetView, result: Plan, decisions: list[JobDecision]) -> None:
+    def __init__(
+        self, view: FleetView, result: Plan, decisions: list[JobDecision], federated: bool
+    ) -> None:
         self.view = view
+        self.federated = federated
         self.plan = result
         self.decisions = decisions
         self.jobs = {d.key: d for d in decisions}
@@ -193,7 +196,7 @@ class Round:
         return [
             *[d.write for d in self.decisions if d.write is not None],
             *failed_writes(self.view),
-            *gpunode_writes(self.view, self.plan),
+            *gpunode_writes(self.view, self.plan, allocation=not self.federated),
             *node_writes(self.view),
             *site_writes(self.view, self.plan, site_round_conditions(self.view)),
         ]
@@ -216,4 +219,4 @@ async def decide(
     decisions = job_decisions(
         view, result, lambda job, rows: min(ready, sum(r.replicas for r in rows))
     )
-    return Round(view, result, decisions)
+    return Round(view, result, decisions, federated)

@@ -54,6 +54,33 @@ class TestGpuNodesOfManagedClusters:
         round_ = await decide(federated_fleet(), federated=True)
         assert not [w for w in round_.writes() if w.kind == "Node"]
 
+    async def test_get_no_allocation_from_the_hub_their_agents_report_it(self) -> None:
+        federated = await decide(federated_fleet(), federated=True)
+        assert federated.plan.placements
+        assert not [w for w in federated.writes() if w.kind == "GpuNode"]
+        local = Fleet()
+        local.site("py-1")
+        local.gpu_node("py-1-n001", "py-1")
+        local.job("chat", replicas=2)
+        one_cluster = await decide(local)
+        assert [w.body for w in one_cluster.writes() if w.kind == "GpuNode"] == [
+            {"allocatedGpus": 2}
+        ]
+
+    async def test_that_go_stale_are_still_marked_unknown_by_the_hub(self) -> None:
+        fleet = federated_fleet()
+        beat = {"phase": "Ready", "lastHeartbeatTime": "2026-12-04T08:00:00Z"}
+        fleet.get("GpuNode", "py-1-n001")["status"] = beat
+        now = datetime(2026, 12, 4, 8, 5, tzinfo=UTC)
+        round_ = await decide(fleet, federated=True, now=now, stale_after=60)
+        assert [w.body for w in round_.writes() if w.kind == "GpuNode"] == [{"phase": "Unknown"}]
+
+    async def test_count_what_their_agents_report_as_taken(self) -> None:
+        fleet = federated_fleet()
+        fleet.get("GpuNode", "py-1-n001")["status"] = {"allocatedGpus": 7}
+        round_ = await decide(fleet, federated=True)
+        assert sum(p.replicas for p in round_.plan.placements) == 1
+
 
 class Writer:
     """What the applier asks of the API server, recorded; nothing is sent."""
