@@ -25,6 +25,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
         "cango_operator.commands.siteguard",
         "at a site: keep it inside its power budget while the hub is unreachable",
     ),
+    "site-mining": (
+        "cango_operator.commands.sitemining",
+        "at a site: drive its miners to the mining target, in ramps",
+    ),
     "plan": (
         "cango_operator.commands.plan",
         "offline what-if: plan jobs onto a fleet from manifests",

@@ -245,6 +245,30 @@ MALFORMED: list[Case] = [
     ),
     Case("site-mining-above-capacity", S, {"spec.mining.loadKw": 1500}, "spec.mining.loadKw"),
     Case(
+        "site-miner-host-name",
+        S,
+        {"spec.mining.miners": [{"firmware": "luxos", "addresses": ["miner-1"]}]},
+        "spec.mining.miners[0].addresses[0]",
+    ),
+    Case(
+        "site-miner-listed-twice",
+        S,
+        {"spec.mining.miners": [{"firmware": "luxos", "addresses": ["10.0.0.1", "10.0.0.1"]}]},
+        "spec.mining.miners[0].addresses",
+    ),
+    Case(
+        "site-miner-unknown-firmware",
+        S,
+        {"spec.mining.miners": [{"firmware": "braiins", "addresses": ["10.0.0.1"]}]},
+        "spec.mining.miners[0].firmware",
+    ),
+    Case(
+        "site-ramp-batch-zero",
+        S,
+        {"spec.mining.ramp": {"batchSize": 0}},
+        "spec.mining.ramp.batchSize",
+    ),
+    Case(
         "site-latitude-without-longitude",
         S,
         {"spec.location": {"latitude": 10.5}},
@@ -392,7 +416,12 @@ VALID_EDGES: list[Case] = [
         {
             "metadata.name": "edge-site-min",
             "spec.power": {"capacityKw": 0.001, "reserveKw": 0, "pue": 1.0},
-            "spec.mining": {"loadKw": 0, "curtailableKw": 0},
+            "spec.mining": {
+                "loadKw": 0,
+                "curtailableKw": 0,
+                "miners": [{"firmware": "luxos", "addresses": ["10.0.0.1", "[::1]:14028"]}],
+                "ramp": {"batchSize": 1, "batchIntervalSeconds": 0},
+            },
             "spec.latencyMs": {"north-america": 0},
             "spec.energyPriceUsdPerMwh": -10000,
             "spec.location": {"latitude": -90, "longitude": -180},

@@ -112,3 +112,21 @@ class WordOrder(StrEnum):
     """High word first (the first register is the most significant)."""
     LITTLE = "little"
     """Low word first (word-swapped meters)."""
+
+
+class MinerFirmware(StrEnum):
+    """The firmware a group of miners runs: which protocol the operator speaks to them."""
+
+    LUXOS = "luxos"
+    """LuxOS: cgminer-style JSON over TCP, port 4028 by default."""
+
+
+class ShedOrder(StrEnum):
+    """How the miners give up power for GPU work."""
+
+    LOWER_THEN_SLEEP = "LowerThenSleep"
+    """Lower power profiles first, least efficient miners (J/TH) first; sleep the least
+    efficient only when lowering every miner is not enough."""
+    SLEEP_FIRST = "SleepFirst"
+    """Sleep the least efficient miners; never change a profile (firmware whose profile
+    change reboots the machine, or that has modes only)."""

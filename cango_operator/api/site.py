@@ -2,24 +2,33 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from cango_operator.api.base import SpecModel, StatusModel, cel_rule, defaulted
 from cango_operator.api.enums import (
     FeedType,
     LoadScope,
+    MinerFirmware,
     ModbusDataType,
     ModbusRegisterType,
+    ShedOrder,
     SitePhase,
     WordOrder,
 )
 from cango_operator.api.meta import Condition, conditions_field
 from cango_operator.api.resource import AGE_COLUMN, PrinterColumn, Resource
-from cango_operator.api.types import DNS_LABEL_PATTERN, ObjectName, Region
+from cango_operator.api.types import (
+    DNS_LABEL_PATTERN,
+    LIST_SET,
+    NoDuplicates,
+    ObjectName,
+    Region,
+)
 
 #: 1 GW: far above any single site, low enough to catch a value given in W instead of kW.
 MAX_KW = 1_000_000.0
@@ -293,6 +302,66 @@ class SitePower(SpecModel):
         return self.reserve_kw < self.capacity_kw
 
 
+#: Miners one Site may list (all groups together).
+MAX_MINERS = 5000
+MAX_MINER_GROUPS = 16
+
+
+def parse_miner_address(address: str) -> tuple[str, int | None]:
+    """``("10.1.2.3", 4028)`` from ``"10.1.2.3:4028"``, ``("10.1.2.3", None)`` from
+    ``"10.1.2.3"`` (IPv6: ``"::1"`` or ``"[::1]:4028"``); ValueError naming the address
+    for anything else (a host name, a port out of range)."""
+    bare = address.strip("[]")
+    if _is_ip(bare):
+        return bare, None
+    host, sep, port_text = address.rpartition(":")
+    host = host.strip("[]")
+    if not sep or not _is_ip(host):
+        raise ValueError(f"miner address {address!r}: not an IP address (IP or IP:port)")
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise ValueError(f"miner address {address!r}: port must be 1..65535")
+    return host, int(port_text)
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+MinerAddress = Annotated[str, Field(min_length=2, max_length=47, pattern=r"^[0-9A-Fa-f.:\[\]]+$")]
+
+
+class MinerGroup(SpecModel):
+    """Miners of one firmware that the operator drives."""
+
+    firmware: MinerFirmware = Field(strict=False)
+    """Which protocol the miners speak: luxos."""
+    addresses: Annotated[
+        list[MinerAddress], Field(min_length=1, max_length=MAX_MINERS), NoDuplicates
+    ] = Field(json_schema_extra=LIST_SET)
+    """Each miner's IP address, or IP:port when its API is not on the firmware's default
+    port (luxos: 4028)."""
+
+    @field_validator("addresses")
+    @classmethod
+    def _addresses_are_ips(cls, addresses: list[str]) -> list[str]:
+        for address in addresses:
+            parse_miner_address(address)
+        return addresses
+
+
+class MinerRamp(SpecModel):
+    """How fast the miners' load may change: a ramp in batches, not a step."""
+
+    batch_size: Annotated[int, Field(ge=1, le=1000)] = 20
+    """Miners acted on at once."""
+    batch_interval_seconds: Annotated[float, Field(ge=0, le=3600)] = 30.0
+    """Seconds between two batches."""
+
+
 class Mining(SpecModel):
     """The bitcoin miners that share the site's power with the GPUs."""
 
@@ -301,6 +370,15 @@ class Mining(SpecModel):
     curtailable_kw: Kw = 0.0
     """How much of the mining load may be shed (in kW) to make room for GPU work;
     at most loadKw."""
+    miners: Annotated[list[MinerGroup], Field(max_length=MAX_MINER_GROUPS)] = Field(
+        default_factory=list
+    )
+    """The miners the operator drives to `status.power.miningTargetKw` (the site-mining
+    controller, at the site). Empty: the target is only published."""
+    ramp: MinerRamp = defaulted(MinerRamp)
+    """How fast the miners' load may change."""
+    shed_order: ShedOrder = Field(ShedOrder.LOWER_THEN_SLEEP, strict=False)
+    """How the miners give up power: LowerThenSleep or SleepFirst."""
 
     @cel_rule(
         "self.curtailableKw <= self.loadKw",
@@ -385,6 +463,40 @@ class SitePowerStatus(StatusModel):
     """Health of the power feed."""
 
 
+class MinerCounts(StatusModel):
+    """The site's miners by state."""
+
+    mining: Annotated[int, Field(ge=0)] | None = None
+    """Answering and hashing."""
+    asleep: Annotated[int, Field(ge=0)] | None = None
+    """Put to sleep (curtailed)."""
+    unreachable: Annotated[int, Field(ge=0)] | None = None
+    """Not answering; each counts at the draw it last reported."""
+
+
+class SiteMiningStatus(StatusModel):
+    """What the site-mining controller last did, written by it."""
+
+    miners: MinerCounts | None = None
+    """The miners by state."""
+    miners_kw: Annotated[float, Field(ge=0)] | None = None
+    """The miners' draw by their own figures (which can be 5-20 % off the meter); a
+    miner that does not answer counts at its last figure, never as zero."""
+    target_kw: Annotated[float, Field(ge=0)] | None = None
+    """The target the last ramp drove to (`status.power.miningTargetKw` then)."""
+    last_ramp_time: datetime | None = None
+    """When the last ramp started."""
+    last_ramp_seconds: Annotated[float, Field(ge=0)] | None = None
+    """How long it took, batches and pauses included."""
+    failed_actions: Annotated[int, Field(ge=0)] | None = None
+    """Actions of the last ramp that failed (see the controller's log and Events)."""
+    shortfall_kw: Annotated[float, Field(ge=0)] | None = None
+    """How far above the target the miners stay at best (those not answering cannot
+    be acted on); GPU work must give way for the rest."""
+    message: Annotated[str, Field(max_length=1024)] | None = None
+    """Why the controller could not act, when it could not."""
+
+
 class SiteGpuStatus(StatusModel):
     """GPU counts at the site, summed over its GpuNodes."""
 
@@ -423,6 +535,8 @@ class SiteStatus(StatusModel):
     """Measured round-trip time in ms to each client region (node agent probes)."""
     energy_price_usd_per_mwh: float | None = None
     """Energy price in effect (from a price feed, else the spec)."""
+    mining: SiteMiningStatus | None = None
+    """The miners as the site-mining controller last drove them."""
     conditions: list[Condition] = conditions_field()
     """Latest observations of the site's state (Ready, PowerFeedHealthy, ...)."""
 

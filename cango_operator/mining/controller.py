@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from cango_operator.api import ShedOrder
 from cango_operator.mining.driver import (
     RETRYABLE,
     MinerDriver,
@@ -30,7 +31,6 @@ from cango_operator.mining.ramp import (
     ActionKind,
     MinerView,
     RampLimits,
-    ShedOrder,
     plan_ramp,
 )
 

@@ -26,11 +26,11 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import ipaddress
 import warnings
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+from cango_operator.api import parse_miner_address
 from cango_operator.mining.driver import (
     MinerError,
     MinerErrorKind,
@@ -44,36 +44,14 @@ DEFAULT_TIMEOUT_S = 5.0
 ASLEEP_MAX_W = 100.0
 
 
-def split_address(address: str, default_port: int) -> tuple[str, int]:
-    """``("10.1.2.3", 4028)`` from ``"10.1.2.3"`` or ``"10.1.2.3:4028"`` (IPv6:
-    ``"::1"`` or ``"[::1]:4028"``); a clear error for anything else."""
-    if _is_ip(address.strip("[]")):
-        return address.strip("[]"), default_port
-    host, sep, port_text = address.rpartition(":")
-    host = host.strip("[]")
-    if not sep or not _is_ip(host):
-        raise ValueError(f"miner address {address!r}: not an IP address (IP or IP:port)")
-    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
-        raise ValueError(f"miner address {address!r}: port must be 1..65535")
-    return host, int(port_text)
-
-
-def _is_ip(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
-
-
 class LuxosDriver:
     """One LuxOS miner (:class:`~cango_operator.mining.driver.MinerDriver`)."""
 
     def __init__(self, address: str, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
-        host, port = split_address(address, LUXOS_PORT)
+        host, port = parse_miner_address(address)
         self.address = address
         self.timeout_s = timeout_s
-        self._rpc = _rpc_class()(host, port=port)
+        self._rpc = _rpc_class()(host, port=port or LUXOS_PORT)
         self._profiles: tuple[MinerProfile, ...] = ()
 
     # -- reading ----------------------------------------------------------------------

@@ -27,15 +27,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from cango_operator.api import ShedOrder
 from cango_operator.mining.driver import MinerProfile
 
 #: What a sleeping miner draws by the ramp's reckoning (its control board).
 SLEEP_W = 15.0
-
-
-class ShedOrder(StrEnum):
-    LOWER_THEN_SLEEP = "LowerThenSleep"
-    SLEEP_FIRST = "SleepFirst"
 
 
 class ActionKind(StrEnum):

@@ -4,8 +4,10 @@ sites' own credentials get exactly the GpuNode access the admission policy narro
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+from cango_operator.api import Site, crd_manifest
 from tests.chart.helm import Helm, find
 from tests.chart.rbac import wildcards
 
@@ -61,6 +63,7 @@ class TestFederationValues:
             ("gpunodes", "create"), ("gpunodes", "patch"),
             ("gpunodes/status", "get"), ("gpunodes/status", "patch"),
             ("sites", "get"), ("sites", "list"), ("sites", "watch"),
+            ("sites/status", "get"), ("sites/status", "patch"),
         }  # fmt: skip
         binding = find(objects, "ClusterRoleBinding", "cango-operator-site")
         assert binding["subjects"] == [
@@ -70,11 +73,21 @@ class TestFederationValues:
                 "name": "system:open-cluster-management:managed-clusters",
             }
         ]
-        policy = find(objects, "ValidatingAdmissionPolicy")
-        assert policy["spec"]["failurePolicy"] == "Fail"
-        assert find(objects, "ValidatingAdmissionPolicyBinding")["spec"]["validationActions"] == [
-            "Deny"
-        ]
+        for policy in ("site-owns-gpunodes", "site-owns-its-mining"):
+            name = f"cango-operator-{policy}"
+            assert find(objects, "ValidatingAdmissionPolicy", name)["spec"]["failurePolicy"] == (
+                "Fail"
+            )
+            binding = find(objects, "ValidatingAdmissionPolicyBinding", name)
+            assert binding["spec"]["validationActions"] == ["Deny"]
+
+    def test_sites_may_change_no_status_field_but_mining(self, helm: Helm) -> None:
+        policy = find(
+            helm.template(ON), "ValidatingAdmissionPolicy", "cango-operator-site-owns-its-mining"
+        )
+        checked = set(re.findall(r"object\.\?status\.\?(\w+) ==", str(policy["spec"])))
+        schema = crd_manifest(Site)["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+        assert checked == set(schema["properties"]["status"]["properties"]) - {"mining"}
 
     def test_cannot_be_combined_with_watch_namespaces(self, helm: Helm) -> None:
         values = {**ON, "operator": {"watchNamespaces": ["tenant-a"]}}

@@ -157,6 +157,35 @@ class TestAgentDaemonSet:
         assert not [n for n in names if n.endswith("-agent") or "-agent-" in n]
 
 
+class TestSiteMining:
+    def test_nothing_runs_until_a_site_is_listed(self, helm: Helm) -> None:
+        names = [o["metadata"]["name"] for o in helm.template()]
+        assert not [n for n in names if "site-mining" in n]
+
+    def test_one_controller_per_site_that_may_touch_those_sites_only(self, helm: Helm) -> None:
+        objects = helm.template({"siteMining": {"sites": ["tx-1", "tx-2"]}})
+        specs = pod_specs(objects)
+        for site in ("tx-1", "tx-2"):
+            spec = specs[f"Deployment/cango-operator-site-mining-{site}"]
+            assert spec["containers"][0]["args"][:2] == ["site-mining", f"--site={site}"]
+            assert restricted_violations(spec) == []
+        role = find(objects, "ClusterRole", "cango-operator-site-mining")
+        assert role["rules"] == [
+            {
+                "apiGroups": ["compute.cango.io"],
+                "resources": ["sites"],
+                "resourceNames": ["tx-1", "tx-2"],
+                "verbs": ["get"],
+            },
+            {
+                "apiGroups": ["compute.cango.io"],
+                "resources": ["sites/status"],
+                "resourceNames": ["tx-1", "tx-2"],
+                "verbs": ["patch"],
+            },
+        ]
+
+
 class TestPodSecurityRestricted:
     @pytest.mark.parametrize("simulate", [False, True])
     def test_every_pod_template_meets_the_restricted_profile(

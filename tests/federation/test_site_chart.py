@@ -145,13 +145,18 @@ class TestSiteChartRender:
     def test_pods_meet_the_restricted_profile_and_rbac_names_every_verb(
         self, federation: Federation
     ) -> None:
-        objects = render(federation, "guard.sites={latam-1-a}")
+        objects = render(federation, "guard.sites={latam-1-a}", "mining.sites={latam-1-a}")
         specs = pod_specs(objects)
         assert set(specs) == {
             "Deployment/cango-site-klusterlet",
             "DaemonSet/cango-site-agent",
             "Deployment/cango-site-guard",
+            "Deployment/cango-site-mining-latam-1-a",
         }
+        # The site-mining controller talks to the hub only: no token for the site.
+        mining = specs["Deployment/cango-site-mining-latam-1-a"]
+        assert mining["automountServiceAccountToken"] is False
+        assert "--site=latam-1-a" in mining["containers"][0]["args"]
         assert {k: restricted_violations(s) for k, s in specs.items()} == {k: [] for k in specs}
         for role in (o for o in objects if o["kind"] in ("ClusterRole", "Role")):
             for rule in role["rules"]:

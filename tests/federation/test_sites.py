@@ -103,6 +103,22 @@ class TestSiteCredentials:
             site,
             {"status": {"phase": "Ready"}},
         )
+        # Its miners it reports, in its own Sites only (the site-mining controller).
+        mining = {"status": {"mining": {"miners": {"mining": 3, "asleep": 1}}}}
+        mine.patch_cluster_custom_object_status(GROUP, VERSION, "sites", site, mining)
+        message = refused(
+            mine.patch_cluster_custom_object_status, GROUP, VERSION, "sites", other, mining
+        )
+        assert "spec.cluster" in message
+        message = refused(
+            mine.patch_cluster_custom_object_status,
+            GROUP,
+            VERSION,
+            "sites",
+            site,
+            {"status": {"mining": {"targetKw": 1}, "power": {"miningTargetKw": 999}}},
+        )
+        assert "status.mining" in message
         refused(
             mine.list_namespaced_custom_object, GROUP, VERSION, fleet.namespace, "inferencejobs"
         )

@@ -12,11 +12,12 @@ from typing import Any
 
 import pytest
 
+from cango_operator.api import ShedOrder
 from cango_operator.devcluster.fakeminers import FakeMinerFleet, MinerFault, mixed_fleet
 from cango_operator.mining import MinerErrorKind
 from cango_operator.mining.controller import MiningController
 from cango_operator.mining.luxos import LuxosDriver
-from cango_operator.mining.ramp import SLEEP_W, RampLimits, ShedOrder
+from cango_operator.mining.ramp import SLEEP_W, RampLimits
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from cango_operator.devcluster.fakeminers import (
     MinerFault,
 )
 from cango_operator.mining import MinerError, MinerErrorKind
-from cango_operator.mining.luxos import LuxosDriver, split_address
+from cango_operator.mining.luxos import LuxosDriver
 
 TIMEOUT_S = 1.0
 
@@ -157,15 +157,3 @@ class TestFaults:
         driver = LuxosDriver(server.address, timeout_s=TIMEOUT_S)
         await server.stop()
         assert (await failure(driver.read())).kind is MinerErrorKind.UNREACHABLE
-
-
-class TestAddresses:
-    def test_ip_or_ip_and_port(self) -> None:
-        assert split_address("10.1.2.3", 4028) == ("10.1.2.3", 4028)
-        assert split_address("127.0.0.2:14028", 4028) == ("127.0.0.2", 14028)
-        assert split_address("::1", 4028) == ("::1", 4028)
-
-    @pytest.mark.parametrize("bad", ["miner-1", "10.1.2.3:0", "10.1.2.3:http", ""])
-    def test_anything_else_is_an_error_naming_the_address(self, bad: str) -> None:
-        with pytest.raises(ValueError, match="miner address"):
-            split_address(bad, 4028)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from cango_operator.api import ShedOrder
 from cango_operator.mining import MinerProfile
 from cango_operator.mining.ramp import (
     SLEEP_W,
     ActionKind,
     MinerView,
     RampLimits,
-    ShedOrder,
     plan_ramp,
 )
 

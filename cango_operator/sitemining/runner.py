@@ -1,0 +1,203 @@
+"""Every interval: read the Site, drive its miners to ``status.power.miningTargetKw``,
+write ``status.mining``.
+
+The miners, their ramp and the shed order come from the Site's ``spec.mining``; a change
+there builds the drivers anew (a miner kept keeps what the controller knew of it). With
+no target published yet the controller only reads the miners and reports them. When the
+Site cannot be read (the API server away), the last target stands and the miners are
+still driven to it: the site's own power guard, not this loop, sheds GPU work then.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from cango_operator.api import MinerFirmware, Mining, Site, parse_resource, rfc3339
+from cango_operator.errors import ConfigError
+from cango_operator.mining.controller import FleetState, MiningController, RampReport
+from cango_operator.mining.driver import MinerDriver
+from cango_operator.mining.luxos import LuxosDriver
+from cango_operator.mining.ramp import RampLimits
+from cango_operator.sitemining.kube import SiteClient
+
+log = logging.getLogger(__name__)
+
+DEFAULT_INTERVAL_S = 30.0
+DEFAULT_TIMEOUT_S = 5.0
+DEFAULT_CONCURRENCY = 32
+#: Below the target by less than this share of it, the miners are left alone.
+DEADBAND_SHARE = 0.02
+
+DriverFactory = Callable[[MinerFirmware, str, float], MinerDriver]
+
+
+def make_driver(firmware: MinerFirmware, address: str, timeout_s: float) -> MinerDriver:
+    """A driver for one miner of ``firmware``."""
+    if firmware is MinerFirmware.LUXOS:
+        return LuxosDriver(address, timeout_s=timeout_s)
+    raise ConfigError(f"no driver for firmware {firmware.value!r}")
+
+
+@dataclass(frozen=True)
+class SiteMiningConfig:
+    site: str
+    interval_s: float = DEFAULT_INTERVAL_S
+    timeout_s: float = DEFAULT_TIMEOUT_S
+    concurrency: int = DEFAULT_CONCURRENCY
+
+    def __post_init__(self) -> None:
+        if not self.site:
+            raise ConfigError("--site is required")
+        if self.interval_s <= 0:
+            raise ConfigError(f"--interval must be > 0, got {self.interval_s}")
+        if self.timeout_s <= 0:
+            raise ConfigError(f"--timeout must be > 0, got {self.timeout_s}")
+        if self.concurrency < 1:
+            raise ConfigError(f"--concurrency must be >= 1, got {self.concurrency}")
+
+
+@dataclass(frozen=True)
+class TickResult:
+    target_kw: float | None
+    report: RampReport | None
+    fleet: FleetState | None
+    message: str = ""
+
+
+class SiteMiningRunner:
+    def __init__(
+        self,
+        config: SiteMiningConfig,
+        site_client: SiteClient,
+        *,
+        driver_factory: DriverFactory = make_driver,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.config = config
+        self.sites = site_client
+        self.driver_factory = driver_factory
+        self.clock = clock
+        self._mining: Mining | None = None
+        self._controller: MiningController | None = None
+        self._target_kw: float | None = None
+
+    async def tick(self) -> TickResult:
+        name = self.config.site
+        try:
+            body = await self.sites.get(name)
+        except Exception as exc:  # any client failure: keep driving to the last target
+            log.warning("reading Site %s failed (%s); the last target stands", name, exc)
+            body = {}
+        if body is None:
+            return await self._report(None, f"Site {name} does not exist")
+        if body:
+            try:
+                site = parse_resource(body, source=f"Site {name}")
+            except ValueError as exc:
+                return await self._report(None, f"Site {name} is not valid: {exc}")
+            assert isinstance(site, Site)
+            self._configure(site.spec.mining)
+            power = site.status.power if site.status is not None else None
+            self._target_kw = power.mining_target_kw if power is not None else None
+        controller = self._controller
+        if controller is None:
+            return await self._report(None, "spec.mining.miners lists no miner")
+        if self._target_kw is None:
+            fleet = await controller.refresh()
+            return await self._report(
+                None, "no status.power.miningTargetKw yet: miners read, not driven", fleet
+            )
+        target_w = self._target_kw * 1000
+        controller.deadband_w = DEADBAND_SHARE * target_w
+        report = await controller.drive(target_w)
+        return await self._report(report, "")
+
+    def _configure(self, mining: Mining) -> None:
+        """Build the controller again when the miners, the ramp or the order changed."""
+        if self._mining == mining:
+            return
+        old = self._controller.records if self._controller is not None else {}
+        drivers = [
+            self.driver_factory(group.firmware, address, self.config.timeout_s)
+            for group in mining.miners
+            for address in group.addresses
+        ]
+        self._mining = mining
+        if not drivers:
+            self._controller = None
+            return
+        ramp = mining.ramp
+        self._controller = MiningController(
+            drivers,
+            RampLimits(ramp.batch_size, ramp.batch_interval_seconds),
+            mining.shed_order,
+            concurrency=self.config.concurrency,
+        )
+        for address, record in old.items():
+            if address in self._controller.records:
+                self._controller.records[address] = record
+        log.info(
+            "Site %s: %d miners, ramp %d per %gs, %s",
+            self.config.site,
+            len(drivers),
+            ramp.batch_size,
+            ramp.batch_interval_seconds,
+            mining.shed_order.value,
+        )
+
+    async def _report(
+        self, report: RampReport | None, message: str, fleet: FleetState | None = None
+    ) -> TickResult:
+        if report is not None:
+            fleet = report.fleet
+        status = mining_status(report, fleet, message, self.clock())
+        if message:
+            log.warning("Site %s: %s", self.config.site, message)
+        try:
+            await self.sites.write_mining_status(self.config.site, status)
+        except Exception as exc:  # the next interval writes again
+            log.warning("writing Site %s status.mining failed: %s", self.config.site, exc)
+        return TickResult(self._target_kw, report, fleet, message)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            started = time.monotonic()
+            try:
+                await self.tick()
+            except Exception:  # never crash the loop on one bad interval
+                log.exception("site-mining interval failed")
+            left = self.config.interval_s - (time.monotonic() - started)
+            if left > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), left)
+
+
+def mining_status(
+    report: RampReport | None, fleet: FleetState | None, message: str, now: datetime
+) -> dict[str, Any]:
+    """``status.mining`` (see docs/api.md); a field not known now is written as null, so
+    a stale figure does not outlive the state it described."""
+    status: dict[str, Any] = {"message": message or None}
+    if fleet is not None:
+        status["miners"] = {
+            "mining": fleet.mining,
+            "asleep": fleet.asleep,
+            "unreachable": fleet.unreachable,
+        }
+        status["minersKw"] = round(fleet.mining_w / 1000, 3)
+    if report is not None:
+        status |= {
+            "targetKw": round(report.target_w / 1000, 3),
+            "lastRampTime": rfc3339(now - timedelta(seconds=report.seconds)),
+            "lastRampSeconds": round(report.seconds, 3),
+            "failedActions": len(report.failed),
+            "shortfallKw": round(report.shortfall_w / 1000, 3),
+        }
+    return status
