@@ -226,6 +226,14 @@ class JobPlacement(StatusModel):
     """GPUs they use (replicas times gpu.count)."""
     power_w: Annotated[float, Field(ge=0)] | None = None
     """Power committed for them, in W."""
+    held_replicas: Annotated[int, Field(ge=0, le=MAX_REPLICAS)] | None = None
+    """Of `replicas`, those not started yet: they need mining power that is being shed,
+    and wait until the site's meter shows it (meter first). Absent: none."""
+
+    @property
+    def active_replicas(self) -> int:
+        """The replicas to run now: placed and not held."""
+        return max(0, self.replicas - (self.held_replicas or 0))
 
 
 #: The name the contract's prose uses for one placement line.

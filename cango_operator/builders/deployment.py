@@ -122,12 +122,13 @@ def build_deployment(
 def build_placement_deployment(
     job: InferenceJob, row: JobPlacement, *, host: str | None = None
 ) -> dict[str, Any]:
-    """:func:`build_deployment` of one line of the job's plan, with its power."""
+    """:func:`build_deployment` of one line of the job's plan, with its power: the
+    replicas placed there and not held for the meter."""
     return build_deployment(
         job,
         row.site,
         row.node,
-        row.replicas,
+        row.active_replicas,
         host=host,
         replica_power_w=replica_power_w(row.power_w, row.replicas),
     )

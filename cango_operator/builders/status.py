@@ -73,6 +73,18 @@ def job_phase(replicas: int, placed: int, ready: int) -> JobPhase:
     return JobPhase.RUNNING
 
 
+def waiting_for_power(placements: Sequence[JobPlacement]) -> str:
+    """Which replicas wait for a site's meter to show their power, in words; "" if none."""
+    by_site: dict[str, int] = {}
+    for p in placements:
+        if p.held_replicas:
+            by_site[p.site] = by_site.get(p.site, 0) + p.held_replicas
+    if not by_site:
+        return ""
+    parts = ", ".join(f"{n} at {site}" for site, n in sorted(by_site.items()))
+    return f"{parts} wait for the meter to show the mining shed for them"
+
+
 def worst_latency(
     placements: Sequence[JobPlacement], latency_by_site: Mapping[str, int | None]
 ) -> int | None:
@@ -102,22 +114,26 @@ def job_status(
     replicas at sites out of reach, if it has or had any."""
     wanted = job.spec.replicas
     placed = sum(p.replicas for p in placements)
-    ready = min(ready, placed)
+    held = sum(p.held_replicas or 0 for p in placements)
+    ready = min(ready, placed - held)
     phase = job_phase(wanted, placed, ready)
     message = shortfall.message if shortfall is not None and shortfall.missing > 0 else ""
     if phase is JobPhase.UNSCHEDULABLE and not message:
         message = f"0/{wanted} replicas placed"
+    waiting = waiting_for_power(placements)
+    if waiting and not message:
+        message = waiting
     if phase in (JobPhase.PLACING, JobPhase.RUNNING):
         placed_obs = Observation(PLACED, True, "AllReplicasPlaced", f"{placed}/{wanted} placed")
     else:
         reason = "Unschedulable" if placed == 0 else "PartiallyPlaced"
         placed_obs = Observation(PLACED, False, reason, message)
-    ready_obs = Observation(
-        READY,
-        ready >= wanted,
-        "AllReplicasReady" if ready >= wanted else "ReplicasNotReady",
-        f"{ready}/{wanted} replicas ready",
-    )
+    if ready >= wanted:
+        ready_reason = "AllReplicasReady"
+    else:
+        ready_reason = "WaitingForPower" if held else "ReplicasNotReady"
+    ready_note = f"{ready}/{wanted} replicas ready" + (f"; {waiting}" if waiting else "")
+    ready_obs = Observation(READY, ready >= wanted, ready_reason, ready_note)
     existing: list[Condition] = job.status.conditions if job.status is not None else []
     observed = [placed_obs, ready_obs, Observation(VALID, True, "Valid")]
     if unreached is not None or any(c.type == REACHABLE for c in existing):

@@ -102,7 +102,7 @@ class KubernetesApplier:
         for row in rows:
             dep = observed.get(names.deployment_name(job.metadata.name, row.node))
             if dep is not None and not dep.deleting:
-                total += min(dep.ready_replicas, row.replicas)
+                total += min(dep.ready_replicas, row.active_replicas)
         return total
 
     async def realize(self, intents: Sequence[JobIntent], world: World) -> ApplyReport:
@@ -131,7 +131,7 @@ class KubernetesApplier:
         observed = _by_name(world.deployments.get(key, []))
         wanted: dict[str, dict[str, Any]] = {}
         for row in intent.rows:
-            if row.replicas > 0:
+            if row.active_replicas > 0:
                 host = world.host_of(row.node)
                 manifest = build_placement_deployment(job, row, host=host)
                 wanted[manifest["metadata"]["name"]] = manifest

@@ -35,6 +35,7 @@ from cango_operator.operator.statuses import (
     UsageFn,
     failed_writes,
     gpunode_writes,
+    held_for_meter,
     job_decisions,
     node_writes,
     site_loads,
@@ -176,8 +177,9 @@ class Reconciler:
         def ready(job: Any, rows: Any) -> int:
             return self.applier.ready_replicas(job, rows, world)
 
+        held = held_for_meter(view, plan, snapshot)
         self.meter.start_round(time.monotonic())
-        decisions = job_decisions(view, plan, ready, self._usage_fn(view))
+        decisions = job_decisions(view, plan, ready, self._usage_fn(view), held)
         self.meter.keep_only(view.jobs)
         result = RoundResult(jobs=len(decisions) + len(view.failed))
         timings = {"plan": time.monotonic() - started}

@@ -37,7 +37,8 @@ from cango_operator.builders import (
 from cango_operator.operator.sitepower import has_live_feed
 from cango_operator.operator.view import FleetView
 from cango_operator.operator.writes import Write, differs
-from cango_operator.placement import Placement, Plan
+from cango_operator.placement import Placement, Plan, Snapshot
+from cango_operator.placement.meterfirst import Held, hold_for_meter
 from cango_operator.power import GpuLoad
 
 ReadyFn = Callable[[InferenceJob, Sequence[JobPlacement]], int]
@@ -67,25 +68,54 @@ def placements_by_job(plan: Plan) -> dict[str, list[Placement]]:
     return out
 
 
-def rows_of(placements: Sequence[Placement]) -> tuple[JobPlacement, ...]:
+def rows_of(
+    placements: Sequence[Placement], held: Mapping[tuple[str, str], int] | None = None
+) -> tuple[JobPlacement, ...]:
+    """A job's status rows; ``held``: replicas waiting for the meter, by (job, node)."""
     return tuple(
         JobPlacement(
-            site=p.site, node=p.node, replicas=p.replicas, gpus=p.gpus, power_w=round(p.power_w, 3)
+            site=p.site,
+            node=p.node,
+            replicas=p.replicas,
+            gpus=p.gpus,
+            power_w=round(p.power_w, 3),
+            held_replicas=(held or {}).get((p.job, p.node)) or None,
         )
         for p in placements
         if p.replicas > 0
     )
 
 
+def held_for_meter(view: FleetView, plan: Plan, snapshot: Snapshot) -> Held:
+    """Meter first (placement.meterfirst): the plan's replicas that wait for the meter of
+    a site with a live feed to show the mining shed for them."""
+    metered = [name for name, site in view.sites.items() if has_live_feed(site)]
+    return hold_for_meter(plan, snapshot, metered, held_before(view))
+
+
+def held_before(view: FleetView) -> dict[tuple[str, str], int]:
+    """What the last round held, from the jobs' statuses."""
+    out: dict[tuple[str, str], int] = {}
+    for key, job in view.jobs.items():
+        for row in job.status.placements if job.status is not None else ():
+            if row.held_replicas:
+                out[(key, row.node)] = row.held_replicas
+    return out
+
+
 def job_decisions(
-    view: FleetView, plan: Plan, ready: ReadyFn, usage: UsageFn | None = None
+    view: FleetView,
+    plan: Plan,
+    ready: ReadyFn,
+    usage: UsageFn | None = None,
+    held: Mapping[tuple[str, str], int] | None = None,
 ) -> list[JobDecision]:
     short = {u.job: Shortfall(u.missing, u.message) for u in plan.unschedulable}
     by_job = placements_by_job(plan)
     latency_to: dict[str | None, dict[str, int | None]] = {}
     out = []
     for key, job in sorted(view.jobs.items()):
-        rows = rows_of(by_job.get(key, ()))
+        rows = rows_of(by_job.get(key, ()), held)
         region = job.spec.placement.client_region
         latency = latency_to.get(region)
         if latency is None:

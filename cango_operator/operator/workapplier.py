@@ -67,7 +67,7 @@ class ManifestWorkApplier:
             if cluster is None or cluster not in works or not world.cluster_reachable(cluster):
                 continue
             ready = works[cluster].ready_of(names.deployment_name(job.metadata.name, row.node))
-            total += min(ready, row.replicas)
+            total += min(ready, row.active_replicas)
         return total
 
     async def realize(self, intents: Sequence[JobIntent], world: World) -> ApplyReport:
@@ -77,7 +77,9 @@ class ManifestWorkApplier:
         for intent in intents:
             local_rows = [r for r in intent.rows if world.cluster_of(r.site) is None]
             remote = [
-                r for r in intent.rows if r.replicas > 0 and world.cluster_of(r.site) is not None
+                r
+                for r in intent.rows
+                if r.active_replicas > 0 and world.cluster_of(r.site) is not None
             ]
             if local_rows or not remote or world.deployments.get(job_key(intent.job)):
                 local_intents.append(JobIntent(intent.job, local_rows))

@@ -304,6 +304,7 @@ class Fleet:
         latency_ms: int,
         capacity_kw: float = 2000,
         feed: dict[str, Any] | None = None,
+        mining: dict[str, Any] | None = None,
     ) -> str:
         name = self.name(suffix)
         power: dict[str, Any] = {"capacityKw": capacity_kw, "reserveKw": 10, "pue": 1.1}
@@ -316,7 +317,7 @@ class Fleet:
             "spec": {
                 "region": self.region,
                 "power": power,
-                "mining": {"loadKw": 0, "curtailableKw": 0},
+                "mining": mining or {"loadKw": 0, "curtailableKw": 0},
                 "latencyMs": {self.region: latency_ms},
             },
         }

@@ -1,13 +1,21 @@
 """Live power: a site's meter drives its status, and when the load leaves too little room,
 preemptible replicas leave first, lowest priority first, while the rest keep running; only
-when that is not enough do non-preemptible replicas give way too."""
+when that is not enough do non-preemptible replicas give way too. Work that needs mining
+power waits until the miners are down at the meter."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+import concurrent.futures
+import threading
+from collections.abc import Coroutine, Iterator
+from typing import Any
 
 import pytest
 
+from cango_operator.devcluster.fakeminers import FakeMinerFleet, mixed_fleet
+from cango_operator.sitemining.kube import SiteClient
+from cango_operator.sitemining.runner import SiteMiningConfig, SiteMiningRunner
 from tests.e2e.conftest import StartOperator
 from tests.e2e.harness import Fleet, Meter, wait_for
 
@@ -123,3 +131,110 @@ class TestCurtailment:
         )
         assert fleet.phases()["running"] == "Running"
         assert len(fleet.running_pods("running")) == 1
+
+
+class SiteMiners:
+    """Fake LuxOS miners on loopback, the site-mining controller driving them and the site
+    meter reading their true draw, on an event loop of their own (these tests are
+    synchronous): the whole loop the operator closes through the Site's status."""
+
+    def __init__(self, count: int, meter: Meter) -> None:
+        self.meter = meter
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.fleet = FakeMinerFleet(mixed_fleet(count, ramp_s=2.0))
+        self._call(self.fleet.__aenter__())
+        self.stop = asyncio.Event()
+        self.tasks: list[concurrent.futures.Future[None]] = []
+        self.tasks.append(asyncio.run_coroutine_threadsafe(self._read_meter(), self.loop))
+
+    def _call(self, coro: Coroutine[Any, Any, Any]) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=30)
+
+    async def _read_meter(self) -> None:
+        while not self.stop.is_set():
+            self.meter.load_kw = round(self.fleet.draw_w() / 1000, 3)
+            await asyncio.sleep(0.2)
+
+    def drive(self, api_client: Any, site: str) -> None:
+        """Start the site-mining controller for ``site``, a pass a second."""
+        config = SiteMiningConfig(site, interval_s=1.0, timeout_s=2.0)
+        runner = SiteMiningRunner(config, SiteClient(api_client))
+        self.tasks.append(asyncio.run_coroutine_threadsafe(runner.run(self.stop), self.loop))
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.stop.set)
+        for task in self.tasks:
+            task.result(timeout=30)
+        self._call(self.fleet.__aexit__(None, None, None))
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=10)
+        self.loop.close()
+
+
+class TestMeterFirst:
+    def test_work_that_needs_shed_mining_waits_for_the_meter_then_runs(
+        self, fleet: Fleet, start_operator: StartOperator, api_client: Any
+    ) -> None:
+        meter = Meter(load_kw=0)
+        miners = SiteMiners(27, meter)  # about 88 kW of mining
+        try:
+            full_kw = miners.fleet.draw_w() / 1000
+            meter.load_kw = round(full_kw, 3)
+            feed = {
+                "type": "http",
+                "url": meter.url,
+                "jsonPath": "loadKw",
+                "intervalSeconds": 1,
+                "loadScope": "mining",
+            }
+            mining = {
+                "loadKw": round(full_kw, 3),
+                "curtailableKw": 60,
+                "miners": [{"firmware": "luxos", "addresses": miners.fleet.addresses}],
+                "ramp": {"batchSize": 5, "batchIntervalSeconds": 0.2},
+            }
+            site = fleet.site("mine", latency_ms=10, capacity_kw=100, feed=feed, mining=mining)
+            fleet.nodes(site, 1, gpus=8)
+            start_operator()
+            wait_for(
+                "the meter's first reading",
+                lambda: (
+                    (fleet.get_cluster("sites", site).get("status") or {}).get("phase") == "Ready"
+                ),
+            )
+            # 3 replicas of 10 kW; the meter leaves about 12 kW: one starts, two wait.
+            fleet.job("chat", replicas=3, estimatedPowerW=10 * KW)
+            rows = wait_for(
+                "two replicas held for the meter",
+                lambda: (
+                    (p := fleet.get_job("chat").get("status", {}).get("placements"))
+                    and p[0].get("heldReplicas") == 2
+                    and p
+                ),
+                state=fleet.explain,
+            )
+            assert rows[0]["replicas"] == 3
+            wait_for("the one released to run", lambda: len(fleet.running_pods("chat")) == 1)
+            target = fleet.get_cluster("sites", site)["status"]["power"]["miningTargetKw"]
+            assert target <= full_kw - 18
+            assert meter.load_kw > target  # the miners have not been told yet
+
+            miners.drive(api_client, site)
+
+            wait_for(
+                "the miners to shed and the held replicas to start",
+                lambda: fleet.all_running(["chat"]) and len(fleet.running_pods("chat")) == 3,
+                timeout=90,
+                state=fleet.explain,
+            )
+            assert meter.load_kw <= target + 1
+            placements = fleet.get_job("chat")["status"]["placements"]
+            assert [p.get("heldReplicas") for p in placements] == [None]
+            mining_status = fleet.get_cluster("sites", site)["status"]["mining"]
+            assert mining_status["failedActions"] == 0
+            assert mining_status["minersKw"] <= target + 1
+        finally:
+            miners.close()
+            meter.close()

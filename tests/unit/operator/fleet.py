@@ -18,6 +18,7 @@ from cango_operator.operator.statuses import (
     JobDecision,
     failed_writes,
     gpunode_writes,
+    held_for_meter,
     job_decisions,
     node_writes,
     site_round_conditions,
@@ -215,8 +216,12 @@ async def decide(
     view = build_view(
         world, memory or WriteMemory(), now or datetime.now(UTC), stale_after, federated=federated
     )
-    result = plan(build_snapshot(view))
+    snapshot = build_snapshot(view)
+    result = plan(snapshot)
     decisions = job_decisions(
-        view, result, lambda job, rows: min(ready, sum(r.replicas for r in rows))
+        view,
+        result,
+        lambda job, rows: min(ready, sum(r.active_replicas for r in rows)),
+        held=held_for_meter(view, result, snapshot),
     )
     return Round(view, result, decisions, federated)
