@@ -8,7 +8,9 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import threading
+import time
 from collections.abc import Coroutine, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -173,68 +175,121 @@ class SiteMiners:
         self.loop.close()
 
 
+@dataclass
+class MiningSite:
+    name: str
+    miners: SiteMiners
+    meter: Meter
+    full_kw: float  # the miners' draw at full power
+
+
+@pytest.fixture
+def mining_site(fleet: Fleet, start_operator: StartOperator) -> Iterator[MiningSite]:
+    """A 100 kW site whose meter reads its 27 fake miners (about 88 kW; 60 kW may be shed)
+    and a node of 8 GPUs; the operator running, the site Ready."""
+    meter = Meter(load_kw=0, capacity_kw=100)
+    miners = SiteMiners(27, meter)
+    try:
+        full_kw = miners.fleet.draw_w() / 1000
+        meter.load_kw = round(full_kw, 3)
+        feed = {
+            "type": "http",
+            "url": meter.url,
+            "jsonPath": "loadKw",
+            "capacityPath": "capacityKw",
+            "intervalSeconds": 1,
+            "loadScope": "mining",
+        }
+        mining = {
+            "loadKw": round(full_kw, 3),
+            "curtailableKw": 60,
+            "miners": [{"firmware": "luxos", "addresses": miners.fleet.addresses}],
+            "ramp": {"batchSize": 5, "batchIntervalSeconds": 0.2},
+        }
+        site = fleet.site("mine", latency_ms=10, capacity_kw=100, feed=feed, mining=mining)
+        fleet.nodes(site, 1, gpus=8)
+        start_operator()
+        wait_for(
+            "the meter's first reading",
+            lambda: (fleet.get_cluster("sites", site).get("status") or {}).get("phase") == "Ready",
+        )
+        yield MiningSite(site, miners, meter, full_kw)
+    finally:
+        miners.close()
+        meter.close()
+
+
 class TestMeterFirst:
     def test_work_that_needs_shed_mining_waits_for_the_meter_then_runs(
-        self, fleet: Fleet, start_operator: StartOperator, api_client: Any
+        self, fleet: Fleet, mining_site: MiningSite, api_client: Any
     ) -> None:
-        meter = Meter(load_kw=0)
-        miners = SiteMiners(27, meter)  # about 88 kW of mining
-        try:
-            full_kw = miners.fleet.draw_w() / 1000
-            meter.load_kw = round(full_kw, 3)
-            feed = {
-                "type": "http",
-                "url": meter.url,
-                "jsonPath": "loadKw",
-                "intervalSeconds": 1,
-                "loadScope": "mining",
-            }
-            mining = {
-                "loadKw": round(full_kw, 3),
-                "curtailableKw": 60,
-                "miners": [{"firmware": "luxos", "addresses": miners.fleet.addresses}],
-                "ramp": {"batchSize": 5, "batchIntervalSeconds": 0.2},
-            }
-            site = fleet.site("mine", latency_ms=10, capacity_kw=100, feed=feed, mining=mining)
-            fleet.nodes(site, 1, gpus=8)
-            start_operator()
-            wait_for(
-                "the meter's first reading",
-                lambda: (
-                    (fleet.get_cluster("sites", site).get("status") or {}).get("phase") == "Ready"
-                ),
-            )
-            # 3 replicas of 10 kW; the meter leaves about 12 kW: one starts, two wait.
-            fleet.job("chat", replicas=3, estimatedPowerW=10 * KW)
-            rows = wait_for(
-                "two replicas held for the meter",
-                lambda: (
-                    (p := fleet.get_job("chat").get("status", {}).get("placements"))
-                    and p[0].get("heldReplicas") == 2
-                    and p
-                ),
-                state=fleet.explain,
-            )
-            assert rows[0]["replicas"] == 3
-            wait_for("the one released to run", lambda: len(fleet.running_pods("chat")) == 1)
-            target = fleet.get_cluster("sites", site)["status"]["power"]["miningTargetKw"]
-            assert target <= full_kw - 18
-            assert meter.load_kw > target  # the miners have not been told yet
+        site, meter = mining_site.name, mining_site.meter
+        # 3 replicas of 10 kW; the meter leaves about 12 kW: one starts, two wait.
+        fleet.job("chat", replicas=3, estimatedPowerW=10 * KW)
+        rows = wait_for(
+            "two replicas held for the meter",
+            lambda: (
+                (p := fleet.get_job("chat").get("status", {}).get("placements"))
+                and p[0].get("heldReplicas") == 2
+                and p
+            ),
+            state=fleet.explain,
+        )
+        assert rows[0]["replicas"] == 3
+        wait_for("the one released to run", lambda: len(fleet.running_pods("chat")) == 1)
+        target = fleet.get_cluster("sites", site)["status"]["power"]["miningTargetKw"]
+        assert target <= mining_site.full_kw - 18
+        assert meter.load_kw > target  # the miners have not been told yet
 
-            miners.drive(api_client, site)
+        mining_site.miners.drive(api_client, site)
 
-            wait_for(
-                "the miners to shed and the held replicas to start",
-                lambda: fleet.all_running(["chat"]) and len(fleet.running_pods("chat")) == 3,
-                timeout=90,
-                state=fleet.explain,
-            )
-            assert meter.load_kw <= target + 1
-            placements = fleet.get_job("chat")["status"]["placements"]
-            assert [p.get("heldReplicas") for p in placements] == [None]
-            mining_status = fleet.get_cluster("sites", site)["status"]["mining"]
-            assert mining_status["failedActions"] == 0
-            assert mining_status["minersKw"] <= target + 1
-        finally:
-            miners.close()
-            meter.close()
+        wait_for(
+            "the miners to shed and the held replicas to start",
+            lambda: fleet.all_running(["chat"]) and len(fleet.running_pods("chat")) == 3,
+            timeout=90,
+            state=fleet.explain,
+        )
+        assert meter.load_kw <= target + 1
+        placements = fleet.get_job("chat")["status"]["placements"]
+        assert [p.get("heldReplicas") for p in placements] == [None]
+        mining_status = fleet.get_cluster("sites", site)["status"]["mining"]
+        assert mining_status["failedActions"] == 0
+        assert mining_status["minersKw"] <= target + 1
+
+
+class TestACurtailmentSignal:
+    def test_a_curtailment_sheds_mining_first_and_the_gpu_work_keeps_running(
+        self, fleet: Fleet, mining_site: MiningSite, api_client: Any
+    ) -> None:
+        site, meter = mining_site.name, mining_site.meter
+        mining_site.miners.drive(api_client, site)
+        fleet.job("chat", replicas=3, estimatedPowerW=10 * KW)
+        wait_for(
+            "the job to run (30 kW of GPU work)",
+            lambda: fleet.all_running(["chat"]) and len(fleet.running_pods("chat")) == 3,
+            timeout=90,
+            state=fleet.explain,
+        )
+
+        meter.capacity_kw = 80  # the grid asks the site down to 80 kW
+        cut = time.monotonic()
+
+        # One feed interval (1 s), a controller pass (1 s), the batches (6 x 0.2 s) and the
+        # miners' own ramp (2 s): the site is inside 80 kW within about 5 s.
+        wait_for(
+            "mining and GPU work together inside the curtailed budget",
+            lambda: meter.load_kw + 30 <= 80 + 0.8,  # the meter's 1 % tolerance
+            timeout=30,
+        )
+        settled_s = time.monotonic() - cut
+        over = []
+        for _ in range(10):  # and it stays there
+            if meter.load_kw + 30 > 80 + 0.8:
+                over.append(meter.load_kw)
+            time.sleep(0.5)
+        assert over == []
+        assert len(fleet.running_pods("chat")) == 3  # mining gave way, not the GPUs
+        status = fleet.get_cluster("sites", site)["status"]
+        assert status["power"]["gpuExcessKw"] == 0
+        assert status["mining"]["miners"]["asleep"] > 0
+        print(f"curtailment to 80 kW: inside the budget {settled_s:.1f} s after the signal")
