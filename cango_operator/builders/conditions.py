@@ -19,7 +19,7 @@ class Observation:
     """One condition as observed now, before transition times are settled."""
 
     type: str
-    status: bool
+    status: bool | None  # None: Unknown
     reason: str
     message: str = ""
     #: When the observed fact itself last changed, when a source says so (OCM's lease
@@ -40,7 +40,7 @@ def merge_conditions(
     seen: set[str] = set()
     for obs in observed:
         seen.add(obs.type)
-        status = "True" if obs.status else "False"
+        status = "Unknown" if obs.status is None else "True" if obs.status else "False"
         old = before.get(obs.type)
         if old is not None and old.status == status:
             since = old.last_transition_time

@@ -13,13 +13,14 @@ from typing import Any
 
 from cango_operator.api import GpuNode, Site
 from cango_operator.builders.conditions import Observation
+from cango_operator.builders.meter import COND_METER_RECONCILED
 
 #: A federated site's managed cluster is reachable from the hub (its agent keeps its lease).
 COND_CLUSTER_REACHABLE = "ClusterReachable"
 #: Every GpuNode of the site reports its heartbeat.
 COND_NODES_REPORTING = "NodesReporting"
 #: The condition types the planning round writes on a Site (the power feed writes others).
-ROUND_SITE_CONDITIONS = (COND_CLUSTER_REACHABLE, COND_NODES_REPORTING)
+ROUND_SITE_CONDITIONS = (COND_CLUSTER_REACHABLE, COND_NODES_REPORTING, COND_METER_RECONCILED)
 
 
 @dataclass(frozen=True)

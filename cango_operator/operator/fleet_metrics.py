@@ -31,6 +31,10 @@ class SiteFigures:
     allocated_gpus: int
     free_gpus: int  # healthy, on usable nodes, not allocated
     replicas: int
+    #: The meter's reading beyond its parts, and that as a share of the reading (None:
+    #: the meter or the miners have not reported).
+    meter_gap_kw: float | None = None
+    meter_gap_ratio: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +132,19 @@ SITE_FREE = Declared(
     ("site",),
 )
 SITE_REPLICAS = Declared("cango_site_replicas", "gauge", "Replicas placed at the site.", ("site",))
+SITE_METER_GAP = Declared(
+    "cango_site_meter_gap_kw",
+    "gauge",
+    "What the site meter reads beyond the parts it measures (the miners' own figures, "
+    "plus the GPU nodes' for a whole-site meter), kW; negative: short of them.",
+    ("site",),
+)
+SITE_METER_GAP_RATIO = Declared(
+    "cango_site_meter_gap_ratio",
+    "gauge",
+    "The site meter's gap to its parts as a share of the meter's reading (1 when it reads 0).",
+    ("site",),
+)
 NODE_INFO = Declared(
     "cango_gpunode_info",
     "gauge",
@@ -175,6 +192,8 @@ FLEET_FAMILIES = (
     SITE_ALLOCATED,
     SITE_FREE,
     SITE_REPLICAS,
+    SITE_METER_GAP,
+    SITE_METER_GAP_RATIO,
     NODE_INFO,
     NODE_GPUS,
     NODE_ALLOCATED,
@@ -219,6 +238,9 @@ class FleetCollector(Collector):
             add(SITE_ALLOCATED, [s.name], s.allocated_gpus)
             add(SITE_FREE, [s.name], s.free_gpus)
             add(SITE_REPLICAS, [s.name], s.replicas)
+            if s.meter_gap_kw is not None and s.meter_gap_ratio is not None:
+                add(SITE_METER_GAP, [s.name], s.meter_gap_kw)
+                add(SITE_METER_GAP_RATIO, [s.name], s.meter_gap_ratio)
         for n in f.nodes:
             add(NODE_INFO, [n.name, n.site, n.model], 1)
             add(NODE_GPUS, [n.name], n.gpus)

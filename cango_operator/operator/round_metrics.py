@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 
 from cango_operator.api import JobPhase
+from cango_operator.builders.meter import meter_gap
 from cango_operator.operator import metrics
 from cango_operator.operator.fleet_metrics import (
     FleetFigures,
@@ -60,6 +61,8 @@ def fleet_figures(view: FleetView, plan: Plan, decisions: Sequence[JobDecision])
                 if n.usable
             ),
             replicas=replicas_at.get(name, 0),
+            meter_gap_kw=gap.gap_kw if (gap := meter_gap(site)) is not None else None,
+            meter_gap_ratio=gap.ratio if gap is not None else None,
         )
         for name, site in sorted(view.sites.items())
     )

@@ -34,6 +34,7 @@ from cango_operator.builders import (
     site_latency,
     with_round_conditions,
 )
+from cango_operator.builders.meter import meter_gap, reconciled_observation
 from cango_operator.operator.sitepower import has_live_feed
 from cango_operator.operator.view import FleetView
 from cango_operator.operator.writes import Write, differs
@@ -258,7 +259,8 @@ def node_views_by_site(view: FleetView, plan: Plan) -> dict[str, list[NodeView]]
 
 def site_round_conditions(view: FleetView) -> dict[str, list[dict[str, Any]]]:
     """The conditions the round owns on each Site (``ClusterReachable`` for a federated
-    site, ``NodesReporting`` for one with GpuNodes), with their transition times kept."""
+    site, ``NodesReporting`` for one with GpuNodes, ``MeterReconciled`` for one whose
+    meter and miners both report), with their transition times kept."""
     totals: dict[str, int] = {}
     stale: dict[str, int] = {}
     for gpunode in view.gpunodes.values():
@@ -275,6 +277,9 @@ def site_round_conditions(view: FleetView) -> dict[str, list[dict[str, Any]]]:
                 heartbeat_observation(totals[name], stale.get(name, 0), view.stale_after)
             )
         existing = site.status.conditions if site.status is not None else []
+        gap = meter_gap(site)
+        if gap is not None:
+            observed.append(reconciled_observation(gap, existing, view.now))
         merged = merge_conditions(existing, observed, generation=None, now=view.now)
         out[name] = [c for c in merged if c["type"] in {o.type for o in observed}]
     return out
