@@ -263,6 +263,28 @@ MALFORMED: list[Case] = [
         "spec.mining.miners[0].firmware",
     ),
     Case(
+        "site-epic-without-credentials",
+        S,
+        {"spec.mining.miners": [{"firmware": "epic", "addresses": ["10.0.0.1"]}]},
+        "spec.mining.miners[0].credentialsSecretRef",
+        says="credentialsSecretRef is required for epic miners",
+    ),
+    Case(
+        "site-too-many-miners-in-all",
+        S,
+        {
+            "spec.mining.miners": [
+                {
+                    "firmware": "luxos",
+                    "addresses": [f"10.{g}.{i // 250}.{i % 250 + 1}" for i in range(2600)],
+                }
+                for g in (1, 2)
+            ]
+        },
+        "spec.mining.miners",
+        says="at most 5000 miners in all groups together",
+    ),
+    Case(
         "site-ramp-batch-zero",
         S,
         {"spec.mining.ramp": {"batchSize": 0}},
@@ -419,7 +441,14 @@ VALID_EDGES: list[Case] = [
             "spec.mining": {
                 "loadKw": 0,
                 "curtailableKw": 0,
-                "miners": [{"firmware": "luxos", "addresses": ["10.0.0.1", "[::1]:14028"]}],
+                "miners": [
+                    {"firmware": "luxos", "addresses": ["10.0.0.1", "[::1]:14028"]},
+                    {
+                        "firmware": "epic",
+                        "addresses": ["10.0.0.2"],
+                        "credentialsSecretRef": {"name": "epic-pass"},
+                    },
+                ],
                 "ramp": {"batchSize": 1, "batchIntervalSeconds": 0},
             },
             "spec.latencyMs": {"north-america": 0},

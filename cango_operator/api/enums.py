@@ -119,6 +119,9 @@ class MinerFirmware(StrEnum):
 
     LUXOS = "luxos"
     """LuxOS: cgminer-style JSON over TCP, port 4028 by default."""
+    EPIC = "epic"
+    """ePIC UMC: HTTP JSON, port 4028 by default; sleep and wake only; needs
+    credentialsSecretRef."""
 
 
 class ShedOrder(StrEnum):

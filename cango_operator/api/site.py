@@ -345,6 +345,19 @@ class MinerGroup(SpecModel):
     """Each miner's IP address, or IP:port when its API is not on the firmware's default
     port (luxos: 4028)."""
 
+    credentials_secret_ref: SecretRef | None = None
+    """The Secret with the miners' API password (key `password`), mounted into the
+    site-mining controller's pod; required by epic. Never the factory default."""
+
+    @cel_rule(
+        "self.firmware != 'epic' || has(self.credentialsSecretRef)",
+        message="credentialsSecretRef is required for epic miners",
+        field="credentialsSecretRef",
+        reason="FieldValueRequired",
+    )
+    def _epic_needs_credentials(self) -> bool:
+        return self.firmware is not MinerFirmware.EPIC or self.credentials_secret_ref is not None
+
     @field_validator("addresses")
     @classmethod
     def _addresses_are_ips(cls, addresses: list[str]) -> list[str]:
@@ -379,6 +392,14 @@ class Mining(SpecModel):
     """How fast the miners' load may change."""
     shed_order: ShedOrder = Field(ShedOrder.LOWER_THEN_SLEEP, strict=False)
     """How the miners give up power: LowerThenSleep or SleepFirst."""
+
+    @cel_rule(
+        "!has(self.miners) || self.miners.map(g, size(g.addresses)).sum() <= " + str(MAX_MINERS),
+        message=f"at most {MAX_MINERS} miners in all groups together",
+        field="miners",
+    )
+    def _miners_in_all_groups(self) -> bool:
+        return sum(len(g.addresses) for g in self.miners) <= MAX_MINERS
 
     @cel_rule(
         "self.curtailableKw <= self.loadKw",

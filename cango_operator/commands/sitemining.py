@@ -19,6 +19,7 @@ from cango_operator.commands.clients import api_client
 from cango_operator.errors import ConfigError
 from cango_operator.sitemining.runner import (
     DEFAULT_CONCURRENCY,
+    DEFAULT_CREDENTIALS_DIR,
     DEFAULT_INTERVAL_S,
     DEFAULT_TIMEOUT_S,
     SiteMiningConfig,
@@ -68,6 +69,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"miners talked to at once (default {DEFAULT_CONCURRENCY})",
     )
     parser.add_argument(
+        "--credentials-dir",
+        type=Path,
+        default=DEFAULT_CREDENTIALS_DIR,
+        help="where the Secrets the Site's miner groups name (credentialsSecretRef) are "
+        "mounted, one directory each holding the key password (default: %(default)s)",
+    )
+    parser.add_argument(
         "--once", action="store_true", help="one pass, print what it did as JSON, and exit"
     )
     parser.add_argument(
@@ -84,6 +92,7 @@ def run(args: argparse.Namespace) -> int:
         interval_s=args.interval,
         timeout_s=args.timeout,
         concurrency=args.concurrency,
+        credentials_dir=args.credentials_dir,
     )
     return asyncio.run(_serve(args, config))
 

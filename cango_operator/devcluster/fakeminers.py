@@ -1,4 +1,5 @@
-"""Fake ASIC miners that speak LuxOS's API over TCP, for tests and the demo.
+"""Fake ASIC miners that speak LuxOS's API over TCP, or ePIC's over HTTP, for tests and
+the demo.
 
 A miner's firmware is faked, not its client: the operator drives these with the real
 library (pyasic), which sends what it sends to a real LuxOS miner, a cgminer-style JSON
@@ -22,6 +23,12 @@ never answers), ``SLOW`` (answers after ``slow_s``), ``REFUSES`` (every privileg
 command is an error), ``LIES`` (privileged commands answer success and change nothing).
 A miner that is off altogether is a stopped server (:meth:`FakeMinerServer.stop`).
 
+:class:`FakeEpicMiner` speaks ePIC's UMC API as the library sends it: ``GET /summary``
+(its draw, ``Power Supply Stats.Input Power``, and each hash board's hashrate in MH/s),
+``POST /miner`` with ``{"param": "Stop" | "Autostart", "password": ...}``: a wrong
+password is answered 401, a refusal ``{"result": false, "error": ...}``. It has no power
+profiles through this API: it mines or it is stopped. The same faults apply.
+
 Only loopback addresses: :class:`FakeMinerFleet` puts miner *i* on ``127.x.y.z:4028``
 (the library's default port) or on ``127.0.0.1`` with a port of its own.
 """
@@ -29,6 +36,7 @@ Only loopback addresses: :class:`FakeMinerFleet` puts miner *i* on ``127.x.y.z:4
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import json
 import secrets
@@ -36,8 +44,9 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Generic, TypeVar
 
+#: LuxOS's API port, and ePIC's HTTP port too.
 LUXOS_PORT = 4028
 SLEEP_W = 15.0
 DEFAULT_SESSION_TTL_S = 60.0
@@ -97,6 +106,30 @@ PRIVILEGED = frozenset({"profileset", "curtail", "atmset", "logoff"})
 
 
 @dataclass
+class Ramp:
+    """A draw that moves linearly to a new level over ``seconds`` (hash boards spinning
+    down or up): what a meter in front of the miner reads."""
+
+    watts: float
+    seconds: float
+    clock: Callable[[], float] = time.monotonic
+    _from_w: float = 0.0
+    _since: float = 0.0
+
+    def __post_init__(self) -> None:
+        self._from_w, self._since = self.watts, self.clock()
+
+    def now_w(self) -> float:
+        if self.seconds <= 0:
+            return self.watts
+        done = min(1.0, (self.clock() - self._since) / self.seconds)
+        return self._from_w + (self.watts - self._from_w) * done
+
+    def move_to(self, watts: float) -> None:
+        self._from_w, self.watts, self._since = self.now_w(), watts, self.clock()
+
+
+@dataclass
 class _Session:
     id: str
     last_used: float
@@ -119,27 +152,24 @@ class FakeLuxMiner:
     #: Every request, as (command, parameter): the tests read what the library sent.
     requests: list[tuple[str, str]] = field(default_factory=list)
     _session: _Session | None = None
-    _from_w: float = 0.0
-    _to_w: float = 0.0
-    _since: float = 0.0
+    _ramp: Ramp | None = None
 
     def __post_init__(self) -> None:
         if not self.profile:
             self.profile = self.model.profiles[0].name
-        self._to_w = self._from_w = self._profile(self.profile).watts
-        self._since = self.clock()
+        self._ramp = Ramp(self._profile(self.profile).watts, self.ramp_s, self.clock)
 
     # -- the physics ----------------------------------------------------------------------
 
     def draw_w(self) -> float:
         """The true draw now, on its ramp (what a meter in front of it would read)."""
-        if self.ramp_s <= 0:
-            return self._to_w
-        done = min(1.0, (self.clock() - self._since) / self.ramp_s)
-        return self._from_w + (self._to_w - self._from_w) * done
+        assert self._ramp is not None
+        return self._ramp.now_w()
 
     def _move_to(self, watts: float) -> None:
-        self._from_w, self._to_w, self._since = self.draw_w(), watts, self.clock()
+        assert self._ramp is not None
+        self._ramp.seconds = self.ramp_s
+        self._ramp.move_to(watts)
 
     def _profile(self, name: str) -> FakeProfile:
         return next(p for p in self.model.profiles if p.name == name)
@@ -266,6 +296,116 @@ def _error(code: int, msg: str) -> dict[str, Any]:
     return {"STATUS": _status("E", code, msg), "id": 1}
 
 
+@dataclass
+class FakeEpicMiner:
+    """One ePIC miner's state; :meth:`handle` answers one HTTP request."""
+
+    password: str
+    watts: float = 3300.0
+    hashrate_ths: float = 110.0
+    ramp_s: float = 10.0
+    report_bias: float = 1.0
+    fault: MinerFault = MinerFault.NONE
+    slow_s: float = 5.0
+    clock: Callable[[], float] = time.monotonic
+    asleep: bool = False
+    #: Every request, as (method and path, param): the tests read what the library sent.
+    requests: list[tuple[str, str]] = field(default_factory=list)
+    _ramp: Ramp | None = None
+
+    def __post_init__(self) -> None:
+        self._ramp = Ramp(self.watts, self.ramp_s, self.clock)
+
+    def draw_w(self) -> float:
+        assert self._ramp is not None
+        return self._ramp.now_w()
+
+    def handle(self, method: str, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """(HTTP status, JSON body) for one request."""
+        param = body.get("param")
+        self.requests.append((f"{method} {path}", str(param) if param is not None else ""))
+        if method == "GET" and path == "/summary":
+            return 200, self._summary()
+        if method == "POST" and path == "/miner":
+            if body.get("password") != self.password:
+                return 401, {"result": False, "error": "Invalid password"}
+            if self.fault is MinerFault.REFUSES:
+                return 200, {"result": False, "error": "Access denied"}
+            if param not in ("Stop", "Autostart"):
+                return 200, {"result": False, "error": f"Invalid param: {param}"}
+            if self.fault is not MinerFault.LIES:
+                self.asleep = param == "Stop"
+                assert self._ramp is not None
+                self._ramp.seconds = self.ramp_s
+                self._ramp.move_to(SLEEP_W if self.asleep else self.watts)
+            return 200, {"success": True}
+        return 404, {"result": False, "error": f"no such endpoint: {method} {path}"}
+
+    def _summary(self) -> dict[str, Any]:
+        boards = 0.0 if self.asleep else self.hashrate_ths * 1e6 / 3  # MH/s per board
+        return {
+            "Status": {"Operating State": "Idling" if self.asleep else "Mining"},
+            "Power Supply Stats": {"Input Power": round(self.draw_w() * self.report_bias)},
+            "HBs": [{"Index": i, "Hashrate": [boards, 100.0]} for i in range(3)],
+        }
+
+
+class FakeEpicServer:
+    """One ePIC miner on one loopback address and port (HTTP)."""
+
+    def __init__(self, miner: FakeEpicMiner, host: str = "127.0.0.1", port: int = 0) -> None:
+        if not ipaddress.ip_address(host).is_loopback:
+            raise ValueError(f"fake miners listen on loopback only, not {host}")
+        self.miner = miner
+        self.host = host
+        self.port = port
+        self._runner: Any = None
+        self._stopping = asyncio.Event()
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    async def start(self) -> None:
+        from aiohttp import web
+
+        self._stopping = asyncio.Event()
+        app = web.Application()
+        app.router.add_route("*", "/{path:.*}", self._serve)
+        self._runner = web.AppRunner(app, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
+        if self.port == 0:
+            self.port = self._runner.addresses[0][1]
+
+    async def stop(self) -> None:
+        """The miner is off: connections are refused, requests held open are dropped."""
+        self._stopping.set()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def _serve(self, request: Any) -> Any:
+        from aiohttp import web
+
+        if self.miner.fault in (MinerFault.SILENT, MinerFault.SLOW):
+            wait = None if self.miner.fault is MinerFault.SILENT else self.miner.slow_s
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), wait)
+            if self._stopping.is_set():
+                raise web.HTTPServiceUnavailable()
+        body: dict[str, Any] = {}
+        if request.can_read_body:
+            try:
+                parsed = await request.json()
+            except ValueError:
+                return web.json_response({"result": False, "error": "bad JSON"}, status=400)
+            body = parsed if isinstance(parsed, dict) else {}
+        status, answer = self.miner.handle(request.method, request.path, body)
+        return web.json_response(answer, status=status)
+
+
 class FakeMinerServer:
     """One miner on one loopback address and port."""
 
@@ -346,7 +486,10 @@ def fleet_addresses(count: int, second_octet: int) -> list[str]:
     return [f"127.{second_octet}.{i // 250}.{i % 250 + 1}" for i in range(count)]
 
 
-class FakeMinerFleet:
+M = TypeVar("M", bound="FakeLuxMiner | FakeEpicMiner")
+
+
+class FakeMinerFleet(Generic[M]):
     """Many fake miners, started and stopped together.
 
     ``second_octet`` set: miner *i* listens on ``127.<second_octet>.y.z:4028``, the
@@ -354,18 +497,23 @@ class FakeMinerFleet:
     unset: every miner on ``127.0.0.1`` with a free port.
     """
 
-    def __init__(self, miners: Sequence[FakeLuxMiner], *, second_octet: int | None = None) -> None:
-        if second_octet is None:
-            self.servers = [FakeMinerServer(m) for m in miners]
-        else:
-            hosts = fleet_addresses(len(miners), second_octet)
-            self.servers = [
-                FakeMinerServer(m, h, LUXOS_PORT) for m, h in zip(miners, hosts, strict=True)
-            ]
+    def __init__(
+        self,
+        miners: Sequence[M],
+        *,
+        second_octet: int | None = None,
+    ) -> None:
+        hosts: list[str | None] = (
+            list(fleet_addresses(len(miners), second_octet))
+            if second_octet is not None
+            else [None] * len(miners)
+        )
+        self._miners = list(miners)
+        self.servers = [_server_for(m, h) for m, h in zip(miners, hosts, strict=True)]
 
     @property
-    def miners(self) -> list[FakeLuxMiner]:
-        return [s.miner for s in self.servers]
+    def miners(self) -> list[M]:
+        return list(self._miners)
 
     @property
     def addresses(self) -> list[str]:
@@ -375,12 +523,21 @@ class FakeMinerFleet:
         """The fleet's true draw now: what the site meter sees of its miners."""
         return sum(m.draw_w() for m in self.miners)
 
-    async def __aenter__(self) -> FakeMinerFleet:
+    async def __aenter__(self) -> FakeMinerFleet[M]:
         await asyncio.gather(*(s.start() for s in self.servers))
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         await asyncio.gather(*(s.stop() for s in self.servers))
+
+
+def _server_for(
+    miner: FakeLuxMiner | FakeEpicMiner, host: str | None
+) -> FakeMinerServer | FakeEpicServer:
+    """A server for ``miner``: on ``host`` at port 4028, or on 127.0.0.1 at a free port."""
+    if isinstance(miner, FakeEpicMiner):
+        return FakeEpicServer(miner, host, LUXOS_PORT) if host else FakeEpicServer(miner)
+    return FakeMinerServer(miner, host, LUXOS_PORT) if host else FakeMinerServer(miner)
 
 
 def mixed_fleet(

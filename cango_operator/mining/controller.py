@@ -54,6 +54,10 @@ class MinerRecord:
     reading: MinerReading | None = None
     reachable: bool = False
     error: MinerError | None = None
+    #: The last reading that showed it mining with a hashrate: its draw and J/TH then
+    #: (what a miner without profiles draws when woken, and its rank).
+    mining_w: float | None = None
+    mining_j_per_th: float | None = None
     #: Set by an action until the next reading replaces them: what the miner should draw,
     #: and whether it should be asleep.
     expected_w: float | None = None
@@ -150,6 +154,9 @@ class MiningController:
             return
         record.reading, record.reachable, record.error = reading, True, None
         record.expected_w = record.expected_asleep = None
+        if not reading.asleep and reading.hashrate_ths:
+            record.mining_w = reading.watts
+            record.mining_j_per_th = reading.watts / reading.hashrate_ths
 
     def draw_w(self, record: MinerRecord) -> float:
         """What a miner counts for: its expected draw after an action, its own figure,
@@ -172,6 +179,8 @@ class MiningController:
                     record.asleep(),
                     reading.profile if reading is not None else "",
                     reading.profiles if reading is not None else (),
+                    record.mining_w,
+                    record.mining_j_per_th,
                 )
             )
         return out

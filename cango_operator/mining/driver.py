@@ -9,9 +9,13 @@ nothing). Retries are the controller's, not the driver's.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, TypeVar
+
+T = TypeVar("T")
 
 
 class MinerErrorKind(StrEnum):
@@ -54,9 +58,11 @@ class MinerProfile:
 class MinerReading:
     address: str
     watts: float  # the miner's own figure, which can be 5-20 % off the meter
-    profile: str  # the active profile's name
+    profile: str  # the active profile's name ("": firmware without profiles)
     profiles: tuple[MinerProfile, ...]
     asleep: bool
+    #: Its own hashrate figure, where the firmware gives one (LuxOS's reads None).
+    hashrate_ths: float | None = None
 
     def active(self) -> MinerProfile | None:
         return next((p for p in self.profiles if p.name == self.profile), None)
@@ -74,3 +80,15 @@ class MinerDriver(Protocol):
     async def sleep(self) -> None: ...
 
     async def wake(self) -> None: ...
+
+
+async def bounded(address: str, what: str, timeout_s: float, call: Callable[[], Awaitable[T]]) -> T:
+    """``call()`` within ``timeout_s``; a :class:`MinerError` of kind TIMEOUT past it (the
+    libraries' own timeouts are far longer: a silent miner holds a call about 100 s)."""
+    try:
+        async with asyncio.timeout(timeout_s):
+            return await call()
+    except TimeoutError as exc:
+        raise MinerError(
+            address, MinerErrorKind.TIMEOUT, f"{what}: no answer in {timeout_s:g} s"
+        ) from exc

@@ -36,6 +36,7 @@ from cango_operator.mining.driver import (
     MinerErrorKind,
     MinerProfile,
     MinerReading,
+    bounded,
 )
 
 LUXOS_PORT = 4028
@@ -148,12 +149,7 @@ class LuxosDriver:
         from pyasic.errors import APIError
 
         try:
-            async with asyncio.timeout(self.timeout_s):
-                reply = await call()
-        except TimeoutError as exc:
-            raise MinerError(
-                self.address, MinerErrorKind.TIMEOUT, f"{what}: no answer in {self.timeout_s:g} s"
-            ) from exc
+            reply = await bounded(self.address, what, self.timeout_s, call)
         except APIError as exc:
             if raise_api_errors:
                 raise

@@ -65,6 +65,10 @@ class MinerView:
     asleep: bool
     profile: str
     profiles: tuple[MinerProfile, ...]
+    #: Firmware without profiles (sleep and wake only): what it draws and its J/TH while
+    #: mining, as last seen (None: never seen mining).
+    mining_w: float | None = None
+    mining_j_per_th: float | None = None
 
     def active(self) -> MinerProfile | None:
         return next((p for p in self.profiles if p.name == self.profile), None)
@@ -74,7 +78,14 @@ class MinerView:
 
     def joules_per_th(self) -> float:
         active = self.active()
-        return active.joules_per_th if active is not None else float("inf")
+        if active is not None:
+            return active.joules_per_th
+        return self.mining_j_per_th if self.mining_j_per_th is not None else float("inf")
+
+    def awake_w(self) -> float | None:
+        """What it draws once woken: its active profile, or its last mining draw."""
+        active = self.active()
+        return active.watts if active is not None else self.mining_w
 
 
 @dataclass(frozen=True)
@@ -177,11 +188,10 @@ def _restore(miners: Sequence[MinerView], room_w: float) -> list[Action]:
     )
     actions: list[Action] = []
     for miner in (m for m in reachable if m.asleep):
-        active = miner.active()
-        gain = (active.watts if active is not None else 0.0) - miner.watts
-        if active is not None and gain <= room_w:
-            actions.append(Action(miner.address, ActionKind.WAKE, None, gain))
-            room_w -= gain
+        awake = miner.awake_w()
+        if awake is not None and awake - miner.watts <= room_w:
+            actions.append(Action(miner.address, ActionKind.WAKE, None, awake - miner.watts))
+            room_w -= awake - miner.watts
     for miner in (m for m in reachable if not m.asleep):
         higher = [p for p in miner.profiles if miner.watts < p.watts <= miner.watts + room_w]
         if higher:

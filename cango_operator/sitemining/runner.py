@@ -17,12 +17,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
-from cango_operator.api import MinerFirmware, Mining, Site, parse_resource, rfc3339
+from cango_operator.api import MinerFirmware, MinerGroup, Mining, Site, parse_resource, rfc3339
 from cango_operator.errors import ConfigError
 from cango_operator.mining.controller import FleetState, MiningController, RampReport
 from cango_operator.mining.driver import MinerDriver
+from cango_operator.mining.epic import EpicDriver
 from cango_operator.mining.luxos import LuxosDriver
 from cango_operator.mining.ramp import RampLimits
 from cango_operator.sitemining.kube import SiteClient
@@ -35,14 +37,43 @@ DEFAULT_CONCURRENCY = 32
 #: Below the target by less than this share of it, the miners are left alone.
 DEADBAND_SHARE = 0.02
 
-DriverFactory = Callable[[MinerFirmware, str, float], MinerDriver]
+#: Where the chart mounts the Secrets the Site's miner groups name, one directory each.
+DEFAULT_CREDENTIALS_DIR = Path("/var/run/cango/miner-credentials")
+
+DriverFactory = Callable[[MinerGroup, str, float], MinerDriver]
 
 
-def make_driver(firmware: MinerFirmware, address: str, timeout_s: float) -> MinerDriver:
-    """A driver for one miner of ``firmware``."""
-    if firmware is MinerFirmware.LUXOS:
-        return LuxosDriver(address, timeout_s=timeout_s)
-    raise ConfigError(f"no driver for firmware {firmware.value!r}")
+def credentials_reader(root: Path) -> Callable[[MinerGroup], str | None]:
+    """The password of a group's ``credentialsSecretRef``: the key ``password`` of that
+    Secret, mounted at ``root/<name>/password``. ConfigError naming the field when the
+    group names a Secret that is not there."""
+
+    def password(group: MinerGroup) -> str | None:
+        ref = group.credentials_secret_ref
+        if ref is None:
+            return None
+        path = root / ref.name / "password"
+        try:
+            return path.read_text().strip()
+        except OSError as exc:
+            raise ConfigError(
+                f"spec.mining.miners credentialsSecretRef {ref.name!r}: no key password at "
+                f"{path} (is the Secret mounted into this pod?): {exc.strerror}"
+            ) from exc
+
+    return password
+
+
+def driver_factory_for(root: Path = DEFAULT_CREDENTIALS_DIR) -> DriverFactory:
+    """Drivers by firmware, with the passwords mounted under ``root``."""
+    password_of = credentials_reader(root)
+
+    def make(group: MinerGroup, address: str, timeout_s: float) -> MinerDriver:
+        if group.firmware is MinerFirmware.LUXOS:
+            return LuxosDriver(address, timeout_s=timeout_s)
+        return EpicDriver(address, password_of(group) or "", timeout_s=timeout_s)
+
+    return make
 
 
 @dataclass(frozen=True)
@@ -51,6 +82,7 @@ class SiteMiningConfig:
     interval_s: float = DEFAULT_INTERVAL_S
     timeout_s: float = DEFAULT_TIMEOUT_S
     concurrency: int = DEFAULT_CONCURRENCY
+    credentials_dir: Path = DEFAULT_CREDENTIALS_DIR
 
     def __post_init__(self) -> None:
         if not self.site:
@@ -77,12 +109,12 @@ class SiteMiningRunner:
         config: SiteMiningConfig,
         site_client: SiteClient,
         *,
-        driver_factory: DriverFactory = make_driver,
+        driver_factory: DriverFactory | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.config = config
         self.sites = site_client
-        self.driver_factory = driver_factory
+        self.driver_factory = driver_factory or driver_factory_for(config.credentials_dir)
         self.clock = clock
         self._mining: Mining | None = None
         self._controller: MiningController | None = None
@@ -100,10 +132,12 @@ class SiteMiningRunner:
         if body:
             try:
                 site = parse_resource(body, source=f"Site {name}")
+                assert isinstance(site, Site)
+                self._configure(site.spec.mining)
             except ValueError as exc:
                 return await self._report(None, f"Site {name} is not valid: {exc}")
-            assert isinstance(site, Site)
-            self._configure(site.spec.mining)
+            except ConfigError as exc:
+                return await self._report(None, str(exc))
             power = site.status.power if site.status is not None else None
             self._target_kw = power.mining_target_kw if power is not None else None
         controller = self._controller
@@ -125,7 +159,7 @@ class SiteMiningRunner:
             return
         old = self._controller.records if self._controller is not None else {}
         drivers = [
-            self.driver_factory(group.firmware, address, self.config.timeout_s)
+            self.driver_factory(group, address, self.config.timeout_s)
             for group in mining.miners
             for address in group.addresses
         ]

@@ -15,9 +15,17 @@ import pytest
 
 from cango_operator.api import GROUP, SITE_PLURAL, VERSION
 from cango_operator.devcluster import LocalCluster
-from cango_operator.devcluster.fakeminers import FakeMinerFleet, MinerFault, mixed_fleet
+from cango_operator.devcluster.fakeminers import (
+    FakeEpicMiner,
+    FakeLuxMiner,
+    FakeMinerFleet,
+    MinerFault,
+    mixed_fleet,
+)
 from cango_operator.sitemining.kube import SiteClient
 from cango_operator.sitemining.runner import SiteMiningConfig, SiteMiningRunner
+
+LuxFleet = FakeMinerFleet[FakeLuxMiner]
 
 pytestmark = pytest.mark.cluster
 
@@ -41,16 +49,16 @@ def custom(api_client: Any, site_crd: None) -> Any:
 
 
 @pytest.fixture
-async def fleet() -> AsyncIterator[FakeMinerFleet]:
+async def fleet() -> AsyncIterator[LuxFleet]:
     async with FakeMinerFleet(mixed_fleet(12, ramp_s=0)) as running:
         yield running
 
 
-@pytest.fixture
-def site(custom: Any, fleet: FakeMinerFleet, request: pytest.FixtureRequest) -> Iterator[str]:
-    """A Site listing the fleet, with the power figures the operator would have written."""
-    name = "mining-" + request.node.name.removeprefix("test_").replace("_", "-")[:40].strip("-")
-    body = {
+def site_body(
+    name: str, group: dict[str, Any], mining_kw: float, batch_size: int
+) -> dict[str, Any]:
+    """A 100 kW Site whose miners are ``group`` (about ``mining_kw``, all curtailable)."""
+    return {
         "apiVersion": f"{GROUP}/{VERSION}",
         "kind": "Site",
         "metadata": {"name": name},
@@ -58,14 +66,21 @@ def site(custom: Any, fleet: FakeMinerFleet, request: pytest.FixtureRequest) -> 
             "region": "north-america",
             "power": {"capacityKw": 100},
             "mining": {
-                "loadKw": 40,
-                "curtailableKw": 40,
-                "miners": [{"firmware": "luxos", "addresses": fleet.addresses}],
-                "ramp": {"batchSize": 4, "batchIntervalSeconds": 0.05},
+                "loadKw": mining_kw,
+                "curtailableKw": mining_kw,
+                "miners": [group],
+                "ramp": {"batchSize": batch_size, "batchIntervalSeconds": 0.05},
             },
         },
     }
-    custom.create_cluster_custom_object(GROUP, VERSION, SITE_PLURAL, body)
+
+
+@pytest.fixture
+def site(custom: Any, fleet: LuxFleet, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A Site listing the fleet, with the power figures the operator would have written."""
+    name = "mining-" + request.node.name.removeprefix("test_").replace("_", "-")[:40].strip("-")
+    group = {"firmware": "luxos", "addresses": fleet.addresses}
+    custom.create_cluster_custom_object(GROUP, VERSION, SITE_PLURAL, site_body(name, group, 40, 4))
     yield name
     custom.delete_cluster_custom_object(GROUP, VERSION, SITE_PLURAL, name)
 
@@ -89,7 +104,7 @@ def runner(api_client: Any, site: str) -> SiteMiningRunner:
 
 class TestDrivingToTheTarget:
     async def test_the_miners_shed_to_the_target_and_the_status_says_so(
-        self, api_client: Any, custom: Any, site: str, fleet: FakeMinerFleet
+        self, api_client: Any, custom: Any, site: str, fleet: LuxFleet
     ) -> None:
         full_kw = fleet.draw_w() / 1000
         set_target(custom, site, round(full_kw / 2, 3))
@@ -106,7 +121,7 @@ class TestDrivingToTheTarget:
         assert status["phase"] == "Ready"
 
     async def test_a_higher_target_brings_them_back(
-        self, api_client: Any, custom: Any, site: str, fleet: FakeMinerFleet
+        self, api_client: Any, custom: Any, site: str, fleet: LuxFleet
     ) -> None:
         full_kw = fleet.draw_w() / 1000
         loop = runner(api_client, site)
@@ -118,7 +133,7 @@ class TestDrivingToTheTarget:
         assert status_of(custom, site)["mining"]["miners"]["asleep"] == 0
 
     async def test_without_a_target_the_miners_are_read_and_left_alone(
-        self, api_client: Any, custom: Any, site: str, fleet: FakeMinerFleet
+        self, api_client: Any, custom: Any, site: str, fleet: LuxFleet
     ) -> None:
         before = fleet.draw_w()
         result = await runner(api_client, site).tick()
@@ -131,7 +146,7 @@ class TestDrivingToTheTarget:
 
 class TestWhatGoesWrong:
     async def test_silent_and_refusing_miners_are_counted_and_reported(
-        self, api_client: Any, custom: Any, site: str, fleet: FakeMinerFleet
+        self, api_client: Any, custom: Any, site: str, fleet: LuxFleet
     ) -> None:
         loop = runner(api_client, site)
         await loop.tick()  # every miner read once: its draw is known
@@ -153,9 +168,42 @@ class TestWhatGoesWrong:
         assert result.message == "Site no-such-site does not exist"
 
 
+class TestEpicMinersWithTheirSecret:
+    async def test_a_mounted_password_drives_them_and_a_missing_one_is_named(
+        self, api_client: Any, custom: Any, tmp_path: Path, request: pytest.FixtureRequest
+    ) -> None:
+        miners = [FakeEpicMiner(password="from-the-secret", ramp_s=0) for _ in range(4)]
+        async with FakeMinerFleet(miners) as epic:
+            name = "mining-epic"
+            group = {
+                "firmware": "epic",
+                "addresses": epic.addresses,
+                "credentialsSecretRef": {"name": "epic-pass"},
+            }
+            body = site_body(name, group, 14, 2)
+            custom.create_cluster_custom_object(GROUP, VERSION, SITE_PLURAL, body)
+            request.addfinalizer(
+                lambda: custom.delete_cluster_custom_object(GROUP, VERSION, SITE_PLURAL, name)
+            )
+            set_target(custom, name, 7)
+            config = SiteMiningConfig(name, timeout_s=1.0, credentials_dir=tmp_path)
+            loop = SiteMiningRunner(config, SiteClient(api_client))
+
+            missing = await loop.tick()
+            assert "credentialsSecretRef 'epic-pass'" in missing.message
+            assert not any(m.asleep for m in miners)
+
+            (tmp_path / "epic-pass").mkdir()
+            (tmp_path / "epic-pass" / "password").write_text("from-the-secret\n")
+            result = await loop.tick()
+            assert result.report is not None and not result.report.failed
+            assert sum(m.asleep for m in miners) == 2
+            assert epic.draw_w() <= 7000
+
+
 class TestTheCommand:
     async def test_once_prints_what_it_did(
-        self, cluster: LocalCluster, custom: Any, site: str, fleet: FakeMinerFleet
+        self, cluster: LocalCluster, custom: Any, site: str, fleet: LuxFleet
     ) -> None:
         set_target(custom, site, 1000)  # room for all: nothing to do
         process = await asyncio.create_subprocess_exec(

@@ -13,38 +13,49 @@ from typing import Any
 import pytest
 
 from cango_operator.api import ShedOrder
-from cango_operator.devcluster.fakeminers import FakeMinerFleet, MinerFault, mixed_fleet
+from cango_operator.devcluster.fakeminers import (
+    FakeLuxMiner,
+    FakeMinerFleet,
+    MinerFault,
+    mixed_fleet,
+)
 from cango_operator.mining import MinerErrorKind
 from cango_operator.mining.controller import MiningController
 from cango_operator.mining.luxos import LuxosDriver
 from cango_operator.mining.ramp import SLEEP_W, RampLimits
 
+LuxFleet = FakeMinerFleet[FakeLuxMiner]
+
 
 @pytest.fixture
-async def fleets() -> AsyncIterator[list[FakeMinerFleet]]:
-    started: list[FakeMinerFleet] = []
+async def fleets() -> AsyncIterator[list[LuxFleet]]:
+    started: list[LuxFleet] = []
     yield started
     for fleet in started:
         await fleet.__aexit__(None, None, None)
 
 
 async def start(
-    fleets: list[FakeMinerFleet], count: int, *, second_octet: int | None = None, **kw: Any
-) -> FakeMinerFleet:
+    fleets: list[LuxFleet],
+    count: int,
+    *,
+    second_octet: int | None = None,
+    **kw: Any,
+) -> LuxFleet:
     fleet = FakeMinerFleet(mixed_fleet(count, ramp_s=0, **kw), second_octet=second_octet)
     await fleet.__aenter__()
     fleets.append(fleet)
     return fleet
 
 
-def controller(fleet: FakeMinerFleet, limits: RampLimits, **kw: object) -> MiningController:
+def controller(fleet: LuxFleet, limits: RampLimits, **kw: object) -> MiningController:
     drivers = [LuxosDriver(a, timeout_s=0.5) for a in fleet.addresses]
     return MiningController(drivers, limits, retries=1, backoff_s=0.01, **kw)  # type: ignore[arg-type]
 
 
 class TestRampingDown:
     async def test_500_miners_on_the_librarys_default_port_shed_half_in_batches(
-        self, fleets: list[FakeMinerFleet]
+        self, fleets: list[LuxFleet]
     ) -> None:
         # Miner i on 127.<octet>.y.z:4028; an octet of this process's own.
         fleet = await start(fleets, 500, second_octet=100 + os.getpid() % 150)
@@ -66,7 +77,7 @@ class TestRampingDown:
         )
 
     async def test_lowers_profiles_first_then_sleeps_the_least_efficient(
-        self, fleets: list[FakeMinerFleet]
+        self, fleets: list[LuxFleet]
     ) -> None:
         fleet = await start(fleets, 6)
         ctl = controller(fleet, RampLimits(batch_size=10, batch_interval_s=0))
@@ -80,7 +91,7 @@ class TestRampingDown:
         assert ("Antminer S19j Pro", "default") not in by_model
 
     async def test_a_restore_wakes_them_again_without_overshooting(
-        self, fleets: list[FakeMinerFleet]
+        self, fleets: list[LuxFleet]
     ) -> None:
         fleet = await start(fleets, 6)
         ctl = controller(fleet, RampLimits(batch_size=10, batch_interval_s=0))
@@ -93,7 +104,7 @@ class TestRampingDown:
 
 class TestMinersThatMisbehave:
     async def test_a_silent_miner_counts_at_its_last_draw_and_the_rest_cover_for_it(
-        self, fleets: list[FakeMinerFleet]
+        self, fleets: list[LuxFleet]
     ) -> None:
         fleet = await start(fleets, 6)
         ctl = controller(fleet, RampLimits(batch_size=10, batch_interval_s=0))
@@ -107,9 +118,7 @@ class TestMinersThatMisbehave:
         assert not quiet.asleep
         assert fleet.draw_w() <= target
 
-    async def test_a_refusal_is_reported_and_the_others_go_on(
-        self, fleets: list[FakeMinerFleet]
-    ) -> None:
+    async def test_a_refusal_is_reported_and_the_others_go_on(self, fleets: list[LuxFleet]) -> None:
         fleet = await start(fleets, 6)
         fleet.miners[2].fault = MinerFault.REFUSES
         ctl = controller(fleet, RampLimits(batch_size=10, batch_interval_s=0))
@@ -121,7 +130,7 @@ class TestMinersThatMisbehave:
         assert report.expected_w == pytest.approx(5 * SLEEP_W + fleet.miners[2].draw_w())
 
     async def test_sessions_expiring_between_batches_are_renewed(
-        self, fleets: list[FakeMinerFleet]
+        self, fleets: list[LuxFleet]
     ) -> None:
         fleet = await start(fleets, 6, session_ttl_s=0.05)
         ctl = controller(fleet, RampLimits(batch_size=2, batch_interval_s=0.1))

@@ -95,6 +95,25 @@ class TestShedding:
         assert [a.address for a in ramp.actions] == [f"m{i:03d}" for i in range(45)]
 
 
+class TestMinersWithoutProfiles:
+    """Firmware that only sleeps and wakes (ePIC here): ranked by the J/TH of their own
+    figures while mining, never lowered."""
+
+    def sleep_only(self, address: str, j_per_th: float, *, asleep: bool = False) -> MinerView:
+        return MinerView(address, SLEEP_W if asleep else 3000, True, asleep, "", (), 3000, j_per_th)
+
+    def test_they_are_slept_least_efficient_first_even_when_lowering_is_asked(self) -> None:
+        fleet = [self.sleep_only("good", 20), self.sleep_only("poor", 35)]
+        ramp = plan_ramp(fleet, 3500, LIMITS, ShedOrder.LOWER_THEN_SLEEP)
+        assert kinds(ramp.actions) == [("poor", "Sleep")]
+
+    def test_they_wake_to_their_last_mining_draw(self) -> None:
+        fleet = [self.sleep_only("poor", 35, asleep=True), self.sleep_only("good", 20, asleep=True)]
+        ramp = plan_ramp(fleet, 3500, LIMITS)
+        assert kinds(ramp.actions) == [("good", "Wake")]
+        assert ramp.expected_w == pytest.approx(3000 + SLEEP_W)
+
+
 class TestRestoring:
     def test_wakes_the_most_efficient_first_and_never_overshoots(self) -> None:
         fleet = [miner("old", asleep=True), miner("new", NEW, asleep=True)]
