@@ -11,7 +11,7 @@ BIN_DIR = $(shell hack/controlplane/build.sh)
 OCM_DIR = $(shell hack/ocm/build.sh)
 
 .PHONY: help venv system-deps controlplane ocm federation-up federation-down cluster-up cluster-down fmt lint types layers \
-        unit pytest test crds demo demo-single bench bench-e2e bench-federation bench-partition clean chart-lint observability
+        unit pytest test crds demo demo-single bench bench-e2e bench-federation bench-partition bench-miners clean chart-lint observability
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-17s %s\n", $$1, $$2}'
@@ -93,6 +93,9 @@ bench-partition: venv ## a site's link cut for minutes while it serves, then hea
 
 bench-federation: venv ## federated scale benchmark: N replicas over site clusters vs one cluster (ARGS=...)
 	CANGO_BIN_DIR=$(BIN_DIR) CANGO_OCM_DIR=$(OCM_DIR) $(BIN)/python -m tests.bench.federation $(ARGS)
+
+bench-miners: venv ## the mining controller on 500 fake miners: default concurrency vs one at a time (ARGS=...)
+	$(BIN)/python -m tests.bench.miners $(ARGS)
 
 clean: ## remove the virtualenv and caches (not the control-plane build)
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -145,6 +145,8 @@ class FakeLuxMiner:
     report_bias: float = 1.0
     fault: MinerFault = MinerFault.NONE
     slow_s: float = 5.0
+    #: Every answer waits this long (a miner on a real network answers in tens of ms).
+    latency_s: float = 0.0
     clock: Callable[[], float] = time.monotonic
     profile: str = ""
     asleep: bool = False
@@ -451,6 +453,8 @@ class FakeMinerServer:
                 return
             if self.miner.fault is MinerFault.SLOW:
                 await asyncio.sleep(self.miner.slow_s)
+            elif self.miner.latency_s > 0:
+                await asyncio.sleep(self.miner.latency_s)
             writer.write(json.dumps(self.miner.handle(request)).encode() + b"\x00")
             await writer.drain()
         except (ConnectionError, asyncio.IncompleteReadError):
