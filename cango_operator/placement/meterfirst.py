@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
+from cango_operator.api import budget
 from cango_operator.placement.plan import Placement, Plan
 from cango_operator.placement.snapshot import SitePhase, SiteState, Snapshot
 
@@ -92,8 +93,6 @@ def _room_w(site: SiteState, running_w: float) -> float:
     """What the meter leaves for replicas not started yet, tolerance included."""
     if site.phase in _UNTRUSTED:
         return 0.0
-    measured_gpu_w = site.gpu_draw_kw * 1000
-    free = (site.capacity_kw - site.reserve_kw - site.other_load_kw) * 1000 - max(
-        measured_gpu_w, running_w
-    )
+    need_w = budget.gpu_need(site.gpu_draw_kw * 1000, running_w)
+    free = budget.available(site.base_kw * 1000, need_w, 0.0)  # nothing shed yet
     return free + TOLERANCE_SHARE * site.capacity_kw * 1000

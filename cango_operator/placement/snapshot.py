@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from cango_operator.api import enums
+from cango_operator.api import budget, enums
 from cango_operator.errors import CangoError
 
 # The phases and the objective are the API's own enums, defined once.
@@ -107,12 +107,18 @@ class SiteState:
             _finite_at_least(ms, 0.0, f"{where}: latencyMs.{region}")
 
     @property
+    def base_kw(self) -> float:
+        return budget.base(self.capacity_kw, self.reserve_kw, self.other_load_kw)
+
+    @property
+    def sheddable_kw(self) -> float:
+        return budget.sheddable(self.curtailable_kw, self.mining_load_kw)
+
+    @property
     def available_kw(self) -> float:
         """What a new placement may use now, per docs/api.md (never negative)."""
-        sheddable = min(self.curtailable_kw, self.mining_load_kw)
-        used = max(self.gpu_draw_kw, self.committed_kw)
-        raw = self.capacity_kw - self.reserve_kw - self.other_load_kw - used + sheddable
-        return max(0.0, raw)
+        need = budget.gpu_need(self.gpu_draw_kw, self.committed_kw)
+        return max(0.0, budget.available(self.base_kw, need, self.sheddable_kw))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cango_operator.api import budget
 from cango_operator.placement.snapshot import ExistingPlacement, JobRequest
 from cango_operator.placement.table import FleetTable, IntArray
 
@@ -86,10 +87,18 @@ class PlanState:
 
         self.free_gpus: IntArray = fleet.node_usable - np.maximum(fleet.node_allocated, used_gpus)
         committed = np.maximum(fleet.site_committed_w, existing_w)
-        self.site_power_w: IntArray = (
-            fleet.site_base_w
-            - np.maximum(fleet.site_gpu_draw_w, committed)
-            + fleet.site_sheddable_w
+        self.site_power_w: IntArray = np.array(
+            [
+                int(
+                    budget.available(
+                        int(fleet.site_base_w[i]),
+                        budget.gpu_need(int(fleet.site_gpu_draw_w[i]), int(committed[i])),
+                        int(fleet.site_sheddable_w[i]),
+                    )
+                )
+                for i in range(fleet.n_sites + 1)
+            ],
+            dtype=np.int64,
         )
         self.initial_power_w: IntArray = self.site_power_w.copy()
 
@@ -111,11 +120,15 @@ class PlanState:
         return counts
 
     def mining_target_w(self) -> IntArray:
-        """Mining load each site should run at so the planned GPU work fits."""
-        sheddable = self.fleet.site_sheddable_w
-        shed = np.minimum(np.maximum(sheddable - self.site_power_w, 0), sheddable)
-        target: IntArray = self.fleet.site_mining_w - shed
-        return target
+        """Mining load each site should run at so the planned GPU work fits (the GPU need
+        being what the plan leaves of the site's power taken from what it had)."""
+        fleet = self.fleet
+        targets = []
+        for i in range(fleet.n_sites + 1):
+            base, shed = int(fleet.site_base_w[i]), int(fleet.site_sheddable_w[i])
+            need = base + shed - int(self.site_power_w[i])
+            targets.append(int(budget.mining_target(int(fleet.site_mining_w[i]), base, need, shed)))
+        return np.array(targets, dtype=np.int64)
 
     # -- changing ------------------------------------------------------------------------
 

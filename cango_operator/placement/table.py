@@ -17,6 +17,7 @@ from types import MappingProxyType
 import numpy as np
 from numpy.typing import NDArray
 
+from cango_operator.api import budget
 from cango_operator.placement.snapshot import NodePhase, NodeState, SitePhase, SiteState, Snapshot
 
 IntArray = NDArray[np.int64]
@@ -114,7 +115,11 @@ class FleetTable:
             site_latency=latency,
             site_base_w=_ints(
                 [
-                    watts(s.capacity_kw) - watts(s.reserve_kw) - watts(s.other_load_kw)
+                    int(
+                        budget.base(
+                            watts(s.capacity_kw), watts(s.reserve_kw), watts(s.other_load_kw)
+                        )
+                    )
                     for s in sites
                 ],
                 0,
@@ -123,7 +128,11 @@ class FleetTable:
             site_committed_w=_ints([watts(s.committed_kw) for s in sites], 0),
             site_mining_w=_ints([watts(s.mining_load_kw) for s in sites], 0),
             site_sheddable_w=_ints(
-                [min(watts(s.curtailable_kw), watts(s.mining_load_kw)) for s in sites], 0
+                [
+                    int(budget.sheddable(watts(s.curtailable_kw), watts(s.mining_load_kw)))
+                    for s in sites
+                ],
+                0,
             ),
             nodes=nodes,
             node_index=MappingProxyType({n.name: i for i, n in enumerate(nodes)}),

@@ -41,7 +41,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from cango_operator.api import SitePhase, rfc3339
+from cango_operator.api import SitePhase, budget, rfc3339
 from cango_operator.power.conditions import Condition
 from cango_operator.power.feeds.base import FeedProblem, FeedReadError, FeedSample
 from cango_operator.power.sanity import check_age
@@ -142,10 +142,10 @@ def compute_site_power(
     problem = _feed_problem(spec, feed, now)
     gpu_draw = gpu.node_power_kw * spec.pue
     committed = gpu.committed_kw * spec.pue
-    gpu_need = max(gpu_draw, committed)
+    need = budget.gpu_need(gpu_draw, committed)
     loads = _loads(spec, feed.last_good, gpu_draw)
-    shed = min(spec.curtailable_kw, loads.mining_kw)
-    raw_available = loads.capacity_kw - spec.reserve_kw - loads.other_kw - gpu_need + shed
+    room = budget.base(loads.capacity_kw, spec.reserve_kw, loads.other_kw)
+    shed = budget.sheddable(spec.curtailable_kw, loads.mining_kw)
     price_problem = feed.last_good.price_problem if feed.last_good else None
     healthy = problem is None and feed.last_good is not None
     phase = _phase(healthy, loads, price_problem)
@@ -153,13 +153,12 @@ def compute_site_power(
     if phase is SitePhase.UNKNOWN:
         available, excess, target = 0.0, 0.0, loads.mining_kw
     elif phase is SitePhase.OFFLINE:
-        available, excess, target = 0.0, gpu_need, 0.0
+        available, excess, target = 0.0, need, 0.0
     else:
-        available = max(0.0, raw_available) if phase in PLACEABLE_PHASES else 0.0
-        excess = min(gpu_need, max(0.0, -raw_available))
-        floor = max(0.0, loads.mining_kw - spec.curtailable_kw)
-        budget = loads.capacity_kw - spec.reserve_kw - gpu_need
-        target = min(loads.mining_kw, max(floor, budget))
+        raw = budget.available(room, need, shed)
+        available = max(0.0, raw) if phase in PLACEABLE_PHASES else 0.0
+        excess = budget.gpu_excess(room, need, shed)
+        target = budget.mining_target(loads.mining_kw, room, need, shed)
 
     price = spec.energy_price_usd_per_mwh
     if feed.last_good is not None and feed.last_good.price_usd_per_mwh is not None:
