@@ -144,6 +144,13 @@ MALFORMED: list[Case] = [
     Case("site-feed-unknown-type", S, {"spec.power.feed.type": "ftp"}, "spec.power.feed.type"),
     Case("site-feed-url-not-http", S, {"spec.power.feed.url": "ftp://x"}, "spec.power.feed.url"),
     Case(
+        "site-feed-url-with-credentials",
+        S,
+        {"spec.power.feed.url": "http://user:pass@127.0.0.1:9/power"},
+        "spec.power.feed.url",
+        says="url must not carry credentials; use secretRef",
+    ),
+    Case(
         "site-feed-url-too-long",
         S,
         {"spec.power.feed.url": "http://" + "a" * 2048},

@@ -6,6 +6,7 @@ import ipaddress
 from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, ClassVar, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 
@@ -48,7 +49,9 @@ FEED_PATH_PATTERN = rf"^(\$\.?)?({_FIRST_KEY}|\[[0-9]+\])(\.{_PATH_KEY}|\.?\[[0-
 MAX_FEED_TIMEOUT_SECONDS = 60.0
 MAX_FEED_RETRIES = 10
 
-Kw = Annotated[float, Field(ge=0, le=MAX_KW)]
+Kw = Annotated[float, Field(ge=0, le=MAX_KW, allow_inf_nan=False)]
+#: Energy prices may be negative on some grids.
+PriceUsdPerMwh = Annotated[float, Field(ge=-10_000, le=100_000)]
 #: A managed cluster's name is also a namespace on the hub: a DNS label.
 ClusterName = Annotated[str, Field(min_length=1, max_length=63, pattern=DNS_LABEL_PATTERN)]
 LatencyMs = Annotated[int, Field(ge=0, le=MAX_LATENCY_MS)]
@@ -217,6 +220,14 @@ class PowerFeed(SpecModel):
     )
     def _url_for_http(self) -> bool:
         return self.type not in _HTTP_OR_PROMETHEUS or self.url is not None
+
+    @cel_rule(
+        "!has(self.url) || !self.url.matches('^[a-zA-Z][a-zA-Z0-9+.-]*://[^/?#]*@')",
+        message="url must not carry credentials; use secretRef",
+        field="url",
+    )
+    def _no_credentials_in_url(self) -> bool:
+        return self.url is None or "@" not in urlsplit(self.url).netloc
 
     @cel_rule(
         "self.type != 'prometheus' || has(self.query)",
@@ -422,7 +433,7 @@ class SiteSpec(SpecModel):
     """Who runs the site: the miner that owns it (the network is open to other miners)."""
     power: SitePower
     """Power budget of the site: capacity, reserve, PUE and where live load comes from."""
-    energy_price_usd_per_mwh: Annotated[float, Field(ge=-10_000, le=100_000)] | None = None
+    energy_price_usd_per_mwh: PriceUsdPerMwh | None = None
     """Energy price at the site in USD/MWh (may be negative on some grids). A price feed
     may override it; absent: unknown, the cost score treats the site as average."""
     mining: Mining = defaulted(Mining)

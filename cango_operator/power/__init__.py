@@ -27,6 +27,7 @@ from cango_operator.power.feeds import (
     build_feed,
     parse_feed_config,
 )
+from cango_operator.power.feeds.config import feed_config_of
 from cango_operator.power.metrics import PowerMetrics
 from cango_operator.power.model import (
     PLACEABLE_PHASES,
@@ -39,7 +40,6 @@ from cango_operator.power.runner import Clock, GpuLoadProvider, PowerRunner, Sta
 from cango_operator.power.sanity import SanityLimits, check_sample
 from cango_operator.power.spec import (
     SitePowerSpec,
-    feed_config_of,
     parse_site_power_spec,
     site_power_spec_of,
 )

@@ -27,7 +27,6 @@ from cango_operator.power import (
     SitePhase,
     SitePowerState,
     build_feed,
-    parse_feed_config,
 )
 from tests.unit.power.lab import RecordingSink, site_spec
 from tests.unit.power.servers import free_port
@@ -180,7 +179,7 @@ class TestRealPrometheus:
     async def test_the_feed_reads_the_exporters_gauge(
         self, meter: Exporter, prometheus_url: str
     ) -> None:
-        config = parse_feed_config(feed_block(prometheus_url))
+        config = site_spec(feed_block(prometheus_url)).feed
         async with aiohttp.ClientSession() as session:
             feed = build_feed(config, session=session, clock=now)
             sample = await feed.read()
@@ -247,7 +246,7 @@ class TestRealPrometheus:
     async def test_a_query_prometheus_rejects_names_the_parse_error(
         self, meter: Exporter, prometheus_url: str
     ) -> None:
-        config = parse_feed_config(feed_block(prometheus_url, query="sum(site_load_kw{"))
+        config = site_spec(feed_block(prometheus_url, query="sum(site_load_kw{")).feed
         async with aiohttp.ClientSession() as session:
             feed = build_feed(config, session=session, clock=now)
             with pytest.raises(FeedReadError) as caught:

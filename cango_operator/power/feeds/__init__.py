@@ -18,6 +18,7 @@ from cango_operator.power.feeds.config import (
     ModbusFeedConfig,
     PrometheusFeedConfig,
     SecretRef,
+    feed_config_of,
     parse_feed_config,
 )
 from cango_operator.power.feeds.factory import build_feed
@@ -40,5 +41,6 @@ __all__ = [
     "SecretResolver",
     "WordOrder",
     "build_feed",
+    "feed_config_of",
     "parse_feed_config",
 ]

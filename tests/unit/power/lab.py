@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from cango_operator.power import (
+    FeedTiming,
     GpuLoad,
     PowerMetrics,
     PowerRunner,
@@ -55,19 +57,42 @@ class RecordingSink:
         return found
 
 
+#: Feed timing keys, set on the config at the tests' speed (sub-second intervals the
+#: API does not allow) rather than through the API.
+_TIMING = {
+    "intervalSeconds": "interval_seconds",
+    "staleAfterSeconds": "stale_after_seconds",
+    "timeoutSeconds": "timeout_seconds",
+    "retries": "retries",
+}
+
+
 def site_spec(feed: Mapping[str, Any] | None, **power: Any) -> SitePowerSpec:
-    """A 20 MW site with 500 kW reserve and 8 MW curtailable mining, with ``feed``."""
+    """A 20 MW site with 500 kW reserve and 8 MW curtailable mining, with ``feed``; its
+    timing keys (any speed) are set on the config after the API read the rest."""
     block: dict[str, Any] = {"capacityKw": CAPACITY_KW, "reserveKw": 500, "pue": 1.0}
     block.update(power)
+    timing: dict[str, Any] = {}
     if feed is not None:
-        block["feed"] = dict(feed)
-    return parse_site_power_spec(
+        block["feed"] = {k: v for k, v in feed.items() if k not in _TIMING}
+        timing = {_TIMING[k]: v for k, v in feed.items() if k in _TIMING}
+    spec = parse_site_power_spec(
         {
             "power": block,
             "mining": {"loadKw": 16000, "curtailableKw": 8000},
             "energyPriceUsdPerMwh": 38,
         }
     )
+    if not timing:
+        return spec
+    interval = float(timing.get("interval_seconds", spec.feed.timing.interval_seconds))
+    at_speed = FeedTiming(
+        interval_seconds=interval,
+        stale_after_seconds=float(timing.get("stale_after_seconds", interval * 6)),
+        timeout_seconds=float(timing.get("timeout_seconds", min(10.0, interval))),
+        retries=int(timing.get("retries", spec.feed.timing.retries)),
+    )
+    return replace(spec, feed=replace(spec.feed, timing=at_speed))
 
 
 class Lab:

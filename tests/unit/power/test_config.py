@@ -82,11 +82,11 @@ class TestFeedBlocks:
         )
         assert config.source == HttpFeedConfig(url="http://m/p")
 
-    def test_defaults_scale_with_the_interval(self) -> None:
+    def test_defaults_are_the_apis_and_the_timeout_fits_the_interval(self) -> None:
         config = parse_feed_config(
             {"type": "prometheus", "url": "http://p:9090", "query": "x", "intervalSeconds": 2}
         )
-        assert (config.timing.stale_after_seconds, config.timing.timeout_seconds) == (12, 2)
+        assert (config.timing.stale_after_seconds, config.timing.timeout_seconds) == (90, 2)
         assert config.source == PrometheusFeedConfig(url="http://p:9090", query="x")
         assert config.load_scope is LoadScope.SITE
 
@@ -120,54 +120,57 @@ class TestFeedBlocks:
     @pytest.mark.parametrize(
         ("block", "message"),
         [
-            ({"type": "smoke"}, "spec.power.feed.type: must be one of http | prometheus"),
-            ({"type": "http", "jsonPath": "x"}, "spec.power.feed.url: is required"),
-            ({"type": "http", "url": "ftp://x/y", "jsonPath": "x"}, "must be an http(s) URL"),
+            ({"type": "smoke"}, "spec.power.feed.type: Input should be 'http', 'prometheus'"),
+            ({"type": "http", "jsonPath": "x"}, "spec.power.feed.url: url is required"),
+            ({"type": "http", "url": "ftp://x/y", "jsonPath": "x"}, "spec.power.feed.url: String"),
             (
                 {"type": "http", "url": "http://u:p@x/", "jsonPath": "x"},
-                "spec.power.feed.url: must not carry credentials; use secretRef",
+                "spec.power.feed.url: url must not carry credentials; use secretRef",
             ),
             (
                 {"type": "http", "url": "http://x/", "jsonPaht": "a"},
-                "spec.power.feed.jsonPaht: is not a field of power feeds",
+                "spec.power.feed.jsonPaht: unknown field",
             ),
             (
                 {"type": "static", "intervalSeconds": 0},
-                "spec.power.feed.intervalSeconds: must be > 0, got 0",
+                "spec.power.feed.intervalSeconds: Input should be greater than or equal to 1",
             ),
             (
                 {"type": "static", "intervalSeconds": "15s"},
-                "spec.power.feed.intervalSeconds: must be a number, got '15s'",
+                "spec.power.feed.intervalSeconds: Input should be a valid integer",
             ),
             (
                 {"type": "static", "intervalSeconds": 30, "staleAfterSeconds": 10},
-                "spec.power.feed.staleAfterSeconds: must be at least intervalSeconds (30)",
+                "spec.power.feed.staleAfterSeconds: staleAfterSeconds must be greater than",
             ),
-            ({"type": "static", "retries": 99}, "spec.power.feed.retries: must be in 0..10"),
+            (
+                {"type": "static", "retries": 99},
+                "spec.power.feed.retries: Input should be less than or equal to 10",
+            ),
             (
                 {"type": "modbus", "host": "h", "register": 0, "secretRef": {"name": "s"}},
-                "spec.power.feed.secretRef: modbus feeds take no credentials",
+                "spec.power.feed.secretRef: secretRef applies only to http and prometheus feeds",
             ),
             (
                 {"type": "http", "url": "http://x/", "jsonPath": "a", "secretRef": {}},
-                "spec.power.feed.secretRef.name: is required",
+                "spec.power.feed.secretRef.name: Field required",
             ),
             (
                 {"type": "http", "url": "http://x/", "secretRef": {"name": "s", "key": "k"}},
-                "spec.power.feed.secretRef.key: is not a field of secretRef",
+                "spec.power.feed.secretRef.key: unknown field",
             ),
-            ({"type": "modbus", "host": "h"}, "spec.power.feed.register: is required"),
+            ({"type": "modbus", "host": "h"}, "spec.power.feed.register: register is required"),
             (
                 {"type": "modbus", "host": "h", "register": 70000},
-                "spec.power.feed.register: must be in 0..65535, got 70000",
+                "spec.power.feed.register: Input should be less than or equal to 65535",
             ),
             (
                 {"type": "modbus", "host": "h", "register": 1, "dataType": "float64"},
-                "spec.power.feed.dataType: must be one of uint16 | int16",
+                "spec.power.feed.dataType: Input should be 'uint16', 'int16'",
             ),
             (
                 {"type": "modbus", "host": "h", "register": 1, "scale": 0},
-                "spec.power.feed.scale: must not be 0",
+                "spec.power.feed.scale: Input should be greater than 0",
             ),
         ],
     )
@@ -244,21 +247,24 @@ class TestSitePowerSpec:
     @pytest.mark.parametrize(
         ("spec", "message"),
         [
-            ({}, "spec.power: must be a mapping"),
-            ({"power": {}}, "spec.power.capacityKw: is required"),
-            ({"power": {"capacityKw": 0}}, "spec.power.capacityKw: must be > 0"),
+            ({}, "spec.power: Input should be a valid dictionary"),
+            ({"power": {}}, "spec.power.capacityKw: Field required"),
+            ({"power": {"capacityKw": 0}}, "spec.power.capacityKw: Input should be greater than 0"),
             (
                 {"power": {"capacityKw": 100, "reserveKw": 100}},
-                "spec.power.reserveKw: must be >= 0 and < capacityKw",
+                "spec.power.reserveKw: reserveKw must be less than capacityKw",
             ),
-            ({"power": {"capacityKw": 100, "pue": 0.9}}, "spec.power.pue: must be in 1.0..3.0"),
+            (
+                {"power": {"capacityKw": 100, "pue": 0.9}},
+                "spec.power.pue: Input should be greater than or equal to 1",
+            ),
             (
                 {"power": {"capacityKw": 100}, "mining": {"loadKw": float("nan")}},
-                "spec.mining.loadKw: must be a finite number",
+                "spec.mining.loadKw: Input should be a finite number",
             ),
             (
                 {"power": {"capacityKw": 100, "feed": {"type": "http"}}},
-                "spec.power.feed.url: is required",
+                "spec.power.feed.url: url is required",
             ),
         ],
     )
