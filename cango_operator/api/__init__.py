@@ -58,6 +58,7 @@ from cango_operator.api.manifests import (
     describe_errors,
     load_manifests,
     parse_resource,
+    problems_at,
 )
 from cango_operator.api.meta import Condition, ObjectMeta, rfc3339
 from cango_operator.api.resource import API_VERSION, CATEGORY, GROUP, VERSION, Resource
@@ -163,6 +164,7 @@ __all__ = [
     "parse_miner_address",
     "parse_resource",
     "parse_site_guard_report",
+    "problems_at",
     "render_crd_files",
     "rfc3339",
 ]

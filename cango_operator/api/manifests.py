@@ -95,6 +95,16 @@ def describe_errors(exc: ValidationError) -> list[str]:
     return lines
 
 
+def problems_at(where: str, exc: ValidationError) -> str:
+    """``describe_errors`` with each path under ``where`` (``spec.power.feed``), joined."""
+    lines = []
+    for line in describe_errors(exc):
+        path, _, message = line.partition(": ")
+        full = where if path == "<document>" else f"{where}.{path}"
+        lines.append(f"{full}: {message}")
+    return "; ".join(lines)
+
+
 def format_path(loc: Iterable[int | str]) -> str:
     """``('spec', 'container', 'env', 0, 'name')`` -> ``spec.container.env[0].name``."""
     out = ""

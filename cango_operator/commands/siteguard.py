@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import logging
 import os
 import signal
 from pathlib import Path
 
-from cango_operator.commands.clients import api_client
+from cango_operator.commands.clients import api_client, wait_for_hub_credentials
 from cango_operator.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -132,16 +131,3 @@ async def _serve(args: argparse.Namespace) -> int:
     finally:
         site_client.close()
         hub_client.close()
-
-
-async def wait_for_hub_credentials(path: Path, stop: asyncio.Event) -> bool:
-    """Wait for the site's hub kubeconfig: the klusterlet writes it once the hub accepts
-    the site (the chart mounts its Secret as optional). False when stopped meanwhile."""
-    if not path.exists():
-        log.info("waiting for %s: the hub has not accepted this site yet", path)
-    while not path.exists():
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), 5)
-        if stop.is_set():
-            return False
-    return True

@@ -15,7 +15,7 @@ import os
 import signal
 from pathlib import Path
 
-from cango_operator.commands.clients import api_client
+from cango_operator.commands.clients import api_client, wait_for_hub_credentials
 from cango_operator.errors import ConfigError
 from cango_operator.sitemining.runner import (
     DEFAULT_CONCURRENCY,
@@ -98,7 +98,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _serve(args: argparse.Namespace, config: SiteMiningConfig) -> int:
-    from cango_operator.commands.siteguard import wait_for_hub_credentials
     from cango_operator.sitemining.kube import SiteClient
     from cango_operator.sitemining.runner import SiteMiningRunner, mining_status
 

@@ -46,8 +46,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
-#: LuxOS's API port, and ePIC's HTTP port too.
-LUXOS_PORT = 4028
+from cango_operator.mining.epic import EPIC_PORT
+from cango_operator.mining.luxos import LUXOS_PORT
+
 SLEEP_W = 15.0
 DEFAULT_SESSION_TTL_S = 60.0
 #: A request larger than this is not LuxOS's client: the connection is closed.
@@ -106,7 +107,7 @@ PRIVILEGED = frozenset({"profileset", "curtail", "atmset", "logoff"})
 
 
 @dataclass
-class Ramp:
+class DrawRamp:
     """A draw that moves linearly to a new level over ``seconds`` (hash boards spinning
     down or up): what a meter in front of the miner reads."""
 
@@ -154,12 +155,12 @@ class FakeLuxMiner:
     #: Every request, as (command, parameter): the tests read what the library sent.
     requests: list[tuple[str, str]] = field(default_factory=list)
     _session: _Session | None = None
-    _ramp: Ramp | None = None
+    _ramp: DrawRamp | None = None
 
     def __post_init__(self) -> None:
         if not self.profile:
             self.profile = self.model.profiles[0].name
-        self._ramp = Ramp(self._profile(self.profile).watts, self.ramp_s, self.clock)
+        self._ramp = DrawRamp(self._profile(self.profile).watts, self.ramp_s, self.clock)
 
     # -- the physics ----------------------------------------------------------------------
 
@@ -313,10 +314,10 @@ class FakeEpicMiner:
     asleep: bool = False
     #: Every request, as (method and path, param): the tests read what the library sent.
     requests: list[tuple[str, str]] = field(default_factory=list)
-    _ramp: Ramp | None = None
+    _ramp: DrawRamp | None = None
 
     def __post_init__(self) -> None:
-        self._ramp = Ramp(self.watts, self.ramp_s, self.clock)
+        self._ramp = DrawRamp(self.watts, self.ramp_s, self.clock)
 
     def draw_w(self) -> float:
         assert self._ramp is not None
@@ -540,7 +541,7 @@ def _server_for(
 ) -> FakeMinerServer | FakeEpicServer:
     """A server for ``miner``: on ``host`` at port 4028, or on 127.0.0.1 at a free port."""
     if isinstance(miner, FakeEpicMiner):
-        return FakeEpicServer(miner, host, LUXOS_PORT) if host else FakeEpicServer(miner)
+        return FakeEpicServer(miner, host, EPIC_PORT) if host else FakeEpicServer(miner)
     return FakeMinerServer(miner, host, LUXOS_PORT) if host else FakeMinerServer(miner)
 
 

@@ -29,6 +29,10 @@ class MinerErrorKind(StrEnum):
     MALFORMED = "malformed"  # an answer without the fields the protocol promises
 
 
+#: A miner drawing this much or less is asleep (its control board alone, fans stopped):
+#: how every driver reads sleep when the firmware gives no state for it.
+ASLEEP_MAX_W = 100.0
+
 #: Kinds a second try may cure.
 RETRYABLE = frozenset({MinerErrorKind.TIMEOUT, MinerErrorKind.UNREACHABLE})
 

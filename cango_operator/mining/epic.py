@@ -20,13 +20,13 @@ from typing import Any
 
 from cango_operator.api import parse_miner_address
 from cango_operator.mining.driver import (
+    ASLEEP_MAX_W,
     MinerError,
     MinerErrorKind,
     MinerProfile,
     MinerReading,
     bounded,
 )
-from cango_operator.mining.luxos import ASLEEP_MAX_W
 
 EPIC_PORT = 4028
 DEFAULT_TIMEOUT_S = 5.0

@@ -32,6 +32,7 @@ from typing import Any
 
 from cango_operator.api import parse_miner_address
 from cango_operator.mining.driver import (
+    ASLEEP_MAX_W,
     MinerError,
     MinerErrorKind,
     MinerProfile,
@@ -41,8 +42,6 @@ from cango_operator.mining.driver import (
 
 LUXOS_PORT = 4028
 DEFAULT_TIMEOUT_S = 5.0
-#: A miner drawing this much or less is asleep (the control board alone, fans stopped).
-ASLEEP_MAX_W = 100.0
 
 
 class LuxosDriver:

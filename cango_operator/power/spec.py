@@ -9,15 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 
-from cango_operator.api import Mining, SitePower, SiteSpec, describe_errors
+from cango_operator.api import Mining, SitePower, SiteSpec, problems_at
 from cango_operator.api.site import PriceUsdPerMwh
 from cango_operator.errors import ConfigError
 from cango_operator.power.feeds.config import STATIC_FEED, FeedConfig, feed_config_of
 
+T = TypeVar("T")
+_POWER: TypeAdapter[SitePower] = TypeAdapter(SitePower)
+_MINING: TypeAdapter[Mining] = TypeAdapter(Mining)
 _PRICE: TypeAdapter[float | None] = TypeAdapter(PriceUsdPerMwh | None)
 
 
@@ -38,23 +41,24 @@ class SitePowerSpec:
 
 def parse_site_power_spec(spec: Mapping[str, Any], where: str = "spec") -> SitePowerSpec:
     """The power part of a Site's spec mapping (a manifest, or what an API server returned):
-    ``power``, ``mining`` and ``energyPriceUsdPerMwh``, each validated by the API model it
-    is (the rest of the spec is not this code's); ConfigError naming the field otherwise."""
+    ``power``, ``mining`` and ``energyPriceUsdPerMwh``, each validated by the API's type for
+    it (the rest of the spec is not this code's); ConfigError naming the field otherwise."""
     if not isinstance(spec, Mapping):
         raise ConfigError(f"{where}: must be a mapping, got {type(spec).__name__}")
-    price = spec.get("energyPriceUsdPerMwh")
+    power = _read(_POWER, spec.get("power"), f"{where}.power")
+    mining = _read(_MINING, spec.get("mining") or {}, f"{where}.mining")
+    price_at = f"{where}.energyPriceUsdPerMwh"
+    price = _read(_PRICE, spec.get("energyPriceUsdPerMwh"), price_at, strict=True)
+    return _power_spec(power, mining, price)
+
+
+def _read(adapter: TypeAdapter[T], value: Any, where: str, *, strict: bool | None = None) -> T:
+    """The models are strict where the API is (a number is not a string); a bare price is
+    read strictly here, as it is inside the SiteSpec model."""
     try:
-        power = SitePower.model_validate(spec.get("power"))
-        mining = Mining.model_validate(spec.get("mining") or {})
-        _PRICE.validate_python(price, strict=True)
+        return adapter.validate_python(value, strict=strict)
     except ValidationError as exc:
-        part = exc.title
-        prefix = {"SitePower": ".power", "Mining": ".mining"}.get(part, ".energyPriceUsdPerMwh")
-        lines = describe_errors(exc)
-        raise ConfigError(
-            "; ".join(f"{where}{prefix}.{line}".replace(".<document>", "") for line in lines)
-        ) from None
-    return _power_spec(power, mining, None if price is None else float(price))
+        raise ConfigError(problems_at(where, exc)) from None
 
 
 def site_power_spec_of(spec: SiteSpec) -> SitePowerSpec:

@@ -22,7 +22,7 @@ from cango_operator.api import (
     ModbusRegisterType,
     PowerFeed,
     WordOrder,
-    describe_errors,
+    problems_at,
 )
 from cango_operator.errors import ConfigError
 
@@ -137,8 +137,7 @@ def parse_feed_config(data: Mapping[str, Any] | None, prefix: str = FEED_FIELD) 
     try:
         feed = PowerFeed.model_validate(dict(data))
     except ValidationError as exc:
-        problems = "; ".join(f"{prefix}.{line}" for line in describe_errors(exc))
-        raise ConfigError(problems) from None
+        raise ConfigError(problems_at(prefix, exc)) from None
     return feed_config_of(feed)
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from cango_operator.cli import main
-from cango_operator.commands.siteguard import wait_for_hub_credentials
+from cango_operator.commands.clients import wait_for_hub_credentials
 
 
 @pytest.fixture(autouse=True)
