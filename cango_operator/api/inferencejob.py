@@ -202,6 +202,12 @@ class InferenceJobSpec(SpecModel):
     """True: replicas may be moved or stopped for higher-priority work or curtailment."""
     failover: FailoverSpec = defaulted(FailoverSpec)
     """Replicas at a site the hub cannot reach: when to replace them elsewhere."""
+    value_usd_per_gpu_hour: Annotated[float, Field(ge=0, le=10_000, allow_inf_nan=False)] | None = (
+        None
+    )
+    """What one GPU-hour of this job earns, in USD. At a site that sheds mining for GPUs,
+    new replicas take the mining's power only when they earn more per kWh than the mining
+    (docs/api.md, Revenue). Absent: GPU work wins."""
 
     @cel_rule(
         "!has(self.placement) || self.placement.minSites <= self.replicas",

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 
+from cango_operator.api import revenue
 from cango_operator.api.base import SpecModel, StatusModel, cel_rule, defaulted
 from cango_operator.api.enums import (
     FeedType,
@@ -58,6 +59,8 @@ LatencyMs = Annotated[int, Field(ge=0, le=MAX_LATENCY_MS)]
 FeedPath = Annotated[str, Field(min_length=1, max_length=256, pattern=FEED_PATH_PATTERN)]
 PromQuery = Annotated[str, Field(min_length=1, max_length=4096, pattern=NON_BLANK_PATTERN)]
 RegisterAddress = Annotated[int, Field(ge=0, le=65535)]
+#: A miner's efficiency in J/TH: today's machines are 10-40; above 1,000 is a unit mistake.
+JPerTh = Annotated[float, Field(gt=0, le=1000, allow_inf_nan=False)]
 
 
 class SiteLocation(SpecModel):
@@ -359,6 +362,8 @@ class MinerGroup(SpecModel):
     credentials_secret_ref: SecretRef | None = None
     """The Secret with the miners' API password (key `password`), mounted into the
     site-mining controller's pod; required by epic. Never the factory default."""
+    efficiency_j_per_th: JPerTh | None = None
+    """The group's efficiency in J/TH (joules per terahash); absent: `mining.efficiencyJPerTh`."""
 
     @cel_rule(
         "self.firmware != 'epic' || has(self.credentialsSecretRef)",
@@ -403,6 +408,32 @@ class Mining(SpecModel):
     """How fast the miners' load may change."""
     shed_order: ShedOrder = Field(ShedOrder.LOWER_THEN_SLEEP, strict=False)
     """How the miners give up power: LowerThenSleep or SleepFirst."""
+    hashprice_usd_per_ph_day: Annotated[float, Field(ge=0, le=1e6, allow_inf_nan=False)] | None = (
+        None
+    )
+    """Mining revenue in USD per PH/s of hashrate per day (the hashprice), set here or
+    kept current by whoever follows the market. With an efficiency it gives mining's
+    revenue per kWh, which GPU work must beat to take mining power (docs/api.md, Revenue).
+    Absent: GPU work always may."""
+    efficiency_j_per_th: JPerTh | None = None
+    """The miners' efficiency in J/TH where a group does not name its own."""
+
+    def usd_per_kwh(self) -> float | None:
+        """Revenue of a kWh of the mining GPU work would displace: the least efficient
+        miners' (they are shed first); None when the hashprice or every efficiency is
+        unknown."""
+        if self.hashprice_usd_per_ph_day is None:
+            return None
+        known = [
+            e
+            for e in (g.efficiency_j_per_th or self.efficiency_j_per_th for g in self.miners)
+            if e is not None
+        ]
+        if not self.miners and self.efficiency_j_per_th is not None:
+            known.append(self.efficiency_j_per_th)
+        if not known:
+            return None
+        return revenue.mining_usd_per_kwh(self.hashprice_usd_per_ph_day, max(known))
 
     @cel_rule(
         "!has(self.miners) || self.miners.map(g, size(g.addresses)).sum() <= " + str(MAX_MINERS),
@@ -525,6 +556,12 @@ class SiteMiningStatus(StatusModel):
     shortfall_kw: Annotated[float, Field(ge=0)] | None = None
     """How far above the target the miners stay at best (those not answering cannot
     be acted on); GPU work must give way for the rest."""
+    usd_per_kwh: Annotated[float, Field(ge=0)] | None = None
+    """Revenue of a kWh of the mining GPU work would displace (the least efficient
+    miners'), from `spec.mining.hashpriceUsdPerPhDay`; absent: unknown."""
+    usd_per_day: Annotated[float, Field(ge=0)] | None = None
+    """What the miners earn at their present draw, per day: each miner's draw at its
+    group's efficiency (or its own figure's J/TH); absent without a hashprice."""
     message: Annotated[str, Field(max_length=1024)] | None = None
     """Why the controller could not act, when it could not."""
 

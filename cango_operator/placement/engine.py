@@ -39,7 +39,7 @@ from cango_operator.placement.plugins import DEFAULT_PROFILE
 from cango_operator.placement.preemption import Victims
 from cango_operator.placement.shapes import ShapeCache
 from cango_operator.placement.snapshot import JobRequest, Snapshot
-from cango_operator.placement.state import PlanState, Unit
+from cango_operator.placement.state import PlanState
 from cango_operator.placement.table import FleetTable, IntArray
 
 #: Nodes taken one by one (argmax) before the rest are sorted in one go.
@@ -217,18 +217,13 @@ class _Run:
         n = min(limit, int(state.free_gpus[node]) // job.gpu_count)
         need = int(turn.arrays.need_w[node])
         if need > 0:
-            n = min(n, int(state.site_power_w[site]) // need)
+            n = min(n, state.room_at(site, bool(turn.arrays.may_shed[node])) // need)
         if job.max_replicas_per_site > 0:
             n = min(n, job.max_replicas_per_site - int(turn.site_counts[site]))
         return max(0, n)
 
     def _place(self, turn: JobTurn, node: int, replicas: int) -> None:
-        unit = Unit(
-            gpus=turn.job.gpu_count,
-            power_w=float(turn.arrays.power_w[node]),
-            need_w=int(turn.arrays.need_w[node]),
-        )
-        self.state.place(turn.job.key, node, replicas, unit)
+        self.state.place(turn.job.key, node, replicas, turn.arrays.unit(node))
         turn.site_counts[self.fleet.node_site[node]] += replicas
 
     # -- preemption ----------------------------------------------------------------------

@@ -25,7 +25,7 @@ from typing import ClassVar, Protocol
 import numpy as np
 
 from cango_operator.placement.snapshot import JobRequest, Objective
-from cango_operator.placement.state import PlanState
+from cango_operator.placement.state import PlanState, Unit
 from cango_operator.placement.table import BoolArray, FleetTable, FloatArray, IntArray
 
 #: Every score plugin returns integers in this closed range.
@@ -102,6 +102,7 @@ class JobShape:
     client_region: str | None
     max_latency_ms: float | None
     allowed_regions: tuple[str, ...]
+    value_usd_per_gpu_hour: float | None = None
 
     @classmethod
     def of(cls, job: JobRequest) -> JobShape:
@@ -113,6 +114,7 @@ class JobShape:
             client_region=job.client_region,
             max_latency_ms=job.max_latency_ms,
             allowed_regions=tuple(sorted(job.allowed_regions)),
+            value_usd_per_gpu_hour=job.value_usd_per_gpu_hour,
         )
 
 
@@ -127,6 +129,18 @@ class ShapeArrays:
     need_w: IntArray
     #: latency from each node's site to the client region (ms; NaN = unknown or no region)
     latency_ms: FloatArray
+    #: whether a replica on each node may take the mining its site may shed: it earns
+    #: more per kWh than that mining (api/revenue.py)
+    may_shed: BoolArray
+
+    def unit(self, node: int) -> Unit:
+        """What one replica takes on ``node``."""
+        return Unit(
+            gpus=self.shape.gpu_count,
+            power_w=float(self.power_w[node]),
+            need_w=int(self.need_w[node]),
+            restricted=not bool(self.may_shed[node]),
+        )
 
 
 @dataclass(slots=True)

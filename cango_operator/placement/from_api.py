@@ -85,6 +85,7 @@ def site_state(site: Site, fallback_price: float = 0.0) -> SiteState:
         cordoned=spec.cordoned,
         energy_price_usd_per_mwh=fallback_price if price is None else price,
         latency_ms=latency,
+        mining_usd_per_kwh=spec.mining.usd_per_kwh(),
     )
 
 
@@ -134,6 +135,7 @@ def job_request(job: InferenceJob, default_namespace: str = DEFAULT_NAMESPACE) -
         objective=Objective(placement.objective.value),
         priority=spec.priority,
         preemptible=spec.preemptible,
+        value_usd_per_gpu_hour=spec.value_usd_per_gpu_hour,
     )
 
 

@@ -93,9 +93,14 @@ class Victims:
         has_victims = np.bincount(self._node[usable], minlength=fleet.n_nodes) > 0
         site = fleet.node_site[nodes]
         gpu_short = job.gpu_count - state.free_gpus[nodes]
-        power_short = turn.arrays.need_w[nodes] - state.site_power_w[site]
+        need = turn.arrays.need_w[nodes]
+        power_short = need - state.site_power_w[site]
+        # Evicting makes no room in mining a replica may not take (PlanState.room_w):
+        # such a replica is viable only where that room is already there.
+        mining_free = turn.arrays.may_shed[nodes] | (state.site_unshed_w[site] >= need)
         viable = (
             ((gpu_short > 0) | (power_short > 0))
+            & mining_free
             & (gpu_short <= node_gpus[nodes])
             & (power_short <= site_w[site])
         )

@@ -12,6 +12,7 @@ from collections.abc import Hashable
 
 import numpy as np
 
+from cango_operator.api import revenue
 from cango_operator.placement.explain import Counted, count_static
 from cango_operator.placement.framework import JobShape, ShapeArrays, StaticFilter
 from cango_operator.placement.table import BoolArray, FleetTable, FloatArray, IntArray
@@ -36,7 +37,11 @@ class ShapeCache:
         if arrays is None:
             power, need = self._power_of(shape)
             arrays = ShapeArrays(
-                shape=shape, power_w=power, need_w=need, latency_ms=self._latency_of(shape)
+                shape=shape,
+                power_w=power,
+                need_w=need,
+                latency_ms=self._latency_of(shape),
+                may_shed=self._may_shed(shape, power),
             )
             self._arrays[shape] = arrays
         return arrays
@@ -76,6 +81,16 @@ class ShapeCache:
             need = np.ceil(power * fleet.site_pue[fleet.node_site]).astype(np.int64)
             cached = self._power[key] = (power, need)
         return cached
+
+    def _may_shed(self, shape: JobShape, power_w: FloatArray) -> BoolArray:
+        """Where a replica earns more per kWh than the mining it would displace."""
+        fleet = self.fleet
+        return revenue.may_take_mining(
+            shape.value_usd_per_gpu_hour,
+            shape.gpu_count,
+            power_w,
+            fleet.site_mining_usd_per_kwh[fleet.node_site],
+        )
 
     def _latency_of(self, shape: JobShape) -> FloatArray:
         latency = self._latency.get(shape.client_region)

@@ -83,6 +83,8 @@ class SiteState:
     cordoned: bool = False
     energy_price_usd_per_mwh: float = 0.0
     latency_ms: Mapping[str, float] = field(default_factory=dict)
+    #: revenue of a kWh of the mining GPU work would displace (api/revenue.py); None: unknown
+    mining_usd_per_kwh: float | None = None
 
     def __post_init__(self) -> None:
         where = f"site {self.name!r}"
@@ -101,6 +103,8 @@ class SiteState:
         ):
             _finite_at_least(value, 0.0, f"{where}: {label}")
         _finite_at_least(self.energy_price_usd_per_mwh, -1e6, f"{where}: energyPriceUsdPerMwh")
+        if self.mining_usd_per_kwh is not None:
+            _finite_at_least(self.mining_usd_per_kwh, 0.0, f"{where}: mining revenue per kWh")
         _finite_at_least(self.pue, 1.0, f"{where}: pue")
         _check(self.pue <= 3.0, f"{where}: pue", f"must be 1.0..3.0, got {self.pue!r}")
         for region, ms in self.latency_ms.items():
@@ -184,9 +188,13 @@ class JobRequest:
     objective: Objective = Objective.BALANCED
     priority: int = 0
     preemptible: bool = True
+    #: what a GPU-hour of the job earns (USD); None: GPU work wins over mining
+    value_usd_per_gpu_hour: float | None = None
 
     def __post_init__(self) -> None:
         where = f"InferenceJob {self.key}"
+        if self.value_usd_per_gpu_hour is not None:
+            _finite_at_least(self.value_usd_per_gpu_hour, 0.0, f"{where}: valueUsdPerGpuHour")
         _check(bool(self.namespace) and bool(self.name), where, "namespace and name required")
         _int_between(self.replicas, 0, 1000, f"{where}: replicas")
         _int_between(self.gpu_count, 1, 16, f"{where}: gpu.count")

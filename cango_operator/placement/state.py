@@ -11,6 +11,11 @@ Power headroom per site is kept in whole watts, in the docs/api.md form::
     - power of new placements + power of evicted replicas
 
 where ``committed`` is at least the power of the existing placements the snapshot lists.
+
+Replicas that may not take the mining a site may shed (they earn less per kWh than the
+mining: api/revenue.py) must also fit without it: per site, their power (kept and new)
+stays within ``capacity - reserve - otherLoad`` (``site_unshed_w`` is what is left of
+that). A replica's room is :meth:`PlanState.room_w`: the one place both rules meet.
 """
 
 from __future__ import annotations
@@ -22,9 +27,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cango_operator.api import budget
+from cango_operator.api import budget, revenue
 from cango_operator.placement.snapshot import ExistingPlacement, JobRequest
-from cango_operator.placement.table import FleetTable, IntArray
+from cango_operator.placement.table import BoolArray, FleetTable, IntArray
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +39,8 @@ class Unit:
     gpus: int
     power_w: float
     need_w: int
+    #: True: the replica may not take mining power (it earns less per kWh than mining)
+    restricted: bool = False
 
 
 @dataclass(slots=True)
@@ -72,6 +79,7 @@ class PlanState:
 
         used_gpus = np.zeros(fleet.n_nodes, dtype=np.int64)
         existing_w = np.zeros(fleet.n_sites + 1, dtype=np.int64)
+        restricted_w = np.zeros(fleet.n_sites + 1, dtype=np.int64)
         for p in sorted(placements, key=lambda p: (p.job, p.node)):
             node = fleet.node_index.get(p.node)
             if node is None:
@@ -84,6 +92,8 @@ class PlanState:
             counts[site] = counts.get(site, 0) + p.replicas
             used_gpus[node] += p.replicas * unit.gpus
             existing_w[site] += p.replicas * unit.need_w
+            if unit.restricted:
+                restricted_w[site] += p.replicas * unit.need_w
 
         self.free_gpus: IntArray = fleet.node_usable - np.maximum(fleet.node_allocated, used_gpus)
         committed = np.maximum(fleet.site_committed_w, existing_w)
@@ -101,6 +111,7 @@ class PlanState:
             dtype=np.int64,
         )
         self.initial_power_w: IntArray = self.site_power_w.copy()
+        self.site_unshed_w: IntArray = fleet.site_base_w - restricted_w
 
     # -- reading -------------------------------------------------------------------------
 
@@ -118,6 +129,16 @@ class PlanState:
         for site, n in self.site_counts.get(job, {}).items():
             counts[site] = n
         return counts
+
+    def room_w(self, sites: IntArray, may_shed: BoolArray) -> IntArray:
+        """Power left at each of ``sites`` for a replica that may (or may not) take the
+        mining its site may shed."""
+        return power_room(self.site_power_w[sites], self.site_unshed_w[sites], may_shed)
+
+    def room_at(self, site: int, may_shed: bool) -> int:
+        """:meth:`room_w` for one site (the engine asks it per chosen node)."""
+        power = int(self.site_power_w[site])
+        return power if may_shed else min(power, int(self.site_unshed_w[site]))
 
     def mining_target_w(self) -> IntArray:
         """Mining load each site should run at so the planned GPU work fits (the GPU need
@@ -189,6 +210,8 @@ class PlanState:
         site = int(self.fleet.node_site[node])
         self.free_gpus[node] += replicas * unit.gpus
         self.site_power_w[site] += replicas * unit.need_w
+        if unit.restricted:
+            self.site_unshed_w[site] += replicas * unit.need_w
         counts = self.site_counts.setdefault(job, {})
         counts[site] = counts.get(site, 0) - replicas
 
@@ -206,6 +229,13 @@ class PlanState:
         self.evicted[key] -= replicas
         if self.evicted[key] == 0:
             del self.evicted[key]
+
+
+def power_room(power_w: IntArray, unshed_w: IntArray, may_shed: BoolArray) -> IntArray:
+    """A replica's room at its site: all the power left where it may take mining power,
+    else no more than what is left without the mining."""
+    out: IntArray = np.where(may_shed, power_w, np.minimum(power_w, unshed_w))
+    return out
 
 
 def need_w(power_w: float, pue: float) -> int:
@@ -228,4 +258,7 @@ def _existing_unit(
         power = job.gpu_count * float(fleet.node_max_power_w[node])
     else:
         power = 0.0
-    return Unit(gpus=gpus, power_w=power, need_w=need_w(power, pue))
+    site_mining = float(fleet.site_mining_usd_per_kwh[fleet.node_site[node]])
+    value = job.value_usd_per_gpu_hour if job is not None else None
+    may_shed = revenue.may_take_mining(value, max(gpus, 1), power, site_mining)
+    return Unit(gpus=gpus, power_w=power, need_w=need_w(power, pue), restricted=not may_shed)

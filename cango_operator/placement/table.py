@@ -17,7 +17,7 @@ from types import MappingProxyType
 import numpy as np
 from numpy.typing import NDArray
 
-from cango_operator.api import budget
+from cango_operator.api import budget, revenue
 from cango_operator.placement.snapshot import NodePhase, NodeState, SitePhase, SiteState, Snapshot
 
 IntArray = NDArray[np.int64]
@@ -57,6 +57,8 @@ class FleetTable:
     site_mining_w: IntArray
     #: min(curtailable, current mining load): mining the site may shed for GPUs
     site_sheddable_w: IntArray
+    #: revenue of a kWh of the mining GPU work would displace; -inf where unknown
+    site_mining_usd_per_kwh: FloatArray
     nodes: tuple[NodeState, ...]
     node_index: Mapping[str, int]
     models: tuple[str, ...]
@@ -133,6 +135,13 @@ class FleetTable:
                     for s in sites
                 ],
                 0,
+            ),
+            site_mining_usd_per_kwh=_floats(
+                [
+                    revenue.UNKNOWN_MINING if s.mining_usd_per_kwh is None else s.mining_usd_per_kwh
+                    for s in sites
+                ],
+                revenue.UNKNOWN_MINING,
             ),
             nodes=nodes,
             node_index=MappingProxyType({n.name: i for i, n in enumerate(nodes)}),

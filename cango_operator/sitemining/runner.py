@@ -20,7 +20,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from cango_operator.api import MinerFirmware, MinerGroup, Mining, Site, parse_resource, rfc3339
+from cango_operator.api import (
+    MinerFirmware,
+    MinerGroup,
+    Mining,
+    Site,
+    parse_resource,
+    revenue,
+    rfc3339,
+)
 from cango_operator.errors import ConfigError
 from cango_operator.mining.controller import FleetState, MiningController, RampReport
 from cango_operator.mining.driver import MinerDriver
@@ -192,6 +200,8 @@ class SiteMiningRunner:
         if report is not None:
             fleet = report.fleet
         status = mining_status(report, fleet, message, self.clock())
+        if self._mining is not None and self._controller is not None:
+            status |= mining_revenue(self._mining, self._controller)
         if message:
             log.warning("Site %s: %s", self.config.site, message)
         try:
@@ -211,6 +221,29 @@ class SiteMiningRunner:
             if left > 0:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), left)
+
+
+def mining_revenue(mining: Mining, controller: MiningController) -> dict[str, Any]:
+    """``status.mining.usdPerKwh`` and ``usdPerDay`` (docs/api.md, Revenue)."""
+    hashprice = mining.hashprice_usd_per_ph_day
+    if hashprice is None:
+        return {"usdPerKwh": None, "usdPerDay": None}
+    efficiency = {
+        address: group.efficiency_j_per_th or mining.efficiency_j_per_th
+        for group in mining.miners
+        for address in group.addresses
+    }
+    per_day = 0.0
+    for address, record in controller.records.items():
+        j_per_th = efficiency.get(address) or record.mining_j_per_th
+        if j_per_th:
+            kw = controller.draw_w(record) / 1000
+            per_day += kw * 24 * revenue.mining_usd_per_kwh(hashprice, j_per_th)
+    per_kwh = mining.usd_per_kwh()
+    return {
+        "usdPerKwh": None if per_kwh is None else round(per_kwh, 6),
+        "usdPerDay": round(per_day, 2),
+    }
 
 
 def mining_status(

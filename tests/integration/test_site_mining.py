@@ -144,6 +144,26 @@ class TestDrivingToTheTarget:
         assert mining["miners"]["mining"] == 12
 
 
+class TestMiningRevenue:
+    async def test_the_status_says_what_a_kwh_and_a_day_of_mining_earn(
+        self, api_client: Any, custom: Any, site: str, fleet: LuxFleet
+    ) -> None:
+        custom.patch_cluster_custom_object(
+            GROUP,
+            VERSION,
+            SITE_PLURAL,
+            site,
+            {"spec": {"mining": {"hashpriceUsdPerPhDay": 48.0, "efficiencyJPerTh": 25.0}}},
+        )
+        set_target(custom, site, round(fleet.draw_w() / 2000, 3))
+        await runner(api_client, site).tick()
+        mining = status_of(custom, site)["mining"]
+        per_kwh = 48.0 / (24 * 25.0)
+        assert mining["usdPerKwh"] == pytest.approx(per_kwh, abs=1e-6)
+        assert mining["usdPerDay"] == pytest.approx(mining["minersKw"] * 24 * per_kwh, abs=0.02)
+        assert mining["usdPerDay"] > 0
+
+
 class TestWhatGoesWrong:
     async def test_silent_and_refusing_miners_are_counted_and_reported(
         self, api_client: Any, custom: Any, site: str, fleet: LuxFleet

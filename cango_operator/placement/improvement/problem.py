@@ -13,7 +13,9 @@ Variables, in this order:
 - per job with ``minSites`` > 1: a binary per site it could use ("uses the site") and,
   for a job that runs nowhere yet, a binary "placed at all".
 
-Rows: free GPUs per node, power per site (the capacity rules the engine always applies),
+Rows: free GPUs per node, power per site and, per site, the power of replicas that may
+not take mining power within what is left without it (the capacity rules the engine
+always applies: ``PlanState.room_w``),
 replicas per job, moves per job, ``maxReplicasPerSite``, and ``minSites`` (a job that runs
 nowhere yet is placed on ``minSites`` sites or not at all; a running job keeps at least
 the spread the greedy gave it, up to ``minSites``).
@@ -34,7 +36,7 @@ import numpy as np
 
 from cango_operator.placement.framework import ShapeArrays
 from cango_operator.placement.snapshot import JobRequest, Objective
-from cango_operator.placement.state import PlanState, Unit
+from cango_operator.placement.state import PlanState, Unit, power_room
 from cango_operator.placement.table import FleetTable, FloatArray, IntArray
 
 #: (latency weight, cost weight) per objective.
@@ -124,7 +126,13 @@ class Problem:
 
 
 def _movable(job: JobRequest, state: PlanState) -> bool:
-    return job.max_moves_per_round > 0 and state.kept_count(job.key) > 0
+    """Running replicas of the job may move; never for a job the problem leaves out
+    (``minSites`` above its replicas), whose replicas then hold what they hold."""
+    return (
+        job.max_moves_per_round > 0
+        and job.min_sites <= job.replicas
+        and state.kept_count(job.key) > 0
+    )
 
 
 def _room(job: JobRequest, state: PlanState) -> int:
@@ -153,7 +161,7 @@ def build(
     candidates: Candidates,
 ) -> Problem | None:
     """The problem of the plan in ``state``; None when nothing can change."""
-    free, power = _capacity_without_changes(fleet, state, jobs)
+    free, power, unshed = _capacity_without_changes(fleet, state, jobs)
     cost_of = _Costs(fleet)
     pairs: list[_Pair] = []
     chosen: list[JobRequest] = []
@@ -177,7 +185,14 @@ def build(
                 fixed_at_site[fleet.node_site[node]] += row.replicas
         limit = room + (job.max_moves_per_round if movable else 0)
         upper = _upper(
-            fleet, job, arrays, nodes, free=free, power=power, limit=limit, fixed=fixed_at_site
+            fleet,
+            job,
+            arrays,
+            nodes,
+            free=free,
+            room=_Room(power, unshed),
+            limit=limit,
+            fixed=fixed_at_site,
         )
         nodes, upper = nodes[upper > 0], upper[upper > 0]
         greedy = state.new.get(key, {})
@@ -187,21 +202,30 @@ def build(
             return None  # cannot happen with the engine's own rules; keep its plan then
         costs = cost_of(job, arrays, nodes)
         for node, up, cost in zip(nodes.tolist(), upper.tolist(), costs.tolist(), strict=True):
-            unit = Unit(job.gpu_count, float(arrays.power_w[node]), int(arrays.need_w[node]))
+            unit = arrays.unit(node)
             placed = greedy.get(node)
             start = placed.replicas if placed is not None else 0
             pairs.append(_Pair(j, node, unit, max(up, start), 0, start, cost))
     if not pairs:
         return None
-    return _assemble(fleet, state, chosen, pairs, free=free, power=power)
+    return _assemble(fleet, state, chosen, pairs, free=free, room=_Room(power, unshed))
+
+
+class _Room(NamedTuple):
+    """Power per site: for any replica, and for those that may not take mining power."""
+
+    power: IntArray
+    unshed: IntArray
 
 
 def _capacity_without_changes(
     fleet: FleetTable, state: PlanState, jobs: Mapping[str, JobRequest]
-) -> tuple[IntArray, IntArray]:
-    """Free GPUs per node and power per site with the greedy's new replicas and the
-    movable running ones taken out."""
+) -> tuple[IntArray, IntArray, IntArray]:
+    """Free GPUs per node, power per site and power per site without mining (see
+    ``PlanState.room_w``), with the greedy's new replicas and the movable running ones
+    taken out."""
     free, power = state.free_gpus.copy(), state.site_power_w.copy()
+    unshed = state.site_unshed_w.copy()
     rows = [row_at for rows in state.new.values() for row_at in rows.items()]
     for key, kept in state.kept.items():
         job = jobs.get(key)
@@ -210,7 +234,9 @@ def _capacity_without_changes(
     for node, row in rows:
         free[node] += row.replicas * row.unit.gpus
         power[fleet.node_site[node]] += row.replicas * row.unit.need_w
-    return free, power
+        if row.unit.restricted:
+            unshed[fleet.node_site[node]] += row.replicas * row.unit.need_w
+    return free, power, unshed
 
 
 def _upper(
@@ -220,7 +246,7 @@ def _upper(
     nodes: IntArray,
     *,
     free: IntArray,
-    power: IntArray,
+    room: _Room,
     limit: int,
     fixed: IntArray,
 ) -> IntArray:
@@ -228,7 +254,8 @@ def _upper(
     site = fleet.node_site[nodes]
     most = free[nodes] // job.gpu_count
     need = arrays.need_w[nodes]
-    most = np.where(need > 0, np.minimum(most, power[site] // np.maximum(need, 1)), most)
+    power = power_room(room.power[site], room.unshed[site], arrays.may_shed[nodes])
+    most = np.where(need > 0, np.minimum(most, power // np.maximum(need, 1)), most)
     most = np.minimum(most, limit)
     if job.max_replicas_per_site > 0:
         most = np.minimum(most, job.max_replicas_per_site - fixed[site])
@@ -269,7 +296,7 @@ def _assemble(
     pairs: list[_Pair],
     *,
     free: IntArray,
-    power: IntArray,
+    room: _Room,
 ) -> Problem:
     pj = np.array([p.job for p in pairs], dtype=np.int64)
     pn = np.array([p.node for p in pairs], dtype=np.int64)
@@ -281,10 +308,14 @@ def _assemble(
     rows = Rows()
     for node, at in _groups(pn):
         rows.add(at, gpus[at], -np.inf, max(float(free[node]), float(gpus[at] @ start[at])))
+    restricted = np.array([p.unit.restricted for p in pairs], dtype=np.bool_)
     for s, here in _groups(site):
         at = here[need[here] > 0]
         if at.size:
-            rows.add(at, need[at], -np.inf, max(float(power[s]), float(need[at] @ start[at])))
+            rows.add(at, need[at], -np.inf, max(float(room.power[s]), float(need[at] @ start[at])))
+        at = at[restricted[at]]
+        if at.size:
+            rows.add(at, need[at], -np.inf, max(float(room.unshed[s]), float(need[at] @ start[at])))
     uppers = [float(p.upper) for p in pairs]
     extra_start: list[float] = []
     for j, at in _groups(pj):

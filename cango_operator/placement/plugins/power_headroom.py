@@ -16,5 +16,8 @@ class PowerHeadroom(ScoreKind):
     name: ClassVar[str] = "PowerHeadroom"
 
     def score(self, job: JobTurn, fleet: FleetTable, state: PlanState, nodes: IntArray) -> IntArray:
-        left = state.site_power_w[fleet.node_site[nodes]] - job.arrays.need_w[nodes]
+        left = (
+            state.room_w(fleet.node_site[nodes], job.arrays.may_shed[nodes])
+            - job.arrays.need_w[nodes]
+        )
         return min_max_score(left, higher_is_better=True)

@@ -1,7 +1,8 @@
 """SitePower: the site must have power left for one more replica.
 
 A replica needs its estimated draw times the site's PUE; what is left counts everything
-this same plan has already placed or evicted, and mining the site may shed.
+this same plan has already placed or evicted, and mining the site may shed (only for work
+that earns more per kWh than that mining: ``PlanState.room_w``).
 """
 
 from __future__ import annotations
@@ -19,5 +20,10 @@ class SitePower(DynamicFilterKind):
     def filter(
         self, job: JobTurn, fleet: FleetTable, state: PlanState, nodes: IntArray
     ) -> FilterResult:
-        short = state.site_power_w[fleet.node_site[nodes]] < job.arrays.need_w[nodes]
-        return FilterResult.reject((short, "no power at site"))
+        sites, need = fleet.node_site[nodes], job.arrays.need_w[nodes]
+        short = state.site_power_w[sites] < need
+        outbid = ~short & (state.room_w(sites, job.arrays.may_shed[nodes]) < need)
+        return FilterResult.reject(
+            (short, "no power at site"),
+            (outbid, "the power left is mining's, which earns more per kWh"),
+        )

@@ -31,6 +31,22 @@ def broken_promises(snapshot: Snapshot, plan: Plan) -> list[str]:
         )
         return math.ceil(power * sites[node.site].pue)
 
+    def takes_mining(job_key: str | None, node_name: str, power_w: float, gpus: int) -> bool:
+        """docs/api.md, Revenue: value per kWh of the replica above the site's mining's."""
+        job, site = jobs.get(job_key or ""), sites.get(nodes[node_name].site)
+        if job is None or job.value_usd_per_gpu_hour is None:
+            return True
+        if site is None or site.mining_usd_per_kwh is None:
+            return True
+        usd_per_kwh = job.value_usd_per_gpu_hour * max(gpus, 1) / (max(power_w, 1.0) / 1000)
+        return usd_per_kwh > site.mining_usd_per_kwh
+
+    def replica_w(job_key: str, node_name: str) -> float:
+        job, node = jobs[job_key], nodes[node_name]
+        if job.estimated_power_w is not None:
+            return job.estimated_power_w
+        return job.gpu_count * node.gpu_max_power_w
+
     def existing_unit(p_job: str, p_node: str, replicas: int) -> tuple[int, int]:
         """(gpus, need W) of one replica of an existing placement."""
         p = next(x for x in snapshot.placements if x.job == p_job and x.node == p_node)
@@ -119,6 +135,32 @@ def broken_promises(snapshot: Snapshot, plan: Plan) -> list[str]:
             broken.append(
                 f"site {name}: {new_w} W new, only {available} W available + {freed_w} W freed"
             )
+        # Work that earns less per kWh than mining stays within the power without mining.
+        new_restricted_w = sum(
+            p.new_replicas * new_replica_need_w(p.job, p.node)
+            for p in plan.placements
+            if p.site == name
+            and p.new_replicas
+            and not takes_mining(p.job, p.node, replica_w(p.job, p.node), jobs[p.job].gpu_count)
+        )
+        if new_restricted_w:
+            kept_restricted_w = 0
+            for (j, nd), n in kept_existing.items():
+                if nd not in nodes or nodes[nd].site != name or n <= 0:
+                    continue
+                gpus, need = existing_unit(j, nd, n)
+                p = next(x for x in snapshot.placements if x.job == j and x.node == nd)
+                power = p.power_w / p.replicas if p.power_w is not None else None
+                if power is None:
+                    power = replica_w(j, nd) if j in jobs else 0.0
+                if not takes_mining(j, nd, power, gpus):
+                    kept_restricted_w += n * need
+            base = _w(site.capacity_kw) - _w(site.reserve_kw) - _w(site.other_load_kw)
+            if new_restricted_w + kept_restricted_w > base:
+                broken.append(
+                    f"site {name}: {new_restricted_w + kept_restricted_w} W of work outbid by "
+                    f"mining, only {base} W without mining"
+                )
 
     # Per job: the hard rules.
     for key, job in jobs.items():

@@ -44,6 +44,7 @@ class Row:
     gpus: int
     power: float
     need: int
+    outbid: bool = False  # earns less per kWh than the site's mining
 
 
 @dataclass
@@ -52,6 +53,8 @@ class World:
 
     free: list[int]
     power: dict[str, int]
+    #: per site: capacity - reserve - other load - power of outbid work
+    unshed: dict[str, int]
     kept: dict[str, dict[int, Row]] = field(default_factory=dict)
     new: dict[str, dict[int, Row]] = field(default_factory=dict)
     evicted: dict[tuple[str, str, str], int] = field(default_factory=dict)
@@ -59,12 +62,17 @@ class World:
     def copy(self) -> World:
         def rows(d: dict[str, dict[int, Row]]) -> dict[str, dict[int, Row]]:
             return {
-                k: {i: Row(r.replicas, r.gpus, r.power, r.need) for i, r in v.items()}
+                k: {i: Row(r.replicas, r.gpus, r.power, r.need, r.outbid) for i, r in v.items()}
                 for k, v in d.items()
             }
 
         return World(
-            list(self.free), dict(self.power), rows(self.kept), rows(self.new), dict(self.evicted)
+            list(self.free),
+            dict(self.power),
+            dict(self.unshed),
+            rows(self.kept),
+            rows(self.new),
+            dict(self.evicted),
         )
 
 
@@ -80,6 +88,7 @@ class Reference:
 
         existing_gpus = [0] * len(self.nodes)
         existing_w: dict[str, int] = {}
+        outbid_w: dict[str, int] = {}
         kept: dict[str, dict[int, Row]] = {}
         self.orphans = []
         for p in sorted(snapshot.placements, key=lambda p: (p.job, p.node)):
@@ -101,26 +110,45 @@ class Reference:
             else:
                 power = 0.0
             need = math.ceil(power * self.pue(node))
-            kept.setdefault(p.job, {})[i] = Row(p.replicas, gpus, power, need)
+            outbid = job is not None and self.outbid(job, i, power, gpus)
+            kept.setdefault(p.job, {})[i] = Row(p.replicas, gpus, power, need, outbid)
+            if outbid:
+                outbid_w[node.site] = outbid_w.get(node.site, 0) + p.replicas * need
             existing_gpus[i] += p.replicas * gpus
             existing_w[node.site] = existing_w.get(node.site, 0) + p.replicas * need
         free = [
             n.usable_gpus - max(n.allocated_gpus, existing_gpus[i])
             for i, n in enumerate(self.nodes)
         ]
-        power = {}
+        power, unshed = {}, {}
         for s in snapshot.sites:
             committed = max(w(s.committed_kw), existing_w.get(s.name, 0))
             base = w(s.capacity_kw) - w(s.reserve_kw) - w(s.other_load_kw)
             power[s.name] = base - max(w(s.gpu_draw_kw), committed) + self.sheddable(s)
+            unshed[s.name] = base - outbid_w.get(s.name, 0)
         self.before = dict(power)
-        self.world = World(free=free, power=power, kept=kept)
+        self.world = World(free=free, power=power, unshed=unshed, kept=kept)
 
     # -- facts ---------------------------------------------------------------------------
 
     @staticmethod
     def sheddable(site: SiteState) -> int:
         return min(w(site.curtailable_kw), w(site.mining_load_kw))
+
+    def outbid(self, job: JobRequest, i: int, power: float, gpus: int) -> bool:
+        """The job earns less per kWh than the mining at node i's site."""
+        site = self.site_of(i)
+        if job.value_usd_per_gpu_hour is None or site is None or site.mining_usd_per_kwh is None:
+            return False
+        per_kwh = job.value_usd_per_gpu_hour * max(gpus, 1) / (max(power, 1.0) / 1000)
+        return not per_kwh > site.mining_usd_per_kwh
+
+    def room(self, job: JobRequest, i: int) -> int:
+        site = self.nodes[i].site
+        power = self.world.power[site]
+        if self.outbid(job, i, self.replica_power(job, i), job.gpu_count):
+            return min(power, self.world.unshed[site])
+        return power
 
     def site_of(self, i: int) -> SiteState | None:
         return self.sites.get(self.nodes[i].site)
@@ -214,6 +242,8 @@ class Reference:
             return f"maxReplicasPerSite {cap} reached"
         if self.world.power[site] < self.need(job, i):
             return "no power at site"
+        if self.room(job, i) < self.need(job, i):
+            return "the power left is mining's, which earns more per kWh"
         return None
 
     def capacity(self, job: JobRequest, i: int, limit: int) -> int:
@@ -221,7 +251,7 @@ class Reference:
         n = min(limit, self.world.free[i] // job.gpu_count)
         need = self.need(job, i)
         if need > 0:
-            n = min(n, self.world.power[site] // need)
+            n = min(n, self.room(job, i) // need)
         if job.max_replicas_per_site > 0:
             n = min(n, job.max_replicas_per_site - self.count_at(job.key, site))
         return max(0, n)
@@ -257,7 +287,7 @@ class Reference:
             node = self.nodes[i]
             site = self.sites[node.site]
             prices.append(self.need(job, i) * site.energy_price_usd_per_mwh)
-            headroom.append(self.world.power[node.site] - self.need(job, i))
+            headroom.append(self.room(job, i) - self.need(job, i))
             used_after = node.usable_gpus - self.world.free[i] + job.gpu_count
             share = math.floor(100 * used_after / max(node.usable_gpus, 1))
             packing.append(min(100, max(0, share)))
@@ -284,6 +314,8 @@ class Reference:
         self.world.power[self.nodes[i].site] = self.world.power.get(self.nodes[i].site, 0) + (
             n * row.need
         )
+        if row.outbid:
+            self.world.unshed[self.nodes[i].site] += n * row.need
         k = (key, self.nodes[i].name, reason)
         self.world.evicted[k] = self.world.evicted.get(k, 0) + n
 
@@ -292,9 +324,13 @@ class Reference:
         if i in rows:
             rows[i].replicas += n
         else:
-            rows[i] = Row(n, job.gpu_count, self.replica_power(job, i), self.need(job, i))
+            power = self.replica_power(job, i)
+            outbid = self.outbid(job, i, power, job.gpu_count)
+            rows[i] = Row(n, job.gpu_count, power, self.need(job, i), outbid)
         self.world.free[i] -= n * job.gpu_count
         self.world.power[self.nodes[i].site] -= n * self.need(job, i)
+        if rows[i].outbid:
+            self.world.unshed[self.nodes[i].site] -= n * self.need(job, i)
 
     def live(self, key: str) -> list[int]:
         return sorted(i for i, r in self.world.kept.get(key, {}).items() if r.replicas > 0)
@@ -462,6 +498,8 @@ class Reference:
                 continue
             if short_sites and self.count_at(job.key, site) > 0:
                 continue
+            if self.room(job, i) < min(self.need(job, i), self.world.power[site]):
+                continue  # evicting makes no room in mining the job may not take
             gpu_short = job.gpu_count - self.world.free[i]
             power_short = self.need(job, i) - self.world.power[site]
             chosen = self.victims(here, i, gpu_short, power_short)

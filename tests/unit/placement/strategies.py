@@ -52,6 +52,7 @@ def sites(draw: st.DrawFn, count: int) -> tuple[SiteState, ...]:
                     for r in REGIONS
                     if draw(st.integers(0, 9)) > 0
                 },
+                mining_usd_per_kwh=draw(st.sampled_from([None, None, 0.05, 0.1])),
             )
         )
     return tuple(out)
@@ -116,6 +117,7 @@ def jobs(draw: st.DrawFn, count: int) -> tuple[JobRequest, ...]:
                 objective=draw(st.sampled_from(list(Objective))),
                 priority=draw(st.sampled_from([0, 10, 100])),
                 preemptible=draw(st.booleans()),
+                value_usd_per_gpu_hour=draw(st.sampled_from([None, None, 0.01, 0.05, 2.0])),
             )
         )
     return tuple(out)
@@ -162,18 +164,21 @@ def snapshots(draw: st.DrawFn, max_nodes: int = 12, max_jobs: int = 8) -> Snapsh
 def crowded_snapshots(draw: st.DrawFn) -> Snapshot:
     """Healthy sites and nodes mostly full of low-priority work, and new work that outranks
     it: the shape that makes the engine preempt."""
+    mining = [float(draw(st.integers(0, 10))) for _ in range(draw(st.integers(1, 3)))]
     site_list = tuple(
         SiteState(
             name=f"site-{i}",
             region="north-america",
-            capacity_kw=float(draw(st.integers(2, 40))),
-            mining_load_kw=float(draw(st.integers(0, 10))),
+            capacity_kw=float(draw(st.integers(2, 40))) + kw,
+            other_load_kw=kw,  # the mining, as the power model takes it
+            mining_load_kw=kw,
             curtailable_kw=float(draw(st.integers(0, 10))),
             pue=draw(st.sampled_from(PUES)),
             energy_price_usd_per_mwh=float(draw(st.integers(5, 120))),
             latency_ms={"north-america": float(draw(st.integers(5, 60)))},
+            mining_usd_per_kwh=draw(st.sampled_from([None, 0.1])),
         )
-        for i in range(draw(st.integers(1, 3)))
+        for i, kw in enumerate(mining)
     )
     node_list = tuple(
         NodeState(
@@ -200,6 +205,7 @@ def crowded_snapshots(draw: st.DrawFn) -> Snapshot:
             objective=draw(st.sampled_from(list(Objective))),
             priority=draw(st.sampled_from([0, 0, 5, 50, 100])),
             preemptible=draw(st.integers(0, 4)) > 0,
+            value_usd_per_gpu_hour=draw(st.sampled_from([None, 0.01, 2.0])),
         )
         for i in range(draw(st.integers(1, 8)))
     )

@@ -506,6 +506,95 @@ class TestMiningCoexistence:
         assert result.sites[0].mining_target_kw == 4.1
 
 
+class TestMiningRevenue:
+    """GPU work takes the mining a site may shed only when it earns more per kWh than that
+    mining (docs/api.md, Revenue). Same site as TestMiningCoexistence: 1 kW free beside
+    the miners, 4 kW more if they shed; mining earns 0.10 USD/kWh there. A 700 W replica
+    of one GPU earning 0.05 USD per GPU-hour makes 0.07 USD/kWh; at 2 USD, 2.86."""
+
+    def mining_site(self, usd_per_kwh: float | None = 0.10) -> list:  # type: ignore[type-arg]
+        return [
+            site(
+                "m",
+                capacity_kw=10.0,
+                other_load_kw=9.0,
+                mining_load_kw=8.0,
+                curtailable_kw=4.0,
+                mining_usd_per_kwh=usd_per_kwh,
+            )
+        ]
+
+    def test_work_that_earns_less_than_mining_uses_only_the_power_beside_it(self) -> None:
+        result = plan_of(
+            self.mining_site(),
+            [node("n1", "m")],
+            [job("j", replicas=3, value_usd_per_gpu_hour=0.05)],
+        )
+        assert where(result, "j") == {"n1": 1}
+        assert why(result, "j") == {"the power left is mining's, which earns more per kWh": 1}
+        assert result.sites[0].mining_target_kw == 8.0  # the miners keep running
+
+    def test_work_that_earns_more_than_mining_takes_its_power(self) -> None:
+        result = plan_of(
+            self.mining_site(),
+            [node("n1", "m")],
+            [job("j", replicas=3, value_usd_per_gpu_hour=2.0)],
+        )
+        assert where(result, "j") == {"n1": 3}
+        assert result.sites[0].mining_target_kw == 6.9
+
+    def test_without_a_value_or_a_hashprice_gpu_work_wins(self) -> None:
+        no_value = plan_of(self.mining_site(), [node("n1", "m")], [job("j", replicas=3)])
+        no_price = plan_of(
+            self.mining_site(None),
+            [node("n1", "m")],
+            [job("j", replicas=3, value_usd_per_gpu_hour=0.05)],
+        )
+        assert where(no_value, "j") == where(no_price, "j") == {"n1": 3}
+
+    def test_the_valuable_work_takes_the_mining_and_leaves_the_free_power_to_the_rest(
+        self,
+    ) -> None:
+        # The valuable job goes first (higher priority) and could take the 1 kW beside the
+        # miners; it must not leave the cheap one without it.
+        result = plan_of(
+            self.mining_site(),
+            [node("n1", "m")],
+            [
+                job("rich", replicas=5, value_usd_per_gpu_hour=2.0, priority=10),
+                job("cheap", replicas=1, value_usd_per_gpu_hour=0.05),
+            ],
+        )
+        assert where(result, "rich") == {"n1": 5}
+        assert where(result, "cheap") == {"n1": 1}
+        assert result.sites[0].available_kw_after == 0.8
+
+    def test_running_work_that_earns_less_counts_against_the_power_beside_the_miners(
+        self,
+    ) -> None:
+        result = plan_of(
+            self.mining_site(),
+            [node("n1", "m")],
+            [job("j", replicas=2, value_usd_per_gpu_hour=0.05)],
+            [running("j", "n1", 1)],
+        )
+        assert where(result, "j") == {"n1": 1}
+        assert why(result, "j") == {"the power left is mining's, which earns more per kWh": 1}
+
+    def test_preemption_does_not_make_room_in_mining_the_job_may_not_take(self) -> None:
+        result = plan_of(
+            self.mining_site(),
+            [node("n1", "m")],
+            [
+                job("low", replicas=6, preemptible=True, value_usd_per_gpu_hour=2.0),
+                job("high", replicas=2, priority=10, value_usd_per_gpu_hour=0.05),
+            ],
+            [running("low", "n1", 6)],  # 4.2 of the 5 kW: 0.8 kW left, all of it free
+        )
+        assert where(result, "high") == {"n1": 1}
+        assert evicted(result, "low") == {}
+
+
 class TestExplanations:
     def test_each_node_is_counted_once_under_its_first_reason_largest_count_first(self) -> None:
         result = plan_of(

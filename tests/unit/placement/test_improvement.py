@@ -85,6 +85,23 @@ class TestRunningReplicas:
             ("t/a-small", "n-near", 1, MOVED)
         ]
 
+    def test_of_a_job_the_stage_leaves_out_keep_their_gpus(self) -> None:
+        # minSites above replicas (a scale-down below the spread) leaves the job out of
+        # the problem: its running replica must still hold its GPU.
+        snapshot = Snapshot(
+            sites=(site("a"),),
+            nodes=(node("n1", "a", gpu_count=2),),
+            jobs=(
+                job("spread", replicas=1, min_sites=2, max_moves_per_round=1),
+                job("x", replicas=1),
+                job("y", replicas=1),
+            ),
+            placements=(running("spread", "n1", 1),),
+        )
+        result = plan(snapshot)
+        assert broken_promises(snapshot, result) == []
+        assert sum(p.replicas for p in result.placements if p.node == "n1") == 2
+
 
 def served(snapshot: Snapshot, result: Plan) -> list[int]:
     """GPUs served per priority, highest priority first."""
