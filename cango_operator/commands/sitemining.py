@@ -13,6 +13,7 @@ import asyncio
 import json
 import os
 import signal
+import socket
 from pathlib import Path
 
 from cango_operator.commands.clients import api_client, wait_for_hub_credentials
@@ -32,7 +33,9 @@ than the target shed power in batches (spec.mining.ramp), lowering profiles or p
 the least efficient miners to sleep (spec.mining.shedOrder); when they draw less by more
 than 2 % of the target, wake the most efficient first, never above the target. Each call
 to a miner is bounded by --timeout and retried with backoff; a miner that does not answer
-counts at the draw it last reported. What it did goes to the Site's status.mining.
+counts at the draw it last reported. What it did goes to the Site's status.mining, and
+as Events about the Site (MinersShed, MinersRaised, MinerActionsFailed, MiningShortfall,
+MinersUnreachable, ...; the API server keeps those about a Site in namespace default).
 """
 
 
@@ -76,6 +79,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "mounted, one directory each holding the key password (default: %(default)s)",
     )
     parser.add_argument(
+        "--no-events",
+        dest="events",
+        action="store_false",
+        help="log what it did, write no Events about the Site",
+    )
+    parser.add_argument(
         "--once", action="store_true", help="one pass, print what it did as JSON, and exit"
     )
     parser.add_argument(
@@ -93,6 +102,8 @@ def run(args: argparse.Namespace) -> int:
         timeout_s=args.timeout,
         concurrency=args.concurrency,
         credentials_dir=args.credentials_dir,
+        events=args.events,
+        instance=os.environ.get("POD_NAME") or socket.gethostname(),
     )
     return asyncio.run(_serve(args, config))
 

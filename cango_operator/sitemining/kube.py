@@ -42,6 +42,15 @@ class SiteClient:
         out: dict[str, Any] = dict(site)
         return out
 
+    async def post_event(self, namespace: str, event: Mapping[str, Any]) -> None:
+        from kubernetes import client
+
+        events = client.EventsV1Api(self._api)
+        body: Any = dict(event)  # the client takes a plain dict as the body
+        await asyncio.to_thread(
+            events.create_namespaced_event, namespace, body, _request_timeout=TIMEOUT_S
+        )
+
     async def write_mining_status(self, name: str, mining: Mapping[str, Any]) -> None:
         await asyncio.to_thread(
             self._custom.patch_cluster_custom_object_status,

@@ -29,17 +29,21 @@ from cango_operator.api import (
     revenue,
     rfc3339,
 )
+from cango_operator.builders.events import EventRecord, event_manifest
 from cango_operator.errors import ConfigError
 from cango_operator.mining.controller import FleetState, MiningController, RampReport
 from cango_operator.mining.driver import MinerDriver
 from cango_operator.mining.epic import EpicDriver
 from cango_operator.mining.luxos import LuxosDriver
 from cango_operator.mining.ramp import RampLimits
+from cango_operator.sitemining.events import Interval, interval_events
 from cango_operator.sitemining.kube import SiteClient
 
 log = logging.getLogger(__name__)
 
 DEFAULT_INTERVAL_S = 30.0
+#: ``reportingController`` of its Events.
+EVENT_CONTROLLER = "compute.cango.io/site-mining"
 DEFAULT_TIMEOUT_S = 5.0
 DEFAULT_CONCURRENCY = 32
 #: Below the target by less than this share of it, the miners are left alone.
@@ -91,6 +95,10 @@ class SiteMiningConfig:
     timeout_s: float = DEFAULT_TIMEOUT_S
     concurrency: int = DEFAULT_CONCURRENCY
     credentials_dir: Path = DEFAULT_CREDENTIALS_DIR
+    #: Whether it writes Events about the Site (else the log only).
+    events: bool = True
+    #: Who writes them (the pod's name, or the host's).
+    instance: str = "site-mining"
 
     def __post_init__(self) -> None:
         if not self.site:
@@ -127,6 +135,7 @@ class SiteMiningRunner:
         self._mining: Mining | None = None
         self._controller: MiningController | None = None
         self._target_kw: float | None = None
+        self._last = Interval(None, "", 0.0)
 
     async def tick(self) -> TickResult:
         name = self.config.site
@@ -208,7 +217,27 @@ class SiteMiningRunner:
             await self.sites.write_mining_status(self.config.site, status)
         except Exception as exc:  # the next interval writes again
             log.warning("writing Site %s status.mining failed: %s", self.config.site, exc)
+        await self._tell(interval_events(self.config.site, report, fleet, message, self._last))
+        shortfall = report.shortfall_w if report is not None else self._last.shortfall_w
+        self._last = Interval(fleet or self._last.fleet, message, shortfall)
         return TickResult(self._target_kw, report, fleet, message)
+
+    async def _tell(self, records: list[EventRecord]) -> None:
+        """Post the interval's Events; one that fails is logged and dropped."""
+        for record in records:
+            log.info("Site %s: %s: %s", self.config.site, record.reason, record.note)
+            if not self.config.events:
+                continue
+            body = event_manifest(
+                record,
+                controller=EVENT_CONTROLLER,
+                instance=self.config.instance,
+                now=self.clock(),
+            )
+            try:
+                await self.sites.post_event(body["metadata"]["namespace"], body)
+            except Exception as exc:  # an Event is a record, never worth failing over
+                log.warning("posting Event %s failed: %s", record.reason, exc)
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():

@@ -8,12 +8,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
+from cango_operator.builders.events import EventRecord, Regarding, event_manifest
 from cango_operator.devcluster import GpuNodeShape, apply_dev_nodes
 from cango_operator.devcluster.federation import (
     Federation,
@@ -119,6 +121,16 @@ class TestSiteCredentials:
             {"status": {"mining": {"targetKw": 1}, "power": {"miningTargetKw": 999}}},
         )
         assert "status.mining" in message
+        # Its Events about its Sites it writes (into default, where those about
+        # cluster-scoped objects live); it may not read or change Events.
+        events = client.EventsV1Api(mine.api_client)
+        record = EventRecord(Regarding("Site", site), "MinersShed", "Ramp", "2 Sleep")
+        body = event_manifest(
+            record, controller="compute.cango.io/site-mining", instance="t", now=datetime.now(UTC)
+        )
+        events.create_namespaced_event("default", body)
+        refused(events.list_namespaced_event, "default")
+        refused(events.delete_namespaced_event, body["metadata"]["name"], "default")
         refused(
             mine.list_namespaced_custom_object, GROUP, VERSION, fleet.namespace, "inferencejobs"
         )

@@ -164,6 +164,30 @@ class TestMiningRevenue:
         assert mining["usdPerDay"] > 0
 
 
+class TestEvents:
+    async def test_a_ramp_and_a_failure_are_recorded_as_events_about_the_site(
+        self, api_client: Any, custom: Any, site: str, fleet: LuxFleet
+    ) -> None:
+        from kubernetes import client
+
+        fleet.miners[0].fault = MinerFault.REFUSES
+        loop = SiteMiningRunner(
+            SiteMiningConfig(site, timeout_s=1.0, instance="test"),
+            SiteClient(api_client),
+        )
+        set_target(custom, site, round(fleet.draw_w() / 4000, 3))
+        await loop.tick()
+        events = client.EventsV1Api(api_client).list_namespaced_event(
+            "default", field_selector=f"regarding.name={site}"
+        )
+        got = {(e.reason, e.type) for e in events.items}
+        assert ("MinersShed", "Normal") in got
+        assert ("MinerActionsFailed", "Warning") in got
+        shed = next(e for e in events.items if e.reason == "MinersShed")
+        assert shed.regarding.kind == "Site" and shed.reporting_controller.endswith("site-mining")
+        assert "kW ->" in shed.note
+
+
 class TestWhatGoesWrong:
     async def test_silent_and_refusing_miners_are_counted_and_reported(
         self, api_client: Any, custom: Any, site: str, fleet: LuxFleet
