@@ -23,13 +23,12 @@ from typing import Any
 
 from kubernetes import client
 
-from cango_operator.api import FeedType, Site, SitePhase
+from cango_operator.api import Condition, FeedType, Site, SitePhase
 from cango_operator.builders import fingerprint, with_round_conditions
 from cango_operator.errors import ConfigError
 from cango_operator.operator.kube import KubeWriter
 from cango_operator.operator.metrics import REGISTRY
 from cango_operator.power import (
-    Condition,
     FeedSample,
     FeedStatus,
     GpuLoad,
@@ -180,11 +179,4 @@ def _power_metrics() -> PowerMetrics:
 
 
 def _stored_conditions(site: Site) -> list[Condition]:
-    if site.status is None:
-        return []
-    out = []
-    for cond in site.status.conditions:
-        parsed = Condition.from_dict(cond.model_dump(by_alias=True, mode="json"))
-        if parsed is not None:
-            out.append(parsed)
-    return out
+    return list(site.status.conditions) if site.status is not None else []

@@ -12,7 +12,6 @@ Typical use by the operator::
 """
 
 from cango_operator.api import SitePhase
-from cango_operator.power.conditions import Condition
 from cango_operator.power.feeds import (
     FeedConfig,
     FeedErrorKind,
@@ -47,7 +46,6 @@ from cango_operator.power.spec import (
 __all__ = [
     "PLACEABLE_PHASES",
     "Clock",
-    "Condition",
     "FeedConfig",
     "FeedErrorKind",
     "FeedProblem",

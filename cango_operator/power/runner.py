@@ -21,7 +21,7 @@ from types import TracebackType
 
 import aiohttp
 
-from cango_operator.power.conditions import Condition, keep_transition_times
+from cango_operator.api import Condition
 from cango_operator.power.feeds.base import (
     FeedErrorKind,
     FeedProblem,
@@ -251,10 +251,10 @@ class _SiteWorker:
                 self.gpu_load = runner._gpu_load(self.name)
             except Exception:
                 log.exception("site %s: GPU load unavailable, keeping the last known", self.name)
-            state = compute_site_power(self.spec, self.feed_status, self.gpu_load, runner._clock())
-            conditions = keep_transition_times(state.conditions, self.conditions)
-            state = replace(state, conditions=conditions)
-            self.state, self.conditions = state, conditions
+            state = compute_site_power(
+                self.spec, self.feed_status, self.gpu_load, runner._clock(), self.conditions
+            )
+            self.state, self.conditions = state, state.conditions
             if runner._metrics is not None:
                 runner._metrics.observe_state(
                     self.name, self.spec.feed.type.value, state, runner._clock
