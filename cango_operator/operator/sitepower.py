@@ -30,7 +30,7 @@ from cango_operator.operator.kube import KubeWriter
 from cango_operator.operator.metrics import REGISTRY
 from cango_operator.power import (
     FeedSample,
-    FeedStatus,
+    FeedState,
     GpuLoad,
     PowerMetrics,
     PowerRunner,
@@ -135,7 +135,7 @@ class SitePowerFeeds:
                 spec = site_power_spec_of(site.spec)
             except ConfigError:
                 continue  # logged where the round reads it
-            feed = FeedStatus("static feed (spec values)", last_good=FeedSample(timestamp=now))
+            feed = FeedState("static feed (spec values)", last_good=FeedSample(timestamp=now))
             state = compute_site_power(spec, feed, self.load(name), now)
             phase = site.status.phase if site.status is not None else None
             state = replace(state, phase=phase or SitePhase.READY)

@@ -67,7 +67,7 @@ class GpuLoad:
 
 
 @dataclass(frozen=True)
-class FeedStatus:
+class FeedState:
     """What the runner knows about a site's feed: last good sample and last poll's fault."""
 
     description: str
@@ -140,7 +140,7 @@ class _Loads:
 
 def compute_site_power(
     spec: SitePowerSpec,
-    feed: FeedStatus,
+    feed: FeedState,
     gpu: GpuLoad,
     now: datetime,
     previous: Iterable[Condition] = (),
@@ -200,7 +200,7 @@ def compute_site_power(
     return replace(state, conditions=tuple(settled))
 
 
-def _feed_problem(spec: SitePowerSpec, feed: FeedStatus, now: datetime) -> FeedProblem | None:
+def _feed_problem(spec: SitePowerSpec, feed: FeedState, now: datetime) -> FeedProblem | None:
     """The reason the feed cannot be trusted right now, or ``None``."""
     if feed.problem is not None:
         return feed.problem
@@ -253,7 +253,7 @@ def _load_of(sample: FeedSample | None) -> float | None:
     return sample.total_load_kw if sample.total_load_kw is not None else sample.mining_load_kw
 
 
-def _sample_summary(feed: FeedStatus) -> str:
+def _sample_summary(feed: FeedState) -> str:
     sample = feed.last_good
     if sample is None:
         return f"{feed.description}: no sample yet"
@@ -272,7 +272,7 @@ def _sample_summary(feed: FeedStatus) -> str:
 def _conditions(
     *,
     spec: SitePowerSpec,
-    feed: FeedStatus,
+    feed: FeedState,
     state: SitePowerState,
     loads: _Loads,
     problem: FeedProblem | None,

@@ -14,7 +14,7 @@ from cango_operator.power import (
     FeedErrorKind,
     FeedProblem,
     FeedSample,
-    FeedStatus,
+    FeedState,
     GpuLoad,
     SitePhase,
     SitePowerSpec,
@@ -60,7 +60,7 @@ def power(
     gpu: GpuLoad = GPU,
     now: datetime = NOW,
 ) -> SitePowerState:
-    feed = FeedStatus("http feed http://meter/power", last_good, problem, provides_price=True)
+    feed = FeedState("http feed http://meter/power", last_good, problem, provides_price=True)
     return compute_site_power(spec, feed, gpu, now)
 
 
@@ -238,7 +238,7 @@ class TestStatusDocument:
             stored("PowerFeedHealthy", "True", "SampleFresh", earlier),
             stored("Curtailed", "True", "CapacityReduced", earlier),
         ]
-        feed = FeedStatus("http feed http://meter/power", sample(), provides_price=True)
+        feed = FeedState("http feed http://meter/power", sample(), provides_price=True)
         new = compute_site_power(SPEC, feed, GPU, NOW, old).conditions
         merged = {c.type: c.last_transition_time for c in new}
         assert merged["PowerFeedHealthy"] == earlier  # still True
