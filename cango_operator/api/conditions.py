@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from cango_operator.api.enums import ConditionStatus
-from cango_operator.api.meta import Condition, rfc3339
+from cango_operator.api.meta import Condition, parse_rfc3339, rfc3339
 
 #: A condition as the writer holds it: parsed, or as read from the API server.
 StoredCondition = Condition | Mapping[str, Any]
@@ -125,17 +125,7 @@ def _transitions(existing: Iterable[StoredCondition]) -> dict[str, tuple[str, da
         if isinstance(cond, Condition):
             out[cond.type] = (ConditionStatus(cond.status).value, cond.last_transition_time)
             continue
-        when = _parse_time(cond.get("lastTransitionTime"))
+        when = parse_rfc3339(cond.get("lastTransitionTime"))
         if when is not None and "type" in cond:
             out[str(cond["type"])] = (str(cond.get("status")), when)
     return out
-
-
-def _parse_time(value: Any) -> datetime | None:
-    if not value:
-        return None
-    try:
-        when = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
