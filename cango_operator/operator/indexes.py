@@ -31,6 +31,7 @@ from cango_operator.operator.projections import (
     ManagedClusterEntry,
     NamespaceEntry,
     NodeEntry,
+    current_ready_replicas,
     deleting,
     managed_cluster_entry,
     namespace_entry,
@@ -168,7 +169,6 @@ def _owned(kind: str, body: Mapping[str, Any]) -> dict[tuple[str, str], OwnedEnt
         return {}
     owners = [o for o in meta.get("ownerReferences") or [] if o.get("controller")]
     spec = body.get("spec") or {}
-    status = body.get("status") or {}
     namespace = str(meta.get("namespace", ""))
     entry = OwnedEntry(
         kind=kind,
@@ -182,18 +182,10 @@ def _owned(kind: str, body: Mapping[str, Any]) -> dict[tuple[str, str], OwnedEnt
         applied_hash=stamped_hash(body),
         owner_uid=owners[0].get("uid") if owners else None,
         replicas=int(spec.get("replicas") or 0),
-        ready_replicas=_ready(spec, status),
+        ready_replicas=current_ready_replicas(body),
         deleting=deleting(body),
     )
     return {(namespace, str(job)): entry}
-
-
-def _ready(spec: Mapping[str, Any], status: Mapping[str, Any]) -> int:
-    """Ready replicas running the current template (during a rollout the old pods do not
-    count), never more than the Deployment asks for. Services have none."""
-    ready = int(status.get("readyReplicas") or 0)
-    updated = int(status.get("updatedReplicas") or 0)
-    return min(ready, updated, int(spec.get("replicas") or 0))
 
 
 async def index_deployment(body: Mapping[str, Any], **_: Any) -> dict[tuple[str, str], OwnedEntry]:

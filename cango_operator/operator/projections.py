@@ -43,6 +43,15 @@ def condition_of(body: Mapping[str, Any], type_: str) -> Mapping[str, Any]:
     return next((c for c in conditions if c.get("type") == type_), {})
 
 
+def current_ready_replicas(body: Mapping[str, Any]) -> int:
+    """A Deployment's ready replicas running the current template (during a rollout the
+    old pods do not count), never more than it asks for. Services have none."""
+    status = status_of(body)
+    ready = int(status.get("readyReplicas") or 0)
+    updated = int(status.get("updatedReplicas") or 0)
+    return min(ready, updated, int((body.get("spec") or {}).get("replicas") or 0))
+
+
 @dataclass(frozen=True)
 class NodeEntry:
     """One Kubernetes Node: what placement and the GpuNode sync need."""

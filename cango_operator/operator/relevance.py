@@ -22,6 +22,7 @@ from typing import Any
 from cango_operator.builders.hashing import stamped_hash
 from cango_operator.builders.labels import JOB_LABEL
 from cango_operator.operator.projections import (
+    current_ready_replicas,
     deleting,
     managed_cluster_entry,
     meta_of,
@@ -137,21 +138,15 @@ def owned_inputs(body: Mapping[str, Any]) -> PlanInputs:
     replicas, and ready replicas of the current template. Not observedGeneration,
     conditions or the counts of a rollout in between."""
     meta = meta_of(body)
-    spec = body.get("spec") or {}
-    status = status_of(body)
     owners = tuple(o.get("uid") for o in meta.get("ownerReferences") or [] if o.get("controller"))
-    replicas = int(spec.get("replicas") or 0)
-    ready = min(
-        int(status.get("readyReplicas") or 0), int(status.get("updatedReplicas") or 0), replicas
-    )
     labels = meta.get("labels") or {}
     exact = (
         meta.get("uid"),
         _canonical(operator_labels(labels)),
         stamped_hash(body),
         owners,
-        replicas,
-        ready,
+        int((body.get("spec") or {}).get("replicas") or 0),
+        current_ready_replicas(body),
         deleting(body),
         labels.get(JOB_LABEL),
     )
