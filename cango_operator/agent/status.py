@@ -28,6 +28,7 @@ from typing import Any
 from cango_operator.agent.health import NodeHealth
 from cango_operator.agent.telemetry import GpuReading, NodeReading
 from cango_operator.api import GpuNodePhase, rfc3339
+from cango_operator.api.conditions import Observation, merge_conditions
 
 GPUS_HEALTHY = "GpusHealthy"
 AGENT_CONDITION_TYPES = frozenset({GPUS_HEALTHY})
@@ -62,39 +63,13 @@ def gpu_status(gpu: GpuReading, healthy: bool) -> dict[str, Any]:
     }
 
 
-def gpus_healthy_condition(
-    health: NodeHealth, observed: list[Mapping[str, Any]], now: datetime
-) -> dict[str, Any]:
-    """The agent's condition; ``lastTransitionTime`` moves only when its status flips."""
-    all_ok = health.phase is GpuNodePhase.READY
-    status = "True" if all_ok else "False"
-    if all_ok:
-        reason = "AllGpusHealthy"
-    elif health.healthy_count == 0:
-        reason = "NoHealthyGpu"
-    else:
-        reason = "SomeGpusUnhealthy"
-    before = next((c for c in observed if c.get("type") == GPUS_HEALTHY), None)
-    if before is not None and before.get("status") == status and before.get("lastTransitionTime"):
-        since = str(before["lastTransitionTime"])
-    else:
-        since = rfc3339(now)
-    return {
-        "type": GPUS_HEALTHY,
-        "status": status,
-        "reason": reason,
-        "message": health.message,
-        "lastTransitionTime": since,
-    }
-
-
-def merge_conditions(
-    observed: list[Mapping[str, Any]], mine: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
-    """Other writers' conditions as read, in their order, then the agent's own."""
-    mine_types = {c["type"] for c in mine}
-    kept = [dict(c) for c in observed if c.get("type") not in mine_types]
-    return kept + mine
+def gpus_healthy_observation(health: NodeHealth) -> Observation:
+    """The agent's condition as observed now."""
+    if health.phase is GpuNodePhase.READY:
+        return Observation(GPUS_HEALTHY, True, "AllGpusHealthy", health.message)
+    if health.healthy_count == 0:
+        return Observation(GPUS_HEALTHY, False, "NoHealthyGpu", health.message)
+    return Observation(GPUS_HEALTHY, False, "SomeGpusUnhealthy", health.message)
 
 
 def desired_status(
@@ -115,9 +90,12 @@ def desired_status(
     """
     observed = observed or {}
     healthy_by_index = {g.index: g.healthy for g in health.gpus}
+    # Other writers' conditions as read, in their order, then the agent's own.
     conditions = merge_conditions(
-        list(observed.get("conditions") or []),
-        [gpus_healthy_condition(health, list(observed.get("conditions") or []), now)],
+        observed.get("conditions") or [],
+        [gpus_healthy_observation(health)],
+        now=now,
+        others_first=True,
     )
     status: dict[str, Any] = {
         "phase": health.phase.value,

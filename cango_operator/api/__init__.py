@@ -60,7 +60,7 @@ from cango_operator.api.manifests import (
     parse_resource,
     problems_at,
 )
-from cango_operator.api.meta import Condition, ObjectMeta, rfc3339
+from cango_operator.api.meta import Condition, ObjectMeta, parse_rfc3339, rfc3339
 from cango_operator.api.resource import API_VERSION, CATEGORY, GROUP, VERSION, Resource
 from cango_operator.api.site import (
     FeedStatus,
@@ -163,6 +163,7 @@ __all__ = [
     "load_manifests",
     "parse_miner_address",
     "parse_resource",
+    "parse_rfc3339",
     "parse_site_guard_report",
     "problems_at",
     "render_crd_files",

@@ -59,6 +59,18 @@ def rfc3339(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def parse_rfc3339(value: object) -> datetime | None:
+    """A time as Kubernetes writes it (``2026-11-22T15:04:05Z``), in UTC when it names no
+    zone; ``None`` when ``value`` is not such a time."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
 def conditions_field() -> Any:
     """How every status declares `conditions`: a list-type map keyed by `type`."""
     return Field(

@@ -103,6 +103,10 @@ class SecretRef(SpecModel):
     ) = None
     """Namespace of the Secret; default: the namespace the operator runs in."""
 
+    def __str__(self) -> str:
+        """``namespace/name``, or ``name`` alone: how messages name the Secret."""
+        return f"{self.namespace}/{self.name}" if self.namespace else self.name
+
 
 def _only_for(
     feed_types: tuple[FeedType, ...], attribute: str, wire_name: str

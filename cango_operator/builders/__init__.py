@@ -3,7 +3,6 @@ and statuses. Plain dicts in, plain dicts out; no kopf, no Kubernetes client, no
 """
 
 from cango_operator.builders import labels, names
-from cango_operator.builders.conditions import Observation, merge_conditions
 from cango_operator.builders.deployment import (
     build_deployment,
     build_placement_deployment,
@@ -37,7 +36,6 @@ from cango_operator.builders.status import (
 __all__ = [
     "ROUND_SITE_CONDITIONS",
     "NodeView",
-    "Observation",
     "Reachability",
     "Shortfall",
     "Unreached",
@@ -53,7 +51,6 @@ __all__ = [
     "job_phase",
     "job_status",
     "labels",
-    "merge_conditions",
     "names",
     "node_labels",
     "owner_reference",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+#: The prefix of every label and annotation key of the operator's own.
+LABEL_PREFIX = "compute.cango.io/"
 JOB_LABEL = "compute.cango.io/job"
 SITE_LABEL = "compute.cango.io/site"
 NODE_LABEL = "compute.cango.io/node"

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from cango_operator.api import Condition, LoadScope, Site
-from cango_operator.builders.conditions import Observation
+from cango_operator.api.conditions import Observation
 
 COND_METER_RECONCILED = "MeterReconciled"
 GAP_SHARE = 0.2

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from cango_operator.api import GpuNode, Site
-from cango_operator.builders.conditions import Observation
+from cango_operator.api.conditions import Observation
 from cango_operator.builders.meter import COND_METER_RECONCILED
 
 #: A federated site's managed cluster is reachable from the hub (its agent keeps its lease).

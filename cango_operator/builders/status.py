@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from cango_operator.api import Condition, InferenceJob, JobPhase, JobPlacement
-from cango_operator.builders.conditions import Observation, merge_conditions
+from cango_operator.api.conditions import Observation, merge_conditions
 from cango_operator.builders.deployment import selector
 
 PLACED = "Placed"

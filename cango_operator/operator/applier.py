@@ -68,18 +68,18 @@ class PlanApplier(Protocol):
         ...
 
 
-Write = Callable[[], Awaitable[Any]]
+WriteCall = Callable[[], Awaitable[Any]]
 
 
 @dataclass
 class WriteBatches:
     """Writes by node: shrink and delete, grow; then Services. See :meth:`in_order`."""
 
-    shrink: list[tuple[str | None, Write]] = field(default_factory=list)
-    grow: list[tuple[str | None, Write]] = field(default_factory=list)
-    services: list[Write] = field(default_factory=list)
+    shrink: list[tuple[str | None, WriteCall]] = field(default_factory=list)
+    grow: list[tuple[str | None, WriteCall]] = field(default_factory=list)
+    services: list[WriteCall] = field(default_factory=list)
 
-    def in_order(self) -> list[list[Write]]:
+    def in_order(self) -> list[list[WriteCall]]:
         """Three batches: every shrink with every grow on a node where nothing shrinks;
         the grows on shrinking nodes; the Services."""
         shrinking = {node for node, _ in self.shrink}
@@ -161,7 +161,7 @@ class KubernetesApplier:
 
     def _apply_deployment(
         self, manifest: dict[str, Any], observed: OwnedEntry | None, report: ApplyReport
-    ) -> Write:
+    ) -> WriteCall:
         async def write() -> None:
             await self._writer.call(
                 "Deployment", "apply", lambda: self._writer.apply_deployment(manifest)
@@ -173,7 +173,7 @@ class KubernetesApplier:
 
     def _apply_service(
         self, manifest: dict[str, Any], observed: OwnedEntry | None, report: ApplyReport
-    ) -> Write:
+    ) -> WriteCall:
         async def write() -> None:
             await self._writer.call(
                 "Service", "apply", lambda: self._writer.apply_service(manifest)
@@ -183,7 +183,7 @@ class KubernetesApplier:
 
         return write
 
-    def _delete(self, dep: OwnedEntry, report: ApplyReport) -> Write:
+    def _delete(self, dep: OwnedEntry, report: ApplyReport) -> WriteCall:
         key = ("Deployment", dep.namespace, dep.name)
 
         async def write() -> None:

@@ -286,7 +286,7 @@ class NamespaceUsage(Collector):
     """GPU-seconds and kWh per namespace: the rates each round sets, integrated over time
     up to the scrape. A namespace seen once keeps its totals (counters never go down).
     Prometheus counters only; what a job is billed (``status.usage``) is
-    :class:`~cango_operator.operator.metering.UsageMeter`'s."""
+    :class:`~cango_operator.operator.metering.UsageLedger`'s."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock

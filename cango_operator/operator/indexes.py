@@ -12,10 +12,8 @@ handing each event to a worker thread; they never await.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -28,6 +26,16 @@ from cango_operator.builders.manifestwork import (
     SITE_REPLICAS_FEEDBACK,
     UPDATED_FEEDBACK,
     job_of_work,
+)
+from cango_operator.operator.projections import (
+    ManagedClusterEntry,
+    NamespaceEntry,
+    NodeEntry,
+    current_ready_replicas,
+    deleting,
+    managed_cluster_entry,
+    namespace_entry,
+    node_entry,
 )
 
 JOBS = "jobs_idx"
@@ -87,19 +95,6 @@ class ClusterEntry:
 
 
 @dataclass(frozen=True)
-class NodeEntry:
-    """One Kubernetes Node: what placement and the GpuNode sync need."""
-
-    name: str
-    resource_version: str
-    labels: Mapping[str, str]
-    taints: tuple[Mapping[str, Any], ...]
-    unschedulable: bool
-    ready: bool
-    deleting: bool
-
-
-@dataclass(frozen=True)
 class OwnedEntry:
     """A Deployment or Service the operator manages."""
 
@@ -133,7 +128,7 @@ async def index_job(body: Mapping[str, Any], **_: Any) -> dict[tuple[str, str], 
         uid=str(meta.get("uid", "")),
         resource_version=str(meta.get("resourceVersion", "")),
         generation=meta.get("generation"),
-        deleting=bool(meta.get("deletionTimestamp")),
+        deleting=deleting(body),
         job=job,
         error=error,
         raw_status=dict(body.get("status") or {}),
@@ -162,26 +157,8 @@ async def index_gpunode(body: Mapping[str, Any], **_: Any) -> dict[str, ClusterE
 
 
 async def index_node(body: Mapping[str, Any], **_: Any) -> dict[str, NodeEntry]:
-    meta = body.get("metadata") or {}
-    spec = body.get("spec") or {}
-    status = body.get("status") or {}
-    labels = meta.get("labels") or {}
-    ready = any(
-        c.get("type") == "Ready" and c.get("status") == "True"
-        for c in status.get("conditions") or []
-    )
-    name = str(meta.get("name", ""))
-    return {
-        name: NodeEntry(
-            name=name,
-            resource_version=str(meta.get("resourceVersion", "")),
-            labels={k: str(v) for k, v in labels.items() if k.startswith("compute.cango.io/")},
-            taints=tuple(dict(t) for t in spec.get("taints") or []),
-            unschedulable=bool(spec.get("unschedulable")),
-            ready=ready,
-            deleting=bool(meta.get("deletionTimestamp")),
-        )
-    }
+    entry = node_entry(body)
+    return {entry.name: entry}
 
 
 def _owned(kind: str, body: Mapping[str, Any]) -> dict[tuple[str, str], OwnedEntry]:
@@ -192,7 +169,6 @@ def _owned(kind: str, body: Mapping[str, Any]) -> dict[tuple[str, str], OwnedEnt
         return {}
     owners = [o for o in meta.get("ownerReferences") or [] if o.get("controller")]
     spec = body.get("spec") or {}
-    status = body.get("status") or {}
     namespace = str(meta.get("namespace", ""))
     entry = OwnedEntry(
         kind=kind,
@@ -206,18 +182,10 @@ def _owned(kind: str, body: Mapping[str, Any]) -> dict[tuple[str, str], OwnedEnt
         applied_hash=stamped_hash(body),
         owner_uid=owners[0].get("uid") if owners else None,
         replicas=int(spec.get("replicas") or 0),
-        ready_replicas=_ready(spec, status),
-        deleting=bool(meta.get("deletionTimestamp")),
+        ready_replicas=current_ready_replicas(body),
+        deleting=deleting(body),
     )
     return {(namespace, str(job)): entry}
-
-
-def _ready(spec: Mapping[str, Any], status: Mapping[str, Any]) -> int:
-    """Ready replicas running the current template (during a rollout the old pods do not
-    count), never more than the Deployment asks for. Services have none."""
-    ready = int(status.get("readyReplicas") or 0)
-    updated = int(status.get("updatedReplicas") or 0)
-    return min(ready, updated, int(spec.get("replicas") or 0))
 
 
 async def index_deployment(body: Mapping[str, Any], **_: Any) -> dict[tuple[str, str], OwnedEntry]:
@@ -294,81 +262,20 @@ async def index_work(body: Mapping[str, Any], **_: Any) -> dict[tuple[str, str],
         resource_version=str(meta.get("resourceVersion", "")),
         job=job,
         applied_hash=stamped_hash(body),
-        deleting=bool(meta.get("deletionTimestamp")),
+        deleting=deleting(body),
         ready=_feedback(body.get("status") or {}),
         site_replicas=_site_replicas(body.get("status") or {}),
     )
     return {(entry.cluster, entry.name): entry}
 
 
-@dataclass(frozen=True)
-class NamespaceEntry:
-    """A namespace, for an operator limited to some namespaces.
-
-    kopf stops watching a namespace as soon as it starts terminating, so the DELETED events
-    of the jobs, Deployments and Services in it never arrive and their records would stay
-    in the indexes (their placements holding GPUs) until a restart. The round counts only
-    objects of namespaces that are here and not terminating.
-    """
-
-    name: str
-    terminating: bool
-
-
 async def index_namespace(body: Mapping[str, Any], **_: Any) -> dict[str, NamespaceEntry]:
-    meta = body.get("metadata") or {}
-    name = str(meta.get("name", ""))
-    return {name: NamespaceEntry(name, bool(meta.get("deletionTimestamp")))}
-
-
-#: OCM's condition on a ManagedCluster: its agent renews its lease (the hub can reach it).
-AVAILABLE_CONDITION = "ManagedClusterConditionAvailable"
-
-
-@dataclass(frozen=True)
-class ManagedClusterEntry:
-    """A federation's site cluster as OCM's hub sees it (only with ``--federation``).
-
-    ``available`` is OCM's ``ManagedClusterConditionAvailable`` status: "True" while the
-    site's agent keeps its lease, "Unknown" once the lease has lapsed (the link or the
-    agent is down), "False" when the agent reports the cluster unhealthy; "" before OCM
-    has said anything (a cluster not yet accepted). ``since`` is when it last changed.
-    """
-
-    name: str
-    available: str
-    since: datetime | None
-    reason: str
-    message: str
-
-    @property
-    def reachable(self) -> bool:
-        return self.available == "True"
-
-
-def _parse_time(value: object) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    with contextlib.suppress(ValueError):
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return None
+    entry = namespace_entry(body)
+    return {entry.name: entry}
 
 
 async def index_managed_cluster(
     body: Mapping[str, Any], **_: Any
 ) -> dict[str, ManagedClusterEntry]:
-    meta = body.get("metadata") or {}
-    name = str(meta.get("name", ""))
-    conditions = (body.get("status") or {}).get("conditions") or []
-    available: Mapping[str, Any] = next(
-        (c for c in conditions if c.get("type") == AVAILABLE_CONDITION), {}
-    )
-    return {
-        name: ManagedClusterEntry(
-            name=name,
-            available=str(available.get("status") or ""),
-            since=_parse_time(available.get("lastTransitionTime")),
-            reason=str(available.get("reason") or ""),
-            message=str(available.get("message") or ""),
-        )
-    }
+    entry = managed_cluster_entry(body)
+    return {entry.name: entry}

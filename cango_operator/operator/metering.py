@@ -64,7 +64,7 @@ class _Account:
     reported: dict[str, float]
 
 
-class UsageMeter:
+class UsageLedger:
     """Per-job usage totals. Every ``interval`` seconds one round reports every job's
     totals; in between, a job's totals are reported only with a status write it makes
     anyway. Times are monotonic seconds."""

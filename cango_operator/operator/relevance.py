@@ -16,12 +16,21 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from cango_operator.builders.hashing import stamped_hash
 from cango_operator.builders.labels import JOB_LABEL
-from cango_operator.operator.indexes import AVAILABLE_CONDITION
+from cango_operator.operator.projections import (
+    current_ready_replicas,
+    deleting,
+    managed_cluster_entry,
+    meta_of,
+    namespace_entry,
+    node_entry,
+    operator_labels,
+    status_of,
+)
 
 #: Measured power below this change (W) never requests a round by itself.
 MIN_POWER_STEP_W = 50.0
@@ -54,14 +63,6 @@ class PlanInputs:
         return False
 
 
-def _meta(body: Mapping[str, Any]) -> Mapping[str, Any]:
-    return body.get("metadata") or {}
-
-
-def _status(body: Mapping[str, Any]) -> Mapping[str, Any]:
-    return body.get("status") or {}
-
-
 def _canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=str)
 
@@ -69,15 +70,14 @@ def _canonical(value: Any) -> str:
 def _common(body: Mapping[str, Any]) -> tuple[Any, ...]:
     """What every kind shares: its spec (generation alone would miss objects without a
     status subresource) and whether it is being deleted."""
-    meta = _meta(body)
-    return (_canonical(body.get("spec")), bool(meta.get("deletionTimestamp")))
+    return (_canonical(body.get("spec")), deleting(body))
 
 
 def job_inputs(body: Mapping[str, Any]) -> PlanInputs:
     """An InferenceJob: its spec and the placements recorded in its status (the engine
     keeps those). Ready counts, phase, conditions and messages are the operator's own
     output, written by the rounds from other objects."""
-    status = _status(body)
+    status = status_of(body)
     return PlanInputs((*_common(body), _canonical(status.get("placements"))))
 
 
@@ -85,7 +85,7 @@ def site_inputs(body: Mapping[str, Any]) -> PlanInputs:
     """A Site: spec, phase, price, measured latency, and the power numbers the engine
     reads (within a tolerance); whether a live feed has reported. Not the GPU and node
     aggregates, which the rounds write."""
-    status = _status(body)
+    status = status_of(body)
     power = status.get("power") or {}
     capacity = float(((body.get("spec") or {}).get("power") or {}).get("capacityKw") or 0.0)
     step = max(MIN_SITE_STEP_KW, POWER_STEP_SHARE * capacity)
@@ -107,7 +107,7 @@ def gpunode_inputs(body: Mapping[str, Any]) -> PlanInputs:
     """A GpuNode: spec, phase, which GPUs are unhealthy, GPUs allocated, whether an agent
     has ever reported, and the node's measured power (within a tolerance). Not the
     heartbeat time (staleness is checked by the clock), temperatures or utilisation."""
-    status = _status(body)
+    status = status_of(body)
     gpu = ((body.get("spec") or {}).get("gpu")) or {}
     nominal = float(gpu.get("count") or 0) * float(gpu.get("maxPowerW") or 0)
     unhealthy = tuple(
@@ -127,46 +127,27 @@ def gpunode_inputs(body: Mapping[str, Any]) -> PlanInputs:
 
 
 def node_inputs(body: Mapping[str, Any]) -> PlanInputs:
-    """A Kubernetes Node: the operator's labels, taints, cordon, Ready, deletion. Not its
-    status heartbeats, images, addresses or capacity."""
-    meta = _meta(body)
-    spec = body.get("spec") or {}
-    labels = {k: v for k, v in (meta.get("labels") or {}).items() if k.startswith("compute.")}
-    ready = any(
-        c.get("type") == "Ready" and c.get("status") == "True"
-        for c in _status(body).get("conditions") or []
-    )
-    exact = (
-        _canonical(labels),
-        _canonical(spec.get("taints")),
-        bool(spec.get("unschedulable")),
-        ready,
-        bool(meta.get("deletionTimestamp")),
-    )
-    return PlanInputs(exact)
+    """A Kubernetes Node: its record in the index (the operator's labels, taints, cordon,
+    Ready, deletion), but for its resourceVersion. Not its status heartbeats, images,
+    addresses or capacity."""
+    return PlanInputs((replace(node_entry(body), resource_version=""),))
 
 
 def owned_inputs(body: Mapping[str, Any]) -> PlanInputs:
     """A Deployment or Service of a job: which job, node and template hash, its owner,
     replicas, and ready replicas of the current template. Not observedGeneration,
     conditions or the counts of a rollout in between."""
-    meta = _meta(body)
-    spec = body.get("spec") or {}
-    status = _status(body)
+    meta = meta_of(body)
     owners = tuple(o.get("uid") for o in meta.get("ownerReferences") or [] if o.get("controller"))
-    replicas = int(spec.get("replicas") or 0)
-    ready = min(
-        int(status.get("readyReplicas") or 0), int(status.get("updatedReplicas") or 0), replicas
-    )
     labels = meta.get("labels") or {}
     exact = (
         meta.get("uid"),
-        _canonical({k: v for k, v in labels.items() if k.startswith("compute.")}),
+        _canonical(operator_labels(labels)),
         stamped_hash(body),
         owners,
-        replicas,
-        ready,
-        bool(meta.get("deletionTimestamp")),
+        int((body.get("spec") or {}).get("replicas") or 0),
+        current_ready_replicas(body),
+        deleting(body),
         labels.get(JOB_LABEL),
     )
     return PlanInputs(exact)
@@ -175,9 +156,9 @@ def owned_inputs(body: Mapping[str, Any]) -> PlanInputs:
 def work_inputs(body: Mapping[str, Any]) -> PlanInputs:
     """A ManifestWork: which job, the hash of what it holds, the ready replicas its
     cluster reported per Deployment, deletion. Not its conditions or sync times."""
-    meta = _meta(body)
+    meta = meta_of(body)
     ready: list[tuple[str, Any]] = []
-    for manifest in (_status(body).get("resourceStatus") or {}).get("manifests") or []:
+    for manifest in (status_of(body).get("resourceStatus") or {}).get("manifests") or []:
         name = (manifest.get("resourceMeta") or {}).get("name", "")
         values = (manifest.get("statusFeedback") or {}).get("values") or []
         ready.append((name, _canonical(values)))
@@ -185,7 +166,7 @@ def work_inputs(body: Mapping[str, Any]) -> PlanInputs:
         meta.get("uid"),
         stamped_hash(body),
         tuple(sorted(ready)),
-        bool(meta.get("deletionTimestamp")),
+        deleting(body),
         (meta.get("labels") or {}).get(JOB_LABEL),
     )
     return PlanInputs(exact)
@@ -194,17 +175,14 @@ def work_inputs(body: Mapping[str, Any]) -> PlanInputs:
 def namespace_inputs(body: Mapping[str, Any]) -> PlanInputs:
     """A Namespace (watched only by an operator limited to some namespaces): whether it
     is terminating. Not its labels or status."""
-    return PlanInputs((bool(_meta(body).get("deletionTimestamp")),))
+    return PlanInputs((namespace_entry(body).terminating,))
 
 
 def managed_cluster_inputs(body: Mapping[str, Any]) -> PlanInputs:
     """A ManagedCluster (with ``--federation``): its availability and since when. Not the
     agent's other conditions, its capacity or version."""
-    available: Mapping[str, Any] = next(
-        (c for c in _status(body).get("conditions") or [] if c.get("type") == AVAILABLE_CONDITION),
-        {},
-    )
-    return PlanInputs((available.get("status"), available.get("lastTransitionTime")))
+    cluster = managed_cluster_entry(body)
+    return PlanInputs((cluster.available, cluster.since))
 
 
 def _number(value: Any) -> float | None:
@@ -242,7 +220,7 @@ class ChangeFilter:
         inputs_of = INPUTS.get(plural)
         if inputs_of is None:
             return True
-        meta = _meta(body)
+        meta = meta_of(body)
         key = (plural, str(meta.get("namespace") or ""), str(meta.get("name") or ""))
         if event == "DELETED":
             self._last.pop(key, None)

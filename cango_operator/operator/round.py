@@ -25,7 +25,7 @@ from cango_operator.operator.applier import JobIntent, PlanApplier
 from cango_operator.operator.fleet_metrics import reason_label
 from cango_operator.operator.kube import KubeWriter, describe, is_status
 from cango_operator.operator.memory import WriteMemory
-from cango_operator.operator.metering import Line, UsageMeter, rate_of
+from cango_operator.operator.metering import Line, UsageLedger, rate_of
 from cango_operator.operator.options import DEFAULT_USAGE_INTERVAL
 from cango_operator.operator.round_metrics import record_round
 from cango_operator.operator.sitepower import SitePowerFeeds
@@ -94,10 +94,10 @@ class Reconciler:
         self.last: RoundResult | None = None
         self._stale: frozenset[str] = frozenset()
         self._next_replacement: datetime | None = None
-        self.meter = UsageMeter(usage_interval_seconds, time.monotonic())
+        self.ledger = UsageLedger(usage_interval_seconds, time.monotonic())
 
     def _usage_fn(self, view: FleetView) -> UsageFn:
-        """Each job's usage from this round's meter (started by the caller)."""
+        """Each job's usage from the ledger (its round started by the caller)."""
         pue = {name: site.spec.power.pue for name, site in view.sites.items()}
 
         def usage(
@@ -108,19 +108,19 @@ class Reconciler:
                 for row in rows
             ]
             persisted = job.status.usage if job.status is not None else None
-            self.meter.observe(
+            self.ledger.observe(
                 key,
                 job.metadata.uid or key,
                 persisted.model_dump(by_alias=True) if persisted is not None else None,
                 rate_of(lines, ready),
             )
-            return self.meter.usage(key, fresh=fresh)
+            return self.ledger.usage(key, fresh=fresh)
 
         return usage
 
     def usage_due(self) -> bool:
         """Whether some job's usage in its status is an interval old."""
-        return self.meter.due(time.monotonic())
+        return self.ledger.due(time.monotonic())
 
     @property
     def stale_nodes(self) -> frozenset[str]:
@@ -178,9 +178,9 @@ class Reconciler:
             return self.applier.ready_replicas(job, rows, world)
 
         held = held_for_meter(view, plan, snapshot)
-        self.meter.start_round(time.monotonic())
+        self.ledger.start_round(time.monotonic())
         decisions = job_decisions(view, plan, ready, self._usage_fn(view), held)
-        self.meter.keep_only(view.jobs)
+        self.ledger.keep_only(view.jobs)
         result = RoundResult(jobs=len(decisions) + len(view.failed))
         timings = {"plan": time.monotonic() - started}
 

@@ -23,15 +23,14 @@ from typing import Any
 
 from kubernetes import client
 
-from cango_operator.api import FeedType, Site, SitePhase
+from cango_operator.api import Condition, FeedType, Site, SitePhase
 from cango_operator.builders import fingerprint, with_round_conditions
 from cango_operator.errors import ConfigError
 from cango_operator.operator.kube import KubeWriter
 from cango_operator.operator.metrics import REGISTRY
 from cango_operator.power import (
-    Condition,
     FeedSample,
-    FeedStatus,
+    FeedState,
     GpuLoad,
     PowerMetrics,
     PowerRunner,
@@ -136,7 +135,7 @@ class SitePowerFeeds:
                 spec = site_power_spec_of(site.spec)
             except ConfigError:
                 continue  # logged where the round reads it
-            feed = FeedStatus("static feed (spec values)", last_good=FeedSample(timestamp=now))
+            feed = FeedState("static feed (spec values)", last_good=FeedSample(timestamp=now))
             state = compute_site_power(spec, feed, self.load(name), now)
             phase = site.status.phase if site.status is not None else None
             state = replace(state, phase=phase or SitePhase.READY)
@@ -180,11 +179,4 @@ def _power_metrics() -> PowerMetrics:
 
 
 def _stored_conditions(site: Site) -> list[Condition]:
-    if site.status is None:
-        return []
-    out = []
-    for cond in site.status.conditions:
-        parsed = Condition.from_dict(cond.model_dump(by_alias=True, mode="json"))
-        if parsed is not None:
-            out.append(parsed)
-    return out
+    return list(site.status.conditions) if site.status is not None else []

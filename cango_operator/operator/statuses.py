@@ -19,6 +19,7 @@ from cango_operator.api import (
     JobPlacement,
     Site,
 )
+from cango_operator.api.conditions import condition_json, settle_conditions
 from cango_operator.builders import (
     NodeView,
     Shortfall,
@@ -28,7 +29,6 @@ from cango_operator.builders import (
     fingerprint,
     heartbeat_observation,
     job_status,
-    merge_conditions,
     reachability_observation,
     site_aggregates,
     site_latency,
@@ -280,8 +280,8 @@ def site_round_conditions(view: FleetView) -> dict[str, list[dict[str, Any]]]:
         gap = meter_gap(site)
         if gap is not None:
             observed.append(reconciled_observation(gap, existing, view.now))
-        merged = merge_conditions(existing, observed, generation=None, now=view.now)
-        out[name] = [c for c in merged if c["type"] in {o.type for o in observed}]
+        settled = settle_conditions(existing, observed, now=view.now)
+        out[name] = [condition_json(c) for c in settled]
     return out
 
 

@@ -40,7 +40,7 @@ from cango_operator.operator.applier import (
     ApplyReport,
     JobIntent,
     PlanApplier,
-    Write,
+    WriteCall,
     job_key,
     owned_key,
 )
@@ -72,7 +72,7 @@ class ManifestWorkApplier:
 
     async def realize(self, intents: Sequence[JobIntent], world: World) -> ApplyReport:
         local_intents = []
-        writes: list[Write] = []
+        writes: list[WriteCall] = []
         report = ApplyReport()
         for intent in intents:
             local_rows = [r for r in intent.rows if world.cluster_of(r.site) is None]
@@ -103,7 +103,7 @@ class ManifestWorkApplier:
         rows: Sequence[JobPlacement],
         world: World,
         report: ApplyReport,
-    ) -> list[Write]:
+    ) -> list[WriteCall]:
         by_cluster: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for row in rows:
             cluster = world.cluster_of(row.site)
@@ -112,7 +112,7 @@ class ManifestWorkApplier:
             by_cluster[cluster].append(build_placement_deployment(job, row, host=host))
         service = build_service(job) if by_cluster else None
         observed = {w.cluster: w for w in world.works.get(job_key(job), [])}
-        out: list[Write] = []
+        out: list[WriteCall] = []
         for cluster, deployments in sorted(by_cluster.items()):
             assert service is not None
             if not world.cluster_reachable(cluster):
@@ -135,7 +135,7 @@ class ManifestWorkApplier:
             out.append(self._delete(current, report))
         return out
 
-    def _sweep_orphans(self, world: World, report: ApplyReport) -> list[Write]:
+    def _sweep_orphans(self, world: World, report: ApplyReport) -> list[WriteCall]:
         """Delete the works of jobs that are gone or going (no owner reference can do it:
         the work and the job live in different namespaces)."""
         live = {owned_key(e.namespace, e.name) for e in world.jobs.values() if not e.deleting}
@@ -157,7 +157,7 @@ class ManifestWorkApplier:
 
     def _apply(
         self, manifest: dict[str, Any], observed: WorkEntry | None, report: ApplyReport
-    ) -> Write:
+    ) -> WriteCall:
         meta = manifest["metadata"]
         key = _memory_key(meta["namespace"], meta["name"])
         version = observed.resource_version if observed is not None else ""
@@ -171,7 +171,7 @@ class ManifestWorkApplier:
 
         return write
 
-    def _delete(self, work: WorkEntry, report: ApplyReport) -> Write:
+    def _delete(self, work: WorkEntry, report: ApplyReport) -> WriteCall:
         key = _memory_key(work.cluster, work.name)
 
         async def write() -> None:

@@ -24,12 +24,10 @@ from cango_operator.operator.indexes import (
     WORKS,
     ClusterEntry,
     JobEntry,
-    ManagedClusterEntry,
-    NamespaceEntry,
-    NodeEntry,
     OwnedEntry,
     WorkEntry,
 )
+from cango_operator.operator.projections import ManagedClusterEntry, NamespaceEntry, NodeEntry
 
 V = TypeVar("V")
 

@@ -12,17 +12,15 @@ Typical use by the operator::
 """
 
 from cango_operator.api import SitePhase
-from cango_operator.power.conditions import Condition
 from cango_operator.power.feeds import (
     FeedConfig,
     FeedErrorKind,
     FeedProblem,
+    FeedReader,
     FeedReadError,
     FeedSample,
     FeedTiming,
     LoadScope,
-    PowerFeed,
-    SecretRef,
     SecretResolver,
     build_feed,
     parse_feed_config,
@@ -31,7 +29,7 @@ from cango_operator.power.feeds.config import feed_config_of
 from cango_operator.power.metrics import PowerMetrics
 from cango_operator.power.model import (
     PLACEABLE_PHASES,
-    FeedStatus,
+    FeedState,
     GpuLoad,
     SitePowerState,
     compute_site_power,
@@ -47,22 +45,20 @@ from cango_operator.power.spec import (
 __all__ = [
     "PLACEABLE_PHASES",
     "Clock",
-    "Condition",
     "FeedConfig",
     "FeedErrorKind",
     "FeedProblem",
     "FeedReadError",
+    "FeedReader",
     "FeedSample",
-    "FeedStatus",
+    "FeedState",
     "FeedTiming",
     "GpuLoad",
     "GpuLoadProvider",
     "LoadScope",
-    "PowerFeed",
     "PowerMetrics",
     "PowerRunner",
     "SanityLimits",
-    "SecretRef",
     "SecretResolver",
     "SitePhase",
     "SitePowerSpec",

@@ -37,12 +37,13 @@ Phases, first match wins:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from cango_operator.api import SitePhase, budget, rfc3339
-from cango_operator.power.conditions import Condition
+from cango_operator.api import Condition, SitePhase, budget, rfc3339
+from cango_operator.api.conditions import Observation, condition_json, settle_conditions
 from cango_operator.power.feeds.base import FeedProblem, FeedReadError, FeedSample
 from cango_operator.power.sanity import check_age
 from cango_operator.power.spec import SitePowerSpec
@@ -53,6 +54,8 @@ COND_POWER_FEED_HEALTHY = "PowerFeedHealthy"
 COND_PRICE_FEED_HEALTHY = "PriceFeedHealthy"
 COND_CURTAILED = "Curtailed"
 COND_ACCEPTING = "AcceptingPlacements"
+#: A condition message is cut to this many characters (a feed's error can be long).
+MAX_MESSAGE_CHARS = 1000
 
 
 @dataclass(frozen=True)
@@ -64,7 +67,7 @@ class GpuLoad:
 
 
 @dataclass(frozen=True)
-class FeedStatus:
+class FeedState:
     """What the runner knows about a site's feed: last good sample and last poll's fault."""
 
     description: str
@@ -120,7 +123,7 @@ class SitePowerState:
         status: dict[str, Any] = {
             "phase": self.phase.value,
             "power": power,
-            "conditions": [c.to_dict() for c in self.conditions],
+            "conditions": [condition_json(c) for c in self.conditions],
         }
         if self.energy_price_usd_per_mwh is not None:
             status["energyPriceUsdPerMwh"] = self.energy_price_usd_per_mwh
@@ -136,9 +139,15 @@ class _Loads:
 
 
 def compute_site_power(
-    spec: SitePowerSpec, feed: FeedStatus, gpu: GpuLoad, now: datetime
+    spec: SitePowerSpec,
+    feed: FeedState,
+    gpu: GpuLoad,
+    now: datetime,
+    previous: Iterable[Condition] = (),
 ) -> SitePowerState:
-    """The site's phase, power figures and conditions at ``now``."""
+    """The site's phase, power figures and conditions at ``now``; a condition whose status
+    is the same as in ``previous`` (the last published, or the stored status) keeps its
+    transition time."""
     problem = _feed_problem(spec, feed, now)
     gpu_draw = gpu.node_power_kw * spec.pue
     committed = gpu.committed_kw * spec.pue
@@ -186,12 +195,12 @@ def compute_site_power(
         loads=loads,
         problem=problem,
         price_problem=price_problem,
-        now=now,
     )
-    return replace(state, conditions=tuple(conditions))
+    settled = settle_conditions(previous, conditions, now=now)
+    return replace(state, conditions=tuple(settled))
 
 
-def _feed_problem(spec: SitePowerSpec, feed: FeedStatus, now: datetime) -> FeedProblem | None:
+def _feed_problem(spec: SitePowerSpec, feed: FeedState, now: datetime) -> FeedProblem | None:
     """The reason the feed cannot be trusted right now, or ``None``."""
     if feed.problem is not None:
         return feed.problem
@@ -244,7 +253,7 @@ def _load_of(sample: FeedSample | None) -> float | None:
     return sample.total_load_kw if sample.total_load_kw is not None else sample.mining_load_kw
 
 
-def _sample_summary(feed: FeedStatus) -> str:
+def _sample_summary(feed: FeedState) -> str:
     sample = feed.last_good
     if sample is None:
         return f"{feed.description}: no sample yet"
@@ -263,90 +272,91 @@ def _sample_summary(feed: FeedStatus) -> str:
 def _conditions(
     *,
     spec: SitePowerSpec,
-    feed: FeedStatus,
+    feed: FeedState,
     state: SitePowerState,
     loads: _Loads,
     problem: FeedProblem | None,
     price_problem: FeedProblem | None,
-    now: datetime,
-) -> list[Condition]:
-    def cond(type_: str, status: str, reason: str, message: str) -> Condition:
-        return Condition(type_, status, reason, message, now)
+) -> list[Observation]:
+    def cond(type_: str, status: bool | None, reason: str, message: str) -> Observation:
+        if len(message) > MAX_MESSAGE_CHARS:
+            message = message[: MAX_MESSAGE_CHARS - 3] + "..."
+        return Observation(type_, status, reason, message)
 
     unknown = state.phase is SitePhase.UNKNOWN
     conditions = []
     if problem is not None:
         conditions.append(
-            cond(COND_POWER_FEED_HEALTHY, "False", problem.kind.reason, problem.message)
+            cond(COND_POWER_FEED_HEALTHY, False, problem.kind.reason, problem.message)
         )
     elif feed.last_good is None:
         conditions.append(
-            cond(COND_POWER_FEED_HEALTHY, "Unknown", "AwaitingFirstSample", state.feed_message)
+            cond(COND_POWER_FEED_HEALTHY, None, "AwaitingFirstSample", state.feed_message)
         )
     else:
-        conditions.append(cond(COND_POWER_FEED_HEALTHY, "True", "SampleFresh", state.feed_message))
+        conditions.append(cond(COND_POWER_FEED_HEALTHY, True, "SampleFresh", state.feed_message))
 
     if feed.provides_price:
         if price_problem is not None:
             conditions.append(
                 cond(
                     COND_PRICE_FEED_HEALTHY,
-                    "False",
+                    False,
                     price_problem.kind.reason,
                     f"{price_problem.message}; using the spec's energyPriceUsdPerMwh",
                 )
             )
         elif unknown:
             conditions.append(
-                cond(COND_PRICE_FEED_HEALTHY, "Unknown", "FeedUnhealthy", state.feed_message)
+                cond(COND_PRICE_FEED_HEALTHY, None, "FeedUnhealthy", state.feed_message)
             )
         else:
             conditions.append(
                 cond(
                     COND_PRICE_FEED_HEALTHY,
-                    "True",
+                    True,
                     "PriceFresh",
                     f"{state.energy_price_usd_per_mwh:g} USD/MWh",
                 )
             )
 
     if unknown:
-        conditions.append(cond(COND_CURTAILED, "Unknown", "FeedUnhealthy", state.feed_message))
+        conditions.append(cond(COND_CURTAILED, None, "FeedUnhealthy", state.feed_message))
     elif loads.capacity_reason:
         conditions.append(
             cond(
                 COND_CURTAILED,
-                "True",
+                True,
                 loads.capacity_reason,
                 f"capacity now {state.capacity_kw:g} kW of {spec.capacity_kw:g} kW contracted",
             )
         )
     else:
         conditions.append(
-            cond(COND_CURTAILED, "False", "FullCapacity", f"{spec.capacity_kw:g} kW contracted")
+            cond(COND_CURTAILED, False, "FullCapacity", f"{spec.capacity_kw:g} kW contracted")
         )
 
     if unknown:
         conditions.append(
             cond(
                 COND_ACCEPTING,
-                "False",
+                False,
                 "FeedUnhealthy",
                 f"no new placements, running work stays: {state.feed_message}",
             )
         )
     elif state.phase is SitePhase.OFFLINE:
-        conditions.append(cond(COND_ACCEPTING, "False", "Offline", "the site has no capacity"))
+        conditions.append(cond(COND_ACCEPTING, False, "Offline", "the site has no capacity"))
     elif state.phase is SitePhase.CURTAILED:
         message = f"curtailed to {state.capacity_kw:g} kW: no new placements"
         if state.gpu_excess_kw > 0:
             message += f"; {state.gpu_excess_kw:g} kW of GPU work must move"
-        conditions.append(cond(COND_ACCEPTING, "False", "Curtailed", message))
+        conditions.append(cond(COND_ACCEPTING, False, "Curtailed", message))
     else:
         message = f"{state.available_kw:g} kW available"
         if state.gpu_excess_kw > 0:
             message += f"; {state.gpu_excess_kw:g} kW of GPU work does not fit"
-        conditions.append(cond(COND_ACCEPTING, "True", state.phase.value, message))
+        conditions.append(cond(COND_ACCEPTING, True, state.phase.value, message))
     return conditions
 
 

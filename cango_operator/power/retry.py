@@ -15,9 +15,9 @@ from collections.abc import Awaitable, Callable
 from cango_operator.power.feeds.base import (
     RETRYABLE_KINDS,
     FeedErrorKind,
+    FeedReader,
     FeedReadError,
     FeedSample,
-    PowerFeed,
 )
 from cango_operator.power.feeds.config import FeedTiming
 
@@ -33,7 +33,7 @@ def backoff_seconds(attempt: int, timing: FeedTiming, rng: random.Random) -> flo
 
 
 async def read_with_retries(
-    feed: PowerFeed,
+    feed: FeedReader,
     timing: FeedTiming,
     *,
     rng: random.Random,

@@ -21,17 +21,17 @@ from types import TracebackType
 
 import aiohttp
 
-from cango_operator.power.conditions import Condition, keep_transition_times
+from cango_operator.api import Condition
 from cango_operator.power.feeds.base import (
     FeedErrorKind,
     FeedProblem,
+    FeedReader,
     FeedReadError,
-    PowerFeed,
     SecretResolver,
 )
 from cango_operator.power.feeds.factory import build_feed
 from cango_operator.power.metrics import PowerMetrics
-from cango_operator.power.model import FeedStatus, GpuLoad, SitePowerState, compute_site_power
+from cango_operator.power.model import FeedState, GpuLoad, SitePowerState, compute_site_power
 from cango_operator.power.retry import read_with_retries
 from cango_operator.power.sanity import SanityLimits, check_sample
 from cango_operator.power.spec import SitePowerSpec
@@ -119,7 +119,7 @@ class PowerRunner:
         worker = self._sites.get(name)
         if worker is not None and worker.spec.feed == spec.feed:
             worker.spec = spec
-            if worker.feed_status.last_good is not None or worker.feed_status.problem:
+            if worker.feed_state.last_good is not None or worker.feed_state.problem:
                 await worker.publish()
             return
         previous = worker.conditions if worker is not None else tuple(conditions)
@@ -158,7 +158,7 @@ class PowerRunner:
         except KeyError:
             raise KeyError(f"no site {name!r} in the power runner") from None
 
-    def _build_feed(self, spec: SitePowerSpec) -> PowerFeed:
+    def _build_feed(self, spec: SitePowerSpec) -> FeedReader:
         assert self._session is not None, "the runner is not started"
         return build_feed(
             spec.feed, session=self._session, clock=self._clock, secrets=self._secrets
@@ -178,8 +178,8 @@ class _SiteWorker:
         self.runner = runner
         self.name = name
         self.spec = spec
-        self.feed: PowerFeed | None = None
-        self.feed_status = FeedStatus(
+        self.feed: FeedReader | None = None
+        self.feed_state = FeedState(
             description=f"{spec.feed.type.value} feed", provides_price=spec.feed.provides_price
         )
         self.state: SitePowerState | None = None
@@ -192,7 +192,7 @@ class _SiteWorker:
 
     def start(self) -> None:
         self.feed = self.runner._build_feed(self.spec)
-        self.feed_status = replace(self.feed_status, description=self.feed.description)
+        self.feed_state = replace(self.feed_state, description=self.feed.description)
         self.task = asyncio.create_task(self.run(), name=f"power-feed:{self.name}")
 
     async def stop(self) -> None:
@@ -226,17 +226,17 @@ class _SiteWorker:
             sample = await read_with_retries(feed, timing, rng=runner._rng)
             limits = SanityLimits(self.spec.capacity_kw, timing.stale_after_seconds)
             sample = check_sample(sample, limits, runner._clock(), feed.description)
-            self.feed_status = replace(self.feed_status, last_good=sample, problem=None)
+            self.feed_state = replace(self.feed_state, last_good=sample, problem=None)
         except FeedReadError as fault:
             error = fault.kind
-            self.feed_status = replace(self.feed_status, problem=fault.problem)
+            self.feed_state = replace(self.feed_state, problem=fault.problem)
         except Exception as exc:
             log.exception("site %s: %s failed unexpectedly", self.name, feed.description)
             error = FeedErrorKind.INTERNAL
             problem = FeedProblem(
                 error, f"{feed.description}: adapter failed unexpectedly ({type(exc).__name__})"
             )
-            self.feed_status = replace(self.feed_status, problem=problem)
+            self.feed_state = replace(self.feed_state, problem=problem)
         self._log_transition(error)
         if runner._metrics is not None:
             runner._metrics.observe_poll(
@@ -251,10 +251,10 @@ class _SiteWorker:
                 self.gpu_load = runner._gpu_load(self.name)
             except Exception:
                 log.exception("site %s: GPU load unavailable, keeping the last known", self.name)
-            state = compute_site_power(self.spec, self.feed_status, self.gpu_load, runner._clock())
-            conditions = keep_transition_times(state.conditions, self.conditions)
-            state = replace(state, conditions=conditions)
-            self.state, self.conditions = state, conditions
+            state = compute_site_power(
+                self.spec, self.feed_state, self.gpu_load, runner._clock(), self.conditions
+            )
+            self.state, self.conditions = state, state.conditions
             if runner._metrics is not None:
                 runner._metrics.observe_state(
                     self.name, self.spec.feed.type.value, state, runner._clock
@@ -270,7 +270,7 @@ class _SiteWorker:
         if error == self.logged_kind:
             return
         if error is None:
-            log.info("site %s: %s recovered", self.name, self.feed_status.description)
-        elif self.feed_status.problem is not None:
-            log.warning("site %s: %s", self.name, self.feed_status.problem.message)
+            log.info("site %s: %s recovered", self.name, self.feed_state.description)
+        elif self.feed_state.problem is not None:
+            log.warning("site %s: %s", self.name, self.feed_state.problem.message)
         self.logged_kind = error

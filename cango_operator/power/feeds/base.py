@@ -120,7 +120,7 @@ def make_sample(
     )
 
 
-class PowerFeed(Protocol):
+class FeedReader(Protocol):
     """One site's power source. ``read`` returns a sample or raises :class:`FeedReadError`."""
 
     @property

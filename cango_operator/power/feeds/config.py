@@ -21,6 +21,7 @@ from cango_operator.api import (
     ModbusDataType,
     ModbusRegisterType,
     PowerFeed,
+    SecretRef,
     WordOrder,
     problems_at,
 )
@@ -32,17 +33,6 @@ DEFAULT_INTERVAL_SECONDS = 15.0
 STALE_AFTER_INTERVALS = 6.0
 MAX_TIMEOUT_SECONDS = 10.0
 DEFAULT_RETRIES = 2
-
-
-@dataclass(frozen=True)
-class SecretRef:
-    """A Secret with feed credentials; no namespace: the operator's own namespace."""
-
-    name: str
-    namespace: str | None = None
-
-    def __str__(self) -> str:
-        return f"{self.namespace}/{self.name}" if self.namespace else self.name
 
 
 @dataclass(frozen=True)
@@ -147,16 +137,11 @@ def feed_config_of(feed: PowerFeed | None) -> FeedConfig:
         timing = _timing(feed) if feed is not None else FeedTiming()
         scope = feed.load_scope if feed is not None else LoadScope.SITE
         return FeedConfig(type=FeedType.STATIC, timing=timing, load_scope=scope)
-    secret = (
-        SecretRef(name=feed.secret_ref.name, namespace=feed.secret_ref.namespace)
-        if feed.secret_ref is not None
-        else None
-    )
     return FeedConfig(
         type=feed.type,
         timing=_timing(feed),
         load_scope=feed.load_scope,
-        secret=secret,
+        secret=feed.secret_ref,
         source=_source(feed),
     )
 

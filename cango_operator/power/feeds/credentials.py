@@ -10,8 +10,8 @@ from __future__ import annotations
 import base64
 from collections.abc import Awaitable, Callable, Mapping
 
+from cango_operator.api import SecretRef
 from cango_operator.power.feeds.base import FeedErrorKind, FeedReadError, SecretResolver
-from cango_operator.power.feeds.config import SecretRef
 
 AuthHeaders = Callable[[], Awaitable[Mapping[str, str]]]
 

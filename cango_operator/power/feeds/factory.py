@@ -7,7 +7,7 @@ from datetime import datetime
 
 import aiohttp
 
-from cango_operator.power.feeds.base import PowerFeed, SecretResolver
+from cango_operator.power.feeds.base import FeedReader, SecretResolver
 from cango_operator.power.feeds.config import (
     FeedConfig,
     HttpFeedConfig,
@@ -27,7 +27,7 @@ def build_feed(
     session: aiohttp.ClientSession,
     clock: Callable[[], datetime],
     secrets: SecretResolver | None = None,
-) -> PowerFeed:
+) -> FeedReader:
     """The adapter for ``config``; HTTP-based feeds share the caller's ``session``."""
     auth: AuthHeaders = no_auth
     if config.secret is not None:

@@ -34,9 +34,8 @@ from cango_operator.api import (
     crd_manifest,
     rfc3339,
 )
+from cango_operator.api import conditions as api_conditions
 from cango_operator.api.base import to_camel
-from cango_operator.builders import conditions as builder_conditions
-from cango_operator.power import conditions as power_conditions
 from cango_operator.power import model as power_model
 from tests.unit.api.contract import (
     CONTRACT_ENUMS,
@@ -420,5 +419,5 @@ class TestOneTimeFormat:
         assert rfc3339(moment) == "2026-11-22T15:04:05Z"
 
     def test_the_operator_the_feeds_and_the_agent_write_times_the_same_way(self) -> None:
-        for module in (agent_status, builder_conditions, power_conditions, power_model):
+        for module in (agent_status, api_conditions, power_model):
             assert module.rfc3339 is rfc3339

@@ -13,6 +13,7 @@ from typing import Any
 
 from cango_operator.operator import indexes
 from cango_operator.operator.memory import WriteMemory
+from cango_operator.operator.projections import AVAILABLE_CONDITION
 from cango_operator.operator.snapshot import build_snapshot
 from cango_operator.operator.statuses import (
     JobDecision,
@@ -135,7 +136,7 @@ class Fleet:
     def managed_cluster(self, name: str, available: str, since: str) -> None:
         """OCM's ManagedCluster on the hub, its availability as the lease controller says."""
         condition = {
-            "type": indexes.AVAILABLE_CONDITION,
+            "type": AVAILABLE_CONDITION,
             "status": available,
             "reason": "ManagedClusterLeaseUpdateStopped" if available == "Unknown" else "Ok",
             "message": "",

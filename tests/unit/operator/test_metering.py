@@ -4,22 +4,22 @@ from __future__ import annotations
 
 import pytest
 
-from cango_operator.operator.metering import Line, Rate, UsageMeter, rate_of
+from cango_operator.operator.metering import Line, Rate, UsageLedger, rate_of
 
 HOUR = 3600.0
 #: Two H100 replicas on one node (1 GPU, 700 W each) at a site of PUE 1.2.
 TWO_ON_ONE_NODE = [Line(replicas=2, gpus=2, power_w=1400.0, pue=1.2)]
 
 
-def meter_at(start: float = 0.0, interval: float = 300.0) -> UsageMeter:
-    return UsageMeter(interval, start)
+def ledger_at(start: float = 0.0, interval: float = 300.0) -> UsageLedger:
+    return UsageLedger(interval, start)
 
 
 def observe(
-    meter: UsageMeter, now: float, rate: Rate, persisted: dict[str, float] | None = None
+    ledger: UsageLedger, now: float, rate: Rate, persisted: dict[str, float] | None = None
 ) -> None:
-    meter.start_round(now)
-    meter.observe("t/chat", "uid-1", persisted, rate)
+    ledger.start_round(now)
+    ledger.observe("t/chat", "uid-1", persisted, rate)
 
 
 class TestRate:
@@ -41,63 +41,63 @@ class TestRate:
 
 class TestAccrual:
     def test_usage_accrues_at_the_rate_the_previous_round_saw(self) -> None:
-        meter = meter_at(interval=HOUR)
-        observe(meter, 0.0, rate_of(TWO_ON_ONE_NODE, ready=2))
-        observe(meter, HOUR / 2, Rate())  # half an hour at 2 GPUs, then stopped
-        observe(meter, HOUR, Rate())  # the interval: reported
-        assert meter.usage("t/chat") == {"gpuHours": 1.0, "energyKwh": pytest.approx(0.84)}
+        ledger = ledger_at(interval=HOUR)
+        observe(ledger, 0.0, rate_of(TWO_ON_ONE_NODE, ready=2))
+        observe(ledger, HOUR / 2, Rate())  # half an hour at 2 GPUs, then stopped
+        observe(ledger, HOUR, Rate())  # the interval: reported
+        assert ledger.usage("t/chat") == {"gpuHours": 1.0, "energyKwh": pytest.approx(0.84)}
 
     def test_a_job_continues_from_the_usage_in_its_status(self) -> None:
-        meter = meter_at(interval=HOUR)
-        observe(meter, 0.0, Rate(gpus=4), persisted={"gpuHours": 10.0, "energyKwh": 5.0})
-        assert meter.usage("t/chat") == {"gpuHours": 10.0, "energyKwh": 5.0}
-        observe(meter, HOUR, Rate())
-        assert meter.usage("t/chat") == {"gpuHours": 14.0, "energyKwh": 5.0}
+        ledger = ledger_at(interval=HOUR)
+        observe(ledger, 0.0, Rate(gpus=4), persisted={"gpuHours": 10.0, "energyKwh": 5.0})
+        assert ledger.usage("t/chat") == {"gpuHours": 10.0, "energyKwh": 5.0}
+        observe(ledger, HOUR, Rate())
+        assert ledger.usage("t/chat") == {"gpuHours": 14.0, "energyKwh": 5.0}
 
     def test_a_job_recreated_under_the_same_name_starts_from_its_own_status(self) -> None:
-        meter = meter_at(interval=1.0)
-        observe(meter, 0.0, Rate(gpus=4))
-        observe(meter, HOUR, Rate(gpus=4))
-        meter.start_round(2 * HOUR)
-        meter.observe("t/chat", "uid-2", None, Rate(gpus=1))
-        assert meter.usage("t/chat") == {"gpuHours": 0.0, "energyKwh": 0.0}
+        ledger = ledger_at(interval=1.0)
+        observe(ledger, 0.0, Rate(gpus=4))
+        observe(ledger, HOUR, Rate(gpus=4))
+        ledger.start_round(2 * HOUR)
+        ledger.observe("t/chat", "uid-2", None, Rate(gpus=1))
+        assert ledger.usage("t/chat") == {"gpuHours": 0.0, "energyKwh": 0.0}
 
     def test_unreadable_usage_in_a_status_counts_as_none(self) -> None:
-        meter = meter_at()
-        observe(meter, 0.0, Rate(), persisted={"gpuHours": -3, "energyKwh": "lots"})  # type: ignore[dict-item]
-        assert meter.usage("t/chat") == {"gpuHours": 0.0, "energyKwh": 0.0}
+        ledger = ledger_at()
+        observe(ledger, 0.0, Rate(), persisted={"gpuHours": -3, "energyKwh": "lots"})  # type: ignore[dict-item]
+        assert ledger.usage("t/chat") == {"gpuHours": 0.0, "energyKwh": 0.0}
 
     def test_a_job_that_is_gone_is_forgotten(self) -> None:
-        meter = meter_at()
-        observe(meter, 0.0, Rate(gpus=1))
-        meter.keep_only([])
-        assert meter.usage("t/chat") is None
+        ledger = ledger_at()
+        observe(ledger, 0.0, Rate(gpus=1))
+        ledger.keep_only([])
+        assert ledger.usage("t/chat") is None
 
 
 class TestWhenUsageIsWritten:
     def test_between_intervals_the_last_report_stands_so_a_settled_job_is_not_rewritten(
         self,
     ) -> None:
-        meter = meter_at(interval=300.0)
-        observe(meter, 0.0, Rate(gpus=3600.0))  # one GPU-hour per second, to see it move
-        observe(meter, 10.0, Rate(gpus=3600.0))
-        assert meter.usage("t/chat") == {"gpuHours": 0.0, "energyKwh": 0.0}
-        assert not meter.due(10.0)
+        ledger = ledger_at(interval=300.0)
+        observe(ledger, 0.0, Rate(gpus=3600.0))  # one GPU-hour per second, to see it move
+        observe(ledger, 10.0, Rate(gpus=3600.0))
+        assert ledger.usage("t/chat") == {"gpuHours": 0.0, "energyKwh": 0.0}
+        assert not ledger.due(10.0)
 
     def test_a_status_written_anyway_carries_the_running_totals(self) -> None:
-        meter = meter_at(interval=300.0)
-        observe(meter, 0.0, Rate(gpus=3600.0))
-        observe(meter, 10.0, Rate(gpus=3600.0))
-        assert meter.usage("t/chat", fresh=True) == {"gpuHours": 10.0, "energyKwh": 0.0}
+        ledger = ledger_at(interval=300.0)
+        observe(ledger, 0.0, Rate(gpus=3600.0))
+        observe(ledger, 10.0, Rate(gpus=3600.0))
+        assert ledger.usage("t/chat", fresh=True) == {"gpuHours": 10.0, "energyKwh": 0.0}
 
     def test_every_interval_one_round_reports_every_job(self) -> None:
-        meter = meter_at(interval=300.0)
-        observe(meter, 0.0, Rate(gpus=3600.0))
-        assert meter.due(300.0)
-        observe(meter, 300.0, Rate(gpus=3600.0))
-        assert meter.usage("t/chat") == {"gpuHours": 300.0, "energyKwh": 0.0}
-        assert not meter.due(301.0)
+        ledger = ledger_at(interval=300.0)
+        observe(ledger, 0.0, Rate(gpus=3600.0))
+        assert ledger.due(300.0)
+        observe(ledger, 300.0, Rate(gpus=3600.0))
+        assert ledger.usage("t/chat") == {"gpuHours": 300.0, "energyKwh": 0.0}
+        assert not ledger.due(301.0)
 
     def test_a_non_positive_interval_is_refused(self) -> None:
         with pytest.raises(ValueError, match="usage interval must be positive, got 0"):
-            UsageMeter(0, 0.0)
+            UsageLedger(0, 0.0)

@@ -16,7 +16,7 @@ from cango_operator.api.site import FEED_PATH_PATTERN
 from cango_operator.errors import ConfigError
 from cango_operator.power import (
     FeedSample,
-    FeedStatus,
+    FeedState,
     GpuLoad,
     SitePowerSpec,
     compute_site_power,
@@ -202,7 +202,7 @@ class TestStatusFields:
             capacity_kw=800,
             price_usd_per_mwh=55,
         )
-        feed = FeedStatus("http feed http://m/", sample, provides_price=True)
+        feed = FeedState("http feed http://m/", sample, provides_price=True)
         state = compute_site_power(spec, feed, GpuLoad(node_power_kw=300), NOW)
         assert state.gpu_excess_kw > 0  # the curtailed site cannot carry its GPUs
         status = state.status()
@@ -215,7 +215,7 @@ class TestStatusFields:
 
     def test_the_status_reads_back_through_the_api_model(self) -> None:
         spec = SitePowerSpec(capacity_kw=1000, feed=parse_feed_config({"type": "static"}))
-        feed = FeedStatus("static feed", FeedSample(timestamp=NOW))
+        feed = FeedState("static feed", FeedSample(timestamp=NOW))
         status = compute_site_power(spec, feed, GpuLoad(node_power_kw=10), NOW).status()
         site = Site.model_validate(
             {

@@ -13,6 +13,7 @@ from cango_operator.api import (
     ModbusDataType,
     ModbusRegisterType,
     PowerFeed,
+    SecretRef,
     load_manifests,
 )
 from cango_operator.errors import ConfigError
@@ -29,7 +30,6 @@ from cango_operator.power.feeds import (
     LoadScope,
     ModbusFeedConfig,
     PrometheusFeedConfig,
-    SecretRef,
     WordOrder,
 )
 
@@ -57,7 +57,7 @@ class TestFeedBlocks:
         assert config.timing.interval_seconds == 15
         assert config.timing.stale_after_seconds == 90
         assert config.timing.timeout_seconds == 10  # min(10 s, the interval)
-        assert config.secret == SecretRef("tx-rockdale-1-feed")
+        assert config.secret == SecretRef(name="tx-rockdale-1-feed")
         assert config.source == HttpFeedConfig(
             url="http://meter.site.local/power", load_path="site.load_kw", price_path="price"
         )
@@ -72,7 +72,7 @@ class TestFeedBlocks:
                 "secretRef": {"name": "prom-token", "namespace": "site-meters"},
             }
         )
-        assert config.secret == SecretRef("prom-token", "site-meters")
+        assert config.secret == SecretRef(name="prom-token", namespace="site-meters")
         assert str(config.secret) == "site-meters/prom-token"
 
     def test_fields_of_other_feed_types_are_ignored(self) -> None:
@@ -221,7 +221,7 @@ class TestFromTheApiModels:
                 "secretRef": {"name": "creds", "namespace": "meters"},
             }
         )
-        assert feed_config_of(feed).secret == SecretRef("creds", "meters")
+        assert feed_config_of(feed).secret == SecretRef(name="creds", namespace="meters")
         assert feed_config_of(None) == STATIC_FEED
 
 

@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 import aiohttp
 import pytest
 
-from cango_operator.power.feeds import FeedErrorKind, FeedReadError, LoadScope, SecretRef
+from cango_operator.api import SecretRef
+from cango_operator.power.feeds import FeedErrorKind, FeedReadError, LoadScope
 from cango_operator.power.feeds.config import HttpFeedConfig
 from cango_operator.power.feeds.credentials import secret_auth
 from cango_operator.power.feeds.http import HttpFeed
@@ -206,7 +207,7 @@ class TestCredentials:
             session,
             scope=LoadScope.SITE,
             clock=lambda: NOW,
-            auth=secret_auth(SecretRef("meter-creds", "power-meters"), secrets),
+            auth=secret_auth(SecretRef(name="meter-creds", namespace="power-meters"), secrets),
         )
         assert (await feed.read()).total_load_kw == 12000.0
 
@@ -222,7 +223,7 @@ class TestCredentials:
             session,
             scope=LoadScope.SITE,
             clock=lambda: NOW,
-            auth=secret_auth(SecretRef("c"), secrets),
+            auth=secret_auth(SecretRef(name="c"), secrets),
         )
         await feed.read()
         assert meter.state.last_authorization == "Basic " + b64encode(b"meter:pw").decode()
@@ -241,7 +242,7 @@ class TestCredentials:
             session,
             scope=LoadScope.SITE,
             clock=lambda: NOW,
-            auth=secret_auth(SecretRef("c"), secrets),
+            auth=secret_auth(SecretRef(name="c"), secrets),
         )
         fault = await fault_of(feed)
         assert fault.kind is FeedErrorKind.HTTP_STATUS
@@ -274,7 +275,7 @@ class TestCredentials:
             session,
             scope=LoadScope.SITE,
             clock=lambda: NOW,
-            auth=secret_auth(SecretRef("c"), secrets),
+            auth=secret_auth(SecretRef(name="c"), secrets),
         )
         fault = await fault_of(feed)
         assert fault.kind is FeedErrorKind.CREDENTIALS

@@ -9,11 +9,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from cango_operator.api import Condition, rfc3339
 from cango_operator.power import (
     FeedErrorKind,
     FeedProblem,
     FeedSample,
-    FeedStatus,
+    FeedState,
     GpuLoad,
     SitePhase,
     SitePowerSpec,
@@ -21,7 +22,6 @@ from cango_operator.power import (
     compute_site_power,
     parse_feed_config,
 )
-from cango_operator.power.conditions import Condition, keep_transition_times
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 FEED = parse_feed_config(
@@ -60,7 +60,7 @@ def power(
     gpu: GpuLoad = GPU,
     now: datetime = NOW,
 ) -> SitePowerState:
-    feed = FeedStatus("http feed http://meter/power", last_good, problem, provides_price=True)
+    feed = FeedState("http feed http://meter/power", last_good, problem, provides_price=True)
     return compute_site_power(spec, feed, gpu, now)
 
 
@@ -235,19 +235,34 @@ class TestStatusDocument:
     def test_unchanged_conditions_keep_their_transition_time(self) -> None:
         earlier = NOW - timedelta(hours=1)
         old = [
-            Condition("PowerFeedHealthy", "True", "SampleFresh", "x", earlier),
-            Condition("Curtailed", "True", "CapacityReduced", "x", earlier),
+            stored("PowerFeedHealthy", "True", "SampleFresh", earlier),
+            stored("Curtailed", "True", "CapacityReduced", earlier),
         ]
-        new = power(sample()).conditions
-        merged = {c.type: c.last_transition_time for c in keep_transition_times(new, old)}
+        feed = FeedState("http feed http://meter/power", sample(), provides_price=True)
+        new = compute_site_power(SPEC, feed, GPU, NOW, old).conditions
+        merged = {c.type: c.last_transition_time for c in new}
         assert merged["PowerFeedHealthy"] == earlier  # still True
         assert merged["Curtailed"] == NOW  # True -> False
         assert merged["AcceptingPlacements"] == NOW  # new
 
-    def test_condition_round_trips_through_the_api_form(self) -> None:
-        original = Condition("PowerFeedHealthy", "False", "FeedTimeout", "slow", NOW)
-        assert Condition.from_dict(original.to_dict()) == original
-        assert Condition.from_dict({"type": "X"}) is None
+    def test_long_feed_messages_are_cut(self) -> None:
+        problem = FeedProblem(FeedErrorKind.TIMEOUT, "slow " * 500)
+        status = power(sample(), problem=problem).status()
+        healthy = next(c for c in status["conditions"] if c["type"] == "PowerFeedHealthy")
+        assert len(healthy["message"]) == 1000
+        assert healthy["message"].endswith("...")
+
+
+def stored(type_: str, status: str, reason: str, when: datetime) -> Condition:
+    return Condition.model_validate(
+        {
+            "type": type_,
+            "status": status,
+            "reason": reason,
+            "message": "x",
+            "lastTransitionTime": rfc3339(when),
+        }
+    )
 
 
 kw = st.floats(min_value=0, max_value=30000, allow_nan=False)

@@ -9,7 +9,7 @@ from typing import Any
 from cango_operator.builders import build_deployment
 from cango_operator.power import (
     FeedSample,
-    FeedStatus,
+    FeedState,
     GpuLoad,
     SitePowerSpec,
     SitePowerState,
@@ -61,7 +61,7 @@ def power(
     spec = SitePowerSpec(capacity_kw=2000, reserve_kw=10, pue=PUE)
     sample = FeedSample(timestamp=sampled, mining_load_kw=mining_kw, capacity_kw=capacity_kw)
     kw = sum((d.replica_power_w or 0) * d.replicas for d in deployments) / 1000
-    feed = FeedStatus("test meter", last_good=sample)
+    feed = FeedState("test meter", last_good=sample)
     return compute_site_power(spec, feed, GpuLoad(kw, kw), now or sampled + timedelta(seconds=1))
 
 
