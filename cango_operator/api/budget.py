@@ -6,7 +6,10 @@ The power model (``status.power`` from a feed sample), the engine's snapshot
 
 - ``base = capacity - reserve - other load`` (the other load is mining, at these sites);
 - ``gpu need = max(measured GPU draw, power committed to placed replicas)``;
-- ``sheddable = min(curtailable, mining)``: the mining that may make room for GPUs;
+- ``sheddable = min(curtailable, mining - (nominal mining - curtailable))``, at least 0:
+  the mining that may still make room for GPUs. ``nominal mining`` is the Site's
+  ``mining.loadKw``; the part of it beyond ``curtailableKw`` is never shed, so mining
+  already shed (a meter showing less than nominal) is not counted a second time;
 - ``available = base - gpu need + sheddable``; below 0, the GPU work that does not fit
   even when mining sheds all it may is the excess, ``min(gpu need, -available)``;
 - ``mining target = mining - min(max(gpu need - base, 0), sheddable)``: present mining,
@@ -29,9 +32,9 @@ def gpu_need(gpu_draw: float, committed: float) -> float:
     return max(gpu_draw, committed)
 
 
-def sheddable(curtailable: float, mining: float) -> float:
-    """The mining that may be shed for GPU work."""
-    return min(curtailable, mining)
+def sheddable(curtailable: float, mining: float, nominal: float) -> float:
+    """The mining that may still be shed for GPU work, ``mining`` being what runs now."""
+    return max(0.0, min(curtailable, mining, mining - (nominal - curtailable)))
 
 
 def available(base_: float, gpu_need_: float, sheddable_: float) -> float:

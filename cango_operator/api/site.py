@@ -550,7 +550,8 @@ class SiteMiningStatus(StatusModel):
     """The miners' draw by their own figures (which can be 5-20 % off the meter); a
     miner that does not answer counts at its last figure, never as zero."""
     target_kw: Annotated[float, Field(ge=0)] | None = None
-    """The target the last ramp drove to (`status.power.miningTargetKw` then)."""
+    """What the last ramp drove the listed miners to: `status.power.miningTargetKw` then,
+    less the mining the site never sheds (`loadKw - curtailableKw`)."""
     last_ramp_time: datetime | None = None
     """When the last ramp started."""
     last_ramp_seconds: Annotated[float, Field(ge=0)] | None = None

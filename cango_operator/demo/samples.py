@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from cango_operator.api import budget
 from cango_operator.builders.labels import JOB_LABEL, MANAGED_BY, MANAGED_BY_LABEL
 from cango_operator.demo.baseline import JOB_ANNOTATION
 from cango_operator.demo.fleet import (
@@ -160,7 +161,9 @@ def site_sample(site: Mapping[str, Any]) -> SiteSample:
     capacity = _num(power_status.get("capacityKw"), _num(power_spec.get("capacityKw"), 0.0))
     other = _num(power_status.get("otherLoadKw"), _num(mining.get("loadKw"), 0.0))
     reserve = _num(power_spec.get("reserveKw"), 0.0)
-    sheddable = min(_num(mining.get("curtailableKw"), 0.0), other)
+    sheddable = budget.sheddable(
+        _num(mining.get("curtailableKw"), 0.0), other, _num(mining.get("loadKw"), 0.0)
+    )
     phase = str(status.get("phase") or "")
     latency = {str(k): float(v) for k, v in (spec.get("latencyMs") or {}).items()}
     latency.update({str(k): float(v) for k, v in (status.get("latencyMs") or {}).items()})

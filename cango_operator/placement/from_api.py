@@ -80,6 +80,7 @@ def site_state(site: Site, fallback_price: float = 0.0) -> SiteState:
         committed_kw=measured(power.committed_kw if power else None, 0.0),
         mining_load_kw=other_load,
         curtailable_kw=spec.mining.curtailable_kw,
+        mining_nominal_kw=spec.mining.load_kw,
         pue=spec.power.pue,
         phase=SitePhase(status.phase.value) if status and status.phase else SitePhase.READY,
         cordoned=spec.cordoned,

@@ -66,7 +66,7 @@ class SiteState:
     """One mining site: its power budget, price, latency to client regions and phase.
 
     ``available_kw`` follows docs/api.md: capacity - reserve - other load - max(GPU draw,
-    committed) + min(curtailable, current mining load), floored at 0.
+    committed) + the mining it may still shed (api/budget.py), floored at 0.
     """
 
     name: str
@@ -78,6 +78,8 @@ class SiteState:
     committed_kw: float = 0.0
     mining_load_kw: float = 0.0
     curtailable_kw: float = 0.0
+    #: the Site's mining.loadKw: what runs unshed (None: ``mining_load_kw``)
+    mining_nominal_kw: float | None = None
     pue: float = 1.0
     phase: SitePhase = SitePhase.READY
     cordoned: bool = False
@@ -100,6 +102,7 @@ class SiteState:
             ("committedKw", self.committed_kw),
             ("mining.loadKw", self.mining_load_kw),
             ("mining.curtailableKw", self.curtailable_kw),
+            ("nominal mining.loadKw", self.nominal_kw),
         ):
             _finite_at_least(value, 0.0, f"{where}: {label}")
         _finite_at_least(self.energy_price_usd_per_mwh, -1e6, f"{where}: energyPriceUsdPerMwh")
@@ -116,7 +119,12 @@ class SiteState:
 
     @property
     def sheddable_kw(self) -> float:
-        return budget.sheddable(self.curtailable_kw, self.mining_load_kw)
+        return budget.sheddable(self.curtailable_kw, self.mining_load_kw, self.nominal_kw)
+
+    @property
+    def nominal_kw(self) -> float:
+        """Mining as it runs unshed."""
+        return self.mining_load_kw if self.mining_nominal_kw is None else self.mining_nominal_kw
 
     @property
     def available_kw(self) -> float:

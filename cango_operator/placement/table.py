@@ -55,7 +55,7 @@ class FleetTable:
     site_gpu_draw_w: IntArray
     site_committed_w: IntArray
     site_mining_w: IntArray
-    #: min(curtailable, current mining load): mining the site may shed for GPUs
+    #: mining the site may still shed for GPUs (api/budget.py)
     site_sheddable_w: IntArray
     #: revenue of a kWh of the mining GPU work would displace; -inf where unknown
     site_mining_usd_per_kwh: FloatArray
@@ -131,7 +131,11 @@ class FleetTable:
             site_mining_w=_ints([watts(s.mining_load_kw) for s in sites], 0),
             site_sheddable_w=_ints(
                 [
-                    int(budget.sheddable(watts(s.curtailable_kw), watts(s.mining_load_kw)))
+                    int(
+                        budget.sheddable(
+                            watts(s.curtailable_kw), watts(s.mining_load_kw), watts(s.nominal_kw)
+                        )
+                    )
                     for s in sites
                 ],
                 0,

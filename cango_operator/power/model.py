@@ -7,8 +7,9 @@ A pure function of its inputs (no I/O, no clock of its own), so every number in
 - ``otherLoadKw``: everything but GPU nodes. A feed with ``loadScope: site`` measures the
   whole site, so ``otherLoadKw = site load - gpuDrawKw``; with ``loadScope: mining`` it is
   the mining load itself; with no live load it is the spec's ``mining.loadKw``. Non-GPU
-  load is taken to be mining (these are mining sites), and what mining may shed is
-  ``min(mining.curtailableKw, otherLoadKw)``.
+  load is taken to be mining (these are mining sites), and what mining may still shed is
+  ``min(mining.curtailableKw, otherLoadKw - (mining.loadKw - mining.curtailableKw))``
+  (mining already shed is not counted twice).
 - ``capacityKw``: the contracted capacity, lowered to the feed's capacity when it is
   lower (curtailment). A curtailment *signal* without a figure holds the site at its
   present draw (``otherLoadKw + gpuDrawKw``): nothing more from the grid, but mining may
@@ -18,7 +19,7 @@ A pure function of its inputs (no I/O, no clock of its own), so every number in
 - ``gpuExcessKw``: GPU power (``max(gpuDrawKw, committedKw)``) that does not fit even when
   mining sheds all it may; the operator moves work away (preemptible first) while it is > 0.
 - ``miningTargetKw``: the mining load that leaves room for committed GPU work: present
-  mining, lowered as far as needed but never below ``present - curtailableKw``.
+  mining, lowered as far as needed but never below ``loadKw - curtailableKw``.
 
 Phases, first match wins:
 
@@ -154,7 +155,7 @@ def compute_site_power(
     need = budget.gpu_need(gpu_draw, committed)
     loads = _loads(spec, feed.last_good, gpu_draw)
     room = budget.base(loads.capacity_kw, spec.reserve_kw, loads.other_kw)
-    shed = budget.sheddable(spec.curtailable_kw, loads.mining_kw)
+    shed = budget.sheddable(spec.curtailable_kw, loads.mining_kw, spec.mining_load_kw)
     price_problem = feed.last_good.price_problem if feed.last_good else None
     healthy = problem is None and feed.last_good is not None
     phase = _phase(healthy, loads, price_problem)

@@ -165,7 +165,7 @@ class SiteMiningRunner:
             return await self._report(
                 None, "no status.power.miningTargetKw yet: miners read, not driven", fleet
             )
-        target_w = self._target_kw * 1000
+        target_w = fleet_target_w(self._target_kw, self._mining)
         controller.deadband_w = DEADBAND_SHARE * target_w
         report = await controller.drive(target_w)
         return await self._report(report, "")
@@ -250,6 +250,13 @@ class SiteMiningRunner:
             if left > 0:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), left)
+
+
+def fleet_target_w(target_kw: float, mining: Mining | None) -> float:
+    """What the listed miners should draw: the site's mining target less the mining it
+    never sheds (``loadKw - curtailableKw``: a hosting contract, miners not driven)."""
+    undriven_kw = mining.load_kw - mining.curtailable_kw if mining is not None else 0.0
+    return max(0.0, target_kw - undriven_kw) * 1000
 
 
 def mining_revenue(mining: Mining, controller: MiningController) -> dict[str, Any]:

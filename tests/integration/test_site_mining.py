@@ -120,6 +120,19 @@ class TestDrivingToTheTarget:
         assert status["power"]["miningTargetKw"] == round(full_kw / 2, 3)  # left alone
         assert status["phase"] == "Ready"
 
+    async def test_mining_the_site_never_sheds_is_left_out_of_the_miners_target(
+        self, api_client: Any, custom: Any, site: str, fleet: LuxFleet
+    ) -> None:
+        # 10 kW of hosted mining beside the driven fleet: loadKw 50, 40 of it curtailable.
+        custom.patch_cluster_custom_object(
+            GROUP, VERSION, SITE_PLURAL, site, {"spec": {"mining": {"loadKw": 50}}}
+        )
+        full_kw = fleet.draw_w() / 1000
+        set_target(custom, site, round(10 + full_kw / 2, 3))
+        await runner(api_client, site).tick()
+        assert fleet.draw_w() / 1000 <= full_kw / 2
+        assert status_of(custom, site)["mining"]["targetKw"] == pytest.approx(full_kw / 2, abs=0.01)
+
     async def test_a_higher_target_brings_them_back(
         self, api_client: Any, custom: Any, site: str, fleet: LuxFleet
     ) -> None:

@@ -9,11 +9,18 @@ from __future__ import annotations
 
 import math
 
-from cango_operator.placement import NodePhase, Plan, SitePhase, Snapshot
+from cango_operator.placement import NodePhase, Plan, SitePhase, SiteState, Snapshot
 
 
 def _w(kw: float) -> int:
     return round(kw * 1000)
+
+
+def _sheddable_w(site: SiteState) -> int:
+    """docs/api.md: the mining that may still be shed (never loadKw - curtailableKw)."""
+    nominal = site.mining_load_kw if site.mining_nominal_kw is None else site.mining_nominal_kw
+    mining, curtailable = _w(site.mining_load_kw), _w(site.curtailable_kw)
+    return max(0, min(curtailable, mining, mining - (_w(nominal) - curtailable)))
 
 
 def broken_promises(snapshot: Snapshot, plan: Plan) -> list[str]:
@@ -129,7 +136,7 @@ def broken_promises(snapshot: Snapshot, plan: Plan) -> list[str]:
             - _w(site.reserve_kw)
             - _w(site.other_load_kw)
             - max(_w(site.gpu_draw_kw), committed)
-            + min(_w(site.curtailable_kw), _w(site.mining_load_kw))
+            + _sheddable_w(site)
         )
         if new_w > available + freed_w:
             broken.append(

@@ -133,7 +133,9 @@ class Reference:
 
     @staticmethod
     def sheddable(site: SiteState) -> int:
-        return min(w(site.curtailable_kw), w(site.mining_load_kw))
+        nominal = site.mining_load_kw if site.mining_nominal_kw is None else site.mining_nominal_kw
+        mining, curtailable = w(site.mining_load_kw), w(site.curtailable_kw)
+        return max(0, min(curtailable, mining, mining - (w(nominal) - curtailable)))
 
     def outbid(self, job: JobRequest, i: int, power: float, gpus: int) -> bool:
         """The job earns less per kWh than the mining at node i's site."""

@@ -53,6 +53,8 @@ def sites(draw: st.DrawFn, count: int) -> tuple[SiteState, ...]:
                     if draw(st.integers(0, 9)) > 0
                 },
                 mining_usd_per_kwh=draw(st.sampled_from([None, None, 0.05, 0.1])),
+                # some already shed: the meter below the Site's nominal mining
+                mining_nominal_kw=draw(st.sampled_from([None, None, float(mining) + 5])),
             )
         )
     return tuple(out)

@@ -79,7 +79,7 @@ def site_spec(feed: Mapping[str, Any] | None, **power: Any) -> SitePowerSpec:
     spec = parse_site_power_spec(
         {
             "power": block,
-            "mining": {"loadKw": 16000, "curtailableKw": 8000},
+            "mining": {"loadKw": 12000, "curtailableKw": 8000},
             "energyPriceUsdPerMwh": 38,
         }
     )

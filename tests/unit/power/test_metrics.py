@@ -43,7 +43,11 @@ class TestSiteMetrics:
         assert value(registry, "cango_site_power_committed_kw", site="tx-1") == 400
         assert (
             value(registry, "cango_site_power_available_kw", site="tx-1")
-            == 20000 - 500 - (11700) - 400 + 8000
+            == 20000
+            - 500
+            - (11700)
+            - 400
+            + (11700 - (12000 - 8000))  # 300 kW of mining shed already
         )
         assert value(registry, "cango_site_phase", site="tx-1", phase="Ready") == 1
         assert value(registry, "cango_site_phase", site="tx-1", phase="Unknown") == 0

@@ -38,7 +38,7 @@ SPEC = SitePowerSpec(
     capacity_kw=20000,
     reserve_kw=500,
     pue=1.25,
-    mining_load_kw=16000,
+    mining_load_kw=15800,
     curtailable_kw=8000,
     energy_price_usd_per_mwh=38,
     feed=FEED,
@@ -89,18 +89,27 @@ class TestArithmetic:
 
     def test_without_a_live_load_the_spec_mining_load_applies(self) -> None:
         state = power(FeedSample(timestamp=NOW))
-        assert state.other_load_kw == 16000
-        assert state.available_kw == 20000 - 500 - 16000 - 400 + 8000
+        assert state.other_load_kw == 15800
+        assert state.available_kw == 20000 - 500 - 15800 - 400 + 8000
 
     def test_measured_draw_counts_when_above_the_commitment(self) -> None:
         state = power(sample(), gpu=GpuLoad(node_power_kw=400, committed_kw=320))
         assert state.gpu_draw_kw == 500
         assert state.other_load_kw == 15600  # 16100 - 500
-        assert state.available_kw == 20000 - 500 - 15600 - 500 + 8000
+        # 200 kW of the 15,800 nominal already shed: 7,800 more may be
+        assert state.available_kw == 20000 - 500 - 15600 - 500 + 7800
 
     def test_shedding_is_limited_by_what_mining_draws(self) -> None:
-        state = power(sample(total_load_kw=3300.0))  # other load 3000 < curtailable 8000
+        spec = replace(SPEC, mining_load_kw=8000)  # all of it curtailable
+        state = power(sample(total_load_kw=3300.0), spec=spec)  # mining 3000 < 8000
         assert state.available_kw == 20000 - 500 - 3000 - 400 + 3000
+
+    def test_mining_already_shed_is_not_counted_twice(self) -> None:
+        # 15,800 nominal, 8,000 of it curtailable; the meter shows 12,000: 3,800 are shed
+        # already, so 4,200 more may be, not 8,000.
+        state = power(sample(total_load_kw=12300.0))
+        assert state.available_kw == 20000 - 500 - 12000 - 400 + 4200
+        assert state.mining_target_kw == 12000  # the GPU work fits: no more shedding
 
     def test_other_load_never_negative_when_gpu_draw_exceeds_site_load(self) -> None:
         assert power(sample(total_load_kw=100.0)).other_load_kw == 0

@@ -60,7 +60,7 @@ class TestPollingOnItsOwn:
     async def test_a_static_site_is_ready_on_spec_values(self, lab: Lab) -> None:
         state = await lab.add_site("static-1", None)
         assert state.phase is SitePhase.READY
-        assert state.other_load_kw == 16000  # spec mining.loadKw
+        assert state.other_load_kw == 12000  # spec mining.loadKw
         assert state.energy_price_usd_per_mwh == 38
 
     async def test_stop_ends_every_poll(self, lab: Lab) -> None:
