@@ -31,11 +31,12 @@ Every --interval seconds: read the Site (spec.mining.miners, .ramp, .shedOrder a
 operator's status.power.miningTargetKw), read every miner, and when the miners draw more
 than the target shed power in batches (spec.mining.ramp), lowering profiles or putting
 the least efficient miners to sleep (spec.mining.shedOrder); when they draw less by more
-than 2 % of the target, wake the most efficient first, never above the target. Each call
-to a miner is bounded by --timeout and retried with backoff; a miner that does not answer
-counts at the draw it last reported. What it did goes to the Site's status.mining, and
-as Events about the Site (MinersShed, MinersRaised, MinerActionsFailed, MiningShortfall,
-MinersUnreachable, ...; the API server keeps those about a Site in namespace default).
+than 2 % of the target (at least 2 kW), wake the most efficient first, never above the
+target. Each call to a miner is bounded by --timeout and retried with backoff; a miner
+that does not answer counts at the draw it last reported. What it did goes to the Site's
+status.mining, and as Events about the Site (MinersShed, MinersRaised,
+MinerActionsFailed, MiningShortfall, MinersUnreachable, ...; the API server keeps those
+about a Site in namespace default).
 """
 
 
@@ -103,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
         concurrency=args.concurrency,
         credentials_dir=args.credentials_dir,
         events=args.events,
-        instance=os.environ.get("POD_NAME") or socket.gethostname(),
+        instance=socket.gethostname(),  # in a pod: the pod's name
     )
     return asyncio.run(_serve(args, config))
 

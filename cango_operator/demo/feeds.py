@@ -3,7 +3,9 @@
 ``GET /sites/<name>`` returns the site's JSON document (see
 :meth:`~cango_operator.demo.conditions.SiteConditions.as_feed_document`) as the
 scenario clock says it is now; each Site's ``spec.power.feed`` points here (type http),
-so the operator reads the demo's power data through its ordinary HTTP feed adapter.
+so the operator reads the demo's power data through its ordinary HTTP feed adapter. With
+driven miners (:mod:`.miners`) a site's mining is what its fake miners draw now, beside
+the hosted part nobody drives.
 A site without power (a storm) reports capacity 0, which the operator reads as Offline.
 """
 
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import replace
 
 from aiohttp import web
 
@@ -27,9 +30,12 @@ class FeedServer:
         self,
         scenario: Scenario,
         now: Callable[[], float],
+        mining_kw: Callable[[str, float], float] | None = None,
     ) -> None:
         self.scenario = scenario
         self.now = now
+        #: (site, scripted mining kW) -> what the meter shows (the driven miners' draw)
+        self.mining_kw = mining_kw
         self.requests: Counter[str] = Counter()
         self._sites = {s.name: s for s in scenario.sites}
         self._runner: web.AppRunner | None = None
@@ -70,6 +76,9 @@ class FeedServer:
             return web.json_response({"error": f"no site {name!r}"}, status=404)
         self.requests[name] += 1
         conditions = site_conditions(self.scenario, site, self.now())
+        if self.mining_kw is not None:
+            metered = self.mining_kw(name, conditions.mining_load_kw)
+            conditions = replace(conditions, mining_load_kw=metered)
         return web.json_response(conditions.as_feed_document())
 
     async def _healthz(self, _: web.Request) -> web.Response:

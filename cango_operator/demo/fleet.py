@@ -78,10 +78,16 @@ def build_node(node: DemoNode) -> dict[str, Any]:
 
 
 def build_site(
-    site: SiteScenario, feed_url: str, scenario_name: str, *, federated: bool = False
+    site: SiteScenario,
+    feed_url: str,
+    scenario_name: str,
+    *,
+    federated: bool = False,
+    mining: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The Site a site operator would write, its power feed pointing at the demo's meter;
-    ``federated``: it names the site cluster it runs in."""
+    ``federated``: it names the site cluster it runs in; ``mining``: its ``spec.mining``
+    (default: the scenario's load and curtailable part, no miners to drive)."""
     spec: dict[str, Any] = {
         "region": site.region,
         "operatorName": site.operator_name,
@@ -99,10 +105,8 @@ def build_site(
             },
         },
         "energyPriceUsdPerMwh": site.energy_price_usd_per_mwh,
-        "mining": {
-            "loadKw": site.mining.load_kw,
-            "curtailableKw": site.mining.curtailable_kw,
-        },
+        "mining": mining
+        or {"loadKw": site.mining.load_kw, "curtailableKw": site.mining.curtailable_kw},
         "latencyMs": {region: round(ms) for region, ms in sorted(site.latency_ms.items())},
     }
     if federated:
@@ -155,8 +159,13 @@ def build_namespace(name: str, scenario_name: str) -> dict[str, Any]:
     }
 
 
-def build_inference_job(tenant: Tenant, job: JobScenario, scenario_name: str) -> dict[str, Any]:
-    """The InferenceJob the tenant submits."""
+def build_inference_job(
+    tenant: Tenant,
+    job: JobScenario,
+    scenario_name: str,
+    value_usd_per_gpu_hour: float | None = None,
+) -> dict[str, Any]:
+    """The InferenceJob the tenant submits; ``value_usd_per_gpu_hour``: what it earns."""
     spec: dict[str, Any] = {
         "replicas": job.replicas,
         "container": {"image": job.image, "port": 8000},
@@ -174,6 +183,8 @@ def build_inference_job(tenant: Tenant, job: JobScenario, scenario_name: str) ->
         spec["gpu"]["minMemoryMiB"] = job.gpu.min_memory_mib
     if job.estimated_power_w is not None:
         spec["estimatedPowerW"] = round(job.estimated_power_w)
+    if value_usd_per_gpu_hour is not None:
+        spec["valueUsdPerGpuHour"] = value_usd_per_gpu_hour
     return {
         "apiVersion": API,
         "kind": "InferenceJob",

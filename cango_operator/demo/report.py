@@ -35,6 +35,12 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 
+from cango_operator.demo.report_mining import (
+    CurtailmentResponse,
+    Revenue,
+    curtailment_response,
+    revenue,
+)
 from cango_operator.demo.samples import WORLDS, JobRecord, Snapshot
 
 #: Below this a site's committed power counts as within its budget (float noise).
@@ -118,6 +124,8 @@ class WorldReport:
     events: tuple[EventImpact, ...]
     #: Replicas serving in the last sample by the site cluster they run in (federated).
     serving_by_cluster: Mapping[str, int] = field(default_factory=dict)
+    revenue: Revenue | None = None
+    curtailments: tuple[CurtailmentResponse, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -347,7 +355,9 @@ def world_report(
     records: Mapping[tuple[str, str], JobRecord],
     events: Sequence[EventRecord],
     world: str,
+    prices: tuple[float, float] | None = None,
 ) -> WorldReport:
+    """``prices``: (USD per kWh of mining, USD per GPU-hour) for the revenue; None: none."""
     mine = [r for (w, _), r in records.items() if w == world]
     placed = {r.job for snap in snapshots for r in snap.replicas_of(world) if r.serving} | {
         r.job for r in mine if any(p.ready_at for p in r.pods.values())
@@ -370,6 +380,19 @@ def world_report(
         replicas_at_end=replicas_at_end(snapshots, world),
         events=tuple(event_impact(snapshots, world, e) for e in events),
         serving_by_cluster=serving_by_cluster(snapshots, world),
+        revenue=None if prices is None else revenue(snapshots, weights(snapshots), world, *prices),
+        curtailments=tuple(
+            curtailment_response(
+                snapshots,
+                world,
+                event=e.name,
+                site=e.sites[0],
+                real_start=e.real_start,
+                real_end=e.real_end,
+            )
+            for e in events
+            if e.kind == "curtailment" and e.sites
+        ),
     )
 
 
@@ -382,7 +405,14 @@ def build_report(
     events: Sequence[EventRecord],
     operator_metrics: Mapping[str, float],
     worlds: Sequence[str] = WORLDS,
+    mining_usd_per_kwh: float | None = None,
+    gpu_usd_per_hour: float | None = None,
 ) -> Report:
+    prices = (
+        None
+        if mining_usd_per_kwh is None or gpu_usd_per_hour is None
+        else (mining_usd_per_kwh, gpu_usd_per_hour)
+    )
     return Report(
         scenario=scenario,
         speed=speed,
@@ -390,7 +420,7 @@ def build_report(
         real_seconds=(snapshots[-1].real_s - snapshots[0].real_s) if snapshots else 0.0,
         samples=len(snapshots),
         sample_gap_s=stats([b.real_s - a.real_s for a, b in itertools.pairwise(snapshots)]),
-        worlds={w: world_report(snapshots, records, events, w) for w in worlds},
+        worlds={w: world_report(snapshots, records, events, w, prices) for w in worlds},
         operator_metrics=dict(operator_metrics),
         clusters=tuple(
             sorted({s.cluster for s in snapshots[-1].sites.values() if s.cluster})

@@ -11,6 +11,7 @@ from cango_operator.demo.report import (
     Report,
     WorldReport,
 )
+from cango_operator.demo.report_mining import Revenue
 from cango_operator.demo.scenario import format_time_of_day
 
 LABEL_WIDTH = 48
@@ -117,6 +118,7 @@ def render_report(report: Report) -> str:
     for cluster in report.clusters:
         cells = [str(w.serving_by_cluster.get(cluster, 0)) for w in worlds]
         lines.append(_row(f"  in site cluster {cluster}", cells))
+    lines += _mining_lines(worlds, row)
     overrun_lines = [
         f"  {titles.get(w.world, w.world)}: {format_time_of_day(o.sim_s)} {o.site} "
         f"({o.phase or 'no phase'}) {o.committed_kw:,.1f} kW committed, budget "
@@ -144,3 +146,44 @@ def render_report(report: Report) -> str:
         for name, value in list(sorted(report.operator_metrics.items()))[:MAX_METRICS]:
             lines.append(f"  {name:<{LABEL_WIDTH + COLUMN_WIDTH - 2}}{value:,.6g}")
     return "\n".join(lines)
+
+
+def _mining_lines(
+    worlds: list[WorldReport], row: Callable[[str, Callable[[WorldReport], str]], str]
+) -> list[str]:
+    """Mining kW, both sides' revenue over the day, and the curtailment responses."""
+    if not worlds or worlds[0].revenue is None:
+        return []
+
+    def revenue(w: WorldReport) -> Revenue:
+        assert w.revenue is not None
+        return w.revenue
+
+    lines = [
+        row("mining, mean kW (cango: metered, driven)", lambda w: _num(revenue(w).mean_mining_kw)),
+        row(
+            "revenue USD: mining / GPUs / total",
+            lambda w: " / ".join(
+                _money(v) for v in (revenue(w).mining_usd, revenue(w).gpu_usd, revenue(w).total_usd)
+            ),
+        ),
+    ]
+    for i, c in enumerate(worlds[0].curtailments):
+        lines.append(
+            f"  curtailment {c.event} at {c.site} to {c.capacity_kw:,.0f} kW "
+            f"(mining before {_num(c.mining_before_kw)} kW):"
+        )
+        responses = [w.curtailments[i] for w in worlds]
+        lines.append(
+            _row(
+                "    mining at target / site within (real s)",
+                [
+                    f"{_num(r.mining_at_target_s, 1)} / {_num(r.site_within_s, 1)}"
+                    for r in responses
+                ],
+            )
+        )
+        lines.append(
+            _row("    lowest mining meanwhile kW", [_num(r.mining_during_kw) for r in responses])
+        )
+    return lines

@@ -51,6 +51,8 @@ from cango_operator.demo.fleet import (
     demo_nodes,
 )
 from cango_operator.demo.kube import DemoKube
+from cango_operator.demo.miners import DemoMiners, mining_usd_per_kwh
+from cango_operator.demo.miners import describe as describe_miners
 from cango_operator.demo.operator_proc import (
     DEMO_OPERATOR_ARGS,
     OperatorProcess,
@@ -308,6 +310,7 @@ class _Demo:
         self.records: dict[tuple[str, str], JobRecord] = {}
         self.latest: Snapshot | None = None
         self.events: EventPlayer | None = None
+        self.miners = DemoMiners(scenario)
         self._run = _Blocking()
 
     @staticmethod
@@ -324,7 +327,7 @@ class _Demo:
             ThreadPoolExecutor(AGENT_THREADS, thread_name_prefix="agents")
         )
         clusters = DemoClusters(self.scenario, self.hub, self.members, self._api_client)
-        feeds = FeedServer(self.scenario, self.clock.now)
+        feeds = FeedServer(self.scenario, self.clock.now, self.miners.meter_kw)
         operator_args = (*DEMO_OPERATOR_ARGS, *(("--federation",) if clusters.federated else ()))
         operator = OperatorProcess(operator_env(self.hub.env()), self.operator_log, operator_args)
         agents: SimulatedAgents | None = None
@@ -348,6 +351,8 @@ class _Demo:
             )
             agents.start()
             self.say(f"{len(self.nodes[CANGO_FLEET])} simulated node agents running")
+            self.miners.drive(lambda: self._api_client(self.hub))
+            self.say(f"{describe_miners(self.miners)}, a site-mining controller each")
             await self._wait_for_sites(clusters.hub_kube)
             await self._play_day(clusters, agents, operator)
             metrics = summarise_metrics(await scrape(operator.metrics_url))
@@ -359,10 +364,13 @@ class _Demo:
                 events=self.events.records if self.events else [],
                 operator_metrics=metrics,
                 worlds=list(self.nodes),
+                mining_usd_per_kwh=mining_usd_per_kwh(self.scenario),
+                gpu_usd_per_hour=self.scenario.gpu_value_usd_per_hour,
             )
         finally:
             if agents is not None:
                 await agents.stop()
+            await self.miners.stop()
             code = operator.stop()
             await feeds.stop()
             clusters.close()
@@ -410,8 +418,15 @@ class _Demo:
             f"{time.monotonic() - started:.1f} s"
         )
         base = await feeds.start()
+        await self.miners.start()
         sites = [
-            build_site(s, feeds.url_for(s.name), name, federated=clusters.federated)
+            build_site(
+                s,
+                feeds.url_for(s.name),
+                name,
+                federated=clusters.federated,
+                mining=self.miners.spec_mining(s),
+            )
             for s in self.scenario.sites
         ]
         gpunodes = [

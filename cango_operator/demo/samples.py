@@ -54,6 +54,12 @@ class SiteSample:
     pue: float
     latency_ms: Mapping[str, float]
     cluster: str = ""  # the site cluster it runs in ("": the operator's own)
+    capacity_kw: float = 0.0
+    reserve_kw: float = 0.0
+    mining_kw: float = 0.0  # the meter's mining (status.power.otherLoadKw), else spec loadKw
+    nominal_mining_kw: float = 0.0  # spec mining.loadKw: mining nobody sheds
+    curtailable_kw: float = 0.0
+    mining_target_kw: float | None = None  # the operator's status.power.miningTargetKw
 
 
 @dataclass(frozen=True)
@@ -168,6 +174,7 @@ def site_sample(site: Mapping[str, Any]) -> SiteSample:
     latency = {str(k): float(v) for k, v in (spec.get("latencyMs") or {}).items()}
     latency.update({str(k): float(v) for k, v in (status.get("latencyMs") or {}).items()})
     available = power_status.get("availableKw")
+    target = power_status.get("miningTargetKw")
     return SiteSample(
         name=str(_meta(site).get("name")),
         region=str(spec.get("region") or ""),
@@ -181,6 +188,12 @@ def site_sample(site: Mapping[str, Any]) -> SiteSample:
         ),
         pue=_num(power_spec.get("pue"), 1.0),
         latency_ms=latency,
+        capacity_kw=capacity,
+        reserve_kw=reserve,
+        mining_kw=other,
+        nominal_mining_kw=_num(mining.get("loadKw"), 0.0),
+        curtailable_kw=_num(mining.get("curtailableKw"), 0.0),
+        mining_target_kw=None if target is None else _num(target, 0.0),
     )
 
 

@@ -42,6 +42,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from cango_operator.api import ShedOrder
 from cango_operator.devcluster.tools import REPO_ROOT
 from cango_operator.errors import ManifestError
 
@@ -117,6 +118,8 @@ class Location(_Model):
 class Mining(_Model):
     load_kw: Annotated[float, Field(ge=0)]
     curtailable_kw: Annotated[float, Field(ge=0)] = 0.0
+    #: How its miners give up power (the Site's spec.mining.shedOrder).
+    shed_order: ShedOrder = ShedOrder.LOWER_THEN_SLEEP
 
     @model_validator(mode="after")
     def _curtailable_within_load(self) -> Mining:
@@ -306,6 +309,10 @@ class Scenario(_Model):
     sites: list[SiteScenario] = Field(min_length=1)
     tenants: list[Tenant] = Field(default_factory=list)
     events: list[Event] = Field(default_factory=list)
+    #: Mining revenue per PH/s per day (USD): the Sites' hashprice and the report's.
+    hashprice_usd_per_ph_day: Annotated[float, Field(ge=0, le=10_000)] = 48.0
+    #: What a GPU-hour of the tenants' work earns (USD): the jobs' value, the report's.
+    gpu_value_usd_per_hour: Annotated[float, Field(ge=0, le=10_000)] = 2.0
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Scenario:

@@ -81,7 +81,12 @@ class TenantPlayer:
     def _apply(self, action: JobAction) -> None:
         namespace, name = action.tenant.namespace, action.job.name
         if action.submit:
-            body = build_inference_job(action.tenant, action.job, self.scenario.name)
+            body = build_inference_job(
+                action.tenant,
+                action.job,
+                self.scenario.name,
+                self.scenario.gpu_value_usd_per_hour,
+            )
             self.calls.create_job(body)
             if self.baseline:
                 self.calls.create_deployment(build_baseline_deployment(body))

@@ -98,6 +98,12 @@ class KubeWriter:
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
+    def create_event(self, body: dict[str, Any]) -> None:
+        """Post an ``events.k8s.io/v1`` Event (builders.events) into its namespace."""
+        events = client.EventsV1Api(self._custom.api_client)
+        plain: Any = body  # the client takes a plain dict as the body
+        events.create_namespaced_event(body["metadata"]["namespace"], plain)
+
     # -- objects the operator owns -----------------------------------------------------
 
     def apply_deployment(self, manifest: dict[str, Any]) -> dict[str, Any]:

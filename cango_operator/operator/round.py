@@ -12,16 +12,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from cango_operator.api import InferenceJob, JobPhase, JobPlacement
 from cango_operator.builders import fingerprint
+from cango_operator.builders.events import EventRecord, Regarding, event_manifest
 from cango_operator.operator import metrics
 from cango_operator.operator.applier import JobIntent, PlanApplier
+from cango_operator.operator.events import EVENT_CONTROLLER, power_events
 from cango_operator.operator.fleet_metrics import reason_label
 from cango_operator.operator.kube import KubeWriter, describe, is_status
 from cango_operator.operator.memory import WriteMemory
@@ -35,6 +39,7 @@ from cango_operator.operator.statuses import (
     UsageFn,
     failed_writes,
     gpunode_writes,
+    held_before,
     held_for_meter,
     job_decisions,
     node_writes,
@@ -81,8 +86,11 @@ class Reconciler:
         feeds: SitePowerFeeds | None = None,
         usage_interval_seconds: float = DEFAULT_USAGE_INTERVAL,
         federated: bool = False,
+        identity: str = "",
     ) -> None:
         self.writer = writer
+        #: ``reportingInstance`` of its Events: the host's name (in a pod: the pod's).
+        self.identity = identity or socket.gethostname()
         self.applier = applier
         self.memory = memory
         self.plan_fn = plan_fn
@@ -178,6 +186,7 @@ class Reconciler:
             return self.applier.ready_replicas(job, rows, world)
 
         held = held_for_meter(view, plan, snapshot)
+        told = power_events(view.jobs, plan, held, held_before(view))
         self.ledger.start_round(time.monotonic())
         decisions = job_decisions(view, plan, ready, self._usage_fn(view), held)
         self.ledger.keep_only(view.jobs)
@@ -189,6 +198,9 @@ class Reconciler:
         failed = await self._write_all([*job_writes, *failed_writes(view)], result)
         recorded = [d for d in decisions if (d.write is None or d.write.key not in failed)]
         self._count(plan, [d for d in recorded if d.write is not None])
+        # Events of jobs whose decision is recorded: the others' come again next round.
+        keys = {d.key for d in recorded}
+        await self._tell([e for e in told if _job_key(e.regarding) in keys], now)
         timings["record"] = time.monotonic() - started
 
         # 2. Realise them.
@@ -227,6 +239,24 @@ class Reconciler:
                 " ".join(f"{k} {v:.2f}" for k, v in timings.items()),
             )
         return result
+
+    async def _tell(self, records: Sequence[EventRecord], now: datetime) -> None:
+        """Post the round's Events; one that fails is logged and dropped (a record, never
+        worth failing a round over)."""
+        bodies = [
+            event_manifest(r, controller=EVENT_CONTROLLER, instance=self.identity, now=now)
+            for r in records
+        ]
+        writer = self.writer
+        outcomes = await asyncio.gather(
+            *(writer.call("Event", "create", partial(writer.create_event, b)) for b in bodies),
+            return_exceptions=True,
+        )
+        for body, outcome in zip(bodies, outcomes, strict=True):
+            if isinstance(outcome, asyncio.CancelledError):
+                raise outcome
+            if isinstance(outcome, BaseException):
+                logger.info("Event %s not posted: %s", body["reason"], describe(outcome))
 
     def _report_foreign(self, foreign: dict[str, str]) -> None:
         """Say once (not every round) which GpuNodes are left out, and why."""
@@ -292,6 +322,10 @@ class Reconciler:
         for e in plan.evictions:
             if e.job in keys:
                 metrics.EVICTIONS.labels(reason_label(e.reason)).inc(e.replicas)
+
+
+def _job_key(regarding: Regarding) -> str:
+    return f"{regarding.namespace}/{regarding.name}"
 
 
 def _gauge_phases(decisions: Sequence[JobDecision], failed: int) -> None:

@@ -49,6 +49,8 @@ _SHEDS_BY_POWER = {
     SITE_PHASES.index(SitePhase.DEGRADED): "site over power budget",
     SITE_PHASES.index(SitePhase.CURTAILED): "site Curtailed",
 }
+#: Eviction reasons that mean the site's power could not carry the work.
+POWER_REASONS = frozenset(_SHEDS_BY_POWER.values())
 _NODE_EVICTS = {
     NODE_PHASES.index(NodePhase.UNHEALTHY): "node Unhealthy",
     NODE_PHASES.index(NodePhase.UNKNOWN): "node Unknown",

@@ -46,8 +46,11 @@ DEFAULT_INTERVAL_S = 30.0
 EVENT_CONTROLLER = "compute.cango.io/site-mining"
 DEFAULT_TIMEOUT_S = 5.0
 DEFAULT_CONCURRENCY = 32
-#: Below the target by less than this share of it, the miners are left alone.
+#: Below the target by less than this share of it (and at least RAISE_MARGIN_KW), the
+#: miners are left alone: GPU draw moves by a kW or so from one interval to the next, and
+#: miners raised into room that is gone again one interval later only churn.
 DEADBAND_SHARE = 0.02
+RAISE_MARGIN_KW = 2.0
 
 #: Where the chart mounts the Secrets the Site's miner groups name, one directory each.
 DEFAULT_CREDENTIALS_DIR = Path("/var/run/cango/miner-credentials")
@@ -136,6 +139,7 @@ class SiteMiningRunner:
         self._controller: MiningController | None = None
         self._target_kw: float | None = None
         self._last = Interval(None, "", 0.0)
+        self._written: dict[str, Any] | None = None
 
     async def tick(self) -> TickResult:
         name = self.config.site
@@ -166,7 +170,7 @@ class SiteMiningRunner:
                 None, "no status.power.miningTargetKw yet: miners read, not driven", fleet
             )
         target_w = fleet_target_w(self._target_kw, self._mining)
-        controller.deadband_w = DEADBAND_SHARE * target_w
+        controller.deadband_w = max(DEADBAND_SHARE * target_w, RAISE_MARGIN_KW * 1000)
         report = await controller.drive(target_w)
         return await self._report(report, "")
 
@@ -213,10 +217,12 @@ class SiteMiningRunner:
             status |= mining_revenue(self._mining, self._controller)
         if message:
             log.warning("Site %s: %s", self.config.site, message)
-        try:
-            await self.sites.write_mining_status(self.config.site, status)
-        except Exception as exc:  # the next interval writes again
-            log.warning("writing Site %s status.mining failed: %s", self.config.site, exc)
+        if status != self._written:
+            try:
+                await self.sites.write_mining_status(self.config.site, status)
+                self._written = status
+            except Exception as exc:  # the next interval writes again
+                log.warning("writing Site %s status.mining failed: %s", self.config.site, exc)
         await self._tell(interval_events(self.config.site, report, fleet, message, self._last))
         shortfall = report.shortfall_w if report is not None else self._last.shortfall_w
         self._last = Interval(fleet or self._last.fleet, message, shortfall)
@@ -286,7 +292,9 @@ def mining_status(
     report: RampReport | None, fleet: FleetState | None, message: str, now: datetime
 ) -> dict[str, Any]:
     """``status.mining`` (see docs/api.md); a field not known now is written as null, so
-    a stale figure does not outlive the state it described."""
+    a stale figure does not outlive the state it described. An interval that changed no
+    miner is no ramp: the last ramp's time stays as it was. Figures to 0.1 kW, so a
+    steady fleet writes the same status (and the write is skipped)."""
     status: dict[str, Any] = {"message": message or None}
     if fleet is not None:
         status["miners"] = {
@@ -294,13 +302,16 @@ def mining_status(
             "asleep": fleet.asleep,
             "unreachable": fleet.unreachable,
         }
-        status["minersKw"] = round(fleet.mining_w / 1000, 3)
+        status["minersKw"] = round(fleet.mining_w / 1000, 1)
     if report is not None:
         status |= {
-            "targetKw": round(report.target_w / 1000, 3),
-            "lastRampTime": rfc3339(now - timedelta(seconds=report.seconds)),
-            "lastRampSeconds": round(report.seconds, 3),
+            "targetKw": round(report.target_w / 1000, 1),
             "failedActions": len(report.failed),
-            "shortfallKw": round(report.shortfall_w / 1000, 3),
+            "shortfallKw": round(report.shortfall_w / 1000, 1),
         }
+        if any(b.results for b in report.batches):
+            status |= {
+                "lastRampTime": rfc3339(now - timedelta(seconds=report.seconds)),
+                "lastRampSeconds": round(report.seconds, 3),
+            }
     return status

@@ -94,6 +94,7 @@ def namespaced_rules(scope: str) -> set[Grant]:
         | grants(scope, "apps", "deployments", "list watch create patch delete")
         | grants(scope, "", "services", "list watch create patch")
         | grants(scope, "", "events", "create")
+        | grants(scope, "events.k8s.io", "events", "create")
     )
 
 

@@ -104,7 +104,7 @@ def site_spec(feed: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "region": "north-america",
         "power": {"capacityKw": 20000, "reserveKw": 500, "pue": 1.0, "feed": dict(feed)},
-        "mining": {"loadKw": 16000, "curtailableKw": 8000},
+        "mining": {"loadKw": 12000, "curtailableKw": 8000},
         "energyPriceUsdPerMwh": 38,
     }
 

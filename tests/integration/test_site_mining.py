@@ -113,9 +113,9 @@ class TestDrivingToTheTarget:
         assert fleet.draw_w() / 1000 <= full_kw / 2
         status = status_of(custom, site)
         mining = status["mining"]
-        assert mining["targetKw"] == round(full_kw / 2, 3)
+        assert mining["targetKw"] == pytest.approx(full_kw / 2, abs=0.05)  # to 0.1 kW
         assert mining["miners"]["mining"] + mining["miners"]["asleep"] == 12
-        assert mining["minersKw"] <= full_kw / 2
+        assert mining["minersKw"] <= full_kw / 2 + 0.05
         assert mining["failedActions"] == 0
         assert status["power"]["miningTargetKw"] == round(full_kw / 2, 3)  # left alone
         assert status["phase"] == "Ready"
@@ -131,7 +131,7 @@ class TestDrivingToTheTarget:
         set_target(custom, site, round(10 + full_kw / 2, 3))
         await runner(api_client, site).tick()
         assert fleet.draw_w() / 1000 <= full_kw / 2
-        assert status_of(custom, site)["mining"]["targetKw"] == pytest.approx(full_kw / 2, abs=0.01)
+        assert status_of(custom, site)["mining"]["targetKw"] == pytest.approx(full_kw / 2, abs=0.05)
 
     async def test_a_higher_target_brings_them_back(
         self, api_client: Any, custom: Any, site: str, fleet: LuxFleet
@@ -173,7 +173,7 @@ class TestMiningRevenue:
         mining = status_of(custom, site)["mining"]
         per_kwh = 48.0 / (24 * 25.0)
         assert mining["usdPerKwh"] == pytest.approx(per_kwh, abs=1e-6)
-        assert mining["usdPerDay"] == pytest.approx(mining["minersKw"] * 24 * per_kwh, abs=0.02)
+        assert mining["usdPerDay"] == pytest.approx(mining["minersKw"] * 24 * per_kwh, abs=0.2)
         assert mining["usdPerDay"] > 0
 
 
@@ -216,7 +216,7 @@ class TestWhatGoesWrong:
         assert mining["miners"]["unreachable"] == 1
         assert mining["failedActions"] == 1
         assert mining["shortfallKw"] > 0  # the silent one cannot be put to sleep
-        assert mining["minersKw"] >= fleet.miners[0].draw_w() / 1000
+        assert mining["minersKw"] >= fleet.miners[0].draw_w() / 1000 - 0.05
 
     async def test_a_site_that_does_not_exist_is_said_not_crashed_on(
         self, api_client: Any, site_crd: None

@@ -130,8 +130,9 @@ app.kubernetes.io/component: {{ .component }}
 - apiGroups: [""]
   resources: [services]
   verbs: [list, watch, create, patch]
-# kopf posts warnings about the objects it handles as Events.
-- apiGroups: [""]
+# kopf posts warnings about the objects it handles as Events; the operator records what
+# it did to jobs for power (WaitingForPower, ShedForPower, ...) as events.k8s.io Events.
+- apiGroups: ["", events.k8s.io]
   resources: [events]
   verbs: [create]
 {{- end -}}

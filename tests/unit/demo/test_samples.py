@@ -20,7 +20,7 @@ SITE_WITH_STATUS: dict[str, Any] = {
         "region": "north-america",
         "power": {"capacityKw": 1000, "reserveKw": 50, "pue": 1.2},
         "energyPriceUsdPerMwh": 40,
-        "mining": {"loadKw": 900, "curtailableKw": 40},
+        "mining": {"loadKw": 700, "curtailableKw": 40},
         "latencyMs": {"north-america": 20, "europe": 95},
     },
     "status": {
@@ -135,6 +135,14 @@ class TestSiteSample:
         assert sample.price_usd_per_mwh == 90
         assert sample.latency_ms == {"north-america": 18, "europe": 95}
         assert sample.available_kw == 60 and sample.powered
+
+    def test_mining_already_shed_is_not_counted_again(self) -> None:
+        site = {**SITE_WITH_STATUS, "spec": {**SITE_WITH_STATUS["spec"]}}
+        site["spec"]["mining"] = {"loadKw": 720, "curtailableKw": 40}
+        sample = site_sample(site)
+        # the meter shows 700 of 720: 20 shed, 20 more may be
+        assert sample.budget_kw == 800 - 50 - 700 + 20
+        assert (sample.mining_kw, sample.nominal_mining_kw, sample.curtailable_kw) == (700, 720, 40)
 
     def test_without_a_status_the_spec_stands(self) -> None:
         sample = site_sample(SITE_WITHOUT_STATUS)

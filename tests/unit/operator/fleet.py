@@ -11,7 +11,9 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from cango_operator.builders.events import EventRecord
 from cango_operator.operator import indexes
+from cango_operator.operator.events import power_events
 from cango_operator.operator.memory import WriteMemory
 from cango_operator.operator.projections import AVAILABLE_CONDITION
 from cango_operator.operator.snapshot import build_snapshot
@@ -19,6 +21,7 @@ from cango_operator.operator.statuses import (
     JobDecision,
     failed_writes,
     gpunode_writes,
+    held_before,
     held_for_meter,
     job_decisions,
     node_writes,
@@ -186,13 +189,23 @@ class Round:
     """One round's decisions, computed the way the operator computes them."""
 
     def __init__(
-        self, view: FleetView, result: Plan, decisions: list[JobDecision], federated: bool
+        self,
+        view: FleetView,
+        result: Plan,
+        decisions: list[JobDecision],
+        federated: bool,
+        held: Mapping[tuple[str, str], int],
     ) -> None:
         self.view = view
         self.federated = federated
         self.plan = result
         self.decisions = decisions
         self.jobs = {d.key: d for d in decisions}
+        self.held = held
+
+    def events(self) -> list[EventRecord]:
+        """The Events the round posts about jobs (operator.events)."""
+        return power_events(self.view.jobs, self.plan, self.held, held_before(self.view))
 
     def writes(self) -> list[Write]:
         return [
@@ -219,10 +232,8 @@ async def decide(
     )
     snapshot = build_snapshot(view)
     result = plan(snapshot)
+    held = held_for_meter(view, result, snapshot)
     decisions = job_decisions(
-        view,
-        result,
-        lambda job, rows: min(ready, sum(r.active_replicas for r in rows)),
-        held=held_for_meter(view, result, snapshot),
+        view, result, lambda job, rows: min(ready, sum(r.active_replicas for r in rows)), held=held
     )
-    return Round(view, result, decisions, federated)
+    return Round(view, result, decisions, federated, held)

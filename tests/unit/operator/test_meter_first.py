@@ -84,6 +84,24 @@ class TestHeldUntilTheMeterShowsTheRoom:
         assert held(rnd) == [("tx-n1", 4, 4)]
 
 
+class TestEventsAboutTheJob:
+    async def test_held_replicas_are_told_once_and_their_release_once(self) -> None:
+        fleet = metered_fleet(900)
+        first = await decide(fleet)
+        (waiting,) = first.events()
+        assert (waiting.reason, waiting.type) == ("WaitingForPower", "Normal")
+        assert waiting.regarding.name == "chat" and waiting.regarding.kind == "InferenceJob"
+        assert waiting.note.startswith("1 replicas at tx wait for its meter")
+        fleet.apply(first.writes())
+        assert (await decide(fleet)).events() == []  # still held: nothing new to tell
+        set_meter(fleet, 850)
+        (released,) = (await decide(fleet)).events()
+        assert (released.reason, released.note) == (
+            "PowerReleased",
+            "the meter at tx shows the room: 1 held replicas start",
+        )
+
+
 class TestWithoutAMeter:
     async def test_a_site_without_a_live_feed_starts_everything_at_once(self) -> None:
         rnd = await decide(metered_fleet(900, feed=False))
