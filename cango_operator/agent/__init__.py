@@ -19,7 +19,6 @@ from cango_operator.agent.health import FATAL_XIDS, NodeHealth, judge_gpu, judge
 from cango_operator.agent.kube import FIELD_MANAGER, KubeClient, PodGpuCounter
 from cango_operator.agent.latency import ProbeResult, ProbeTarget, measure_all, parse_probes
 from cango_operator.agent.metrics import AgentMetrics
-from cango_operator.agent.power_cap import POWER_LIMIT_ANNOTATION
 from cango_operator.agent.registration import build_gpunode, normalise_model
 from cango_operator.agent.runner import Agent, AgentConfig, TickResult
 from cango_operator.agent.server import start_server
@@ -38,6 +37,7 @@ from cango_operator.agent.telemetry import (
     TelemetrySource,
     reading_as_dict,
 )
+from cango_operator.api.gpunode import POWER_LIMIT_ANNOTATION
 
 __all__ = [
     "FATAL_XIDS",

@@ -14,11 +14,10 @@ import logging
 import math
 
 from cango_operator.agent.telemetry import TelemetrySource
+from cango_operator.api.gpunode import POWER_LIMIT_ANNOTATION
 from cango_operator.errors import ConfigError
 
 log = logging.getLogger(__name__)
-
-POWER_LIMIT_ANNOTATION = "compute.cango.io/gpu-power-limit-w"
 
 
 def parse_power_limit(value: str | None) -> float | None:

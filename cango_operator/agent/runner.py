@@ -37,7 +37,7 @@ from cango_operator.agent.latency import (
     measure_all,
 )
 from cango_operator.agent.metrics import AgentMetrics
-from cango_operator.agent.power_cap import POWER_LIMIT_ANNOTATION, PowerCapper
+from cango_operator.agent.power_cap import PowerCapper
 from cango_operator.agent.registration import build_gpunode, site_of
 from cango_operator.agent.status import (
     AGENT_KEYS,
@@ -47,6 +47,7 @@ from cango_operator.agent.status import (
     status_patch,
 )
 from cango_operator.agent.telemetry import NodeReading, TelemetryError, TelemetrySource
+from cango_operator.api.gpunode import POWER_LIMIT_ANNOTATION
 from cango_operator.errors import ConfigError
 
 log = logging.getLogger(__name__)

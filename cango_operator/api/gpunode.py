@@ -18,6 +18,9 @@ MAX_GPUS_PER_NODE = 16
 #: 2 TiB: above any GPU's memory, low enough to catch a value given in bytes.
 MAX_GPU_MEMORY_MIB = 2_097_152
 MAX_GPU_POWER_W = 5_000
+#: The per-GPU power limit (W, every GPU of the node) the operator asks a node's agent to
+#: enforce; absent: each GPU's default limit (docs/api.md, GPU power caps).
+POWER_LIMIT_ANNOTATION = "compute.cango.io/gpu-power-limit-w"
 
 
 class GpuSpec(SpecModel):

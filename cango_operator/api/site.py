@@ -310,6 +310,10 @@ class SitePower(SpecModel):
     (cooling, conversion losses). GPU draw and commitments are multiplied by it."""
     feed: PowerFeed | None = None
     """Live site load. Absent: static, the site load is `spec.mining.loadKw`."""
+    gpu_power_cap_share: Annotated[float, Field(ge=0.3, le=1.0)] | None = None
+    """The lowest share of each GPU's `gpu.maxPowerW` the operator may cap the site's GPUs
+    to, when capping serves more GPUs within the power budget than the site can without
+    (docs/api.md, GPU power caps); 0.3..1.0. Absent: the site's GPUs are never capped."""
 
     @cel_rule(
         "self.reserveKw < self.capacityKw",

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from cango_operator.api import load_manifests
 from cango_operator.errors import ConfigError
-from cango_operator.placement import Plan, plan
+from cango_operator.placement import Plan, plan_with_power_caps
 from cango_operator.placement.from_api import snapshot_from_api
 
 HELP = "offline what-if: plan jobs onto a fleet from manifests"
@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
             raise ConfigError(f"{path}: no such file or directory")
     manifests = load_manifests(args.files)
     snapshot = snapshot_from_api(manifests.sites, manifests.gpunodes, manifests.jobs)
-    result = plan(snapshot)
+    result = plan_with_power_caps(snapshot)
     if args.output == "json":
         json.dump(result.to_json(), sys.stdout, indent=2)
         sys.stdout.write("\n")

@@ -196,6 +196,24 @@ class KubeWriter:
             )
         )
 
+    def patch_gpunode_annotations(
+        self, name: str, annotations: dict[str, str | None]
+    ) -> dict[str, Any]:
+        """Merge-patch a GpuNode's annotations (None removes one)."""
+        return _json(
+            self._custom.patch_cluster_custom_object(
+                GROUP,
+                VERSION,
+                "gpunodes",
+                name,
+                {"metadata": {"annotations": annotations}},
+                field_manager=FIELD_MANAGER,
+                _content_type=MERGE,
+                _preload_content=False,
+                _request_timeout=TIMEOUT,
+            )
+        )
+
     # -- Kubernetes Nodes ----------------------------------------------------------------
 
     def patch_node(self, name: str, patch: dict[str, Any]) -> dict[str, Any]:

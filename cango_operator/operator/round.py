@@ -35,6 +35,7 @@ from cango_operator.operator.round_metrics import record_round
 from cango_operator.operator.sitepower import SitePowerFeeds
 from cango_operator.operator.snapshot import build_snapshot
 from cango_operator.operator.statuses import (
+    POWER_CAP_KIND,
     JobDecision,
     UsageFn,
     failed_writes,
@@ -43,6 +44,7 @@ from cango_operator.operator.statuses import (
     held_for_meter,
     job_decisions,
     node_writes,
+    power_cap_writes,
     site_loads,
     site_round_conditions,
     site_writes,
@@ -215,6 +217,7 @@ class Reconciler:
         site_conditions = site_round_conditions(view)
         fleet = [
             *gpunode_writes(view, plan, allocation=not self.federated),
+            *power_cap_writes(view, plan),
             *node_writes(view),
             *site_writes(view, plan, site_conditions),
         ]
@@ -305,6 +308,10 @@ class Reconciler:
             )
         elif write.kind == "Node":
             await w.call(write.kind, "patch", lambda: w.patch_node(write.name, write.body))
+        elif write.kind == POWER_CAP_KIND:
+            await w.call(
+                "GpuNode", "patch", lambda: w.patch_gpunode_annotations(write.name, write.body)
+            )
         else:
             plural = {"GpuNode": "gpunodes", "Site": "sites"}[write.kind]
             await w.call(

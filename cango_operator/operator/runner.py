@@ -23,7 +23,7 @@ from cango_operator.operator.registry import build_registry
 from cango_operator.operator.round import Reconciler
 from cango_operator.operator.sitepower import SitePowerFeeds
 from cango_operator.operator.workapplier import ManifestWorkApplier
-from cango_operator.placement import plan
+from cango_operator.placement import plan_with_power_caps
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ async def run_async(options: OperatorOptions, stop: asyncio.Event | None = None)
         writer,
         applier,
         memory,
-        plan,
+        plan_with_power_caps,
         node_stale_seconds=options.node_stale_seconds,
         feeds=feeds,
         usage_interval_seconds=options.usage_interval_seconds,

@@ -20,6 +20,7 @@ from cango_operator.api import (
     Site,
 )
 from cango_operator.api.conditions import condition_json, settle_conditions
+from cango_operator.api.gpunode import POWER_LIMIT_ANNOTATION
 from cango_operator.builders import (
     NodeView,
     Shortfall,
@@ -202,6 +203,28 @@ def gpunode_writes(view: FleetView, plan: Plan, *, allocation: bool = True) -> l
             body["phase"] = GpuNodePhase.UNKNOWN.value
         if body:
             out.append(Write("GpuNode", name, None, entry.resource_version, body))
+    return out
+
+
+#: The write of a GpuNode's GPU power cap annotation (not its status).
+POWER_CAP_KIND = "GpuNodePowerCap"
+
+
+def power_cap_writes(view: FleetView, plan: Plan) -> list[Write]:
+    """Each GpuNode's ``compute.cango.io/gpu-power-limit-w``: the cap the plan wants at its
+    site (placement.powercap) in watts per GPU, or none; written only where it differs."""
+    shares = {s.name: s.gpu_power_cap_share for s in plan.sites}
+    out = []
+    for name, entry in sorted(view.world.gpunodes.items()):
+        gpunode = entry.gpunode
+        if gpunode is None:
+            continue
+        share = shares.get(str(gpunode.spec.site))
+        want = None if share is None else str(round(gpunode.spec.gpu.max_power_w * share))
+        have = (gpunode.metadata.annotations or {}).get(POWER_LIMIT_ANNOTATION)
+        if want != have:
+            body = {POWER_LIMIT_ANNOTATION: want}
+            out.append(Write(POWER_CAP_KIND, name, None, entry.resource_version, body))
     return out
 
 

@@ -31,6 +31,7 @@ from cango_operator.placement.framework import (
 from cango_operator.placement.improvement import DEFAULT_BUDGET, OFF, ImprovementBudget
 from cango_operator.placement.plan import Eviction, Placement, Plan, SiteBudget, Unschedulable
 from cango_operator.placement.plugins import DEFAULT_PROFILE, REGISTRY, build_profile
+from cango_operator.placement.powercap import plan_with_power_caps
 from cango_operator.placement.shedding import RunningReplicas, Shed, shed_key, shed_order
 from cango_operator.placement.snapshot import (
     ExistingPlacement,
@@ -85,6 +86,7 @@ __all__ = [
     "build_profile",
     "need_w",
     "plan",
+    "plan_with_power_caps",
     "shed_key",
     "shed_order",
 ]

@@ -312,6 +312,7 @@ class _Run:
                 available_kw_before=max(0, int(state.initial_power_w[i])) / 1000,
                 available_kw_after=max(0, int(state.site_power_w[i])) / 1000,
                 mining_target_kw=int(target[i]) / 1000,
+                gpu_power_cap_share=_cap_share(fleet, i),
             )
             for i, site in enumerate(fleet.sites)
         ]
@@ -321,6 +322,13 @@ class _Run:
             unschedulable=tuple(sorted(self.unschedulable, key=lambda u: u.job)),
             sites=tuple(sites),
         )
+
+
+def _cap_share(fleet: FleetTable, site: int) -> float | None:
+    """The power cap of the site's GPUs (placement.powercap caps a site's nodes alike)."""
+    shares = fleet.node_power_share[fleet.node_site == site]
+    low = float(shares.min()) if shares.size else 1.0
+    return low if low < 1.0 else None
 
 
 def _ranked(nodes: IntArray, keys: IntArray) -> Iterator[int]:

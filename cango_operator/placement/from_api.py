@@ -20,9 +20,11 @@ values otherwise, so a fleet written by hand plans as if freshly installed:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 
 from cango_operator.api import GpuNode, InferenceJob, Site
+from cango_operator.api.gpunode import POWER_LIMIT_ANNOTATION
 from cango_operator.placement.snapshot import (
     ExistingPlacement,
     JobRequest,
@@ -87,6 +89,7 @@ def site_state(site: Site, fallback_price: float = 0.0) -> SiteState:
         energy_price_usd_per_mwh=fallback_price if price is None else price,
         latency_ms=latency,
         mining_usd_per_kwh=spec.mining.usd_per_kwh(),
+        gpu_power_cap_share=spec.power.gpu_power_cap_share,
     )
 
 
@@ -105,7 +108,23 @@ def node_state(node: GpuNode) -> NodeState:
         allocated_gpus=(status.allocated_gpus or 0) if status else 0,
         phase=NodePhase(status.phase.value) if status and status.phase else NodePhase.READY,
         unschedulable=spec.unschedulable,
+        power_share=power_share(node),
     )
+
+
+def power_share(node: GpuNode) -> float:
+    """The share of maxPowerW the operator asked the node's GPUs to be capped to (its
+    ``compute.cango.io/gpu-power-limit-w``); 1.0 without one, or with one that is not a
+    number of watts (the agent ignores those too)."""
+    value = (node.metadata.annotations or {}).get(POWER_LIMIT_ANNOTATION)
+    max_w = float(node.spec.gpu.max_power_w)
+    try:
+        watts = float(value) if value is not None else max_w
+    except ValueError:
+        return 1.0
+    if not (math.isfinite(watts) and watts > 0 and max_w > 0):
+        return 1.0
+    return min(1.0, watts / max_w)
 
 
 def job_key(job: InferenceJob, default_namespace: str = DEFAULT_NAMESPACE) -> str:

@@ -57,6 +57,8 @@ class SiteBudget:
     available_kw_before: float
     available_kw_after: float
     mining_target_kw: float
+    #: the share of maxPowerW the site's GPUs are to be capped to; None: not capped
+    gpu_power_cap_share: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +108,11 @@ class Plan:
                     "availableKwBefore": _number(s.available_kw_before),
                     "availableKwAfter": _number(s.available_kw_after),
                     "miningTargetKw": _number(s.mining_target_kw),
+                    **(
+                        {"gpuPowerCapShare": _number(s.gpu_power_cap_share)}
+                        if s.gpu_power_cap_share is not None
+                        else {}
+                    ),
                 }
                 for s in self.sites
             ],

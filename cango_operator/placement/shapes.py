@@ -78,6 +78,7 @@ class ShapeCache:
                 power = np.full(fleet.n_nodes, float(shape.estimated_power_w))
             else:
                 power = shape.gpu_count * fleet.node_max_power_w
+            power = power * fleet.node_power_share  # a capped GPU draws its cap at most
             need = np.ceil(power * fleet.site_pue[fleet.node_site]).astype(np.int64)
             cached = self._power[key] = (power, need)
         return cached

@@ -61,6 +61,14 @@ def _int_between(value: int, low: int, high: int, where: str) -> None:
     )
 
 
+def _share(value: float, where: str) -> None:
+    _check(
+        isinstance(value, int | float) and math.isfinite(value) and 0 < value <= 1,
+        where,
+        f"must be a share in (0, 1], got {value!r}",
+    )
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SiteState:
     """One mining site: its power budget, price, latency to client regions and phase.
@@ -87,6 +95,8 @@ class SiteState:
     latency_ms: Mapping[str, float] = field(default_factory=dict)
     #: revenue of a kWh of the mining GPU work would displace (api/revenue.py); None: unknown
     mining_usd_per_kwh: float | None = None
+    #: the lowest share of maxPowerW its GPUs may be capped to; None: never capped
+    gpu_power_cap_share: float | None = None
 
     def __post_init__(self) -> None:
         where = f"site {self.name!r}"
@@ -108,6 +118,8 @@ class SiteState:
         _finite_at_least(self.energy_price_usd_per_mwh, -1e6, f"{where}: energyPriceUsdPerMwh")
         if self.mining_usd_per_kwh is not None:
             _finite_at_least(self.mining_usd_per_kwh, 0.0, f"{where}: mining revenue per kWh")
+        if self.gpu_power_cap_share is not None:
+            _share(self.gpu_power_cap_share, f"{where}: power.gpuPowerCapShare")
         _finite_at_least(self.pue, 1.0, f"{where}: pue")
         _check(self.pue <= 3.0, f"{where}: pue", f"must be 1.0..3.0, got {self.pue!r}")
         for region, ms in self.latency_ms.items():
@@ -151,6 +163,8 @@ class NodeState:
     allocated_gpus: int = 0
     phase: NodePhase = NodePhase.READY
     unschedulable: bool = False
+    #: the share of maxPowerW its GPUs are capped to (1.0: not capped)
+    power_share: float = 1.0
 
     def __post_init__(self) -> None:
         where = f"GpuNode {self.name!r}"
@@ -163,6 +177,7 @@ class NodeState:
         if self.healthy_gpus is not None:
             _int_between(self.healthy_gpus, 0, self.gpu_count, f"{where}: healthy GPUs")
         _int_between(self.allocated_gpus, 0, 10**6, f"{where}: allocatedGpus")
+        _share(self.power_share, f"{where}: power cap share")
 
     @property
     def usable_gpus(self) -> int:

@@ -250,14 +250,18 @@ def _existing_unit(
     gpus = job.gpu_count if job is not None else 0
     if p.gpus is not None:
         gpus = p.gpus // p.replicas
-    if p.power_w is not None:
-        power = p.power_w / p.replicas
-    elif job is not None and job.estimated_power_w is not None:
-        power = job.estimated_power_w
-    elif job is not None:
-        power = job.gpu_count * float(fleet.node_max_power_w[node])
-    else:
-        power = 0.0
+    nominal: float | None = None
+    if job is not None:
+        nominal = (
+            job.estimated_power_w
+            if job.estimated_power_w is not None
+            else job.gpu_count * float(fleet.node_max_power_w[node])
+        )
+    power = p.power_w / p.replicas if p.power_w is not None else (nominal or 0.0)
+    share = float(fleet.node_power_share[node])
+    if nominal is not None and share < 1.0:
+        # Capped GPUs draw the cap at most, whatever power was recorded before the cap.
+        power = min(power, nominal * share)
     site_mining = float(fleet.site_mining_usd_per_kwh[fleet.node_site[node]])
     value = job.value_usd_per_gpu_hour if job is not None else None
     may_shed = revenue.may_take_mining(value, max(gpus, 1), power, site_mining)

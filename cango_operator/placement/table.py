@@ -67,6 +67,8 @@ class FleetTable:
     node_model: IntArray
     node_memory_mib: IntArray
     node_max_power_w: FloatArray
+    #: share of maxPowerW the node's GPUs are capped to (1.0: not capped)
+    node_power_share: FloatArray
     node_usable: IntArray
     node_allocated: IntArray
     node_phase: IntArray
@@ -155,6 +157,7 @@ class FleetTable:
             node_model=np.array([model_index[n.gpu_model] for n in nodes], dtype=np.int64),
             node_memory_mib=np.array([n.gpu_memory_mib for n in nodes], dtype=np.int64),
             node_max_power_w=np.array([n.gpu_max_power_w for n in nodes], dtype=np.float64),
+            node_power_share=np.array([n.power_share for n in nodes], dtype=np.float64),
             node_usable=np.array([n.usable_gpus for n in nodes], dtype=np.int64),
             node_allocated=np.array([n.allocated_gpus for n in nodes], dtype=np.int64),
             node_phase=np.array([NODE_PHASES.index(n.phase) for n in nodes], dtype=np.int64),

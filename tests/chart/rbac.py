@@ -104,6 +104,7 @@ def operator_rules(peering: str, release_ns: str, watched: tuple[str, ...] = ())
     rules = (
         grants(CLUSTER, CANGO, "sites gpunodes", "list watch")
         | grants(CLUSTER, CANGO, "sites/status gpunodes/status", "patch")
+        | grants(CLUSTER, CANGO, "gpunodes", "patch")
         | grants(CLUSTER, "", "nodes", "list watch patch")
         | grants(CLUSTER, "apiextensions.k8s.io", "customresourcedefinitions", "list watch")
         | grants(release_ns, "", "secrets", "get")

@@ -305,11 +305,15 @@ class Fleet:
         capacity_kw: float = 2000,
         feed: dict[str, Any] | None = None,
         mining: dict[str, Any] | None = None,
+        *,
+        gpu_power_cap_share: float | None = None,
     ) -> str:
         name = self.name(suffix)
         power: dict[str, Any] = {"capacityKw": capacity_kw, "reserveKw": 10, "pue": 1.1}
         if feed is not None:
             power = {"capacityKw": capacity_kw, "reserveKw": 0, "pue": 1.0, "feed": feed}
+        if gpu_power_cap_share is not None:
+            power["gpuPowerCapShare"] = gpu_power_cap_share
         body = {
             "apiVersion": API,
             "kind": "Site",

@@ -15,6 +15,14 @@ from typing import Any
 
 import pytest
 
+from cango_operator.agent import (
+    POWER_LIMIT_ANNOTATION,
+    Agent,
+    AgentConfig,
+    KubeClient,
+    SimulatedSource,
+)
+from cango_operator.api import GROUP, VERSION
 from cango_operator.devcluster.fakeminers import FakeMinerFleet, mixed_fleet
 from cango_operator.sitemining.kube import SiteClient
 from cango_operator.sitemining.runner import SiteMiningConfig, SiteMiningRunner
@@ -293,3 +301,49 @@ class TestACurtailmentSignal:
         assert status["power"]["gpuExcessKw"] == 0
         assert status["mining"]["miners"]["asleep"] > 0
         print(f"curtailment to 80 kW: inside the budget {settled_s:.1f} s after the signal")
+
+
+class TestGpuPowerCaps:
+    async def test_a_site_short_of_power_caps_its_gpus_and_runs_more_the_agents_enforce_it(
+        self, fleet: Fleet, start_operator: StartOperator, api_client: Any
+    ) -> None:
+        # 20 kW, 10 reserved, PUE 1.1: 9.09 kW for GPUs. Sixteen one-GPU replicas: at 700 W
+        # (770 at the meter) eleven fit; capped to 60 % (420 W, 462) all sixteen do.
+        site = fleet.site("capped", latency_ms=10, capacity_kw=20, gpu_power_cap_share=0.6)
+        nodes = fleet.nodes(site, 2, gpus=8)
+        start_operator()
+        fleet.job("chat", replicas=16)
+        wait_for(
+            "the GPUs capped and all sixteen replicas running",
+            lambda: (
+                len(fleet.running_pods("chat")) == 16
+                and all(
+                    (fleet.get_cluster("gpunodes", n)["metadata"].get("annotations") or {}).get(
+                        POWER_LIMIT_ANNOTATION
+                    )
+                    == "420"
+                    for n in nodes
+                )
+            ),
+            timeout=90,
+            state=fleet.explain,
+        )
+        # The node's agent enforces it (simulated NVML) and its GpuNode status says so.
+        source = SimulatedSource("H100-80GB", 8, seed=nodes[0])
+        config = AgentConfig(node_name=nodes[0], power_cap=True, register=False)
+        await Agent(config, source, KubeClient(api_client)).tick()
+        gpus = fleet.get_cluster("gpunodes", nodes[0])["status"]["gpus"]
+        assert {g["powerLimitW"] for g in gpus} == {420}
+        # Fewer replicas: the cap no longer makes them fit and is lifted.
+        fleet.custom.patch_namespaced_custom_object(
+            GROUP, VERSION, fleet.namespace, "inferencejobs", "chat", {"spec": {"replicas": 4}}
+        )
+        wait_for(
+            "the cap lifted",
+            lambda: all(
+                POWER_LIMIT_ANNOTATION
+                not in (fleet.get_cluster("gpunodes", n)["metadata"].get("annotations") or {})
+                for n in nodes
+            ),
+            state=fleet.explain,
+        )

@@ -13,6 +13,9 @@ from cango_operator.placement.framework import DynamicFilterKind, FilterResult, 
 from cango_operator.placement.state import PlanState
 from cango_operator.placement.table import FleetTable, IntArray
 
+#: The reason for a node whose site lacks the power for one more replica.
+NO_POWER = "no power at site"
+
 
 class SitePower(DynamicFilterKind):
     name: ClassVar[str] = "SitePower"
@@ -24,6 +27,6 @@ class SitePower(DynamicFilterKind):
         short = state.site_power_w[sites] < need
         outbid = ~short & (state.room_w(sites, job.arrays.may_shed[nodes]) < need)
         return FilterResult.reject(
-            (short, "no power at site"),
+            (short, NO_POWER),
             (outbid, "the power left is mining's, which earns more per kWh"),
         )

@@ -18,6 +18,7 @@ from cango_operator.operator.memory import WriteMemory
 from cango_operator.operator.projections import AVAILABLE_CONDITION
 from cango_operator.operator.snapshot import build_snapshot
 from cango_operator.operator.statuses import (
+    POWER_CAP_KIND,
     JobDecision,
     failed_writes,
     gpunode_writes,
@@ -25,13 +26,14 @@ from cango_operator.operator.statuses import (
     held_for_meter,
     job_decisions,
     node_writes,
+    power_cap_writes,
     site_round_conditions,
     site_writes,
 )
 from cango_operator.operator.view import FleetView, build_view
 from cango_operator.operator.world import World
 from cango_operator.operator.writes import Write
-from cango_operator.placement import Plan, plan
+from cango_operator.placement import Plan, plan_with_power_caps
 
 API = "compute.cango.io/v1alpha1"
 
@@ -177,6 +179,11 @@ class Fleet:
 
     def apply(self, writes: Iterable[Write]) -> None:
         for w in writes:
+            if w.kind == POWER_CAP_KIND:
+                body = self.get("GpuNode", w.name)
+                merge(body["metadata"].setdefault("annotations", {}), w.body)
+                body["metadata"]["resourceVersion"] = self._next_rv()
+                continue
             body = self.get(w.kind, w.name, w.namespace or "")
             if w.kind == "Node":
                 merge(body, w.body)
@@ -212,6 +219,7 @@ class Round:
             *[d.write for d in self.decisions if d.write is not None],
             *failed_writes(self.view),
             *gpunode_writes(self.view, self.plan, allocation=not self.federated),
+            *power_cap_writes(self.view, self.plan),
             *node_writes(self.view),
             *site_writes(self.view, self.plan, site_round_conditions(self.view)),
         ]
@@ -231,7 +239,7 @@ async def decide(
         world, memory or WriteMemory(), now or datetime.now(UTC), stale_after, federated=federated
     )
     snapshot = build_snapshot(view)
-    result = plan(snapshot)
+    result = plan_with_power_caps(snapshot)
     held = held_for_meter(view, result, snapshot)
     decisions = job_decisions(
         view, result, lambda job, rows: min(ready, sum(r.active_replicas for r in rows)), held=held
