@@ -73,7 +73,9 @@ class SimulatedAgents:
                 gpus_in_use=partial(gpus_in_use, node.name),
                 seed=node.name,
             )
-            config = AgentConfig(node_name=node.name, interval_s=interval_s, register=False)
+            config = AgentConfig(
+                node_name=node.name, interval_s=interval_s, register=False, power_cap=True
+            )
             agent = Agent(
                 config,
                 source,

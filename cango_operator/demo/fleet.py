@@ -95,6 +95,11 @@ def build_site(
             "capacityKw": site.capacity_kw,
             "reserveKw": site.reserve_kw,
             "pue": site.pue,
+            **(
+                {"gpuPowerCapShare": site.gpu_power_cap_share}
+                if site.gpu_power_cap_share is not None
+                else {}
+            ),
             "feed": {
                 "type": "http",
                 "url": feed_url,

@@ -10,7 +10,8 @@ curtailment was met.
   scenario's value per GPU-hour;
 - *curtailment response*, per curtailment and world: real seconds from the moment the
   lowered capacity applied until, in a sample whose Site status shows the cut, the
-  site's meter showed its mining at or below the operator's target (``cango`` only:
+  site's meter showed its mining at the operator's target (within meter first's
+  tolerance: 1 % of the site's capacity, at least 1 kW) (``cango`` only:
   nothing sets one for the baseline), and until the whole site (its mining, the world's
   serving GPU work, the reserve) was within the lowered capacity; a sample is 1-2 real
   seconds, so these are upper bounds within that resolution.
@@ -23,8 +24,10 @@ from dataclasses import dataclass
 
 from cango_operator.demo.fleet import BASELINE_FLEET
 from cango_operator.demo.samples import SiteSample, Snapshot
+from cango_operator.placement.meterfirst import TOLERANCE_SHARE
 
-#: Mining within this of its target counts as there (the meter's and the miners' noise).
+#: Mining within this of its target counts as there, or within meter first's tolerance
+#: (1 % of the site's capacity: the meter's noise, and sleeping miners still draw a little).
 TARGET_TOLERANCE_KW = 1.0
 
 
@@ -100,6 +103,7 @@ def curtailment_response(
     during = [s for s in snapshots if real_start < s.real_s <= end and site in s.sites]
     capacity = min((s.sites[site].capacity_kw for s in during), default=0.0)
     mined = {id(s): site_mining_kw(s.sites[site], world) for s in [*before[-1:], *during]}
+    tolerance = max(TARGET_TOLERANCE_KW, TOLERANCE_SHARE * capacity)
     at_target = within = None
     for snap in during:
         sample = snap.sites[site]
@@ -110,7 +114,7 @@ def curtailment_response(
             at_target is None
             and world != BASELINE_FLEET
             and target is not None
-            and mined[id(snap)] <= target + TARGET_TOLERANCE_KW
+            and mined[id(snap)] <= target + tolerance
         ):
             at_target = snap.real_s - real_start
         gpu_kw = sum(
@@ -119,7 +123,7 @@ def curtailment_response(
             if r.serving and r.site == site
         )
         draw = mined[id(snap)] + gpu_kw + sample.reserve_kw
-        if within is None and draw <= capacity + TARGET_TOLERANCE_KW:
+        if within is None and draw <= capacity + tolerance:
             within = snap.real_s - real_start
     return CurtailmentResponse(
         event=event,

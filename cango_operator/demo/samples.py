@@ -23,6 +23,7 @@ from datetime import datetime
 from typing import Any
 
 from cango_operator.api import budget
+from cango_operator.api.gpunode import POWER_LIMIT_ANNOTATION
 from cango_operator.builders.labels import JOB_LABEL, MANAGED_BY, MANAGED_BY_LABEL
 from cango_operator.demo.baseline import JOB_ANNOTATION
 from cango_operator.demo.fleet import (
@@ -277,11 +278,34 @@ class ClusterObjects:
     replica_sets: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _job_power_w(job_spec: Mapping[str, Any], gpus: int, model_power_w: float) -> float:
+def _job_power_w(
+    job_spec: Mapping[str, Any], gpus: int, model_power_w: float, cap_w: float | None = None
+) -> float:
+    """A replica's power: its estimate, or its GPUs at full power; on a node whose GPUs
+    are capped (the GpuNode's power-limit annotation), at most the cap's share of it."""
     estimated = job_spec.get("estimatedPowerW")
-    if estimated is not None:
-        return _num(estimated, 0.0)
-    return gpus * model_power_w
+    power = _num(estimated, 0.0) if estimated is not None else gpus * model_power_w
+    if cap_w is not None and 0 < cap_w < model_power_w:
+        power *= cap_w / model_power_w
+    return power
+
+
+def _caps_w(gpunodes: Iterable[Mapping[str, Any]]) -> dict[str, float]:
+    """Per-GPU power limits the operator asked for, by GpuNode (= node) name."""
+    caps: dict[str, float] = {}
+    for g in gpunodes:
+        value = (_meta(g).get("annotations") or {}).get(POWER_LIMIT_ANNOTATION)
+        watts = _num(_float_or_none(value), 0.0)
+        if watts > 0:
+            caps[str(_meta(g).get("name"))] = watts
+    return caps
+
+
+def _float_or_none(value: object) -> float | None:
+    try:
+        return float(str(value)) if value is not None else None
+    except ValueError:
+        return None
 
 
 def _baseline_counts(objects: ClusterObjects) -> dict[str, tuple[int, int]]:
@@ -314,6 +338,7 @@ def build_snapshot(real_s: float, sim_s: float, objects: ClusterObjects) -> Snap
         )
         for g in objects.gpunodes
     }
+    caps = _caps_w(objects.gpunodes)
     nodes: dict[str, tuple[str, str, str]] = {}  # name -> (fleet, site, model)
     dark: set[str] = set()
     gpus_total = dict.fromkeys(WORLDS, 0)
@@ -399,7 +424,9 @@ def build_snapshot(real_s: float, sim_s: float, objects: ClusterObjects) -> Snap
                 node=node_name,
                 site=site_name,
                 gpus=gpus,
-                power_w=_job_power_w(job_spec, gpus, model_power.get(model, 0.0)),
+                power_w=_job_power_w(
+                    job_spec, gpus, model_power.get(model, 0.0), caps.get(node_name)
+                ),
                 serving=bool(serving),
             )
         )

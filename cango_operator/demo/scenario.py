@@ -149,6 +149,8 @@ class SiteScenario(_Model):
     capacity_kw: Annotated[float, Field(gt=0, le=2_000_000)]
     reserve_kw: Annotated[float, Field(ge=0)] = 0.0
     pue: Annotated[float, Field(ge=1.0, le=3.0)] = 1.1
+    #: The Site's spec.power.gpuPowerCapShare: how far its GPUs may be capped.
+    gpu_power_cap_share: Annotated[float, Field(ge=0.3, le=1.0)] | None = None
     energy_price_usd_per_mwh: Annotated[float, Field(ge=-10_000, le=100_000)]
     mining: Mining
     latency_ms: dict[Region, Annotated[float, Field(ge=0, le=10_000)]] = Field(min_length=1)

@@ -36,6 +36,7 @@ from cango_operator.builders import (
     with_round_conditions,
 )
 from cango_operator.builders.meter import meter_gap, reconciled_observation
+from cango_operator.builders.mining import miners_observation
 from cango_operator.operator.sitepower import has_live_feed
 from cango_operator.operator.view import FleetView
 from cango_operator.operator.writes import Write, differs
@@ -283,7 +284,8 @@ def node_views_by_site(view: FleetView, plan: Plan) -> dict[str, list[NodeView]]
 def site_round_conditions(view: FleetView) -> dict[str, list[dict[str, Any]]]:
     """The conditions the round owns on each Site (``ClusterReachable`` for a federated
     site, ``NodesReporting`` for one with GpuNodes, ``MeterReconciled`` for one whose
-    meter and miners both report), with their transition times kept."""
+    meter and miners both report, ``MinersAtTarget`` for one whose miners are driven),
+    with their transition times kept."""
     totals: dict[str, int] = {}
     stale: dict[str, int] = {}
     for gpunode in view.gpunodes.values():
@@ -303,6 +305,9 @@ def site_round_conditions(view: FleetView) -> dict[str, list[dict[str, Any]]]:
         gap = meter_gap(site)
         if gap is not None:
             observed.append(reconciled_observation(gap, existing, view.now))
+        miners = miners_observation(site)
+        if miners is not None:
+            observed.append(miners)
         settled = settle_conditions(existing, observed, now=view.now)
         out[name] = [condition_json(c) for c in settled]
     return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -177,6 +178,18 @@ class TestSnapshot:
     def test_replica_power_is_gpus_times_the_models_power_without_an_estimate(self) -> None:
         snap = build_snapshot(3.0, 900.0, OBJECTS)
         assert {r.power_w for r in snap.replicas} == {700}
+
+    def test_a_replica_on_gpus_capped_by_the_operator_counts_at_the_cap(self) -> None:
+        capped = {
+            "metadata": {
+                "name": "a-n001",
+                "annotations": {"compute.cango.io/gpu-power-limit-w": "420"},
+            },
+            "spec": {"gpu": {"model": "H100-80GB", "maxPowerW": 700}},
+        }
+        objects = replace(OBJECTS, gpunodes=[*OBJECTS.gpunodes, capped])
+        by_node = {r.node: r.power_w for r in build_snapshot(3.0, 900.0, objects).replicas}
+        assert by_node["a-n001"] == 420
 
     def test_jobs_of_both_worlds_with_their_slo(self) -> None:
         jobs = {j.world: j for j in build_snapshot(3.0, 900.0, OBJECTS).jobs}
