@@ -25,7 +25,8 @@ from cango_operator.builders import fingerprint
 from cango_operator.builders.events import EventRecord, Regarding, event_manifest
 from cango_operator.operator import metrics
 from cango_operator.operator.applier import JobIntent, PlanApplier
-from cango_operator.operator.events import EVENT_CONTROLLER, power_events
+from cango_operator.operator.decide import decide
+from cango_operator.operator.events import EVENT_CONTROLLER
 from cango_operator.operator.fleet_metrics import reason_label
 from cango_operator.operator.kube import KubeWriter, describe, is_status
 from cango_operator.operator.memory import WriteMemory
@@ -33,23 +34,12 @@ from cango_operator.operator.metering import Line, UsageLedger, rate_of
 from cango_operator.operator.options import DEFAULT_USAGE_INTERVAL
 from cango_operator.operator.round_metrics import record_round
 from cango_operator.operator.sitepower import SitePowerFeeds
-from cango_operator.operator.snapshot import build_snapshot
 from cango_operator.operator.statuses import (
     POWER_CAP_KIND,
     JobDecision,
     UsageFn,
-    failed_writes,
-    gpunode_writes,
-    held_before,
-    held_for_meter,
-    job_decisions,
-    node_writes,
-    power_cap_writes,
-    site_loads,
-    site_round_conditions,
-    site_writes,
 )
-from cango_operator.operator.view import FleetView, build_view
+from cango_operator.operator.view import FleetView
 from cango_operator.operator.world import World, is_stale
 from cango_operator.operator.writes import Write
 from cango_operator.placement import Plan, Snapshot
@@ -89,8 +79,15 @@ class Reconciler:
         usage_interval_seconds: float = DEFAULT_USAGE_INTERVAL,
         federated: bool = False,
         identity: str = "",
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.writer = writer
+        #: The clocks the decisions read: the wall clock (heartbeats, failover, the time
+        #: in statuses) and a monotonic one (usage intervals). Durations the metrics
+        #: observe, and the write memory's expiry, are in real time.
+        self.clock = clock
+        self.monotonic = monotonic
         #: ``reportingInstance`` of its Events: the host's name (in a pod: the pod's).
         self.identity = identity or socket.gethostname()
         self.applier = applier
@@ -104,7 +101,7 @@ class Reconciler:
         self.last: RoundResult | None = None
         self._stale: frozenset[str] = frozenset()
         self._next_replacement: datetime | None = None
-        self.ledger = UsageLedger(usage_interval_seconds, time.monotonic())
+        self.ledger = UsageLedger(usage_interval_seconds, monotonic())
 
     def _usage_fn(self, view: FleetView) -> UsageFn:
         """Each job's usage from the ledger (its round started by the caller)."""
@@ -130,7 +127,7 @@ class Reconciler:
 
     def usage_due(self) -> bool:
         """Whether some job's usage in its status is an interval old."""
-        return self.ledger.due(time.monotonic())
+        return self.ledger.due(self.monotonic())
 
     @property
     def stale_nodes(self) -> frozenset[str]:
@@ -141,12 +138,12 @@ class Reconciler:
         """Whether a job's replicas at an unreachable site have waited out its failover
         grace since the last round (the moment no watch event announces)."""
         due = self._next_replacement
-        return due is not None and datetime.now(UTC) >= due
+        return due is not None and self.clock() >= due
 
     def time_based_change(self) -> bool:
         """Whether some GpuNode's heartbeat went stale (or fresh) since the last round:
         the one change that no watch event announces."""
-        now = datetime.now(UTC)
+        now = self.clock()
         world = World.from_indexes(self.indexes)
         stale = frozenset(
             g.name for g in world.valid_gpunodes() if is_stale(g, now, self.node_stale_seconds)
@@ -170,39 +167,46 @@ class Reconciler:
 
     async def run_once(self, reasons: frozenset[str]) -> RoundResult:
         started = time.monotonic()
-        now = datetime.now(UTC)
-        self.memory.expire(time.monotonic())
+        now = self.clock()
+        self.memory.expire(time.monotonic())  # the memory dates its entries so
         world = World.from_indexes(self.indexes)
-        view = build_view(
-            world, self.memory, now, self.node_stale_seconds, federated=self.federated
-        )
-        self._stale = frozenset(view.stale)
-        self._next_replacement = view.next_replacement
-        self._report_foreign(view.foreign)
-        snapshot = build_snapshot(view)
-        plan_started = time.monotonic()
-        plan = self.plan_fn(snapshot)
-        metrics.PLAN_SECONDS.observe(time.monotonic() - plan_started)
+
+        def timed_plan(snapshot: Snapshot) -> Plan:
+            plan_started = time.monotonic()
+            try:
+                return self.plan_fn(snapshot)
+            finally:
+                metrics.PLAN_SECONDS.observe(time.monotonic() - plan_started)
 
         def ready(job: Any, rows: Any) -> int:
             return self.applier.ready_replicas(job, rows, world)
 
-        held = held_for_meter(view, plan, snapshot)
-        told = power_events(view.jobs, plan, held, held_before(view))
-        self.ledger.start_round(time.monotonic())
-        decisions = job_decisions(view, plan, ready, self._usage_fn(view), held)
+        self.ledger.start_round(self.monotonic())
+        decision = decide(
+            world,
+            self.memory,
+            now,
+            plan_fn=timed_plan,
+            ready=ready,
+            usage=self._usage_fn,
+            node_stale_seconds=self.node_stale_seconds,
+            federated=self.federated,
+        )
+        view, plan, decisions = decision.view, decision.plan, decision.jobs
         self.ledger.keep_only(view.jobs)
+        self._stale = frozenset(view.stale)
+        self._next_replacement = view.next_replacement
+        self._report_foreign(view.foreign)
         result = RoundResult(jobs=len(decisions) + len(view.failed))
         timings = {"plan": time.monotonic() - started}
 
         # 1. Record the decisions (crash safety: before any workload is written).
-        job_writes = [d.write for d in decisions if d.write is not None]
-        failed = await self._write_all([*job_writes, *failed_writes(view)], result)
+        failed = await self._write_all(decision.record_writes(), result)
         recorded = [d for d in decisions if (d.write is None or d.write.key not in failed)]
         self._count(plan, [d for d in recorded if d.write is not None])
         # Events of jobs whose decision is recorded: the others' come again next round.
         keys = {d.key for d in recorded}
-        await self._tell([e for e in told if _job_key(e.regarding) in keys], now)
+        await self._tell([e for e in decision.events if _job_key(e.regarding) in keys], now)
         timings["record"] = time.monotonic() - started
 
         # 2. Realise them.
@@ -214,16 +218,9 @@ class Reconciler:
         timings["realize"] = time.monotonic() - started
 
         # 3. The fleet's own status: allocation, Node taints and labels, site aggregates.
-        site_conditions = site_round_conditions(view)
-        fleet = [
-            *gpunode_writes(view, plan, allocation=not self.federated),
-            *power_cap_writes(view, plan),
-            *node_writes(view),
-            *site_writes(view, plan, site_conditions),
-        ]
-        await self._write_all(fleet, result)
+        await self._write_all(decision.fleet_writes(), result)
         if self.feeds is not None:
-            await self.feeds.sync(view.sites, site_loads(view, plan), site_conditions)
+            await self.feeds.sync(view.sites, decision.site_loads(), decision.site_conditions)
         timings["fleet"] = time.monotonic() - started
 
         _gauge_phases(decisions, len(view.failed))

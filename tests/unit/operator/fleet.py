@@ -13,27 +13,16 @@ from typing import Any
 
 from cango_operator.builders.events import EventRecord
 from cango_operator.operator import indexes
-from cango_operator.operator.events import power_events
+from cango_operator.operator.decide import Decision
+from cango_operator.operator.decide import decide as decide_round
 from cango_operator.operator.memory import WriteMemory
 from cango_operator.operator.projections import AVAILABLE_CONDITION
-from cango_operator.operator.snapshot import build_snapshot
 from cango_operator.operator.statuses import (
     POWER_CAP_KIND,
-    JobDecision,
-    failed_writes,
-    gpunode_writes,
-    held_before,
-    held_for_meter,
-    job_decisions,
-    node_writes,
-    power_cap_writes,
-    site_round_conditions,
-    site_writes,
 )
-from cango_operator.operator.view import FleetView, build_view
 from cango_operator.operator.world import World
 from cango_operator.operator.writes import Write
-from cango_operator.placement import Plan, plan_with_power_caps
+from cango_operator.placement import plan_with_power_caps
 
 API = "compute.cango.io/v1alpha1"
 
@@ -193,36 +182,23 @@ class Fleet:
 
 
 class Round:
-    """One round's decisions, computed the way the operator computes them."""
+    """One round's decisions, made by the operator's own :func:`decide`."""
 
-    def __init__(
-        self,
-        view: FleetView,
-        result: Plan,
-        decisions: list[JobDecision],
-        federated: bool,
-        held: Mapping[tuple[str, str], int],
-    ) -> None:
-        self.view = view
-        self.federated = federated
-        self.plan = result
-        self.decisions = decisions
-        self.jobs = {d.key: d for d in decisions}
-        self.held = held
+    def __init__(self, decision: Decision) -> None:
+        self.decision = decision
+        self.view = decision.view
+        self.federated = decision.federated
+        self.plan = decision.plan
+        self.decisions = decision.jobs
+        self.jobs = {d.key: d for d in decision.jobs}
+        self.held = decision.held
 
     def events(self) -> list[EventRecord]:
         """The Events the round posts about jobs (operator.events)."""
-        return power_events(self.view.jobs, self.plan, self.held, held_before(self.view))
+        return self.decision.events
 
     def writes(self) -> list[Write]:
-        return [
-            *[d.write for d in self.decisions if d.write is not None],
-            *failed_writes(self.view),
-            *gpunode_writes(self.view, self.plan, allocation=not self.federated),
-            *power_cap_writes(self.view, self.plan),
-            *node_writes(self.view),
-            *site_writes(self.view, self.plan, site_round_conditions(self.view)),
-        ]
+        return [*self.decision.record_writes(), *self.decision.fleet_writes()]
 
 
 async def decide(
@@ -234,14 +210,14 @@ async def decide(
     now: datetime | None = None,
     federated: bool = False,
 ) -> Round:
-    world = await fleet.world()
-    view = build_view(
-        world, memory or WriteMemory(), now or datetime.now(UTC), stale_after, federated=federated
+    return Round(
+        decide_round(
+            await fleet.world(),
+            memory or WriteMemory(),
+            now or datetime.now(UTC),
+            plan_fn=plan_with_power_caps,
+            ready=lambda job, rows: min(ready, sum(r.active_replicas for r in rows)),
+            node_stale_seconds=stale_after,
+            federated=federated,
+        )
     )
-    snapshot = build_snapshot(view)
-    result = plan_with_power_caps(snapshot)
-    held = held_for_meter(view, result, snapshot)
-    decisions = job_decisions(
-        view, result, lambda job, rows: min(ready, sum(r.active_replicas for r in rows)), held=held
-    )
-    return Round(view, result, decisions, federated, held)
