@@ -101,6 +101,7 @@ class Reconciler:
         self.last: RoundResult | None = None
         self._stale: frozenset[str] = frozenset()
         self._next_replacement: datetime | None = None
+        self._planned: tuple[Snapshot, Plan] | None = None
         self.ledger = UsageLedger(usage_interval_seconds, monotonic())
 
     def _usage_fn(self, view: FleetView) -> UsageFn:
@@ -172,11 +173,17 @@ class Reconciler:
         world = World.from_indexes(self.indexes)
 
         def timed_plan(snapshot: Snapshot) -> Plan:
+            # A round whose snapshot is the last one's (only ready counts or other things
+            # the engine does not read changed) reuses its plan: the engine is pure.
+            if self._planned is not None and self._planned[0] == snapshot:
+                return self._planned[1]
             plan_started = time.monotonic()
             try:
-                return self.plan_fn(snapshot)
+                planned = self.plan_fn(snapshot)
             finally:
                 metrics.PLAN_SECONDS.observe(time.monotonic() - plan_started)
+            self._planned = (snapshot, planned)
+            return planned
 
         def ready(job: Any, rows: Any) -> int:
             return self.applier.ready_replicas(job, rows, world)

@@ -148,6 +148,10 @@ class Fleet:
         return self.bodies[(kind, namespace, name)]
 
     async def world(self) -> World:
+        return World.from_indexes(await self.indexes())
+
+    async def indexes(self) -> dict[str, dict[Any, list[Any]]]:
+        """The indexes kopf would hold for these objects (the operator's own functions)."""
         fns: dict[str, tuple[str, Callable[..., Awaitable[Mapping[Any, Any]]]]] = {
             "InferenceJob": (indexes.JOBS, indexes.index_job),
             "Site": (indexes.SITES, indexes.index_site),
@@ -164,7 +168,7 @@ class Fleet:
             name, fn = fns[kind]
             for key, value in (await fn(copy.deepcopy(body))).items():
                 idx[name].setdefault(key, []).append(value)
-        return World.from_indexes(idx)
+        return idx
 
     def apply(self, writes: Iterable[Write]) -> None:
         for w in writes:
