@@ -14,13 +14,19 @@ from typing import Any
 from cango_operator.api import GpuNode, Site
 from cango_operator.api.conditions import Observation
 from cango_operator.builders.meter import COND_METER_RECONCILED
+from cango_operator.builders.mining import COND_MINERS_AT_TARGET
 
 #: A federated site's managed cluster is reachable from the hub (its agent keeps its lease).
 COND_CLUSTER_REACHABLE = "ClusterReachable"
 #: Every GpuNode of the site reports its heartbeat.
 COND_NODES_REPORTING = "NodesReporting"
 #: The condition types the planning round writes on a Site (the power feed writes others).
-ROUND_SITE_CONDITIONS = (COND_CLUSTER_REACHABLE, COND_NODES_REPORTING, COND_METER_RECONCILED)
+ROUND_SITE_CONDITIONS = (
+    COND_CLUSTER_REACHABLE,
+    COND_NODES_REPORTING,
+    COND_METER_RECONCILED,
+    COND_MINERS_AT_TARGET,
+)
 
 
 @dataclass(frozen=True)

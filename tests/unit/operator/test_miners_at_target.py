@@ -53,6 +53,15 @@ class TestMinersAtTarget:
         got = await condition(driven_fleet(message="Site tx is not valid: ..."))
         assert got is not None and (got["status"], got["reason"]) == ("Unknown", "NotDriven")
 
+    async def test_a_later_round_replaces_it_rather_than_adding_a_second(self) -> None:
+        fleet = driven_fleet(minersKw=240.0, targetKw=180.0, shortfallKw=0)
+        await condition(fleet)
+        fleet.get("Site", "tx")["status"]["mining"]["minersKw"] = 180.0
+        got = await condition(fleet)
+        types = [c["type"] for c in fleet.get("Site", "tx")["status"]["conditions"]]
+        assert types.count("MinersAtTarget") == 1
+        assert got is not None and got["reason"] == "AtTarget"
+
     async def test_no_such_condition_where_no_miners_are_driven(self) -> None:
         fleet = metered_fleet(900)
         fleet.get("Site", "tx")["status"]["mining"] = {"minersKw": 10.0, "targetKw": 5.0}
