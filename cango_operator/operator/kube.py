@@ -182,31 +182,29 @@ class KubeWriter:
         self, plural: str, name: str, status: dict[str, Any]
     ) -> dict[str, Any]:
         """Merge-patch the status of a Site or GpuNode."""
-        return _json(
-            self._custom.patch_cluster_custom_object_status(
-                GROUP,
-                VERSION,
-                plural,
-                name,
-                {"status": status},
-                field_manager=FIELD_MANAGER,
-                _content_type=MERGE,
-                _preload_content=False,
-                _request_timeout=TIMEOUT,
-            )
-        )
+        patch = self._custom.patch_cluster_custom_object_status
+        return self._merge_patch_cluster(patch, plural, name, {"status": status})
 
     def patch_gpunode_annotations(
         self, name: str, annotations: dict[str, str | None]
     ) -> dict[str, Any]:
         """Merge-patch a GpuNode's annotations (None removes one)."""
+        patch = self._custom.patch_cluster_custom_object
+        return self._merge_patch_cluster(
+            patch, "gpunodes", name, {"metadata": {"annotations": annotations}}
+        )
+
+    @staticmethod
+    def _merge_patch_cluster(
+        patch: Callable[..., Any], plural: str, name: str, body: dict[str, Any]
+    ) -> dict[str, Any]:
         return _json(
-            self._custom.patch_cluster_custom_object(
+            patch(
                 GROUP,
                 VERSION,
-                "gpunodes",
+                plural,
                 name,
-                {"metadata": {"annotations": annotations}},
+                body,
                 field_manager=FIELD_MANAGER,
                 _content_type=MERGE,
                 _preload_content=False,
