@@ -44,18 +44,18 @@ def power_events(
             n, was = now.get(site, 0), before.get(site, 0)
             if n > was:
                 note = (
-                    f"{n} replicas at {site} wait for its meter to show the mining shed for "
-                    "them (meter first)"
+                    f"held at {site} until its meter shows the mining shed for them "
+                    f"(meter first): {_replicas(n)}"
                 )
                 out.append(EventRecord(about, "WaitingForPower", "Hold", note))
             elif was > n:
-                note = f"the meter at {site} shows the room: {was - n} held replicas start"
+                note = f"the meter at {site} shows the room; starting: {_replicas(was - n)}"
                 out.append(EventRecord(about, "PowerReleased", "Release", note))
     for e in plan.evictions:
         job = jobs.get(e.job)
         if job is None:
             continue
-        where = f"{e.replicas} replicas stopped on {e.node}: {e.reason}"
+        where = f"{_replicas(e.replicas)} stopped on {e.node}: {e.reason}"
         if e.reason in POWER_REASONS:
             record = EventRecord(_regarding(job), "ShedForPower", "Evict", where, "Warning")
         elif e.reason == MOVED:
@@ -64,6 +64,10 @@ def power_events(
             record = EventRecord(_regarding(job), "Evicted", "Evict", where, "Warning")
         out.append(record)
     return out
+
+
+def _replicas(n: int) -> str:
+    return f"{n} replica" if n == 1 else f"{n} replicas"
 
 
 def _regarding(job: InferenceJob) -> Regarding:

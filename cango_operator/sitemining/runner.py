@@ -42,10 +42,10 @@ from cango_operator.sitemining.kube import SiteClient
 log = logging.getLogger(__name__)
 
 DEFAULT_INTERVAL_S = 30.0
-#: ``reportingController`` of its Events.
-EVENT_CONTROLLER = "compute.cango.io/site-mining"
 DEFAULT_TIMEOUT_S = 5.0
 DEFAULT_CONCURRENCY = 32
+#: ``reportingController`` of its Events.
+EVENT_CONTROLLER = "compute.cango.io/site-mining"
 #: Below the target by less than this share of it (and at least RAISE_MARGIN_KW), the
 #: miners are left alone: GPU draw moves by a kW or so from one interval to the next, and
 #: miners raised into room that is gone again one interval later only churn.

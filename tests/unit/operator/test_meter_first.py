@@ -91,14 +91,16 @@ class TestEventsAboutTheJob:
         (waiting,) = first.events()
         assert (waiting.reason, waiting.type) == ("WaitingForPower", "Normal")
         assert waiting.regarding.name == "chat" and waiting.regarding.kind == "InferenceJob"
-        assert waiting.note.startswith("1 replicas at tx wait for its meter")
+        assert waiting.note == (
+            "held at tx until its meter shows the mining shed for them (meter first): 1 replica"
+        )
         fleet.apply(first.writes())
         assert (await decide(fleet)).events() == []  # still held: nothing new to tell
         set_meter(fleet, 850)
         (released,) = (await decide(fleet)).events()
         assert (released.reason, released.note) == (
             "PowerReleased",
-            "the meter at tx shows the room: 1 held replicas start",
+            "the meter at tx shows the room; starting: 1 replica",
         )
 
 
