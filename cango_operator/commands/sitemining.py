@@ -111,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
 
 async def _serve(args: argparse.Namespace, config: SiteMiningConfig) -> int:
     from cango_operator.sitemining.kube import SiteClient
-    from cango_operator.sitemining.runner import SiteMiningRunner, mining_status
+    from cango_operator.sitemining.runner import SiteMiningRunner
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -127,8 +127,7 @@ async def _serve(args: argparse.Namespace, config: SiteMiningConfig) -> int:
         runner = SiteMiningRunner(config, SiteClient(client))
         if args.once:
             result = await runner.tick()
-            status = mining_status(result.report, result.fleet, result.message, runner.clock())
-            print(json.dumps({"site": config.site, "mining": status}))
+            print(json.dumps({"site": config.site, "mining": result.status}))
             return 1 if result.message and result.fleet is None else 0
         await runner.run(stop)
         return 0

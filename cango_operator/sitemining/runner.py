@@ -15,7 +15,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -120,6 +120,8 @@ class TickResult:
     report: RampReport | None
     fleet: FleetState | None
     message: str = ""
+    #: ``status.mining`` as this interval wrote it (or would have: unchanged, or failed)
+    status: dict[str, Any] = field(default_factory=dict)
 
 
 class SiteMiningRunner:
@@ -226,7 +228,7 @@ class SiteMiningRunner:
         await self._tell(interval_events(self.config.site, report, fleet, message, self._last))
         shortfall = report.shortfall_w if report is not None else self._last.shortfall_w
         self._last = Interval(fleet or self._last.fleet, message, shortfall)
-        return TickResult(self._target_kw, report, fleet, message)
+        return TickResult(self._target_kw, report, fleet, message, status)
 
     async def _tell(self, records: list[EventRecord]) -> None:
         """Post the interval's Events; one that fails is logged and dropped."""

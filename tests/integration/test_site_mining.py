@@ -284,3 +284,4 @@ class TestTheCommand:
         printed = json.loads(stdout.decode().strip().splitlines()[-1])
         assert printed["site"] == site
         assert printed["mining"]["miners"] == {"mining": 12, "asleep": 0, "unreachable": 0}
+        assert "usdPerKwh" in printed["mining"]  # what it wrote, the revenue included
