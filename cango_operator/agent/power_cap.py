@@ -11,26 +11,12 @@ Without ``--power-cap`` the annotation is ignored (and said so once in the log).
 from __future__ import annotations
 
 import logging
-import math
 
 from cango_operator.agent.telemetry import TelemetrySource
-from cango_operator.api.gpunode import POWER_LIMIT_ANNOTATION
+from cango_operator.api.gpunode import POWER_LIMIT_ANNOTATION, parse_power_limit
 from cango_operator.errors import ConfigError
 
 log = logging.getLogger(__name__)
-
-
-def parse_power_limit(value: str | None) -> float | None:
-    """The annotation's watts, ``None`` when absent or empty; ConfigError when nonsense."""
-    if value is None or not value.strip():
-        return None
-    try:
-        watts = float(value)
-    except ValueError:
-        raise ConfigError(f"{POWER_LIMIT_ANNOTATION}: {value!r} is not a number of watts") from None
-    if not math.isfinite(watts) or watts <= 0:
-        raise ConfigError(f"{POWER_LIMIT_ANNOTATION}: must be a positive number, got {value!r}")
-    return watts
 
 
 class PowerCapper:

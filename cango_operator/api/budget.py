@@ -21,6 +21,11 @@ model's phases, the engine's filters).
 
 from __future__ import annotations
 
+#: How close to their target driven miners count as at it, in kW: GPU draw moves by about
+#: that much from one interval to the next, so the site-mining controller raises miners
+#: only into more room than this, and the Site's MinersAtTarget allows this much above.
+MINING_MARGIN_KW = 2.0
+
 
 def base(capacity: float, reserve: float, other_load: float) -> float:
     """What the connection leaves beside the reserve and the non-GPU load."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import Annotated, ClassVar, Literal
 
@@ -13,6 +14,7 @@ from cango_operator.api.meta import Condition, conditions_field
 from cango_operator.api.resource import AGE_COLUMN, PrinterColumn, Resource
 from cango_operator.api.site import MAX_REGIONS
 from cango_operator.api.types import GpuModel, LabelName, ObjectName
+from cango_operator.errors import ConfigError
 
 MAX_GPUS_PER_NODE = 16
 #: 2 TiB: above any GPU's memory, low enough to catch a value given in bytes.
@@ -21,6 +23,20 @@ MAX_GPU_POWER_W = 5_000
 #: The per-GPU power limit (W, every GPU of the node) the operator asks a node's agent to
 #: enforce; absent: each GPU's default limit (docs/api.md, GPU power caps).
 POWER_LIMIT_ANNOTATION = "compute.cango.io/gpu-power-limit-w"
+
+
+def parse_power_limit(value: str | None) -> float | None:
+    """The annotation's watts, ``None`` when absent or empty; ConfigError when nonsense.
+    The operator reads it back as the cap it asked for, the agent to enforce it."""
+    if value is None or not value.strip():
+        return None
+    try:
+        watts = float(value)
+    except ValueError:
+        raise ConfigError(f"{POWER_LIMIT_ANNOTATION}: {value!r} is not a number of watts") from None
+    if not math.isfinite(watts) or watts <= 0:
+        raise ConfigError(f"{POWER_LIMIT_ANNOTATION}: must be a positive number, got {value!r}")
+    return watts
 
 
 class GpuSpec(SpecModel):

@@ -14,12 +14,10 @@ Absent at a site that lists no miners or whose controller has not reported yet.
 
 from __future__ import annotations
 
-from cango_operator.api import Site
+from cango_operator.api import Site, budget
 from cango_operator.api.conditions import Observation
 
 COND_MINERS_AT_TARGET = "MinersAtTarget"
-#: Above the target by no more than this, the miners are at it (the controller's margin).
-MARGIN_KW = 2.0
 
 
 def miners_observation(site: Site) -> Observation | None:
@@ -38,6 +36,6 @@ def miners_observation(site: Site) -> Observation | None:
     if mining.shortfall_kw:
         note = f"{figures}: {mining.shortfall_kw:g} kW above it at best"
         return Observation(COND_MINERS_AT_TARGET, False, "Shortfall", note)
-    if drawn > target + MARGIN_KW:
+    if drawn > target + budget.MINING_MARGIN_KW:
         return Observation(COND_MINERS_AT_TARGET, False, "Ramping", figures)
     return Observation(COND_MINERS_AT_TARGET, True, "AtTarget", figures)

@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Any
 
 from cango_operator.api import budget
-from cango_operator.api.gpunode import POWER_LIMIT_ANNOTATION
+from cango_operator.api.gpunode import POWER_LIMIT_ANNOTATION, parse_power_limit
 from cango_operator.builders.labels import JOB_LABEL, MANAGED_BY, MANAGED_BY_LABEL
 from cango_operator.demo.baseline import JOB_ANNOTATION
 from cango_operator.demo.fleet import (
@@ -34,6 +34,7 @@ from cango_operator.demo.fleet import (
     POWER_ANNOTATION,
 )
 from cango_operator.devcluster.nodes import GPU_MODEL_LABEL, GPU_RESOURCE
+from cango_operator.errors import ConfigError
 
 WORLDS = (CANGO_FLEET, BASELINE_FLEET)
 OFFLINE = "Offline"
@@ -295,17 +296,13 @@ def _caps_w(gpunodes: Iterable[Mapping[str, Any]]) -> dict[str, float]:
     caps: dict[str, float] = {}
     for g in gpunodes:
         value = (_meta(g).get("annotations") or {}).get(POWER_LIMIT_ANNOTATION)
-        watts = _num(_float_or_none(value), 0.0)
-        if watts > 0:
+        try:
+            watts = parse_power_limit(None if value is None else str(value))
+        except ConfigError:
+            continue
+        if watts is not None:
             caps[str(_meta(g).get("name"))] = watts
     return caps
-
-
-def _float_or_none(value: object) -> float | None:
-    try:
-        return float(str(value)) if value is not None else None
-    except ValueError:
-        return None
 
 
 def _baseline_counts(objects: ClusterObjects) -> dict[str, tuple[int, int]]:

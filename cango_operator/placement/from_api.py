@@ -20,11 +20,11 @@ values otherwise, so a fleet written by hand plans as if freshly installed:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 
 from cango_operator.api import GpuNode, InferenceJob, Site
-from cango_operator.api.gpunode import POWER_LIMIT_ANNOTATION
+from cango_operator.api.gpunode import POWER_LIMIT_ANNOTATION, parse_power_limit
+from cango_operator.errors import ConfigError
 from cango_operator.placement.snapshot import (
     ExistingPlacement,
     JobRequest,
@@ -116,15 +116,12 @@ def power_share(node: GpuNode) -> float:
     """The share of maxPowerW the operator asked the node's GPUs to be capped to (its
     ``compute.cango.io/gpu-power-limit-w``); 1.0 without one, or with one that is not a
     number of watts (the agent ignores those too)."""
-    value = (node.metadata.annotations or {}).get(POWER_LIMIT_ANNOTATION)
     max_w = float(node.spec.gpu.max_power_w)
     try:
-        watts = float(value) if value is not None else max_w
-    except ValueError:
+        watts = parse_power_limit((node.metadata.annotations or {}).get(POWER_LIMIT_ANNOTATION))
+    except ConfigError:
         return 1.0
-    if not (math.isfinite(watts) and watts > 0 and max_w > 0):
-        return 1.0
-    return min(1.0, watts / max_w)
+    return 1.0 if watts is None or max_w <= 0 else min(1.0, watts / max_w)
 
 
 def job_key(job: InferenceJob, default_namespace: str = DEFAULT_NAMESPACE) -> str:

@@ -25,6 +25,7 @@ from cango_operator.api import (
     MinerGroup,
     Mining,
     Site,
+    budget,
     parse_resource,
     revenue,
     rfc3339,
@@ -46,11 +47,10 @@ DEFAULT_TIMEOUT_S = 5.0
 DEFAULT_CONCURRENCY = 32
 #: ``reportingController`` of its Events.
 EVENT_CONTROLLER = "compute.cango.io/site-mining"
-#: Below the target by less than this share of it (and at least RAISE_MARGIN_KW), the
-#: miners are left alone: GPU draw moves by a kW or so from one interval to the next, and
-#: miners raised into room that is gone again one interval later only churn.
+#: Below the target by less than this share of it (and at least budget.MINING_MARGIN_KW),
+#: the miners are left alone: miners raised into room that is gone again one interval
+#: later only churn.
 DEADBAND_SHARE = 0.02
-RAISE_MARGIN_KW = 2.0
 
 #: Where the chart mounts the Secrets the Site's miner groups name, one directory each.
 DEFAULT_CREDENTIALS_DIR = Path("/var/run/cango/miner-credentials")
@@ -172,7 +172,7 @@ class SiteMiningRunner:
                 None, "no status.power.miningTargetKw yet: miners read, not driven", fleet
             )
         target_w = fleet_target_w(self._target_kw, self._mining)
-        controller.deadband_w = max(DEADBAND_SHARE * target_w, RAISE_MARGIN_KW * 1000)
+        controller.deadband_w = max(DEADBAND_SHARE * target_w, budget.MINING_MARGIN_KW * 1000)
         report = await controller.drive(target_w)
         return await self._report(report, "")
 
