@@ -211,16 +211,14 @@ class _Run:
         return [n - 1 - int(k) % n for k in ranked]
 
     def _capacity(self, turn: JobTurn, node: int, limit: int) -> int:
-        """How many more replicas of the job fit on ``node`` now (at most ``limit``)."""
-        state, job = self.state, turn.job
-        site = int(self.fleet.node_site[node])
-        n = min(limit, int(state.free_gpus[node]) // job.gpu_count)
-        need = int(turn.arrays.need_w[node])
-        if need > 0:
-            n = min(n, state.room_at(site, bool(turn.arrays.may_shed[node])) // need)
-        if job.max_replicas_per_site > 0:
-            n = min(n, job.max_replicas_per_site - int(turn.site_counts[site]))
-        return max(0, n)
+        """How many more replicas of the job fit on ``node`` now (at most ``limit``): the
+        least any of the profile's dynamic rules allows."""
+        n = limit
+        for rule in self.profile.dynamic_filters:
+            n = min(n, rule.capacity(turn, self.fleet, self.state, node))
+            if n <= 0:
+                return 0
+        return n
 
     def _place(self, turn: JobTurn, node: int, replicas: int) -> None:
         self.state.place(turn.job.key, node, replicas, turn.arrays.unit(node))
@@ -230,23 +228,39 @@ class _Run:
 
     def _preempt(self, turn: JobTurn, static_nodes: IntArray) -> bool:
         """Step 6: evict the cheapest set of lower-priority replicas that makes room."""
-        fleet, job = self.fleet, turn.job
         if self._victims is None:
             self._victims = Victims(self.state, self.jobs)
-        nodes = static_nodes[fleet.node_usable[static_nodes] >= job.gpu_count]
-        if job.max_replicas_per_site > 0:
-            nodes = nodes[turn.site_counts[fleet.node_site[nodes]] < job.max_replicas_per_site]
+        nodes = static_nodes
         if self._sites_short(turn) > 0:
-            nodes = nodes[turn.site_counts[fleet.node_site[nodes]] == 0]
-        option = self._victims.options(turn, nodes, lambda n: self._keys(turn, n))
+            nodes = nodes[turn.site_counts[self.fleet.node_site[nodes]] == 0]
+        nodes, gpus, watts = self._resolvable(turn, nodes)
+        option = self._victims.options(turn, nodes, gpus, watts, lambda n: self._keys(turn, n))
         if option is None:
             return False
         evict: dict[tuple[str, int], int] = {}
         for victim, n in option.victims:
             evict[(victim.job, victim.node)] = evict.get((victim.job, victim.node), 0) + n
         for (key, node), n in sorted(evict.items()):
-            self.state.evict(key, node, n, f"preempted by {job.key}")
+            self.state.evict(key, node, n, f"preempted by {turn.job.key}")
         return True
+
+    def _resolvable(self, turn: JobTurn, nodes: IntArray) -> tuple[IntArray, IntArray, IntArray]:
+        """The nodes preemption may open, as the profile's dynamic rules say, with what it
+        must free on each (GPUs on the node, watts at its site): no rule rules the node out
+        for good, and every rule that rejects it names something to free."""
+        fleet, state = self.fleet, self.state
+        gpus = np.zeros(nodes.size, dtype=np.int64)
+        watts = np.zeros(nodes.size, dtype=np.int64)
+        blocked = np.zeros(nodes.size, dtype=np.bool_)
+        for rule in self.profile.dynamic_filters:
+            result = rule.filter(turn, fleet, state, nodes)
+            short = rule.shortfall(turn, fleet, state, nodes)
+            blocked |= result.unresolvable_mask(nodes.size)
+            blocked |= result.rejected(nodes.size) & (short.gpus <= 0) & (short.watts <= 0)
+            np.maximum(gpus, short.gpus, out=gpus)
+            np.maximum(watts, short.watts, out=watts)
+        keep = ~blocked
+        return nodes[keep], gpus[keep], watts[keep]
 
     # -- reporting -----------------------------------------------------------------------
 

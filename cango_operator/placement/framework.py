@@ -9,7 +9,13 @@ with it. Two kinds of filter exist because of what they may read:
   changes during a plan, so the engine computes it once per distinct value of the part
   of the shape the filter says it ``reads``;
 - a **dynamic filter** also sees the :class:`~cango_operator.placement.state.PlanState`
-  (free GPUs, power left, replicas already placed) and runs every time.
+  (free GPUs, power left, replicas already placed) and runs every time. It is also the one
+  place its rule lives for the rest of the engine: :meth:`DynamicFilter.capacity` says how
+  many replicas the rule lets onto a node (the greedy's fill asks it), and
+  :meth:`DynamicFilter.shortfall` what preemption would have to free for the rule to pass.
+  Nodes no preemption can open it marks ``unresolvable`` in its result (kube-scheduler's
+  UnschedulableAndUnresolvable); preemption does not look at them. A rule left out of the
+  profile is thus gone from the filter, the fill and preemption alike.
 
 "Does not fit" is a :class:`Status` with a reason, never an exception. The reasons are
 short and countable, because ``status.message`` counts nodes by reason.
@@ -58,10 +64,15 @@ class Rejection:
 
 @dataclass(frozen=True, slots=True)
 class FilterResult:
-    """What a filter says about a vector of nodes."""
+    """What a filter says about a vector of nodes.
+
+    ``unresolvable`` (aligned with the nodes, None: none) marks rejected nodes that no
+    preemption can open: evicting lower-priority replicas would not make them pass.
+    """
 
     status: Status = field(default_factory=Status)
     rejections: tuple[Rejection, ...] = ()
+    unresolvable: BoolArray | None = None
 
     @classmethod
     def skip(cls) -> FilterResult:
@@ -74,12 +85,17 @@ class FilterResult:
         return cls(Status(Code.ERROR, reason))
 
     @classmethod
-    def reject(cls, *pairs: tuple[BoolArray, str]) -> FilterResult:
-        """Rule out nodes per (mask, reason); reasons with an empty mask are dropped."""
+    def reject(
+        cls, *pairs: tuple[BoolArray, str], unresolvable: BoolArray | None = None
+    ) -> FilterResult:
+        """Rule out nodes per (mask, reason); reasons with an empty mask are dropped.
+        ``unresolvable``: those of them that no preemption can open."""
         rejections = tuple(Rejection(m, r) for m, r in pairs if bool(m.any()))
         if not rejections:
             return cls()
-        return cls(Status(Code.UNSCHEDULABLE, rejections[0].reason), rejections)
+        if unresolvable is not None and not unresolvable.any():
+            unresolvable = None
+        return cls(Status(Code.UNSCHEDULABLE, rejections[0].reason), rejections, unresolvable)
 
     def rejected(self, size: int) -> BoolArray:
         """One mask: True where any rejection (or an error) rules the node out."""
@@ -89,6 +105,28 @@ class FilterResult:
         for r in self.rejections:
             out |= r.mask
         return out
+
+    def unresolvable_mask(self, size: int) -> BoolArray:
+        """True where no preemption can make the node pass (an error: everywhere)."""
+        if self.status.code == Code.ERROR:
+            return np.ones(size, dtype=np.bool_)
+        if self.unresolvable is None:
+            return np.zeros(size, dtype=np.bool_)
+        return self.unresolvable.copy()
+
+
+@dataclass(frozen=True, slots=True)
+class Shortfall:
+    """What preemption would have to free for one more replica to pass a rule, per node
+    asked about: GPUs on the node, whole watts at its site (zeros: nothing to free)."""
+
+    gpus: IntArray
+    watts: IntArray
+
+    @classmethod
+    def none(cls, size: int) -> Shortfall:
+        zeros = np.zeros(size, dtype=np.int64)
+        return cls(zeros, zeros)
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,10 +214,32 @@ class StaticFilterKind:
     kind: ClassVar[PluginKind] = PluginKind.STATIC_FILTER
 
 
+#: A rule's capacity where it sets no limit of its own.
+UNLIMITED = 2**62
+
+
 class DynamicFilterKind:
-    """Base of a dynamic filter: declares its kind."""
+    """Base of a dynamic filter: declares its kind, and the hooks for a rule that passes or
+    fails a node as a whole (a rule that counts replicas, or that preemption can satisfy,
+    overrides them)."""
 
     kind: ClassVar[PluginKind] = PluginKind.DYNAMIC_FILTER
+
+    def filter(
+        self, job: JobTurn, fleet: FleetTable, state: PlanState, nodes: IntArray
+    ) -> FilterResult:
+        raise NotImplementedError
+
+    def capacity(self, job: JobTurn, fleet: FleetTable, state: PlanState, node: int) -> int:
+        """Any number of replicas where the node passes, none where it does not."""
+        at = np.array([node], dtype=np.int64)
+        return 0 if self.filter(job, fleet, state, at).rejected(1)[0] else UNLIMITED
+
+    def shortfall(
+        self, job: JobTurn, fleet: FleetTable, state: PlanState, nodes: IntArray
+    ) -> Shortfall:
+        """Nothing preemption frees makes such a rule pass."""
+        return Shortfall.none(nodes.size)
 
 
 class ScoreKind:
@@ -207,6 +267,18 @@ class DynamicFilter(Plugin, Protocol):
     def filter(
         self, job: JobTurn, fleet: FleetTable, state: PlanState, nodes: IntArray
     ) -> FilterResult: ...
+
+    def capacity(self, job: JobTurn, fleet: FleetTable, state: PlanState, node: int) -> int:
+        """How many more replicas of the job the rule lets onto ``node`` now
+        (:data:`UNLIMITED`: the rule sets no limit there)."""
+        ...
+
+    def shortfall(
+        self, job: JobTurn, fleet: FleetTable, state: PlanState, nodes: IntArray
+    ) -> Shortfall:
+        """What evicting running replicas would have to free for one more replica to pass
+        the rule on each node (zeros where it passes or where freeing cannot help)."""
+        ...
 
 
 class ScorePlugin(Plugin, Protocol):

@@ -74,10 +74,14 @@ class Victims:
         self,
         turn: JobTurn,
         nodes: IntArray,
+        gpu_short: IntArray,
+        power_short: IntArray,
         keys: Callable[[IntArray], IntArray],
     ) -> Option | None:
-        """The best way to make room for one replica on one of ``nodes``, if any."""
-        state, fleet, job = self._state, self._state.fleet, turn.job
+        """The best way to make room for one replica on one of ``nodes``, if any, where
+        ``gpu_short`` GPUs must be freed on the node and ``power_short`` watts at its site
+        (aligned with ``nodes``; what the profile's rules say: ``DynamicFilter.shortfall``)."""
+        fleet, job = self._state.fleet, turn.job
         live = np.array([v.row.replicas for v in self.all], dtype=np.int64)
         usable = (self._priority < job.priority) & (live > 0)
         if not usable.any():
@@ -92,15 +96,8 @@ class Victims:
         )
         has_victims = np.bincount(self._node[usable], minlength=fleet.n_nodes) > 0
         site = fleet.node_site[nodes]
-        gpu_short = job.gpu_count - state.free_gpus[nodes]
-        need = turn.arrays.need_w[nodes]
-        power_short = need - state.site_power_w[site]
-        # Evicting makes no room in mining a replica may not take (PlanState.room_w):
-        # such a replica is viable only where that room is already there.
-        mining_free = turn.arrays.may_shed[nodes] | (state.site_unshed_w[site] >= need)
         viable = (
             ((gpu_short > 0) | (power_short > 0))
-            & mining_free
             & (gpu_short <= node_gpus[nodes])
             & (power_short <= site_w[site])
         )

@@ -13,12 +13,12 @@ Variables, in this order:
 - per job with ``minSites`` > 1: a binary per site it could use ("uses the site") and,
   for a job that runs nowhere yet, a binary "placed at all".
 
-Rows: free GPUs per node, power per site and, per site, the power of replicas that may
-not take mining power within what is left without it (the capacity rules the engine
-always applies: ``PlanState.room_w``),
-replicas per job, moves per job, ``maxReplicasPerSite``, and ``minSites`` (a job that runs
-nowhere yet is placed on ``minSites`` sites or not at all; a running job keeps at least
-the spread the greedy gave it, up to ``minSites``).
+Rows: those of the capacity rules the profile runs (its dynamic filters: ``FreeGpus``,
+free GPUs per node; ``SitePower``, power per site and, per site, the power of replicas
+that may not take mining power within what is left without it, ``PlanState.room_w``;
+``MaxReplicasPerSite``), and always replicas per job, moves per job and ``minSites`` (a
+job that runs nowhere yet is placed on ``minSites`` sites or not at all; a running job
+keeps at least the spread the greedy gave it, up to ``minSites``).
 
 The objective per pair (used once the service of every priority is fixed) is latency for
 ``objective: latency``, energy cost for ``cost``, both for ``balanced``, each divided by
@@ -48,6 +48,10 @@ _WEIGHTS = {
 
 #: The static arrays of a job and the nodes its static rules allow.
 Candidates = Callable[[JobRequest], tuple[ShapeArrays, IntArray]]
+
+#: The dynamic filters (by plugin name) whose rules the problem's rows can hold.
+FREE_GPUS, SITE_POWER, MAX_PER_SITE = "FreeGpus", "SitePower", "MaxReplicasPerSite"
+ENCODED_RULES = frozenset({FREE_GPUS, SITE_POWER, MAX_PER_SITE})
 
 
 @dataclass(slots=True)
@@ -159,8 +163,10 @@ def build(
     state: PlanState,
     jobs: Mapping[str, JobRequest],
     candidates: Candidates,
+    rules: frozenset[str] = ENCODED_RULES,
 ) -> Problem | None:
-    """The problem of the plan in ``state``; None when nothing can change."""
+    """The problem of the plan in ``state``; None when nothing can change. ``rules``: the
+    capacity rules (of :data:`ENCODED_RULES`) the profile runs; the others hold no row."""
     free, power, unshed = _capacity_without_changes(fleet, state, jobs)
     cost_of = _Costs(fleet)
     pairs: list[_Pair] = []
@@ -193,6 +199,7 @@ def build(
             room=_Room(power, unshed),
             limit=limit,
             fixed=fixed_at_site,
+            rules=rules,
         )
         nodes, upper = nodes[upper > 0], upper[upper > 0]
         greedy = state.new.get(key, {})
@@ -208,7 +215,7 @@ def build(
             pairs.append(_Pair(j, node, unit, max(up, start), 0, start, cost))
     if not pairs:
         return None
-    return _assemble(fleet, state, chosen, pairs, free=free, room=_Room(power, unshed))
+    return _assemble(fleet, state, chosen, pairs, free=free, room=_Room(power, unshed), rules=rules)
 
 
 class _Room(NamedTuple):
@@ -249,15 +256,18 @@ def _upper(
     room: _Room,
     limit: int,
     fixed: IntArray,
+    rules: frozenset[str],
 ) -> IntArray:
     """The most new replicas of ``job`` each node could take on its own."""
     site = fleet.node_site[nodes]
-    most = free[nodes] // job.gpu_count
-    need = arrays.need_w[nodes]
-    power = power_room(room.power[site], room.unshed[site], arrays.may_shed[nodes])
-    most = np.where(need > 0, np.minimum(most, power // np.maximum(need, 1)), most)
-    most = np.minimum(most, limit)
-    if job.max_replicas_per_site > 0:
+    most: IntArray = np.full(nodes.size, limit, dtype=np.int64)
+    if FREE_GPUS in rules:
+        most = np.minimum(most, free[nodes] // job.gpu_count)
+    if SITE_POWER in rules:
+        need = arrays.need_w[nodes]
+        power = power_room(room.power[site], room.unshed[site], arrays.may_shed[nodes])
+        most = np.where(need > 0, np.minimum(most, power // np.maximum(need, 1)), most)
+    if MAX_PER_SITE in rules and job.max_replicas_per_site > 0:
         most = np.minimum(most, job.max_replicas_per_site - fixed[site])
     return most
 
@@ -297,6 +307,7 @@ def _assemble(
     *,
     free: IntArray,
     room: _Room,
+    rules: frozenset[str],
 ) -> Problem:
     pj = np.array([p.job for p in pairs], dtype=np.int64)
     pn = np.array([p.node for p in pairs], dtype=np.int64)
@@ -306,10 +317,11 @@ def _assemble(
     start = np.array([p.initial for p in pairs], dtype=np.float64)
     site = fleet.node_site[pn]
     rows = Rows()
-    for node, at in _groups(pn):
-        rows.add(at, gpus[at], -np.inf, max(float(free[node]), float(gpus[at] @ start[at])))
+    if FREE_GPUS in rules:
+        for node, at in _groups(pn):
+            rows.add(at, gpus[at], -np.inf, max(float(free[node]), float(gpus[at] @ start[at])))
     restricted = np.array([p.unit.restricted for p in pairs], dtype=np.bool_)
-    for s, here in _groups(site):
+    for s, here in _groups(site) if SITE_POWER in rules else ():
         at = here[need[here] > 0]
         if at.size:
             rows.add(at, need[at], -np.inf, max(float(room.power[s]), float(need[at] @ start[at])))
@@ -327,7 +339,7 @@ def _assemble(
         if moving.size:
             rows.add(moving, 1.0, float(kept[moving].sum() - job.max_moves_per_round), np.inf)
         fixed_sites = _fixed_sites(fleet, state, job, movable)
-        if job.max_replicas_per_site > 0:
+        if MAX_PER_SITE in rules and job.max_replicas_per_site > 0:
             for s, here in _groups(site[at]):
                 rows.add(at[here], 1.0, -np.inf, job.max_replicas_per_site - fixed_sites.get(s, 0))
         if job.min_sites > 1:

@@ -15,14 +15,18 @@ import numpy as np
 
 from cango_operator.placement.framework import Profile
 from cango_operator.placement.improvement.budget import ImprovementBudget
-from cango_operator.placement.improvement.problem import Candidates, Problem, build, within
+from cango_operator.placement.improvement.problem import (
+    ENCODED_RULES,
+    Candidates,
+    Problem,
+    build,
+    within,
+)
 from cango_operator.placement.improvement.solver import solve
 from cango_operator.placement.snapshot import JobRequest
 from cango_operator.placement.state import PlanState
 from cango_operator.placement.table import FleetTable, FloatArray
 
-#: Dynamic filters whose rules the problem's rows hold.
-ENCODED_RULES = frozenset({"FreeGpus", "MaxReplicasPerSite", "SitePower"})
 MOVED = "moved to a better placement"
 #: An objective lower by less than this (relative) is no improvement.
 _TOLERANCE = 1e-6
@@ -38,11 +42,12 @@ def improve(
     budget: ImprovementBudget,
 ) -> bool:
     """Replace the greedy's decisions in ``state`` by better ones; True if it did."""
-    if not budget.enabled or any(f.name not in ENCODED_RULES for f in profile.dynamic_filters):
+    rules = frozenset(f.name for f in profile.dynamic_filters)
+    if not budget.enabled or not rules <= ENCODED_RULES:
         return False
     if not within(jobs, state, candidates, budget.max_pairs):
         return False
-    problem = build(fleet, state, jobs, candidates)
+    problem = build(fleet, state, jobs, candidates, rules)
     if problem is None:
         return False
     found = solve(problem, budget)

@@ -3,13 +3,24 @@
 A replica needs its estimated draw times the site's PUE; what is left counts everything
 this same plan has already placed or evicted, and mining the site may shed (only for work
 that earns more per kWh than that mining: ``PlanState.room_w``).
+
+Preemption frees power by the watts missing; it makes no room in mining a replica may
+not take, so where that is what it lacks the node is unresolvable.
 """
 
 from __future__ import annotations
 
 from typing import ClassVar
 
-from cango_operator.placement.framework import DynamicFilterKind, FilterResult, JobTurn
+import numpy as np
+
+from cango_operator.placement.framework import (
+    UNLIMITED,
+    DynamicFilterKind,
+    FilterResult,
+    JobTurn,
+    Shortfall,
+)
 from cango_operator.placement.state import PlanState
 from cango_operator.placement.table import FleetTable, IntArray
 
@@ -26,7 +37,22 @@ class SitePower(DynamicFilterKind):
         sites, need = fleet.node_site[nodes], job.arrays.need_w[nodes]
         short = state.site_power_w[sites] < need
         outbid = ~short & (state.room_w(sites, job.arrays.may_shed[nodes]) < need)
+        mining_bound = ~job.arrays.may_shed[nodes] & (state.site_unshed_w[sites] < need)
         return FilterResult.reject(
             (short, NO_POWER),
             (outbid, "the power left is mining's, which earns more per kWh"),
+            unresolvable=(short | outbid) & mining_bound,
         )
+
+    def capacity(self, job: JobTurn, fleet: FleetTable, state: PlanState, node: int) -> int:
+        need = int(job.arrays.need_w[node])
+        if need <= 0:
+            return UNLIMITED
+        site = int(fleet.node_site[node])
+        return state.room_at(site, bool(job.arrays.may_shed[node])) // need
+
+    def shortfall(
+        self, job: JobTurn, fleet: FleetTable, state: PlanState, nodes: IntArray
+    ) -> Shortfall:
+        short = job.arrays.need_w[nodes] - state.site_power_w[fleet.node_site[nodes]]
+        return Shortfall(gpus=np.zeros(nodes.size, dtype=np.int64), watts=np.maximum(0, short))

@@ -4,15 +4,28 @@ running work, mining, explanations. Each test states one behaviour of engine.py.
 from __future__ import annotations
 
 import random
+from typing import Any, ClassVar
+
+import numpy as np
 
 from cango_operator.placement import (
+    DEFAULT_PROFILE,
+    REGISTRY,
+    DynamicFilterKind,
+    FilterResult,
+    JobTurn,
     NodePhase,
     Objective,
     PlacementEngine,
+    Plan,
+    Profile,
     SitePhase,
     Snapshot,
+    build_profile,
     plan,
 )
+from cango_operator.placement.state import PlanState
+from cango_operator.placement.table import FleetTable, IntArray
 from tests.unit.placement.fleet import (
     SA,
     evicted,
@@ -622,3 +635,73 @@ class TestEngineObject:
     def test_placement_engine_and_plan_function_agree(self) -> None:
         snapshot = Snapshot(sites=(site("a"),), nodes=(node("n1", "a"),), jobs=(job("j"),))
         assert PlacementEngine().plan(snapshot) == plan(snapshot)
+
+
+class NotN1(DynamicFilterKind):
+    """An out-of-tree rule that only says no (node n1), with the default hooks."""
+
+    name: ClassVar[str] = "NotN1"
+
+    def filter(
+        self, job: JobTurn, fleet: FleetTable, state: PlanState, nodes: IntArray
+    ) -> FilterResult:
+        named_n1 = np.array([fleet.nodes[i].name == "n1" for i in nodes], dtype=np.bool_)
+        return FilterResult.reject((named_n1, "not n1"))
+
+
+def _profile(*dynamic: str) -> Profile:
+    return build_profile(dynamic_filters=dynamic, registry={**REGISTRY, "NotN1": NotN1})
+
+
+def _plan_with(profile: Profile, *args: Any) -> Plan:
+    sites, nodes, jobs, placements = args
+    snapshot = Snapshot(
+        sites=tuple(sites), nodes=tuple(nodes), jobs=tuple(jobs), placements=tuple(placements)
+    )
+    return plan(snapshot, profile)
+
+
+class TestEachRuleLivesInItsPlugin:
+    """A dynamic rule is its plugin: the fill, preemption and the improvement stage ask the
+    plugins of the profile, so a rule left out of the profile is gone everywhere."""
+
+    def test_without_max_replicas_per_site_the_cap_no_longer_limits_the_fill(self) -> None:
+        fleet = ([site("a")], [node("n1", "a")], [job("j", replicas=4, max_replicas_per_site=1)])
+        capped = _plan_with(DEFAULT_PROFILE, *fleet, [])
+        uncapped = _plan_with(_profile("FreeGpus", "SitePower"), *fleet, [])
+        assert where(capped, "j") == {"n1": 1}
+        assert where(uncapped, "j") == {"n1": 4}
+
+    def test_without_site_power_nothing_is_preempted_for_power(self) -> None:
+        fleet = (
+            [site("a", capacity_kw=2.1)],
+            [node("n1", "a"), node("n2", "a", gpu_model="A100-80GB")],
+            [
+                job("low", replicas=3, preemptible=True, gpu_models=("H100-80GB",)),
+                job("high", priority=100, gpu_models=("A100-80GB",)),
+            ],
+            [running("low", "n1", 3)],
+        )
+        with_power = _plan_with(DEFAULT_PROFILE, *fleet)
+        without = _plan_with(_profile("FreeGpus", "MaxReplicasPerSite"), *fleet)
+        assert evicted(with_power, "low") == {("n1", "preempted by t/high"): 1}
+        assert where(without, "high") == {"n2": 1}
+        assert without.evictions == ()
+
+    def test_preemption_never_opens_a_node_an_out_of_tree_rule_rules_out(self) -> None:
+        # n1 needs one victim, n2 two: without the rule n1 would be chosen.
+        fleet = (
+            [site("a")],
+            [node("n1", "a"), node("n2", "a")],
+            [job("low", replicas=15, preemptible=True), job("high", gpu_count=2, priority=100)],
+            [running("low", "n1", 7), running("low", "n2", 8)],
+        )
+        rules = _profile("FreeGpus", "MaxReplicasPerSite", "SitePower", "NotN1")
+        result = _plan_with(rules, *fleet)
+        assert where(result, "high") == {"n2": 1}
+        assert evicted(result, "low") == {("n2", "preempted by t/high"): 2}
+
+    def test_an_out_of_tree_rule_with_default_hooks_bounds_the_fill(self) -> None:
+        fleet = ([site("a")], [node("n1", "a"), node("n2", "a")], [job("j", replicas=12)], [])
+        result = _plan_with(_profile("FreeGpus", "SitePower", "NotN1"), *fleet)
+        assert where(result, "j") == {"n2": 8}

@@ -22,3 +22,16 @@ def test_zero_means_no_cap() -> None:
     assert (
         MaxReplicasPerSite().filter(b.turn, b.fleet, b.state, b.all_nodes).status.code == Code.SKIP
     )
+
+
+def test_a_full_site_is_unresolvable_and_capacity_is_what_the_cap_leaves() -> None:
+    b = bench(
+        [site("full"), site("room")],
+        [node("full-1", "full"), node("room-1", "room")],
+        job("j", replicas=5, max_replicas_per_site=3),
+        [running("j", "full-1", 3), running("j", "room-1", 1)],
+    )
+    rule = MaxReplicasPerSite()
+    result = rule.filter(b.turn, b.fleet, b.state, b.all_nodes)
+    assert b.names(result.unresolvable_mask(2)) == ["full-1"]
+    assert [rule.capacity(b.turn, b.fleet, b.state, n) for n in (0, 1)] == [0, 2]

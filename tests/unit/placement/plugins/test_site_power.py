@@ -33,3 +33,34 @@ def test_sheddable_mining_counts_as_headroom() -> None:
         job("j"),
     )
     assert SitePower().filter(b.turn, b.fleet, b.state, b.all_nodes).rejections == ()
+
+
+def test_capacity_counts_whole_replicas_in_the_power_left() -> None:
+    b = bench([site("a", capacity_kw=2.5)], [node("n", "a")], job("j", estimated_power_w=700.0))
+    assert SitePower().capacity(b.turn, b.fleet, b.state, 0) == 3
+
+
+def test_preemption_must_free_the_watts_missing_at_the_site() -> None:
+    b = bench(
+        [site("a", capacity_kw=1.0)],
+        [node("n", "a")],
+        job("j", estimated_power_w=700.0, replicas=2),
+        [running("j", "n", 1)],
+    )
+    rule = SitePower()
+    result = rule.filter(b.turn, b.fleet, b.state, b.all_nodes)
+    assert b.names(result.unresolvable_mask(1)) == []
+    assert rule.shortfall(b.turn, b.fleet, b.state, b.all_nodes).watts.tolist() == [400]
+
+
+def test_power_only_mining_could_give_is_unresolvable_for_work_that_earns_less() -> None:
+    # 10 kW, all of it mining that earns $0.10/kWh and may shed 5 kW; the job earns less.
+    mining = {"other_load_kw": 10.0, "mining_load_kw": 10.0, "curtailable_kw": 5.0}
+    b = bench(
+        [site("a", capacity_kw=10.0, mining_usd_per_kwh=0.10, **mining)],
+        [node("n", "a")],
+        job("j", estimated_power_w=700.0, value_usd_per_gpu_hour=0.01),
+    )
+    result = SitePower().filter(b.turn, b.fleet, b.state, b.all_nodes)
+    assert b.rejected(result) == {"the power left is mining's, which earns more per kWh": ["n"]}
+    assert b.names(result.unresolvable_mask(1)) == ["n"]
