@@ -657,6 +657,21 @@ class Site(Resource):
     status: SiteStatus | None = None
     """What the operator observes."""
 
+    def latency_ms_now(self) -> dict[str, int]:
+        """Latency to each client region: measured (``status.latencyMs``) where the site
+        reports it, else declared (``spec.latencyMs``)."""
+        latency = {str(region): int(ms) for region, ms in self.spec.latency_ms.items()}
+        if self.status is not None and self.status.latency_ms:
+            latency.update(self.status.latency_ms)
+        return latency
+
+    def energy_price_now(self) -> float | None:
+        """USD/MWh: measured (``status.energyPriceUsdPerMwh``) over declared; None if
+        neither is known."""
+        if self.status is not None and self.status.energy_price_usd_per_mwh is not None:
+            return self.status.energy_price_usd_per_mwh
+        return self.spec.energy_price_usd_per_mwh
+
     @cel_rule(
         "self.metadata.name.size() <= 63",
         message="a Site name is used as a label value: at most 63 characters",

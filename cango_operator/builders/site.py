@@ -103,12 +103,7 @@ def with_round_conditions(
 
 def site_latency(site: Site, region: str | None) -> int | None:
     """Measured latency to ``region`` when the site reports one, else the declared one."""
-    if region is None:
-        return None
-    measured = site.status.latency_ms if site.status is not None else None
-    if measured and region in measured:
-        return measured[region]
-    return site.spec.latency_ms.get(region)
+    return None if region is None else site.latency_ms_now().get(region)
 
 
 def site_aggregates(

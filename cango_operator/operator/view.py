@@ -171,11 +171,7 @@ def _rank_for(job: InferenceJob, sites: Mapping[str, Site]) -> SiteRank:
         if site is None:
             return (math.inf, math.inf)
         latency = site_latency(site, region)
-        price = (
-            site.status.energy_price_usd_per_mwh
-            if site.status is not None and site.status.energy_price_usd_per_mwh is not None
-            else site.spec.energy_price_usd_per_mwh
-        )
+        price = site.energy_price_now()
         return (
             math.inf if latency is None else float(latency),
             math.inf if price is None else float(price),

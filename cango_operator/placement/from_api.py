@@ -20,7 +20,8 @@ values otherwise, so a fleet written by hand plans as if freshly installed:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import TypeVar
 
 from cango_operator.api import GpuNode, InferenceJob, Site
 from cango_operator.api.gpunode import POWER_LIMIT_ANNOTATION, parse_power_limit
@@ -34,9 +35,12 @@ from cango_operator.placement.snapshot import (
     SitePhase,
     SiteState,
     Snapshot,
+    SnapshotError,
 )
 
 DEFAULT_NAMESPACE = "default"
+In = TypeVar("In")
+Out = TypeVar("Out")
 
 
 def snapshot_from_api(
@@ -44,28 +48,74 @@ def snapshot_from_api(
     nodes: Iterable[GpuNode],
     jobs: Iterable[InferenceJob],
     default_namespace: str = DEFAULT_NAMESPACE,
+    *,
+    left_out: Callable[[str], None] | None = None,
 ) -> Snapshot:
-    """The engine's snapshot of these resources."""
-    site_list = list(sites)
-    known = [p for p in (_price(s) for s in site_list) if p is not None]
+    """The engine's snapshot of these resources: the one adapter, for ``plan -f`` and
+    the operator alike.
+
+    ``left_out`` None: an object the engine refuses raises (a manifest set must be
+    right). Given: each object is converted on its own, and one that is refused (or a
+    name given twice) is reported to it and left out, so that one bad object in a cluster
+    never stops the whole fleet from being planned.
+    """
+    site_list = sorted(sites, key=lambda s: s.metadata.name)
+    known = [p for p in (s.energy_price_now() for s in site_list) if p is not None]
     fallback = sum(known) / len(known) if known else 0.0
     job_list = list(jobs)
+    each = _Each(left_out)
     return Snapshot(
-        sites=tuple(site_state(s, fallback) for s in site_list),
-        nodes=tuple(node_state(n) for n in nodes),
-        jobs=tuple(job_request(j, default_namespace) for j in job_list),
-        placements=tuple(p for j in job_list for p in running_placements(j, default_namespace)),
+        sites=tuple(each(site_list, lambda s: site_state(s, fallback), lambda s: s.name)),
+        nodes=tuple(
+            each(sorted(nodes, key=lambda n: n.metadata.name), node_state, lambda n: n.name)
+        ),
+        jobs=tuple(each(job_list, lambda j: job_request(j, default_namespace), lambda j: j.key)),
+        placements=tuple(
+            p
+            for rows in each(
+                job_list,
+                lambda j: running_placements(j, default_namespace),
+                lambda rows: rows[0].job if rows else "",
+            )
+            for p in rows
+        ),
     )
+
+
+class _Each:
+    """Converts objects one by one, raising or (with ``left_out``) reporting and leaving
+    out the ones that fail and the second of two with one name."""
+
+    def __init__(self, left_out: Callable[[str], None] | None) -> None:
+        self.left_out = left_out
+
+    def __call__(
+        self, items: Iterable[In], convert: Callable[[In], Out], name_of: Callable[[Out], str]
+    ) -> list[Out]:
+        if self.left_out is None:
+            return [convert(item) for item in items]
+        out, seen = [], set()
+        for item in items:
+            try:
+                state = convert(item)
+            except (SnapshotError, ValueError) as exc:
+                self.left_out(str(exc))
+                continue
+            name = name_of(state)
+            if name and name in seen:
+                self.left_out(f"{name} appears twice")
+                continue
+            seen.add(name)
+            out.append(state)
+        return out
 
 
 def site_state(site: Site, fallback_price: float = 0.0) -> SiteState:
     spec = site.spec
     status = site.status
     power = status.power if status is not None else None
-    latency = {str(region): float(ms) for region, ms in spec.latency_ms.items()}
-    if status is not None and status.latency_ms:
-        latency.update({region: float(ms) for region, ms in status.latency_ms.items()})
-    price = _price(site)
+    latency = {region: float(ms) for region, ms in site.latency_ms_now().items()}
+    price = site.energy_price_now()
 
     def measured(value: float | None, default: float) -> float:
         return default if value is None else value
@@ -177,9 +227,3 @@ def running_placements(
         ExistingPlacement(job=key, node=node, replicas=r, gpus=g, power_w=p)
         for node, (r, g, p) in sorted(merged.items())
     ]
-
-
-def _price(site: Site) -> float | None:
-    if site.status is not None and site.status.energy_price_usd_per_mwh is not None:
-        return site.status.energy_price_usd_per_mwh
-    return site.spec.energy_price_usd_per_mwh

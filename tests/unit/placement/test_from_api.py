@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 import yaml
 
 from cango_operator.api import GpuNode, InferenceJob, Site, parse_resource
-from cango_operator.placement import NodePhase, Objective, SitePhase
+from cango_operator.placement import NodePhase, Objective, SitePhase, SnapshotError
 from cango_operator.placement.from_api import (
     job_request,
     node_state,
@@ -176,6 +177,34 @@ class TestInferenceJob:
             4,
             2600.0,
         )
+
+
+class TestOneAdapter:
+    """``plan -f`` and the operator build their snapshot with the same function: a manifest
+    set must be right, a cluster's one bad object is left out and said."""
+
+    def test_a_manifest_set_with_a_name_twice_is_refused(self) -> None:
+        with pytest.raises(SnapshotError, match="tx-1"):
+            snapshot_from_api([model(SITE), model(SITE)], [], [])
+
+    def test_in_a_cluster_the_second_object_of_a_name_is_left_out_and_said(self) -> None:
+        said: list[str] = []
+        snapshot = snapshot_from_api(
+            [model(SITE), model(SITE.replace("38", "99"))],
+            [model(NODE)],
+            [model(JOB)],
+            left_out=said.append,
+        )
+        assert [s.energy_price_usd_per_mwh for s in snapshot.sites] == [38]
+        assert said == ["tx-1 appears twice"]
+        assert [j.key for j in snapshot.jobs] == ["acme/chat"]
+        assert [p.node for p in snapshot.placements] == ["tx-1-n001"]
+
+    def test_sites_and_nodes_come_in_name_order_whatever_the_input_order(self) -> None:
+        sites = [model(SITE.replace("tx-1", name)) for name in ("tx-3", "tx-1", "tx-2")]
+        snapshot = snapshot_from_api(sites, [], [], left_out=print)
+        assert [s.name for s in snapshot.sites] == ["tx-1", "tx-2", "tx-3"]
+        assert snapshot == snapshot_from_api(reversed(sites), [], [])
 
 
 def test_the_models_are_the_ones_the_api_exports() -> None:
