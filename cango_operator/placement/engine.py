@@ -40,7 +40,7 @@ from cango_operator.placement.preemption import Victims
 from cango_operator.placement.shapes import ShapeCache
 from cango_operator.placement.snapshot import JobRequest, Snapshot
 from cango_operator.placement.state import PlanState
-from cango_operator.placement.table import FleetTable, IntArray
+from cango_operator.placement.table import BoolArray, FleetTable, IntArray
 
 #: Nodes taken one by one (argmax) before the rest are sorted in one go.
 _PICK_ONE_BY_ONE = 32
@@ -230,11 +230,22 @@ class _Run:
         """Step 6: evict the cheapest set of lower-priority replicas that makes room."""
         if self._victims is None:
             self._victims = Victims(self.state, self.jobs)
-        nodes = static_nodes
+        takeable = self._victims.takeable(turn.job.priority)
+        nodes = self._victims.reachable(takeable, static_nodes)
         if self._sites_short(turn) > 0:
             nodes = nodes[turn.site_counts[self.fleet.node_site[nodes]] == 0]
-        nodes, gpus, watts = self._resolvable(turn, nodes)
-        option = self._victims.options(turn, nodes, gpus, watts, lambda n: self._keys(turn, n))
+        if nodes.size == 0:
+            return False
+        gpus, watts = self._shortfalls(turn, nodes)
+        option = self._victims.options(
+            turn.job.priority,
+            takeable,
+            nodes,
+            gpu_short=gpus,
+            power_short=watts,
+            keys=lambda n: self._keys(turn, n),
+            resolvable=lambda n: self._resolvable(turn, n),
+        )
         if option is None:
             return False
         evict: dict[tuple[str, int], int] = {}
@@ -244,23 +255,29 @@ class _Run:
             self.state.evict(key, node, n, f"preempted by {turn.job.key}")
         return True
 
-    def _resolvable(self, turn: JobTurn, nodes: IntArray) -> tuple[IntArray, IntArray, IntArray]:
-        """The nodes preemption may open, as the profile's dynamic rules say, with what it
-        must free on each (GPUs on the node, watts at its site): no rule rules the node out
-        for good, and every rule that rejects it names something to free."""
-        fleet, state = self.fleet, self.state
+    def _shortfalls(self, turn: JobTurn, nodes: IntArray) -> tuple[IntArray, IntArray]:
+        """What preemption must free on each node for every rule of the profile to pass:
+        GPUs on the node, watts at its site (the most any rule asks)."""
         gpus = np.zeros(nodes.size, dtype=np.int64)
         watts = np.zeros(nodes.size, dtype=np.int64)
+        for rule in self.profile.dynamic_filters:
+            short = rule.shortfall(turn, self.fleet, self.state, nodes)
+            np.maximum(gpus, short.gpus, out=gpus)
+            np.maximum(watts, short.watts, out=watts)
+        return gpus, watts
+
+    def _resolvable(self, turn: JobTurn, nodes: IntArray) -> BoolArray:
+        """Whether preemption may open each node, as the profile's rules say: none rules
+        it out for good, and every rule that rejects it names something to free."""
+        fleet, state = self.fleet, self.state
         blocked = np.zeros(nodes.size, dtype=np.bool_)
         for rule in self.profile.dynamic_filters:
             result = rule.filter(turn, fleet, state, nodes)
             short = rule.shortfall(turn, fleet, state, nodes)
             blocked |= result.unresolvable_mask(nodes.size)
             blocked |= result.rejected(nodes.size) & (short.gpus <= 0) & (short.watts <= 0)
-            np.maximum(gpus, short.gpus, out=gpus)
-            np.maximum(watts, short.watts, out=watts)
-        keep = ~blocked
-        return nodes[keep], gpus[keep], watts[keep]
+        ok: BoolArray = ~blocked
+        return ok
 
     # -- reporting -----------------------------------------------------------------------
 

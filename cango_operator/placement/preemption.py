@@ -21,10 +21,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cango_operator.placement.framework import JobTurn
 from cango_operator.placement.snapshot import JobRequest
 from cango_operator.placement.state import PlanState, Row
-from cango_operator.placement.table import IntArray
+from cango_operator.placement.table import BoolArray, IntArray
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,22 +69,42 @@ class Victims:
         self._need = np.array([v.row.unit.need_w for v in self.all], dtype=np.int64)
         self._state = state
 
+    def takeable(self, priority: int) -> IntArray:
+        """Replicas of each victim row (aligned with :attr:`all`) a job of ``priority``
+        may stop now: all that still run of a lower priority, none of the others."""
+        live = np.array([v.row.replicas for v in self.all], dtype=np.int64)
+        out: IntArray = np.where(self._priority < priority, live, 0)
+        return out
+
+    def reachable(self, takeable: IntArray, nodes: IntArray) -> IntArray:
+        """Those of ``nodes`` at a site where a ``takeable`` replica runs: the only places
+        preemption can make room (asked first, so a job that outranks no running work
+        costs nothing more)."""
+        fleet = self._state.fleet
+        has = np.zeros(fleet.n_sites + 1, dtype=np.bool_)
+        has[self._site[takeable > 0]] = True
+        return nodes[has[fleet.node_site[nodes]]]
+
     def options(
         self,
-        turn: JobTurn,
+        priority: int,
+        takeable: IntArray,
         nodes: IntArray,
+        *,
         gpu_short: IntArray,
         power_short: IntArray,
         keys: Callable[[IntArray], IntArray],
+        resolvable: Callable[[IntArray], BoolArray],
     ) -> Option | None:
-        """The best way to make room for one replica on one of ``nodes``, if any, where
-        ``gpu_short`` GPUs must be freed on the node and ``power_short`` watts at its site
-        (aligned with ``nodes``; what the profile's rules say: ``DynamicFilter.shortfall``)."""
-        fleet, job = self._state.fleet, turn.job
-        live = np.array([v.row.replicas for v in self.all], dtype=np.int64)
-        usable = (self._priority < job.priority) & (live > 0)
-        if not usable.any():
-            return None
+        """The best way to make room for one replica of a job of ``priority`` on one of
+        ``nodes``, if any, by stopping ``takeable`` replicas.
+
+        ``gpu_short`` GPUs must be freed on each node and ``power_short`` watts at its site
+        (aligned with ``nodes``); ``resolvable`` says which nodes the rules let preemption
+        open at all (both from the profile's rules: ``DynamicFilter.shortfall`` and
+        ``unresolvable``; asked only of the nodes the victims could free enough on)."""
+        fleet = self._state.fleet
+        usable, live = takeable > 0, takeable
         node_gpus = np.bincount(
             self._node[usable],
             weights=(live * self._gpus)[usable],
@@ -101,6 +120,8 @@ class Victims:
             & (gpu_short <= node_gpus[nodes])
             & (power_short <= site_w[site])
         )
+        at = np.flatnonzero(viable)
+        viable[at[~resolvable(nodes[at])]] = False
         found: list[Option] = []
         same_site: dict[tuple[int, int], Option] = {}
         for i in np.flatnonzero(viable).tolist():
@@ -111,7 +132,7 @@ class Victims:
                 cached = same_site[(s, p)]
                 found.append(Option(node, cached.worst_priority, cached.count, cached.victims))
                 continue
-            chosen = _choose(self.by_site[s], job.priority, node, g, p)
+            chosen = _choose(self.by_site[s], priority, node, g, p)
             option = Option(
                 node=node,
                 worst_priority=max(v.priority for v, _ in chosen),
