@@ -36,12 +36,16 @@ class SitePower(DynamicFilterKind):
     ) -> FilterResult:
         sites, need = fleet.node_site[nodes], job.arrays.need_w[nodes]
         short = state.site_power_w[sites] < need
-        outbid = ~short & (state.room_w(sites, job.arrays.may_shed[nodes]) < need)
-        mining_bound = ~job.arrays.may_shed[nodes] & (state.site_unshed_w[sites] < need)
+        may_shed = job.arrays.may_shed[nodes]
+        if may_shed.all():
+            return FilterResult.reject((short, NO_POWER))
+        # Work that may not take the mining must fit in what is left without it: no
+        # preemption makes room there (PlanState.room_w).
+        mining_bound = ~may_shed & (state.site_unshed_w[sites] < need)
         return FilterResult.reject(
             (short, NO_POWER),
-            (outbid, "the power left is mining's, which earns more per kWh"),
-            unresolvable=(short | outbid) & mining_bound,
+            (~short & mining_bound, "the power left is mining's, which earns more per kWh"),
+            unresolvable=mining_bound,
         )
 
     def capacity(self, job: JobTurn, fleet: FleetTable, state: PlanState, node: int) -> int:
