@@ -337,10 +337,7 @@ class NvmlSource:
                     nvml.nvmlDeviceGetPowerManagementLimitConstraints,
                     gpu.handle,
                 )
-                if watts is None:
-                    target_mw = self._default_limit_mw(gpu)
-                else:
-                    target_mw = round(watts * 1000)
+                target_mw = self._default_limit_mw(gpu) if watts is None else round(watts * 1000)
                 target_mw = max(int(low), min(int(high), target_mw))
                 nvml.nvmlDeviceSetPowerManagementLimit(gpu.handle, target_mw)
             except _GpuLostError as exc:
