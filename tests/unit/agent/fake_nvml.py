@@ -37,8 +37,8 @@ class FakeGpu:
     ecc_mode: tuple[int, int] = (1, 1)  # current, pending
     mig_mode: tuple[int, int] = (0, 0)  # current, pending
     clock_reasons: int = 0
-    #: the limit is applied, then the call answers with this NVML error code
-    set_limit_error_after_applying: int | None = None
+    #: each set of the limit applies it, then answers with the next of these error codes
+    set_limit_errors_after_applying: list[int] = field(default_factory=list)
     #: call name -> NVML error code that call answers with
     errors: dict[str, int] = field(default_factory=dict)
 
@@ -125,8 +125,8 @@ class FakeNvml:
         if not low <= limit_mw <= high:  # as the driver answers a limit out of range
             raise pynvml.NVMLError(pynvml.NVML_ERROR_INVALID_ARGUMENT)
         gpu.limit_mw = limit_mw
-        if gpu.set_limit_error_after_applying is not None:
-            raise pynvml.NVMLError(gpu.set_limit_error_after_applying)
+        if gpu.set_limit_errors_after_applying:
+            raise pynvml.NVMLError(gpu.set_limit_errors_after_applying.pop(0))
 
     def nvmlDeviceGetTemperature(self, handle: int, sensor: int) -> int:
         assert sensor == pynvml.NVML_TEMPERATURE_GPU
