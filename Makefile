@@ -11,7 +11,8 @@ BIN_DIR = $(shell hack/controlplane/build.sh)
 OCM_DIR = $(shell hack/ocm/build.sh)
 
 .PHONY: help venv system-deps controlplane ocm federation-up federation-down cluster-up cluster-down fmt lint types layers \
-        unit pytest test crds demo demo-single bench bench-e2e bench-federation bench-partition bench-miners clean chart-lint observability
+        unit pytest test crds demo demo-single bench bench-e2e bench-federation bench-partition bench-miners clean chart-lint observability \
+        gpu-check gpu-check-bundle
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-17s %s\n", $$1, $$2}'
@@ -96,6 +97,12 @@ bench-federation: venv ## federated scale benchmark: N replicas over site cluste
 
 bench-miners: venv ## the mining controller on 500 fake miners: default concurrency vs one at a time (ARGS=...)
 	$(BIN)/python -m tests.bench.miners $(ARGS)
+
+gpu-check: ## on a machine with an NVIDIA GPU, no network needed: the agent's NVML path for real (docs/gpu-check.md)
+	@hack/gpu-check.sh $(ARGS)
+
+gpu-check-bundle: venv ## the wheels gpu-check installs offline, into .gpu-bundle/ to carry (GPU_PYTHONS=3.12 adds)
+	@hack/gpu-bundle.sh
 
 clean: ## remove the virtualenv and caches (not the control-plane build)
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -3,6 +3,9 @@
 ``cluster`` starts one real control plane (etcd, kube-apiserver, controller-manager,
 scheduler, kwok) per test session, only when a test asks for it, and tears it down
 at the end leaving no process behind. A missing binary fails the test loudly.
+
+With ``CANGO_REQUIRE_GPU=1`` (``make gpu-check`` sets it) a ``gpu`` test that would be
+skipped fails instead, with the skip's reason: on a GPU machine nothing may pass unseen.
 """
 
 from __future__ import annotations
@@ -66,3 +69,19 @@ def api_client(cluster: LocalCluster) -> Iterator[Any]:
         yield client
     finally:
         client.close()
+
+
+REQUIRE_GPU = "CANGO_REQUIRE_GPU"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()
+    if not (report.skipped and os.environ.get(REQUIRE_GPU) == "1"):
+        return
+    if item.get_closest_marker("gpu") is None:
+        return
+    reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+    report.outcome = "failed"
+    report.longrepr = f"{REQUIRE_GPU}=1 and this GPU test would be skipped: {reason}"

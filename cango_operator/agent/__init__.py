@@ -13,6 +13,7 @@ tests) is this module; the pieces, each with one job:
 ``power_cap``        GPU power limits asked for by the operator (``--power-cap``)
 ``metrics``          Prometheus metrics; ``server`` serves them with ``/healthz``
 ``kube``             the few Kubernetes calls; ``runner`` the loop tying it together
+``gpucheck``         ``make gpu-check``: this path on a real GPU (docs/gpu-check.md)
 """
 
 from cango_operator.agent.health import FATAL_XIDS, NodeHealth, judge_gpu, judge_node

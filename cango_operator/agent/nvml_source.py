@@ -337,15 +337,18 @@ class NvmlSource:
                     nvml.nvmlDeviceGetPowerManagementLimitConstraints,
                     gpu.handle,
                 )
-                target_mw = (
-                    int(gpu.default_power_limit_w * 1000) if watts is None else int(watts * 1000)
-                )
+                target_mw = self._default_limit_mw(gpu) if watts is None else round(watts * 1000)
                 target_mw = max(int(low), min(int(high), target_mw))
                 nvml.nvmlDeviceSetPowerManagementLimit(gpu.handle, target_mw)
             except _GpuLostError as exc:
                 raise TelemetryError(f"NVML GPU {index}: lost, cannot set its power limit") from exc
             except nvml.NVMLError as exc:
-                if getattr(exc, "value", None) == nvml.NVML_ERROR_NO_PERMISSION:
+                code = getattr(exc, "value", None)
+                if code in (nvml.NVML_ERROR_GPU_IS_LOST, nvml.NVML_ERROR_RESET_REQUIRED):
+                    raise TelemetryError(
+                        f"NVML GPU {index}: lost, cannot set its power limit"
+                    ) from exc
+                if code == nvml.NVML_ERROR_NO_PERMISSION:
                     raise ConfigError(
                         f"NVML GPU {index}: setting the power limit needs root "
                         f"(CAP_SYS_ADMIN): {exc}"
@@ -354,6 +357,29 @@ class NvmlSource:
                     f"NVML GPU {index}: setting the power limit failed: {exc}"
                 ) from exc
         return target_mw / 1000
+
+    def _default_limit_mw(self, gpu: _Identity) -> int:
+        """The GPU's default limit, read again if it was not at start: never guessed, as a
+        zero would be clamped up to the GPU's minimum limit."""
+        if gpu.default_power_limit_w > 0:
+            return round(gpu.default_power_limit_w * 1000)
+        nvml = self._nvml
+        default_mw = int(
+            self._optional(
+                gpu.index,
+                "default power limit",
+                nvml.nvmlDeviceGetPowerManagementDefaultLimit,
+                gpu.handle,
+                default=0,
+            )
+        )
+        if default_mw <= 0:
+            raise TelemetryError(
+                f"NVML GPU {gpu.index}: its default power limit is unknown, so the limit "
+                "is left as it is"
+            )
+        gpu.default_power_limit_w = default_mw / 1000
+        return default_mw
 
     def follow_annotations(self, annotations: Mapping[str, str]) -> None:
         """Real GPUs take nothing from the GpuNode's annotations (the power limit is the

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import logging
 
-from cango_operator.agent.telemetry import TelemetrySource
+from cango_operator.agent.telemetry import TelemetryError, TelemetrySource
 from cango_operator.api.gpunode import POWER_LIMIT_ANNOTATION, parse_power_limit
-from cango_operator.errors import ConfigError
+from cango_operator.errors import CangoError, ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,15 @@ class PowerCapper:
             return 0
         if self._synced and wanted == self._applied:
             return 0
-        enforced = [self.source.set_power_limit(i, wanted) for i in range(self.gpu_count)]
+        enforced: list[float] = []
+        failures: list[CangoError] = []
+        for index in range(self.gpu_count):  # one GPU failing must not leave the rest uncapped
+            try:
+                enforced.append(self.source.set_power_limit(index, wanted))
+            except (ConfigError, TelemetryError) as exc:
+                failures.append(exc)
+        if failures:  # not synced: every GPU is asked again at the next interval
+            raise _failed(failures, len(enforced), self.gpu_count)
         self._applied, self._synced = wanted, True
         log.info(
             "GPU power limit %s: enforced %s W",
@@ -56,3 +64,11 @@ class PowerCapper:
             ", ".join(f"{w:g}" for w in enforced),
         )
         return len(enforced)
+
+
+def _failed(failures: list[CangoError], done: int, count: int) -> CangoError:
+    """One error for every GPU that failed; a configuration error only if all were."""
+    message = f"power limit set on {done} of {count} GPUs; " + "; ".join(map(str, failures))
+    if all(isinstance(f, ConfigError) for f in failures):
+        return ConfigError(message)
+    return TelemetryError(message)

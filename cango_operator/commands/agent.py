@@ -3,6 +3,7 @@
 cango-operator agent --node-name N                     real GPUs through NVML
 cango-operator agent --simulate --sim-model H100-80GB  simulated GPUs (kwok nodes, demo)
 cango-operator agent --once --print                    one reading as JSON, no cluster
+cango-operator agent --once --print-status             the GpuNode status it would write
 
 Without ``--kubeconfig`` (or ``$KUBECONFIG``) it uses the in-cluster service account.
 """
@@ -17,6 +18,7 @@ import os
 import signal
 import socket
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 from cango_operator.agent.latency import parse_probes
@@ -120,6 +122,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="print readings as JSON instead of writing to a cluster (no cluster needed)",
     )
+    parser.add_argument(
+        "--print-status",
+        action="store_true",
+        help="print the GpuNode status the agent would write, as JSON, instead of writing "
+        "it (no cluster needed; powerW includes --overhead-w)",
+    )
 
 
 def _make_source(args: argparse.Namespace, gpus_in_use: Any = None) -> TelemetrySource:
@@ -144,16 +152,22 @@ def _make_source(args: argparse.Namespace, gpus_in_use: Any = None) -> Telemetry
 
 def _print_readings(args: argparse.Namespace) -> int:
     from cango_operator.agent.health import judge_node
+    from cango_operator.agent.status import desired_status
     from cango_operator.agent.telemetry import reading_as_dict
 
     source = _make_source(args)
     try:
         while True:
             reading = source.read()
-            out = reading_as_dict(reading)
             health = judge_node(reading.gpus)
-            out["phase"] = health.phase.value
-            out["health"] = health.message
+            if args.print_status:
+                out = desired_status(
+                    reading, health, None, now=datetime.now(UTC), overhead_w=args.overhead_w or 0.0
+                )
+            else:
+                out = reading_as_dict(reading)
+                out["phase"] = health.phase.value
+                out["health"] = health.message
             print(json.dumps(out), flush=True)
             if args.once:
                 return 0
@@ -212,7 +226,7 @@ async def _serve(args: argparse.Namespace, config: AgentConfig) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.print_only:
+    if args.print_only or args.print_status:
         return _print_readings(args)
     if args.hub_kubeconfig and not args.cluster:
         raise ConfigError(

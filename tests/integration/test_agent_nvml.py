@@ -1,7 +1,8 @@
 """The NVML source on a machine with NVIDIA GPUs: it reports the real GPUs.
 
 Runs without a cluster (``pytest tests/integration/test_agent_nvml.py`` on any GPU
-machine); elsewhere every test is skipped with the reason NVML gave.
+machine); elsewhere every test is skipped with the reason NVML gave. ``make gpu-check``
+runs them with ``CANGO_REQUIRE_GPU=1``, which turns such a skip into a failure.
 """
 
 from __future__ import annotations

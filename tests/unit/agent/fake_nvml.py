@@ -31,7 +31,14 @@ class FakeGpu:
     constraints_mw: tuple[int, int] = (200_000, 700_000)
     temperature_c: int = 45
     ecc_double_bit: int = 0
+    #: (error type, counter type) -> count, for the counters other than the volatile
+    #: uncorrected one (``ecc_double_bit``)
+    ecc_counts: dict[tuple[int, int], int] = field(default_factory=dict)
+    ecc_mode: tuple[int, int] = (1, 1)  # current, pending
+    mig_mode: tuple[int, int] = (0, 0)  # current, pending
     clock_reasons: int = 0
+    #: each set of the limit applies it, then answers with the next of these error codes
+    set_limit_errors_after_applying: list[int] = field(default_factory=list)
     #: call name -> NVML error code that call answers with
     errors: dict[str, int] = field(default_factory=dict)
 
@@ -67,6 +74,12 @@ class FakeNvml:
     def nvmlSystemGetDriverVersion(self) -> str:
         return "570.86.15"
 
+    def nvmlSystemGetNVMLVersion(self) -> str:
+        return "12.570.86.15"
+
+    def nvmlSystemGetCudaDriverVersion(self) -> int:
+        return 12080
+
     def nvmlDeviceGetCount(self) -> int:
         return len(self.gpus)
 
@@ -100,20 +113,39 @@ class FakeNvml:
     def nvmlDeviceGetPowerManagementDefaultLimit(self, handle: int) -> int:
         return self._gpu(handle, "default_limit").default_limit_mw
 
+    def nvmlDeviceGetPowerManagementLimit(self, handle: int) -> int:
+        return self._gpu(handle, "management_limit").limit_mw
+
     def nvmlDeviceGetPowerManagementLimitConstraints(self, handle: int) -> list[int]:
         return list(self._gpu(handle, "constraints").constraints_mw)
 
     def nvmlDeviceSetPowerManagementLimit(self, handle: int, limit_mw: int) -> None:
-        self._gpu(handle, "set_limit").limit_mw = limit_mw
+        gpu = self._gpu(handle, "set_limit")
+        low, high = gpu.constraints_mw
+        if not low <= limit_mw <= high:  # as the driver answers a limit out of range
+            raise pynvml.NVMLError(pynvml.NVML_ERROR_INVALID_ARGUMENT)
+        gpu.limit_mw = limit_mw
+        if gpu.set_limit_errors_after_applying:
+            raise pynvml.NVMLError(gpu.set_limit_errors_after_applying.pop(0))
 
     def nvmlDeviceGetTemperature(self, handle: int, sensor: int) -> int:
         assert sensor == pynvml.NVML_TEMPERATURE_GPU
         return self._gpu(handle, "temperature").temperature_c
 
     def nvmlDeviceGetTotalEccErrors(self, handle: int, error_type: int, counter: int) -> int:
-        assert error_type == pynvml.NVML_MEMORY_ERROR_TYPE_UNCORRECTED
-        assert counter == pynvml.NVML_VOLATILE_ECC
-        return self._gpu(handle, "ecc").ecc_double_bit
+        gpu = self._gpu(handle, "ecc")
+        if (error_type, counter) == (
+            pynvml.NVML_MEMORY_ERROR_TYPE_UNCORRECTED,
+            pynvml.NVML_VOLATILE_ECC,
+        ):
+            return gpu.ecc_double_bit
+        return gpu.ecc_counts.get((error_type, counter), 0)
+
+    def nvmlDeviceGetEccMode(self, handle: int) -> list[int]:
+        return list(self._gpu(handle, "ecc_mode").ecc_mode)
+
+    def nvmlDeviceGetMigMode(self, handle: int) -> list[int]:
+        return list(self._gpu(handle, "mig_mode").mig_mode)
 
     def nvmlDeviceGetCurrentClocksEventReasons(self, handle: int) -> int:
         if not self.has_clock_event_reasons:

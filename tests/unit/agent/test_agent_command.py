@@ -6,6 +6,9 @@ import json
 
 import pytest
 
+from cango_operator.agent.status import AGENT_KEYS
+from cango_operator.api import GpuNodePhase
+from cango_operator.api.gpunode import GpuNodeStatus
 from cango_operator.cli import main
 
 
@@ -42,6 +45,23 @@ class TestPrintMode:
         assert [g["name"] for g in out["gpus"]] == ["NVIDIA L4", "NVIDIA L4"]
         assert out["phase"] == "Ready"
         assert out["driverVersion"] == "simulated"
+
+    def test_print_status_prints_the_gpunode_status_it_would_write(
+        self, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        args = ["agent", "--once", "--print-status", "--simulate", "--sim-gpus", "2"]
+        assert main([*args, "--sim-model", "L4-24GB", "--overhead-w", "150"]) == 0
+        status = json.loads(capsys.readouterr().out)
+        parsed = GpuNodeStatus.model_validate(status)  # what the API server would accept
+        assert set(status) <= AGENT_KEYS
+        assert parsed.phase is GpuNodePhase.READY
+        assert [g.index for g in parsed.gpus] == [0, 1]
+        assert all(g.uuid and g.healthy and g.power_limit_w == 72 for g in parsed.gpus)
+        assert status["powerW"] == pytest.approx(
+            sum(g["powerW"] for g in status["gpus"]) + 150, abs=1
+        )
+        assert [c["type"] for c in status["conditions"]] == ["GpusHealthy"]
+        assert parsed.last_heartbeat_time is not None
 
     def test_without_nvml_and_without_simulate_the_error_says_what_to_do(
         self, capsys: pytest.CaptureFixture[str]

@@ -145,3 +145,38 @@ class TestPowerLimits:
     def test_a_gpu_that_does_not_exist_is_refused(self) -> None:
         with pytest.raises(ConfigError, match="gpu 5 does not exist"):
             NvmlSource(nvml=fake(2)).set_power_limit(5, 300)
+
+    def test_back_to_default_when_the_default_was_unreadable_at_start(self) -> None:
+        nvml = fake(1, limit_mw=300_000)
+        nvml.gpus[0].errors["default_limit"] = pynvml.NVML_ERROR_NOT_SUPPORTED
+        source = NvmlSource(nvml=nvml)
+        with pytest.raises(TelemetryError, match="default power limit is unknown"):
+            source.set_power_limit(0, None)
+        assert nvml.gpus[0].limit_mw == 300_000  # not clamped down to the 200 W minimum
+        del nvml.gpus[0].errors["default_limit"]
+        assert source.set_power_limit(0, None) == 700
+        assert nvml.gpus[0].limit_mw == 700_000
+
+    def test_a_fractional_limit_is_rounded_to_the_nearest_milliwatt(self) -> None:
+        nvml = fake(1)
+        assert NvmlSource(nvml=nvml).set_power_limit(0, 312.3456) == 312.346
+        assert nvml.gpus[0].limit_mw == 312_346
+
+    def test_a_gpu_lost_while_setting_is_named_lost(self) -> None:
+        nvml = fake(1)
+        nvml.gpus[0].errors["set_limit"] = LOST
+        with pytest.raises(TelemetryError, match="GPU 0: lost"):
+            NvmlSource(nvml=nvml).set_power_limit(0, 300)
+
+
+class TestMigAndMissingMeasurements:
+    def test_a_mig_gpu_without_utilization_or_power_still_reads(self) -> None:
+        """In MIG mode NVML answers NOT_SUPPORTED for the whole-GPU utilisation; some
+        boards have no power sensor. Those read as zero, the rest is still reported."""
+        nvml = fake(1, mig_mode=(1, 1))
+        nvml.gpus[0].errors["utilization"] = pynvml.NVML_ERROR_NOT_SUPPORTED
+        nvml.gpus[0].errors["power"] = pynvml.NVML_ERROR_NOT_SUPPORTED
+        gpu = NvmlSource(nvml=nvml).read().gpus[0]
+        assert (gpu.utilization_pct, gpu.power_w) == (0, 0.0)
+        assert (gpu.memory_used_mib, gpu.power_limit_w, gpu.temperature_c) == (1000, 700, 45)
+        assert not gpu.lost

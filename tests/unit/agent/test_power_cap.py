@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import pynvml
 import pytest
 
+from cango_operator.agent.nvml_source import NvmlSource
 from cango_operator.agent.power_cap import PowerCapper, parse_power_limit
 from cango_operator.agent.simulated_source import SimulatedSource
+from cango_operator.agent.telemetry import TelemetryError
 from cango_operator.errors import ConfigError
+from tests.unit.agent.fake_nvml import FakeGpu, FakeNvml
 
 
 def limits(source: SimulatedSource) -> list[float]:
@@ -53,3 +57,24 @@ class TestPowerCapper:
         source.set_power_limit(1, 250)
         assert PowerCapper(source, 2, enabled=True).apply(None) == 2
         assert limits(source) == [700, 700]
+
+
+class TestOnNvml:
+    def test_a_lost_gpu_does_not_leave_the_others_uncapped(self) -> None:
+        nvml = FakeNvml([FakeGpu(uuid=f"GPU-{i}") for i in range(3)])
+        source = NvmlSource(nvml=nvml)
+        capper = PowerCapper(source, 3, enabled=True)
+        nvml.gpus[0].errors["set_limit"] = pynvml.NVML_ERROR_GPU_IS_LOST
+        with pytest.raises(TelemetryError, match=r"set on 2 of 3 GPUs; NVML GPU 0: lost"):
+            capper.apply("350")
+        assert [g.limit_mw for g in nvml.gpus] == [700_000, 350_000, 350_000]
+        del nvml.gpus[0].errors["set_limit"]
+        assert capper.apply("350") == 3  # asked again, all of them, once GPU 0 answers
+        assert [g.limit_mw for g in nvml.gpus] == [350_000] * 3
+
+    def test_without_root_on_every_gpu_it_is_a_configuration_error(self) -> None:
+        nvml = FakeNvml([FakeGpu(uuid=f"GPU-{i}") for i in range(2)])
+        for gpu in nvml.gpus:
+            gpu.errors["set_limit"] = pynvml.NVML_ERROR_NO_PERMISSION
+        with pytest.raises(ConfigError, match=r"set on 0 of 2 GPUs.*needs root"):
+            PowerCapper(NvmlSource(nvml=nvml), 2, enabled=True).apply("350")
