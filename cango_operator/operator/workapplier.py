@@ -44,9 +44,9 @@ from cango_operator.operator.applier import (
     job_key,
     owned_key,
 )
-from cango_operator.operator.indexes import WorkEntry
 from cango_operator.operator.kube import KubeWriter, describe
 from cango_operator.operator.memory import WriteMemory
+from cango_operator.operator.projections import WorkEntry
 from cango_operator.operator.world import World
 
 

@@ -22,12 +22,16 @@ from cango_operator.operator.indexes import (
     SERVICES,
     SITES,
     WORKS,
+    OwnedEntry,
+)
+from cango_operator.operator.projections import (
     ClusterEntry,
     JobEntry,
-    OwnedEntry,
+    ManagedClusterEntry,
+    NamespaceEntry,
+    NodeEntry,
     WorkEntry,
 )
-from cango_operator.operator.projections import ManagedClusterEntry, NamespaceEntry, NodeEntry
 
 V = TypeVar("V")
 
