@@ -27,9 +27,9 @@ from cango_operator.builders import (
     stamped_hash,
 )
 from cango_operator.builders.labels import NODE_LABEL
-from cango_operator.operator.indexes import OwnedEntry
 from cango_operator.operator.kube import KubeWriter, describe
 from cango_operator.operator.memory import WriteMemory
+from cango_operator.operator.projections import OwnedEntry
 from cango_operator.operator.world import World
 
 logger = logging.getLogger(__name__)

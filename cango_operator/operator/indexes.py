@@ -14,25 +14,22 @@ handing each event to a worker thread; they never await.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
-from cango_operator.builders.hashing import stamped_hash
-from cango_operator.builders.labels import JOB_LABEL, NODE_LABEL, SITE_LABEL
 from cango_operator.operator.projections import (
     ClusterEntry,
     JobEntry,
     ManagedClusterEntry,
     NamespaceEntry,
     NodeEntry,
+    OwnedEntry,
     WorkEntry,
-    current_ready_replicas,
-    deleting,
     gpunode_projection,
     job_projection,
     managed_cluster_projection,
     namespace_projection,
     node_projection,
+    owned_projection,
     site_projection,
     work_projection,
 )
@@ -48,25 +45,6 @@ WORKS = "manifestworks_idx"
 NAMESPACES = "namespaces_idx"
 #: Only with ``--federation``: OCM's ManagedClusters; see :class:`ManagedClusterEntry`.
 MANAGED_CLUSTERS = "managedclusters_idx"
-
-
-@dataclass(frozen=True)
-class OwnedEntry:
-    """A Deployment or Service the operator manages."""
-
-    kind: str
-    namespace: str
-    name: str
-    uid: str
-    resource_version: str
-    job: str
-    site: str | None
-    node: str | None
-    applied_hash: str | None
-    owner_uid: str | None
-    replicas: int
-    ready_replicas: int
-    deleting: bool
 
 
 async def index_job(body: Mapping[str, Any], **_: Any) -> dict[tuple[str, str], JobEntry]:
@@ -90,30 +68,8 @@ async def index_node(body: Mapping[str, Any], **_: Any) -> dict[str, NodeEntry]:
 
 
 def _owned(kind: str, body: Mapping[str, Any]) -> dict[tuple[str, str], OwnedEntry]:
-    meta = body.get("metadata") or {}
-    labels = meta.get("labels") or {}
-    job = labels.get(JOB_LABEL)
-    if not job:
-        return {}
-    owners = [o for o in meta.get("ownerReferences") or [] if o.get("controller")]
-    spec = body.get("spec") or {}
-    namespace = str(meta.get("namespace", ""))
-    entry = OwnedEntry(
-        kind=kind,
-        namespace=namespace,
-        name=str(meta.get("name", "")),
-        uid=str(meta.get("uid", "")),
-        resource_version=str(meta.get("resourceVersion", "")),
-        job=str(job),
-        site=labels.get(SITE_LABEL),
-        node=labels.get(NODE_LABEL),
-        applied_hash=stamped_hash(body),
-        owner_uid=owners[0].get("uid") if owners else None,
-        replicas=int(spec.get("replicas") or 0),
-        ready_replicas=current_ready_replicas(body),
-        deleting=deleting(body),
-    )
-    return {(namespace, str(job)): entry}
+    entry = owned_projection(kind, body).entry
+    return {} if entry is None else {(entry.namespace, entry.job): entry}
 
 
 async def index_deployment(body: Mapping[str, Any], **_: Any) -> dict[tuple[str, str], OwnedEntry]:

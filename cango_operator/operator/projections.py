@@ -4,7 +4,8 @@ A kind's projection (:class:`Projection`) is read from a watch event's body once
 two parts: the record its index keeps for the rounds (:mod:`indexes`), and its *plan
 inputs*, the part of the object that can change what a round decides or writes, which
 the change filter compares to decide whether the event is worth a round
-(:mod:`relevance`). Where the two are the same fields (a Node, a ManifestWork) the plan
+(:mod:`relevance`). Where the two are the same fields (a Node, a Deployment or Service, a
+ManifestWork) the plan
 inputs are the record itself, less its resourceVersion, or a part of it (a Namespace, a
 ManagedCluster). For the three resources of the API they differ in purpose, and the
 projection says how:
@@ -30,7 +31,7 @@ from pydantic import ValidationError
 
 from cango_operator.api import GpuNode, InferenceJob, Site, describe_errors, parse_rfc3339
 from cango_operator.builders.hashing import stamped_hash
-from cango_operator.builders.labels import LABEL_PREFIX
+from cango_operator.builders.labels import JOB_LABEL, LABEL_PREFIX, NODE_LABEL, SITE_LABEL
 from cango_operator.builders.manifestwork import (
     READY_FEEDBACK,
     SITE_REPLICAS_FEEDBACK,
@@ -309,6 +310,54 @@ def node_projection(body: Mapping[str, Any]) -> Projection[NodeEntry]:
     """A Kubernetes Node. Plan inputs: its record. Not its status heartbeats, images,
     addresses or capacity."""
     entry = node_entry(body)
+    return Projection(entry, same_record(entry))
+
+
+@dataclass(frozen=True)
+class OwnedEntry:
+    """A Deployment or Service the operator manages."""
+
+    kind: str
+    namespace: str
+    name: str
+    uid: str
+    resource_version: str
+    job: str
+    site: str | None
+    node: str | None
+    applied_hash: str | None
+    owner_uid: str | None
+    replicas: int
+    ready_replicas: int
+    deleting: bool
+
+
+def owned_projection(kind: str, body: Mapping[str, Any]) -> Projection[OwnedEntry | None]:
+    """A Deployment or Service of a job (None: not one of a job). Plan inputs: its record:
+    which job, site and node, the template hash, its owner, replicas, and ready replicas
+    of the current template. Not observedGeneration, conditions or the counts of a
+    rollout in between."""
+    meta = meta_of(body)
+    labels = operator_labels(meta.get("labels"))
+    job = labels.get(JOB_LABEL)
+    entry = None
+    if job:
+        owners = [o for o in meta.get("ownerReferences") or [] if o.get("controller")]
+        entry = OwnedEntry(
+            kind=kind,
+            namespace=str(meta.get("namespace", "")),
+            name=str(meta.get("name", "")),
+            uid=str(meta.get("uid", "")),
+            resource_version=str(meta.get("resourceVersion", "")),
+            job=job,
+            site=labels.get(SITE_LABEL),
+            node=labels.get(NODE_LABEL),
+            applied_hash=stamped_hash(body),
+            owner_uid=owners[0].get("uid") if owners else None,
+            replicas=int((body.get("spec") or {}).get("replicas") or 0),
+            ready_replicas=current_ready_replicas(body),
+            deleting=deleting(body),
+        )
     return Projection(entry, same_record(entry))
 
 

@@ -15,47 +15,23 @@ Pure: no kopf, no I/O. :class:`ChangeFilter` keeps the last plan inputs per obje
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
-from cango_operator.builders.hashing import stamped_hash
-from cango_operator.builders.labels import JOB_LABEL
 from cango_operator.operator.projections import (
     PlanInputs,
     Projection,
-    current_ready_replicas,
-    deleting,
     gpunode_projection,
     job_projection,
     managed_cluster_projection,
     meta_of,
     namespace_projection,
     node_projection,
-    operator_labels,
+    owned_projection,
     site_projection,
     work_projection,
 )
-
-
-def owned_inputs(body: Mapping[str, Any]) -> PlanInputs:
-    """A Deployment or Service of a job: which job, node and template hash, its owner,
-    replicas, and ready replicas of the current template. Not observedGeneration,
-    conditions or the counts of a rollout in between."""
-    meta = meta_of(body)
-    owners = tuple(o.get("uid") for o in meta.get("ownerReferences") or [] if o.get("controller"))
-    labels = meta.get("labels") or {}
-    exact = (
-        meta.get("uid"),
-        json.dumps(operator_labels(labels), sort_keys=True),
-        stamped_hash(body),
-        owners,
-        int((body.get("spec") or {}).get("replicas") or 0),
-        current_ready_replicas(body),
-        deleting(body),
-        labels.get(JOB_LABEL),
-    )
-    return PlanInputs(exact)
 
 
 def _inputs(
@@ -70,8 +46,8 @@ INPUTS: Mapping[str, Callable[[Mapping[str, Any]], PlanInputs]] = {
     "sites": _inputs(site_projection),
     "gpunodes": _inputs(gpunode_projection),
     "nodes": _inputs(node_projection),
-    "deployments": owned_inputs,
-    "services": owned_inputs,
+    "deployments": _inputs(partial(owned_projection, "Deployment")),
+    "services": _inputs(partial(owned_projection, "Service")),
     "manifestworks": _inputs(work_projection),
     "namespaces": _inputs(namespace_projection),
     "managedclusters": _inputs(managed_cluster_projection),

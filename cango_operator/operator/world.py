@@ -22,7 +22,6 @@ from cango_operator.operator.indexes import (
     SERVICES,
     SITES,
     WORKS,
-    OwnedEntry,
 )
 from cango_operator.operator.projections import (
     ClusterEntry,
@@ -30,6 +29,7 @@ from cango_operator.operator.projections import (
     ManagedClusterEntry,
     NamespaceEntry,
     NodeEntry,
+    OwnedEntry,
     WorkEntry,
 )
 

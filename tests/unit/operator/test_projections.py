@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from cango_operator.operator.indexes import (
+    index_deployment,
     index_gpunode,
     index_job,
     index_managed_cluster,
@@ -25,6 +26,7 @@ from cango_operator.operator.projections import (
     managed_cluster_entry,
     node_entry,
     operator_labels,
+    owned_projection,
     site_projection,
     work_projection,
 )
@@ -264,3 +266,43 @@ class TestManifestWorks:
         shed_at_site = work(feedback("d1", readyReplicas=1, updatedReplicas=1, replicas=1))
         assert asks("manifestworks", before, more_ready)
         assert asks("manifestworks", before, shed_at_site)
+
+
+def deployment(ready: int = 1, updated: int = 1, **labels: str) -> dict[str, Any]:
+    return {
+        "metadata": {
+            "name": "chat-n1",
+            "namespace": "t",
+            "uid": "d1",
+            "resourceVersion": "1",
+            "labels": {"compute.cango.io/job": "chat", "compute.cango.io/node": "n1", **labels},
+            "annotations": {"compute.cango.io/applied-hash": "h1"},
+            "ownerReferences": [{"uid": "u1", "controller": True}],
+        },
+        "spec": {"replicas": 2},
+        "status": {"readyReplicas": ready, "updatedReplicas": updated, "observedGeneration": 1},
+    }
+
+
+class TestDeploymentsAndServices:
+    def test_the_index_keeps_the_projections_record(self) -> None:
+        body = deployment(ready=2, updated=1)
+        entry = owned_projection("Deployment", body).entry
+        assert entry is not None
+        assert asyncio.run(index_deployment(body)) == {("t", "chat"): entry}
+        assert (entry.node, entry.owner_uid, entry.ready_replicas) == ("n1", "u1", 1)
+
+    def test_an_object_of_no_job_is_left_out(self) -> None:
+        body = deployment()
+        del body["metadata"]["labels"]["compute.cango.io/job"]
+        assert asyncio.run(index_deployment(body)) == {}
+
+    def test_a_change_outside_the_projection_asks_for_no_round(self) -> None:
+        rolled = deployment(**{"kubernetes.io/part-of": "x"})
+        rolled["metadata"]["resourceVersion"] = "2"
+        rolled["status"]["observedGeneration"] = 2
+        assert not asks("deployments", deployment(), rolled)
+
+    def test_a_change_to_a_projected_field_asks_for_one(self) -> None:
+        assert asks("deployments", deployment(), deployment(ready=2, updated=2))
+        assert asks("deployments", deployment(), deployment(**{"compute.cango.io/node": "n2"}))
