@@ -13,17 +13,12 @@ handing each event to a worker thread; they never await.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Coroutine, Hashable, Mapping
+from functools import partial
+from typing import Any, TypeVar
 
 from cango_operator.operator.projections import (
-    ClusterEntry,
-    JobEntry,
-    ManagedClusterEntry,
-    NamespaceEntry,
-    NodeEntry,
-    OwnedEntry,
-    WorkEntry,
+    Projection,
     gpunode_projection,
     job_projection,
     managed_cluster_projection,
@@ -33,6 +28,10 @@ from cango_operator.operator.projections import (
     site_projection,
     work_projection,
 )
+
+K = TypeVar("K", bound=Hashable)
+E = TypeVar("E")
+IndexFunction = Callable[..., Coroutine[Any, Any, dict[K, E]]]
 
 JOBS = "jobs_idx"
 SITES = "sites_idx"
@@ -45,53 +44,39 @@ WORKS = "manifestworks_idx"
 NAMESPACES = "namespaces_idx"
 #: Only with ``--federation``: OCM's ManagedClusters; see :class:`ManagedClusterEntry`.
 MANAGED_CLUSTERS = "managedclusters_idx"
+#: Every index, as kopf passes them to the handlers by name.
+INDEX_NAMES = (
+    JOBS,
+    SITES,
+    GPUNODES,
+    NODES,
+    DEPLOYMENTS,
+    SERVICES,
+    WORKS,
+    NAMESPACES,
+    MANAGED_CLUSTERS,
+)
 
 
-async def index_job(body: Mapping[str, Any], **_: Any) -> dict[tuple[str, str], JobEntry]:
-    entry = job_projection(body).entry
-    return {(entry.namespace, entry.name): entry}
+def _index(
+    project: Callable[[Mapping[str, Any]], Projection[E | None]], key: Callable[[E], K]
+) -> IndexFunction[K, E]:
+    """The index function of a kind: its projection's record, under ``key``; none for an
+    object the projection leaves out."""
+
+    async def index(body: Mapping[str, Any], **_: Any) -> dict[K, E]:
+        entry = project(body).entry
+        return {} if entry is None else {key(entry): entry}
+
+    return index
 
 
-async def index_site(body: Mapping[str, Any], **_: Any) -> dict[str, ClusterEntry]:
-    entry = site_projection(body).entry
-    return {entry.name: entry}
-
-
-async def index_gpunode(body: Mapping[str, Any], **_: Any) -> dict[str, ClusterEntry]:
-    entry = gpunode_projection(body).entry
-    return {entry.name: entry}
-
-
-async def index_node(body: Mapping[str, Any], **_: Any) -> dict[str, NodeEntry]:
-    entry = node_projection(body).entry
-    return {entry.name: entry}
-
-
-def _owned(kind: str, body: Mapping[str, Any]) -> dict[tuple[str, str], OwnedEntry]:
-    entry = owned_projection(kind, body).entry
-    return {} if entry is None else {(entry.namespace, entry.job): entry}
-
-
-async def index_deployment(body: Mapping[str, Any], **_: Any) -> dict[tuple[str, str], OwnedEntry]:
-    return _owned("Deployment", body)
-
-
-async def index_service(body: Mapping[str, Any], **_: Any) -> dict[tuple[str, str], OwnedEntry]:
-    return _owned("Service", body)
-
-
-async def index_work(body: Mapping[str, Any], **_: Any) -> dict[tuple[str, str], WorkEntry]:
-    entry = work_projection(body).entry
-    return {} if entry is None else {(entry.cluster, entry.name): entry}
-
-
-async def index_namespace(body: Mapping[str, Any], **_: Any) -> dict[str, NamespaceEntry]:
-    entry = namespace_projection(body).entry
-    return {entry.name: entry}
-
-
-async def index_managed_cluster(
-    body: Mapping[str, Any], **_: Any
-) -> dict[str, ManagedClusterEntry]:
-    entry = managed_cluster_projection(body).entry
-    return {entry.name: entry}
+index_job = _index(job_projection, lambda e: (e.namespace, e.name))
+index_site = _index(site_projection, lambda e: e.name)
+index_gpunode = _index(gpunode_projection, lambda e: e.name)
+index_node = _index(node_projection, lambda e: e.name)
+index_deployment = _index(partial(owned_projection, "Deployment"), lambda e: (e.namespace, e.job))
+index_service = _index(partial(owned_projection, "Service"), lambda e: (e.namespace, e.job))
+index_work = _index(work_projection, lambda e: (e.cluster, e.name))
+index_namespace = _index(namespace_projection, lambda e: e.name)
+index_managed_cluster = _index(managed_cluster_projection, lambda e: e.name)

@@ -39,7 +39,7 @@ from cango_operator.builders.manifestwork import (
     job_of_work,
 )
 
-E = TypeVar("E")
+E_co = TypeVar("E_co", covariant=True)
 
 #: Measured power below this change (W) never requests a round by itself.
 MIN_POWER_STEP_W = 50.0
@@ -86,11 +86,11 @@ class PlanInputs:
 
 
 @dataclass(frozen=True)
-class Projection(Generic[E]):
+class Projection(Generic[E_co]):
     """What the operator reads of one object: ``entry``, the record its index keeps
     (None: the index leaves the object out), and ``inputs``, what of it can change a round."""
 
-    entry: E
+    entry: E_co
     inputs: PlanInputs
 
 
