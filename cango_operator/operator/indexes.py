@@ -14,17 +14,17 @@ handing each event to a worker thread; they never await.
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine, Hashable, Mapping
-from functools import partial
 from typing import Any, TypeVar
 
 from cango_operator.operator.projections import (
     Projection,
+    deployment_projection,
     gpunode_projection,
     job_projection,
     managed_cluster_projection,
     namespace_projection,
     node_projection,
-    owned_projection,
+    service_projection,
     site_projection,
     work_projection,
 )
@@ -75,8 +75,8 @@ index_job = _index(job_projection, lambda e: (e.namespace, e.name))
 index_site = _index(site_projection, lambda e: e.name)
 index_gpunode = _index(gpunode_projection, lambda e: e.name)
 index_node = _index(node_projection, lambda e: e.name)
-index_deployment = _index(partial(owned_projection, "Deployment"), lambda e: (e.namespace, e.job))
-index_service = _index(partial(owned_projection, "Service"), lambda e: (e.namespace, e.job))
+index_deployment = _index(deployment_projection, lambda e: (e.namespace, e.job))
+index_service = _index(service_projection, lambda e: (e.namespace, e.job))
 index_work = _index(work_projection, lambda e: (e.cluster, e.name))
 index_namespace = _index(namespace_projection, lambda e: e.name)
 index_managed_cluster = _index(managed_cluster_projection, lambda e: e.name)

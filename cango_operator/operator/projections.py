@@ -22,7 +22,7 @@ Pure: no kopf, no I/O.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -361,6 +361,14 @@ def owned_projection(kind: str, body: Mapping[str, Any]) -> Projection[OwnedEntr
     return Projection(entry, same_record(entry))
 
 
+def deployment_projection(body: Mapping[str, Any]) -> Projection[OwnedEntry | None]:
+    return owned_projection("Deployment", body)
+
+
+def service_projection(body: Mapping[str, Any]) -> Projection[OwnedEntry | None]:
+    return owned_projection("Service", body)
+
+
 @dataclass(frozen=True)
 class WorkEntry:
     """A ManifestWork the operator wrote: which job it carries to which cluster, and what
@@ -501,3 +509,17 @@ def managed_cluster_projection(body: Mapping[str, Any]) -> Projection[ManagedClu
     message alone, the agent's other conditions, its capacity or version."""
     entry = managed_cluster_entry(body)
     return Projection(entry, PlanInputs((entry.available, entry.since)))
+
+
+#: The projection of each watched kind, by plural.
+PROJECTIONS: Mapping[str, Callable[[Mapping[str, Any]], Projection[Any]]] = {
+    "inferencejobs": job_projection,
+    "sites": site_projection,
+    "gpunodes": gpunode_projection,
+    "nodes": node_projection,
+    "deployments": deployment_projection,
+    "services": service_projection,
+    "manifestworks": work_projection,
+    "namespaces": namespace_projection,
+    "managedclusters": managed_cluster_projection,
+}

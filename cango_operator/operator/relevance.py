@@ -6,52 +6,19 @@ Deployment's ``observedGeneration`` or conditions, the operator's own status wri
 coming back through the watch. Each event is reduced here to the *plan inputs* of its
 object: exactly the fields some round reads (the engine, the job statuses, the Node
 patches, the site aggregates), measured power with a tolerance, as its kind's projection
-says (:mod:`projections`). A round is requested only
-when those differ from the last ones that requested one. The round itself still reads the
-full, current indexes; this only decides *whether* to plan, never *what*.
+says (:mod:`projections`). A round is requested only when those differ from the last
+ones that requested one. The round itself still reads the full, current indexes; this
+only decides *whether* to plan, never *what*.
 
 Pure: no kopf, no I/O. :class:`ChangeFilter` keeps the last plan inputs per object.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from functools import partial
+from collections.abc import Mapping
 from typing import Any
 
-from cango_operator.operator.projections import (
-    PlanInputs,
-    Projection,
-    gpunode_projection,
-    job_projection,
-    managed_cluster_projection,
-    meta_of,
-    namespace_projection,
-    node_projection,
-    owned_projection,
-    site_projection,
-    work_projection,
-)
-
-
-def _inputs(
-    project: Callable[[Mapping[str, Any]], Projection[Any]],
-) -> Callable[[Mapping[str, Any]], PlanInputs]:
-    return lambda body: project(body).inputs
-
-
-#: The plan inputs of each watched kind, by plural.
-INPUTS: Mapping[str, Callable[[Mapping[str, Any]], PlanInputs]] = {
-    "inferencejobs": _inputs(job_projection),
-    "sites": _inputs(site_projection),
-    "gpunodes": _inputs(gpunode_projection),
-    "nodes": _inputs(node_projection),
-    "deployments": _inputs(partial(owned_projection, "Deployment")),
-    "services": _inputs(partial(owned_projection, "Service")),
-    "manifestworks": _inputs(work_projection),
-    "namespaces": _inputs(namespace_projection),
-    "managedclusters": _inputs(managed_cluster_projection),
-}
+from cango_operator.operator.projections import PROJECTIONS, PlanInputs, meta_of
 
 
 class ChangeFilter:
@@ -69,15 +36,15 @@ class ChangeFilter:
 
     def wants_round(self, plural: str, body: Mapping[str, Any], event: str | None) -> bool:
         self.seen += 1
-        inputs_of = INPUTS.get(plural)
-        if inputs_of is None:
+        project = PROJECTIONS.get(plural)
+        if project is None:
             return True
         meta = meta_of(body)
         key = (plural, str(meta.get("namespace") or ""), str(meta.get("name") or ""))
         if event == "DELETED":
             self._last.pop(key, None)
             return True
-        inputs = inputs_of(body)
+        inputs = project(body).inputs
         before = self._last.get(key)
         if before is not None and not inputs.differs_from(before):
             self.skipped += 1
