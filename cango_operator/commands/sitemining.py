@@ -18,11 +18,11 @@ from pathlib import Path
 
 from cango_operator.commands.clients import api_client, wait_for_hub_credentials
 from cango_operator.errors import ConfigError
+from cango_operator.mining.driver import DEFAULT_TIMEOUT_S
 from cango_operator.sitemining.runner import (
     DEFAULT_CONCURRENCY,
     DEFAULT_CREDENTIALS_DIR,
     DEFAULT_INTERVAL_S,
-    DEFAULT_TIMEOUT_S,
     SiteMiningConfig,
 )
 

@@ -32,6 +32,8 @@ class MinerErrorKind(StrEnum):
 #: A miner drawing this much or less is asleep (its control board alone, fans stopped):
 #: how every driver reads sleep when the firmware gives no state for it.
 ASLEEP_MAX_W = 100.0
+#: How long one call to a miner may take, unless its site says otherwise.
+DEFAULT_TIMEOUT_S = 5.0
 
 #: Kinds a second try may cure.
 RETRYABLE = frozenset({MinerErrorKind.TIMEOUT, MinerErrorKind.UNREACHABLE})

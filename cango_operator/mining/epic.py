@@ -21,6 +21,7 @@ from typing import Any
 from cango_operator.api import parse_miner_address
 from cango_operator.mining.driver import (
     ASLEEP_MAX_W,
+    DEFAULT_TIMEOUT_S,
     MinerError,
     MinerErrorKind,
     MinerProfile,
@@ -29,7 +30,6 @@ from cango_operator.mining.driver import (
 )
 
 EPIC_PORT = 4028
-DEFAULT_TIMEOUT_S = 5.0
 #: MH/s in a TH/s.
 _MH_PER_TH = 1e6
 

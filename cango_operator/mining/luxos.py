@@ -33,6 +33,7 @@ from typing import Any
 from cango_operator.api import parse_miner_address
 from cango_operator.mining.driver import (
     ASLEEP_MAX_W,
+    DEFAULT_TIMEOUT_S,
     MinerError,
     MinerErrorKind,
     MinerProfile,
@@ -41,7 +42,6 @@ from cango_operator.mining.driver import (
 )
 
 LUXOS_PORT = 4028
-DEFAULT_TIMEOUT_S = 5.0
 
 
 class LuxosDriver:

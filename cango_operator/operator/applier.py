@@ -27,9 +27,9 @@ from cango_operator.builders import (
     stamped_hash,
 )
 from cango_operator.builders.labels import NODE_LABEL
-from cango_operator.operator.indexes import OwnedEntry
 from cango_operator.operator.kube import KubeWriter, describe
 from cango_operator.operator.memory import WriteMemory
+from cango_operator.operator.projections import OwnedEntry
 from cango_operator.operator.world import World
 
 logger = logging.getLogger(__name__)
@@ -89,12 +89,96 @@ class WriteBatches:
         return [first, then, self.services]
 
 
+class Observed(Protocol):
+    """What an applier reads of an object the index shows (a Deployment, a Service, a
+    ManifestWork)."""
+
+    @property
+    def resource_version(self) -> str: ...
+
+    @property
+    def uid(self) -> str: ...
+
+    @property
+    def applied_hash(self) -> str | None: ...
+
+    @property
+    def deleting(self) -> bool: ...
+
+
+#: An object's (kind, namespace, name): what the write memory remembers a write under.
+ObjectKey = tuple[str, str, str]
+#: What the write memory holds for a deletion sent.
+DELETED = "deleted"
+
+
+class WritesOnce:
+    """The write rules of every applier: nothing is applied whose stamped hash the index
+    shows already, and no write is sent again while the index has not caught up with it
+    (the write memory remembers it under the version the index showed when it was sent)."""
+
+    def __init__(self, writer: KubeWriter, memory: WriteMemory) -> None:
+        self._writer = writer
+        self._memory = memory
+
+    def needs_apply(self, manifest: dict[str, Any], observed: Observed | None) -> bool:
+        wanted = stamped_hash(manifest) or ""
+        if observed is not None and observed.applied_hash == wanted and not observed.deleting:
+            return False
+        return not self._memory.already_written(_key_of(manifest), _version(observed), wanted)
+
+    def apply(
+        self,
+        manifest: dict[str, Any],
+        observed: Observed | None,
+        send: Callable[[dict[str, Any]], object],
+        report: ApplyReport,
+    ) -> WriteCall:
+        """Server-side apply of ``manifest`` through ``send``, remembered once it is sent."""
+        key, version = _key_of(manifest), _version(observed)
+
+        async def write() -> None:
+            await self._writer.call(key[0], "apply", lambda: send(manifest))
+            self._memory.remember(key, version, stamped_hash(manifest) or "", None)
+            report.applied += 1
+
+        return write
+
+    def delete(
+        self,
+        key: ObjectKey,
+        observed: Observed,
+        send: Callable[[str, str, str | None], object],
+        report: ApplyReport,
+    ) -> WriteCall:
+        """Delete the object through ``send(namespace, name, uid)``, unless already sent."""
+        kind, namespace, name = key
+
+        async def write() -> None:
+            if self._memory.already_written(key, observed.resource_version, DELETED):
+                return
+            await self._writer.call(kind, "delete", lambda: send(namespace, name, observed.uid))
+            self._memory.remember(key, observed.resource_version, DELETED, None)
+            report.deleted += 1
+
+        return write
+
+
+def _key_of(manifest: dict[str, Any]) -> ObjectKey:
+    meta = manifest["metadata"]
+    return (manifest["kind"], meta["namespace"], meta["name"])
+
+
+def _version(observed: Observed | None) -> str:
+    return observed.resource_version if observed is not None else ""
+
+
 class KubernetesApplier:
     """Deployments and Services in this cluster, owned by their job."""
 
     def __init__(self, writer: KubeWriter, memory: WriteMemory) -> None:
         self._writer = writer
-        self._memory = memory
+        self._once = WritesOnce(writer, memory)
 
     def ready_replicas(self, job: InferenceJob, rows: Sequence[JobPlacement], world: World) -> int:
         observed = _by_name(world.deployments.get(job_key(job), []))
@@ -140,69 +224,21 @@ class KubernetesApplier:
                 todo.shrink.append((dep.node, self._delete(dep, report)))
         for name, manifest in wanted.items():
             current = observed.get(name)
-            if not self._needs_apply(manifest, current):
+            if not self._once.needs_apply(manifest, current):
                 continue
             smaller = current is not None and manifest["spec"]["replicas"] < current.replicas
             batch = todo.shrink if smaller else todo.grow
             node = manifest["metadata"]["labels"].get(NODE_LABEL)
-            batch.append((node, self._apply_deployment(manifest, current, report)))
+            apply = self._writer.apply_deployment
+            batch.append((node, self._once.apply(manifest, current, apply, report)))
         service = build_service(job)
         svc = _by_name(world.services.get(key, [])).get(service["metadata"]["name"])
-        if self._needs_apply(service, svc):
-            todo.services.append(self._apply_service(service, svc, report))
-
-    def _needs_apply(self, manifest: dict[str, Any], observed: OwnedEntry | None) -> bool:
-        wanted_hash = stamped_hash(manifest) or ""
-        if observed is not None and observed.applied_hash == wanted_hash and not observed.deleting:
-            return False
-        key = (manifest["kind"], manifest["metadata"]["namespace"], manifest["metadata"]["name"])
-        version = observed.resource_version if observed is not None else ""
-        return not self._memory.already_written(key, version, wanted_hash)
-
-    def _apply_deployment(
-        self, manifest: dict[str, Any], observed: OwnedEntry | None, report: ApplyReport
-    ) -> WriteCall:
-        async def write() -> None:
-            await self._writer.call(
-                "Deployment", "apply", lambda: self._writer.apply_deployment(manifest)
-            )
-            self._remember(manifest, observed)
-            report.applied += 1
-
-        return write
-
-    def _apply_service(
-        self, manifest: dict[str, Any], observed: OwnedEntry | None, report: ApplyReport
-    ) -> WriteCall:
-        async def write() -> None:
-            await self._writer.call(
-                "Service", "apply", lambda: self._writer.apply_service(manifest)
-            )
-            self._remember(manifest, observed)
-            report.applied += 1
-
-        return write
+        if self._once.needs_apply(service, svc):
+            todo.services.append(self._once.apply(service, svc, self._writer.apply_service, report))
 
     def _delete(self, dep: OwnedEntry, report: ApplyReport) -> WriteCall:
         key = ("Deployment", dep.namespace, dep.name)
-
-        async def write() -> None:
-            if self._memory.already_written(key, dep.resource_version, "deleted"):
-                return
-            await self._writer.call(
-                "Deployment",
-                "delete",
-                lambda: self._writer.delete_deployment(dep.namespace, dep.name, dep.uid),
-            )
-            self._memory.remember(key, dep.resource_version, "deleted", None)
-            report.deleted += 1
-
-        return write
-
-    def _remember(self, manifest: dict[str, Any], observed: OwnedEntry | None) -> None:
-        key = (manifest["kind"], manifest["metadata"]["namespace"], manifest["metadata"]["name"])
-        version = observed.resource_version if observed is not None else ""
-        self._memory.remember(key, version, stamped_hash(manifest) or "", None)
+        return self._once.delete(key, dep, self._writer.delete_deployment, report)
 
 
 def owned_key(namespace: str, job: str) -> str:

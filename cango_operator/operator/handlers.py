@@ -17,17 +17,7 @@ from typing import Any
 import kopf
 
 from cango_operator.operator import metrics, round_metrics
-from cango_operator.operator.indexes import (
-    DEPLOYMENTS,
-    GPUNODES,
-    JOBS,
-    MANAGED_CLUSTERS,
-    NAMESPACES,
-    NODES,
-    SERVICES,
-    SITES,
-    WORKS,
-)
+from cango_operator.operator.indexes import INDEX_NAMES
 from cango_operator.operator.options import OperatorOptions
 from cango_operator.operator.planner import Planner
 from cango_operator.operator.relevance import ChangeFilter
@@ -36,18 +26,6 @@ from cango_operator.operator.settings import configure
 from cango_operator.operator.sitepower import SitePowerFeeds
 
 logger = logging.getLogger(__name__)
-
-INDEX_NAMES = (
-    JOBS,
-    SITES,
-    GPUNODES,
-    NODES,
-    DEPLOYMENTS,
-    SERVICES,
-    WORKS,
-    NAMESPACES,
-    MANAGED_CLUSTERS,
-)
 
 
 @dataclass

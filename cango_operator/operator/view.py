@@ -41,7 +41,6 @@ from cango_operator.api import (
 )
 from cango_operator.builders import Reachability, site_latency
 from cango_operator.builders.labels import CLUSTER_LABEL
-from cango_operator.operator.indexes import JobEntry
 from cango_operator.operator.memory import WriteMemory
 from cango_operator.operator.partitions import (
     JobRows,
@@ -50,6 +49,7 @@ from cango_operator.operator.partitions import (
     next_replacement,
     split_rows,
 )
+from cango_operator.operator.projections import JobEntry
 from cango_operator.operator.sitepower import has_live_feed
 from cango_operator.operator.world import World, is_stale
 

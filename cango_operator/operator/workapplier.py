@@ -32,7 +32,6 @@ from cango_operator.builders import (
     build_placement_deployment,
     build_service,
     names,
-    stamped_hash,
 )
 from cango_operator.builders.labels import REASSERTED_ANNOTATION
 from cango_operator.builders.manifestwork import build_manifestwork
@@ -41,12 +40,13 @@ from cango_operator.operator.applier import (
     JobIntent,
     PlanApplier,
     WriteCall,
+    WritesOnce,
     job_key,
     owned_key,
 )
-from cango_operator.operator.indexes import WorkEntry
 from cango_operator.operator.kube import KubeWriter, describe
 from cango_operator.operator.memory import WriteMemory
+from cango_operator.operator.projections import WorkEntry
 from cango_operator.operator.world import World
 
 
@@ -55,7 +55,7 @@ class ManifestWorkApplier:
 
     def __init__(self, writer: KubeWriter, memory: WriteMemory, local: PlanApplier) -> None:
         self._writer = writer
-        self._memory = memory
+        self._once = WritesOnce(writer, memory)
         self._local = local
 
     def ready_replicas(self, job: InferenceJob, rows: Sequence[JobPlacement], world: World) -> int:
@@ -119,7 +119,7 @@ class ManifestWorkApplier:
                 continue  # frozen until it is back
             current = observed.get(cluster)
             work = build_manifestwork(job, cluster, deployments, service)
-            if not self._needs_apply(work, current) and current is not None:
+            if not self._once.needs_apply(work, current) and current is not None:
                 shed = _shed_at_site(deployments, current)
                 if shed:
                     # The site's guard scaled these down while the hub was away; the
@@ -127,13 +127,17 @@ class ManifestWorkApplier:
                     stamp = rfc3339(datetime.now(UTC))
                     again = [_reasserted(d, stamp) if d in shed else d for d in deployments]
                     work = build_manifestwork(job, cluster, again, service)
-            if self._needs_apply(work, current):
-                out.append(self._apply(work, current, report))
+            if self._once.needs_apply(work, current):
+                out.append(self._once.apply(work, current, self._writer.apply_work, report))
         for cluster, current in observed.items():
             if cluster in by_cluster or current.deleting or not world.cluster_reachable(cluster):
                 continue
             out.append(self._delete(current, report))
         return out
+
+    def _delete(self, work: WorkEntry, report: ApplyReport) -> WriteCall:
+        key = ("ManifestWork", work.cluster, work.name)
+        return self._once.delete(key, work, self._writer.delete_work, report)
 
     def _sweep_orphans(self, world: World, report: ApplyReport) -> list[WriteCall]:
         """Delete the works of jobs that are gone or going (no owner reference can do it:
@@ -146,46 +150,6 @@ class ManifestWorkApplier:
             for work in works
             if not work.deleting
         ]
-
-    def _needs_apply(self, manifest: dict[str, Any], observed: WorkEntry | None) -> bool:
-        wanted = stamped_hash(manifest) or ""
-        if observed is not None and observed.applied_hash == wanted and not observed.deleting:
-            return False
-        key = _memory_key(manifest["metadata"]["namespace"], manifest["metadata"]["name"])
-        version = observed.resource_version if observed is not None else ""
-        return not self._memory.already_written(key, version, wanted)
-
-    def _apply(
-        self, manifest: dict[str, Any], observed: WorkEntry | None, report: ApplyReport
-    ) -> WriteCall:
-        meta = manifest["metadata"]
-        key = _memory_key(meta["namespace"], meta["name"])
-        version = observed.resource_version if observed is not None else ""
-
-        async def write() -> None:
-            await self._writer.call(
-                "ManifestWork", "apply", lambda: self._writer.apply_work(manifest)
-            )
-            self._memory.remember(key, version, stamped_hash(manifest) or "", None)
-            report.applied += 1
-
-        return write
-
-    def _delete(self, work: WorkEntry, report: ApplyReport) -> WriteCall:
-        key = _memory_key(work.cluster, work.name)
-
-        async def write() -> None:
-            if self._memory.already_written(key, work.resource_version, "deleted"):
-                return
-            await self._writer.call(
-                "ManifestWork",
-                "delete",
-                lambda: self._writer.delete_work(work.cluster, work.name, work.uid),
-            )
-            self._memory.remember(key, work.resource_version, "deleted", None)
-            report.deleted += 1
-
-        return write
 
 
 def _shed_at_site(deployments: Sequence[dict[str, Any]], work: WorkEntry) -> list[dict[str, Any]]:
@@ -202,10 +166,6 @@ def _reasserted(deployment: dict[str, Any], stamp: str) -> dict[str, Any]:
     meta = deployment["metadata"]
     annotations = {**(meta.get("annotations") or {}), REASSERTED_ANNOTATION: stamp}
     return {**deployment, "metadata": {**meta, "annotations": annotations}}
-
-
-def _memory_key(cluster: str, name: str) -> tuple[str, str, str]:
-    return ("ManifestWork", cluster, name)
 
 
 def _live_works(world: World, key: str) -> dict[str, WorkEntry]:

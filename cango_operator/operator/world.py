@@ -22,12 +22,16 @@ from cango_operator.operator.indexes import (
     SERVICES,
     SITES,
     WORKS,
+)
+from cango_operator.operator.projections import (
     ClusterEntry,
     JobEntry,
+    ManagedClusterEntry,
+    NamespaceEntry,
+    NodeEntry,
     OwnedEntry,
     WorkEntry,
 )
-from cango_operator.operator.projections import ManagedClusterEntry, NamespaceEntry, NodeEntry
 
 V = TypeVar("V")
 

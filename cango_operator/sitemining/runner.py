@@ -33,7 +33,7 @@ from cango_operator.api import (
 from cango_operator.builders.events import EventRecord, event_manifest
 from cango_operator.errors import ConfigError
 from cango_operator.mining.controller import FleetState, MiningController, RampReport
-from cango_operator.mining.driver import MinerDriver
+from cango_operator.mining.driver import DEFAULT_TIMEOUT_S, MinerDriver
 from cango_operator.mining.epic import EpicDriver
 from cango_operator.mining.luxos import LuxosDriver
 from cango_operator.mining.ramp import RampLimits
@@ -43,7 +43,6 @@ from cango_operator.sitemining.kube import SiteClient
 log = logging.getLogger(__name__)
 
 DEFAULT_INTERVAL_S = 30.0
-DEFAULT_TIMEOUT_S = 5.0
 DEFAULT_CONCURRENCY = 32
 #: ``reportingController`` of its Events.
 EVENT_CONTROLLER = "compute.cango.io/site-mining"

@@ -120,6 +120,17 @@ def make_sample(
     )
 
 
+def price_or_problem(
+    read: Callable[[], float | None],
+) -> tuple[float | None, FeedProblem | None]:
+    """The price ``read`` gives, or why there is none: a broken price only drops the price
+    (the site stays placeable at the spec's price), it never fails the whole sample."""
+    try:
+        return read(), None
+    except FeedReadError as fault:
+        return None, fault.problem
+
+
 class FeedReader(Protocol):
     """One site's power source. ``read`` returns a sample or raises :class:`FeedReadError`."""
 

@@ -8,43 +8,22 @@ anything else wrong fails the whole sample.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
-import aiohttp
-
-from cango_operator.api import LoadScope
-from cango_operator.power.feeds.base import FeedProblem, FeedReadError, FeedSample, make_sample
+from cango_operator.power.feeds.base import FeedSample, make_sample, price_or_problem
 from cango_operator.power.feeds.config import HttpFeedConfig
-from cango_operator.power.feeds.credentials import AuthHeaders, headers_for, no_auth
-from cango_operator.power.feeds.httpget import get_json
+from cango_operator.power.feeds.httpget import HttpBasedFeed, get_json
 from cango_operator.power.feeds.values import as_flag, as_number, as_timestamp, lookup
 
 
-class HttpFeed:
-    def __init__(
-        self,
-        config: HttpFeedConfig,
-        session: aiohttp.ClientSession,
-        *,
-        scope: LoadScope,
-        clock: Callable[[], datetime],
-        auth: AuthHeaders = no_auth,
-    ) -> None:
-        self.config = config
-        self.session = session
-        self.scope = scope
-        self.clock = clock
-        self.auth = auth
-
+class HttpFeed(HttpBasedFeed[HttpFeedConfig]):
     @property
     def description(self) -> str:
         return f"http feed {self.config.url}"
 
     async def read(self) -> FeedSample:
         source = self.description
-        headers = await headers_for(self.auth, self.description)
+        headers = await self.headers()
         _, document = await get_json(self.session, self.config.url, source=source, headers=headers)
         cfg = self.config
         if cfg.load_path is None:
@@ -60,12 +39,9 @@ class HttpFeed:
         if cfg.timestamp_path is not None:
             raw = lookup(document, cfg.timestamp_path, source)
             timestamp = as_timestamp(raw, cfg.timestamp_path, source)
-        price: float | None = None
-        price_problem: FeedProblem | None = None
-        try:
-            price = self._optional_number(document, cfg.price_path)
-        except FeedReadError as fault:
-            price_problem = fault.problem
+        price, price_problem = price_or_problem(
+            lambda: self._optional_number(document, cfg.price_path)
+        )
         return make_sample(
             timestamp,
             self.scope,

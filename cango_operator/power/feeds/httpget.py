@@ -1,17 +1,52 @@
-"""One HTTP GET of a JSON document, with every failure mapped to a feed fault kind."""
+"""The feeds that read JSON over HTTP: what each of them holds (:class:`HttpBasedFeed`),
+and one GET of a JSON document, with every failure mapped to a feed fault kind."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any, Generic, TypeVar
 
 import aiohttp
 
+from cango_operator.api import LoadScope
 from cango_operator.power.feeds.base import FeedErrorKind, FeedReadError
+from cango_operator.power.feeds.credentials import AuthHeaders, headers_for, no_auth
+
+C = TypeVar("C")
 
 MAX_DOCUMENT_BYTES = 1 << 20
 """A power reading is a few hundred bytes; anything past 1 MiB is not a meter talking."""
+
+
+class HttpBasedFeed(Generic[C]):
+    """A feed read over HTTP: its ``config``, the caller's ``session`` (shared by all the
+    site's feeds), the ``scope`` its load covers, the ``clock`` of reads without a
+    timestamp of their own, and its credentials (``auth``, read on every request)."""
+
+    def __init__(
+        self,
+        config: C,
+        session: aiohttp.ClientSession,
+        *,
+        scope: LoadScope,
+        clock: Callable[[], datetime],
+        auth: AuthHeaders = no_auth,
+    ) -> None:
+        self.config = config
+        self.session = session
+        self.scope = scope
+        self.clock = clock
+        self.auth = auth
+
+    @property
+    def description(self) -> str:
+        raise NotImplementedError
+
+    async def headers(self) -> Mapping[str, str]:
+        """The request headers its credentials give now."""
+        return await headers_for(self.auth, self.description)
 
 
 async def get_json(

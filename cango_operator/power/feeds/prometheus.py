@@ -10,51 +10,35 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-import aiohttp
-
-from cango_operator.api import LoadScope
 from cango_operator.power.feeds.base import (
     FeedErrorKind,
-    FeedProblem,
     FeedReadError,
     FeedSample,
     make_sample,
+    price_or_problem,
 )
 from cango_operator.power.feeds.config import PrometheusFeedConfig
-from cango_operator.power.feeds.credentials import AuthHeaders, headers_for, no_auth
-from cango_operator.power.feeds.httpget import get_json
+from cango_operator.power.feeds.httpget import HttpBasedFeed, get_json
 
 # Prometheus answers a bad or failing query with one of these and a JSON error body.
 _QUERY_ERROR_STATUSES = frozenset({200, 400, 422, 503})
 
 
-class PrometheusFeed:
-    def __init__(
-        self,
-        config: PrometheusFeedConfig,
-        session: aiohttp.ClientSession,
-        *,
-        scope: LoadScope,
-        clock: Callable[[], datetime],
-        auth: AuthHeaders = no_auth,
-    ) -> None:
-        self.config = config
-        self.session = session
-        self.scope = scope
-        self.clock = clock
-        self.auth = auth
-        self.endpoint = config.url.rstrip("/") + "/api/v1/query"
+class PrometheusFeed(HttpBasedFeed[PrometheusFeedConfig]):
+    @property
+    def endpoint(self) -> str:
+        return self.config.url.rstrip("/") + "/api/v1/query"
 
     @property
     def description(self) -> str:
         return f"prometheus feed {self.config.url}"
 
     async def read(self) -> FeedSample:
-        headers = await headers_for(self.auth, self.description)
+        headers = await self.headers()
         cfg = self.config
         queries = [cfg.query, cfg.capacity_query, cfg.curtailed_query, cfg.price_query]
         results = await asyncio.gather(
@@ -69,13 +53,10 @@ class PrometheusFeed:
         curtailed = None
         if cfg.curtailed_query is not None:
             curtailed = self._flag(cfg.curtailed_query, _value_of(answers[cfg.curtailed_query])[1])
-        price: float | None = None
-        price_problem: FeedProblem | None = None
-        if cfg.price_query is not None:
-            try:
-                price = _value_of(answers[cfg.price_query])[1]
-            except FeedReadError as fault:
-                price_problem = fault.problem
+        price_query = cfg.price_query
+        price, price_problem = price_or_problem(
+            lambda: None if price_query is None else _value_of(answers[price_query])[1]
+        )
         return make_sample(
             timestamp,
             self.scope,

@@ -173,6 +173,30 @@ class TestManifestWorkApplier:
         )
         assert stamped_hash(first.applied[0]) and again.applied == [] and again.deleted == []
 
+    async def test_a_write_the_index_has_not_shown_yet_is_not_sent_again(self) -> None:
+        _, world = await two_cluster_world()
+        writer = Writer()
+        applier = ManifestWorkApplier(writer, WriteMemory(), Local())  # type: ignore[arg-type]
+        intents = [JobIntent(job_of(world), [row("py-1", "py-1-n001", 2)])]
+        await applier.realize(intents, world)
+        await applier.realize(intents, world)  # before the watch shows the work
+        assert len(writer.applied) == 1
+
+    async def test_a_deletion_is_sent_once_while_the_index_still_shows_the_work(self) -> None:
+        _, world = await two_cluster_world()
+        first = Writer()
+        await ManifestWorkApplier(first, WriteMemory(), Local()).realize(  # type: ignore[arg-type]
+            [JobIntent(job_of(world), [row("py-1", "py-1-n001", 2)])], world
+        )
+        _, world = await two_cluster_world(first.applied)
+        writer = Writer()
+        applier = ManifestWorkApplier(writer, WriteMemory(), Local())  # type: ignore[arg-type]
+        moved = [JobIntent(job_of(world), [row("et-1", "et-1-n001", 2)])]
+        await applier.realize(moved, world)
+        await applier.realize(moved, world)
+        assert [ns for ns, _ in writer.deleted] == ["latam-1"]
+        assert [w["metadata"]["namespace"] for w in writer.applied] == ["africa-1"]
+
     async def test_moving_to_another_cluster_writes_the_new_work_and_deletes_the_old(
         self,
     ) -> None:
