@@ -1,4 +1,4 @@
-"""The API of compute.cango.io/v1alpha1: Site, GpuNode and InferenceJob.
+"""The API of compute.cango.io/v1alpha1: Site, GpuNode, InferenceJob and InferenceClass.
 
 The pydantic models here are the one source of truth: the CRDs in ``crds/`` and in the
 chart are generated from them (``cango-operator crds``), and the placement engine, the
@@ -35,6 +35,7 @@ from cango_operator.api.guardreport import (
     SiteGuardReport,
     parse_site_guard_report,
 )
+from cango_operator.api.inferenceclass import DEFAULT_CLASS, InferenceClass, InferenceClassSpec
 from cango_operator.api.inferencejob import (
     ContainerResources,
     ContainerSpec,
@@ -91,6 +92,7 @@ INFERENCEJOB_PLURAL = InferenceJob.PLURAL
 __all__ = [
     "API_VERSION",
     "CATEGORY",
+    "DEFAULT_CLASS",
     "GPUNODE_KIND",
     "GPUNODE_PLURAL",
     "GROUP",
@@ -118,6 +120,8 @@ __all__ = [
     "GpuNodeStatus",
     "GpuSpec",
     "GpuStatus",
+    "InferenceClass",
+    "InferenceClassSpec",
     "InferenceJob",
     "InferenceJobSpec",
     "InferenceJobStatus",

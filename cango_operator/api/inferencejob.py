@@ -10,6 +10,7 @@ from pydantic import AfterValidator, Field
 from cango_operator.api.base import SpecModel, StatusModel, cel_rule, defaulted
 from cango_operator.api.enums import JobPhase, Objective
 from cango_operator.api.gpunode import MAX_GPU_MEMORY_MIB, MAX_GPUS_PER_NODE
+from cango_operator.api.inferenceclass import DEFAULT_CLASS, MAX_PRIORITY
 from cango_operator.api.meta import Condition, conditions_field
 from cango_operator.api.resource import AGE_COLUMN, PrinterColumn, Resource
 from cango_operator.api.types import (
@@ -196,8 +197,12 @@ class InferenceJobSpec(SpecModel):
     engine takes gpu.count times the node's gpu.maxPowerW."""
     placement: PlacementSpec = defaulted(PlacementSpec)
     """Latency SLO, regions, spread and objective."""
-    priority: Annotated[int, Field(ge=0, le=1_000_000)] = 0
-    """Higher priority may preempt lower (only preemptible jobs are preempted)."""
+    class_name: ObjectName = DEFAULT_CLASS
+    """The InferenceClass of the job: the API server holds its priority, preemptible and
+    GPUs to the class, and lets only those granted the class name it (docs/tenancy.md)."""
+    priority: Annotated[int, Field(ge=0, le=MAX_PRIORITY)] = 0
+    """Higher priority may preempt lower (only preemptible jobs are preempted); at most
+    the class's priority."""
     preemptible: bool = False
     """True: replicas may be moved or stopped for higher-priority work or curtailment."""
     failover: FailoverSpec = defaulted(FailoverSpec)

@@ -16,16 +16,18 @@ from pydantic import ValidationError
 
 from cango_operator.api.base import RuleViolation
 from cango_operator.api.gpunode import GpuNode
+from cango_operator.api.inferenceclass import InferenceClass
 from cango_operator.api.inferencejob import InferenceJob
 from cango_operator.api.resource import API_VERSION, GROUP
 from cango_operator.api.site import Site
 from cango_operator.errors import ManifestError
 
-AnyResource = Site | GpuNode | InferenceJob
+AnyResource = Site | GpuNode | InferenceJob | InferenceClass
 _KINDS: dict[str, type[AnyResource]] = {
     "Site": Site,
     "GpuNode": GpuNode,
     "InferenceJob": InferenceJob,
+    "InferenceClass": InferenceClass,
 }
 _MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -37,12 +39,15 @@ class Manifests:
     sites: list[Site] = field(default_factory=list)
     gpunodes: list[GpuNode] = field(default_factory=list)
     jobs: list[InferenceJob] = field(default_factory=list)
+    classes: list[InferenceClass] = field(default_factory=list)
 
     def add(self, resource: AnyResource) -> None:
         if isinstance(resource, Site):
             self.sites.append(resource)
         elif isinstance(resource, GpuNode):
             self.gpunodes.append(resource)
+        elif isinstance(resource, InferenceClass):
+            self.classes.append(resource)
         else:
             self.jobs.append(resource)
 

@@ -35,10 +35,15 @@ OPERATOR_SA = "cango-operator"
 AGENT_SA = "cango-operator-agent"
 RELEASE_NS = "cango-system"  # where `helm template` renders the release
 WATCHED = ("tenant-a", "tenant-b")
+#: Tenancy's ClusterRoles: the tenant view and edit rules, the use of class default.
+TENANCY_ROLES = 3
 #: Values of each mode, and how many Roles and ClusterRoles each renders.
 MODES: dict[str, tuple[dict[str, Any], int]] = {
-    "cluster-wide": ({}, 3),
-    "restricted": ({"operator": {"watchNamespaces": list(WATCHED)}}, 3 + len(WATCHED)),
+    "cluster-wide": ({}, 3 + TENANCY_ROLES),
+    "restricted": (
+        {"operator": {"watchNamespaces": list(WATCHED)}},
+        3 + len(WATCHED) + TENANCY_ROLES,
+    ),
 }
 
 
@@ -446,7 +451,10 @@ def restricted_release(
     watched = (f"{ns}-a", f"{ns}-b")
     for name in watched:
         cluster.kubectl("create", "namespace", name)
-    values = cluster_helm.values_file({"operator": {"watchNamespaces": list(watched)}})
+    # The classes are cluster-wide and the module's other release has them.
+    values = cluster_helm.values_file(
+        {"operator": {"watchNamespaces": list(watched)}, "tenancy": {"enabled": False}}
+    )
     cluster_helm.run("install", "cango-rbac-ns", str(CHART_DIR), "-n", ns, "-f", str(values))
     tmp = tmp_path_factory.mktemp("sa-ns")
     try:

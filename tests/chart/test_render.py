@@ -52,6 +52,11 @@ class TestChartIsWellFormed:
             + ["ServiceAccount"] * 2
             + ["Service"] * 2
             + ["NetworkPolicy"] * 2
+            # tenancy: the tenant view and edit rules, class default and who may use it,
+            # the admission policy holding jobs to their class
+            + ["ClusterRole"] * 3
+            + ["ClusterRoleBinding", "InferenceClass"]
+            + ["ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"]
         )
 
 

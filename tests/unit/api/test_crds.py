@@ -50,7 +50,7 @@ class TestCommittedFilesMatchTheModels:
     ) -> None:
         monkeypatch.chdir(REPO)
         assert main(["crds", "--check"]) == 0
-        assert "6 CRD file(s) match the models" in capsys.readouterr().out
+        assert "8 CRD file(s) match the models" in capsys.readouterr().out
 
     def test_crds_check_lists_a_file_that_drifted(
         self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
@@ -186,7 +186,7 @@ class TestStructuralSchemas:
         for kind in ("Site", "InferenceJob"):
             rules = [n for _, n in _walk(_schema(kind)) if "x-kubernetes-validations" in n]
             assert rules, kind
-        assert len(RESOURCES) == 3
+        assert len(RESOURCES) == 4
 
 
 class _Undescribed(SpecModel):
