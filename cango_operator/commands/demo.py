@@ -80,6 +80,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="where cluster state and the operator's log live (default: %(default)s)",
     )
     parser.add_argument(
+        "--operator-arg",
+        dest="operator_args",
+        action="append",
+        default=[],
+        metavar="ARG",
+        help="one more argument for the operator (cango-operator run), e.g. "
+        "--operator-arg=--improvement-max-pairs=0 for the greedy plan alone; repeatable",
+    )
+    parser.add_argument(
         "--sample-interval",
         type=_positive,
         default=1.5,
@@ -98,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
         report_json=args.report_json,
         workdir=args.workdir,
         sample_interval_s=args.sample_interval,
+        operator_args=tuple(args.operator_args),
     )
     if args.name:
         options = replace(options, cluster_name=args.name)

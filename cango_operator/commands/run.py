@@ -99,6 +99,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "this often (default: %(default)s)",
     )
     parser.add_argument(
+        "--improvement-max-pairs",
+        type=int,
+        default=None,
+        metavar="N",
+        help="run the placement engine's improvement stage (an exact solve after the greedy "
+        "placer) on problems of at most N (job, node) pairs; 0: the greedy plan alone "
+        "(default: the engine's limit)",
+    )
+    parser.add_argument(
         "--federation",
         action="store_true",
         help="run as the hub of a federation (Open Cluster Management): the work of a Site "
@@ -131,6 +140,10 @@ def options_from(args: argparse.Namespace) -> OperatorOptions:
         raise ConfigError(f"--debounce must not be negative, got {args.debounce}")
     if args.usage_interval <= 0:
         raise ConfigError(f"--usage-interval must be positive, got {args.usage_interval:g}")
+    if args.improvement_max_pairs is not None and args.improvement_max_pairs < 0:
+        raise ConfigError(
+            f"--improvement-max-pairs must not be negative, got {args.improvement_max_pairs}"
+        )
     liveness = None if args.liveness in ("", "none") else args.liveness
     if liveness is not None and not liveness.startswith("http://"):
         raise ConfigError(f"--liveness must be an http:// URL or 'none', got {liveness!r}")
@@ -146,6 +159,7 @@ def options_from(args: argparse.Namespace) -> OperatorOptions:
         debounce_seconds=args.debounce,
         usage_interval_seconds=args.usage_interval,
         federation=args.federation,
+        improvement_max_pairs=args.improvement_max_pairs,
     )
 
 

@@ -98,6 +98,8 @@ class DemoOptions:
     cluster_name: str = field(default_factory=lambda: f"cango-demo-{os.getpid()}")
     workdir: Path = DEFAULT_WORKDIR
     sample_interval_s: float = 1.5
+    #: More arguments for ``cango-operator run`` (e.g. ``--improvement-max-pairs=0``).
+    operator_args: tuple[str, ...] = ()
     out: TextIO = field(default=sys.stdout)
 
 
@@ -328,7 +330,11 @@ class _Demo:
         )
         clusters = DemoClusters(self.scenario, self.hub, self.members, self._api_client)
         feeds = FeedServer(self.scenario, self.clock.now, self.miners.meter_kw)
-        operator_args = (*DEMO_OPERATOR_ARGS, *(("--federation",) if clusters.federated else ()))
+        operator_args = (
+            *DEMO_OPERATOR_ARGS,
+            *(("--federation",) if clusters.federated else ()),
+            *self.options.operator_args,
+        )
         operator = OperatorProcess(operator_env(self.hub.env()), self.operator_log, operator_args)
         agents: SimulatedAgents | None = None
         try:

@@ -36,6 +36,9 @@ class OperatorOptions:
     #: Run as the hub of a federation: watch ManifestWorks (Open Cluster Management) and
     #: send the work of sites with ``spec.cluster`` to their clusters through them.
     federation: bool = False
+    #: The improvement stage's size limit in (job, node) pairs (``ImprovementBudget``);
+    #: 0: the greedy plan alone; None: the engine's default.
+    improvement_max_pairs: int | None = None
 
     @property
     def clusterwide(self) -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from dataclasses import replace
 
 import kopf
 
@@ -20,10 +21,17 @@ from cango_operator.operator.options import OperatorOptions
 from cango_operator.operator.peering import ensure_peering
 from cango_operator.operator.planner import Planner
 from cango_operator.operator.registry import build_registry
-from cango_operator.operator.round import Reconciler
+from cango_operator.operator.round import PlanFn, Reconciler
 from cango_operator.operator.sitepower import SitePowerFeeds
 from cango_operator.operator.workapplier import ManifestWorkApplier
-from cango_operator.placement import plan_with_power_caps
+from cango_operator.placement import (
+    DEFAULT_BUDGET,
+    ImprovementBudget,
+    Plan,
+    Snapshot,
+    plan,
+    plan_with_power_caps,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +69,7 @@ async def run_async(options: OperatorOptions, stop: asyncio.Event | None = None)
         writer,
         applier,
         memory,
-        plan_with_power_caps,
+        planner_with(improvement_budget(options.improvement_max_pairs)),
         node_stale_seconds=options.node_stale_seconds,
         feeds=feeds,
         usage_interval_seconds=options.usage_interval_seconds,
@@ -93,3 +101,18 @@ async def run_async(options: OperatorOptions, stop: asyncio.Event | None = None)
             await http.cleanup()
         writer.close()
         api.close()
+
+
+def improvement_budget(max_pairs: int | None) -> ImprovementBudget:
+    """The engine's budget with ``max_pairs`` (None: its default)."""
+    return DEFAULT_BUDGET if max_pairs is None else replace(DEFAULT_BUDGET, max_pairs=max_pairs)
+
+
+def planner_with(budget: ImprovementBudget) -> PlanFn:
+    """The round's planning function: the engine with ``budget`` for its improvement
+    stage, under the GPU power caps rule."""
+
+    def plan_fn(snapshot: Snapshot) -> Plan:
+        return plan_with_power_caps(snapshot, lambda s: plan(s, budget=budget))
+
+    return plan_fn

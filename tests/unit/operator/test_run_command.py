@@ -8,6 +8,9 @@ from cango_operator.cli import build_parser
 from cango_operator.commands.run import default_priority, options_from
 from cango_operator.errors import ConfigError
 from cango_operator.operator.options import OperatorOptions
+from cango_operator.operator.runner import improvement_budget, planner_with
+from cango_operator.placement import OFF, plan
+from tests.unit.placement.test_improvement import fragmenting_fleet
 
 
 def parse(*argv: str) -> OperatorOptions:
@@ -60,6 +63,7 @@ class TestFlags:
             (["--node-stale-seconds", "0"], "--node-stale-seconds"),
             (["--liveness", "tcp://x"], "--liveness"),
             (["--node-stale-seconds", "20", "--peering-lifetime", "15"], "--node-stale-seconds"),
+            (["--improvement-max-pairs", "-1"], "--improvement-max-pairs"),
         ],
     )
     def test_bad_values_are_refused_naming_the_flag(self, argv: list[str], named: str) -> None:
@@ -69,3 +73,20 @@ class TestFlags:
     def test_namespace_and_all_namespaces_exclude_each_other(self) -> None:
         with pytest.raises(SystemExit):
             parse("-n", "a", "-A")
+
+
+class TestImprovementBudget:
+    """``--improvement-max-pairs``: the engine's own limit unless told; 0 is the greedy
+    plan alone, which the round's planning function then makes."""
+
+    def test_the_engine_default_unless_told(self) -> None:
+        assert parse().improvement_max_pairs is None
+        assert parse("--improvement-max-pairs", "0").improvement_max_pairs == 0
+
+    def test_zero_plans_with_the_greedy_alone(self) -> None:
+        snapshot = fragmenting_fleet()
+        greedy = planner_with(improvement_budget(0))(snapshot)
+        default = planner_with(improvement_budget(None))(snapshot)
+        assert greedy == plan(snapshot, budget=OFF)
+        assert default == plan(snapshot)
+        assert greedy != default

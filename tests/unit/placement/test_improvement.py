@@ -17,7 +17,7 @@ from tests.unit.placement.strategies import crowded_snapshots, snapshots
 from tests.unit.placement.test_properties import PROPERTY
 
 
-def _fragmenting_fleet(moves: int = 0, small_runs: bool = False) -> Snapshot:
+def fragmenting_fleet(moves: int = 0, small_runs: bool = False) -> Snapshot:
     """A 4-GPU job whose best node is the only one an 8-GPU job of the same priority can
     use (the 8-GPU job's other node has no power): the greedy, placing the 4-GPU job first
     (as constrained, earlier name), leaves no room for the 8-GPU one."""
@@ -50,7 +50,7 @@ def _fragmenting_fleet(moves: int = 0, small_runs: bool = False) -> Snapshot:
 
 class TestWhatTheStageFixes:
     def test_a_node_the_greedy_fragmented_goes_to_the_replica_that_needs_it_whole(self) -> None:
-        snapshot = _fragmenting_fleet()
+        snapshot = fragmenting_fleet()
         greedy = plan(snapshot, budget=OFF)
         assert where(greedy, "b-big") == {}, "the fleet no longer fragments under the greedy"
         improved = plan(snapshot)
@@ -59,7 +59,7 @@ class TestWhatTheStageFixes:
         assert improved.unschedulable == ()
 
     def test_what_is_still_missing_is_explained_against_the_final_plan(self) -> None:
-        fleet = _fragmenting_fleet()
+        fleet = fragmenting_fleet()
         crowded = Snapshot(
             sites=fleet.sites,
             nodes=fleet.nodes,
@@ -72,13 +72,13 @@ class TestWhatTheStageFixes:
 
 class TestRunningReplicas:
     def test_stay_where_they_are_without_a_move_budget(self) -> None:
-        result = plan(_fragmenting_fleet(moves=0, small_runs=True))
+        result = plan(fragmenting_fleet(moves=0, small_runs=True))
         assert where(result, "a-small") == {"n-near": 1}
         assert where(result, "b-big") == {}
         assert result.evictions == ()
 
     def test_move_within_the_budget_when_that_serves_more(self) -> None:
-        result = plan(_fragmenting_fleet(moves=1, small_runs=True))
+        result = plan(fragmenting_fleet(moves=1, small_runs=True))
         assert where(result, "a-small") == {"n-far": 1}
         assert where(result, "b-big") == {"n-near": 1}
         assert [(e.job, e.node, e.replicas, e.reason) for e in result.evictions] == [
