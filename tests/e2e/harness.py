@@ -30,6 +30,8 @@ from cango_operator.devcluster import GpuNodeShape, LocalCluster, apply_dev_node
 
 GROUP, VERSION = "compute.cango.io", "v1alpha1"
 API = f"{GROUP}/{VERSION}"
+#: The Pod Security admission label: the standard a namespace's pods must meet.
+ENFORCE_LABEL = "pod-security.kubernetes.io/enforce"
 T = TypeVar("T")
 #: How a request refused for want of a permission shows in the operator's log: the API
 #: server's RBAC message, 'x is forbidden: User "system:serviceaccount:..." cannot create
@@ -291,7 +293,11 @@ class Fleet:
         self.namespace = f"{self.prefix}-jobs"
         self.sites: list[str] = []
         self.gpunodes: list[str] = []
-        self.core.create_namespace({"metadata": {"name": self.namespace}})
+        # Tenants' namespaces enforce Pod Security "restricted": every pod the operator
+        # makes in any e2e test must be admitted under it.
+        self.core.create_namespace(
+            {"metadata": {"name": self.namespace, "labels": {ENFORCE_LABEL: "restricted"}}}
+        )
 
     def name(self, suffix: str) -> str:
         return f"{self.prefix}-{suffix}"

@@ -4,9 +4,10 @@ plan put it, everything owned by the job, and gone with it."""
 from __future__ import annotations
 
 import pytest
+from kubernetes.client.exceptions import ApiException
 
 from tests.e2e.conftest import StartOperator
-from tests.e2e.harness import Fleet, wait_for
+from tests.e2e.harness import ENFORCE_LABEL, Fleet, wait_for
 from tests.e2e.scenarios import (
     assert_every_replica_runs_where_planned,
     delete_job_and_wait_until_its_objects_are_gone,
@@ -32,6 +33,28 @@ class TestPlacement:
 
         assert_every_replica_runs_where_planned(fleet)
         assert set(fleet.jobs()["spread"]["status"]["sites"]) == {near, far}
+
+    def test_the_pods_are_admitted_where_pod_security_enforces_restricted(
+        self, fleet: Fleet, start_operator: StartOperator
+    ) -> None:
+        site = fleet.site("only", latency_ms=10)
+        fleet.nodes(site, 1, gpus=8)
+        fleet.job("chat", replicas=2)
+        start_operator()
+        fleet.wait_running()
+
+        labels = fleet.core.read_namespace(fleet.namespace).metadata.labels
+        assert labels[ENFORCE_LABEL] == "restricted"
+        assert len(fleet.running_pods("chat")) == 2
+        # Enforced indeed: a pod that may escalate is refused there.
+        loose = {
+            "metadata": {"name": "loose"},
+            "spec": {"containers": [{"name": "c", "image": "example/x:1"}]},
+        }
+        with pytest.raises(ApiException) as refused:
+            fleet.core.create_namespaced_pod(fleet.namespace, loose)
+        assert refused.value.status == 403
+        assert "restricted" in str(refused.value.body)
 
     def test_objects_are_owned_by_the_job_and_deleted_with_it(
         self, fleet: Fleet, start_operator: StartOperator
