@@ -12,6 +12,7 @@ from cango_operator.builders.deployment import (
     selector,
 )
 from cango_operator.builders.hashing import fingerprint, stamp, stamped_hash
+from cango_operator.builders.networkpolicy import build_network_policy
 from cango_operator.builders.node import build_node_patch, node_labels, unhealthy_reason
 from cango_operator.builders.service import build_service
 from cango_operator.builders.site import (
@@ -40,6 +41,7 @@ __all__ = [
     "Shortfall",
     "Unreached",
     "build_deployment",
+    "build_network_policy",
     "build_node_patch",
     "build_placement_deployment",
     "build_service",

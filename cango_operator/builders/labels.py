@@ -37,6 +37,9 @@ JOB_NAMESPACE_LABEL = "compute.cango.io/job-namespace"
 #: On a GpuNode: the managed cluster whose agent reports it. A site's credentials may
 #: write only GpuNodes carrying their own cluster's name (an admission policy says so).
 CLUSTER_LABEL = "compute.cango.io/cluster"
+#: On a Namespace, set by the platform admin: an inference gateway runs there, so every
+#: job's NetworkPolicy lets it reach the job's replicas (builders.networkpolicy).
+GATEWAY_LABEL = "compute.cango.io/gateway"
 
 #: On a Deployment in a ManifestWork: when the hub wrote it again to take over from the
 #: site's guard, which had scaled it down at the site while the hub was out of reach

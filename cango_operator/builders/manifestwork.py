@@ -90,13 +90,16 @@ def build_manifestwork(
     cluster: str,
     deployments: Sequence[Mapping[str, Any]],
     service: Mapping[str, Any],
+    network_policy: Mapping[str, Any],
 ) -> dict[str, Any]:
-    """The work that runs ``deployments`` and ``service`` of ``job`` in ``cluster``."""
+    """The work that runs ``deployments``, ``service`` and ``network_policy`` of ``job`` in
+    ``cluster``."""
     namespace = job.metadata.namespace
     if not namespace:
         raise ValueError(f"InferenceJob {job.metadata.name}: metadata.namespace is required")
     deps = sorted((_for_site(d) for d in deployments), key=lambda d: d["metadata"]["name"])
     svc = _for_site(service)
+    policy = _for_site(network_policy)
     configs: list[dict[str, Any]] = [
         {
             "resourceIdentifier": _identifier(d, "apps", "deployments"),
@@ -106,6 +109,12 @@ def build_manifestwork(
         for d in deps
     ]
     configs.append({"resourceIdentifier": _identifier(svc, "", "services"), "updateStrategy": _SSA})
+    configs.append(
+        {
+            "resourceIdentifier": _identifier(policy, "networking.k8s.io", "networkpolicies"),
+            "updateStrategy": _SSA,
+        }
+    )
     labels = dict(job_labels(job))
     labels[JOB_NAMESPACE_LABEL] = names.label_value(namespace)
     return stamp(
@@ -118,7 +127,7 @@ def build_manifestwork(
                 "labels": labels,
             },
             "spec": {
-                "workload": {"manifests": [_namespace(namespace), *deps, svc]},
+                "workload": {"manifests": [_namespace(namespace), *deps, svc, policy]},
                 "deleteOption": {
                     "propagationPolicy": "SelectivelyOrphan",
                     "selectivelyOrphans": {

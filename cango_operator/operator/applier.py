@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 from cango_operator.api import InferenceJob, JobPlacement
 from cango_operator.builders import (
+    build_network_policy,
     build_placement_deployment,
     build_service,
     names,
@@ -231,10 +232,13 @@ class KubernetesApplier:
             node = manifest["metadata"]["labels"].get(NODE_LABEL)
             apply = self._writer.apply_deployment
             batch.append((node, self._once.apply(manifest, current, apply, report)))
-        service = build_service(job)
-        svc = _by_name(world.services.get(key, [])).get(service["metadata"]["name"])
-        if self._once.needs_apply(service, svc):
-            todo.services.append(self._once.apply(service, svc, self._writer.apply_service, report))
+        for manifest, observed_of_kind, apply in (
+            (build_service(job), world.services, self._writer.apply_service),
+            (build_network_policy(job), world.network_policies, self._writer.apply_network_policy),
+        ):
+            current = _by_name(observed_of_kind.get(key, [])).get(manifest["metadata"]["name"])
+            if self._once.needs_apply(manifest, current):
+                todo.services.append(self._once.apply(manifest, current, apply, report))
 
     def _delete(self, dep: OwnedEntry, report: ApplyReport) -> WriteCall:
         key = ("Deployment", dep.namespace, dep.name)

@@ -23,6 +23,7 @@ from cango_operator.operator.projections import (
     job_projection,
     managed_cluster_projection,
     namespace_projection,
+    network_policy_projection,
     node_projection,
     service_projection,
     site_projection,
@@ -39,6 +40,7 @@ GPUNODES = "gpunodes_idx"
 NODES = "nodes_idx"
 DEPLOYMENTS = "deployments_idx"
 SERVICES = "services_idx"
+NETWORK_POLICIES = "networkpolicies_idx"
 WORKS = "manifestworks_idx"
 #: Only for an operator limited to some namespaces (``--namespace``); see :class:`NamespaceEntry`.
 NAMESPACES = "namespaces_idx"
@@ -52,6 +54,7 @@ INDEX_NAMES = (
     NODES,
     DEPLOYMENTS,
     SERVICES,
+    NETWORK_POLICIES,
     WORKS,
     NAMESPACES,
     MANAGED_CLUSTERS,
@@ -77,6 +80,7 @@ index_gpunode = _index(gpunode_projection, lambda e: e.name)
 index_node = _index(node_projection, lambda e: e.name)
 index_deployment = _index(deployment_projection, lambda e: (e.namespace, e.job))
 index_service = _index(service_projection, lambda e: (e.namespace, e.job))
+index_network_policy = _index(network_policy_projection, lambda e: (e.namespace, e.job))
 index_work = _index(work_projection, lambda e: (e.cluster, e.name))
 index_namespace = _index(namespace_projection, lambda e: e.name)
 index_managed_cluster = _index(managed_cluster_projection, lambda e: e.name)

@@ -79,6 +79,7 @@ class KubeWriter:
     def __init__(self, api: client.ApiClient, concurrency: int = 16) -> None:
         self._apps = client.AppsV1Api(api)
         self._core = client.CoreV1Api(api)
+        self._networking = client.NetworkingV1Api(api)
         self._custom = client.CustomObjectsApi(api)
         # Its own threads: the API server answers many writes at once (each one mostly
         # waits for etcd), more than the event loop's small default pool would send.
@@ -111,6 +112,9 @@ class KubeWriter:
 
     def apply_service(self, manifest: dict[str, Any]) -> dict[str, Any]:
         return _apply(self._core.patch_namespaced_service, manifest)
+
+    def apply_network_policy(self, manifest: dict[str, Any]) -> dict[str, Any]:
+        return _apply(self._networking.patch_namespaced_network_policy, manifest)
 
     def delete_deployment(self, namespace: str, name: str, uid: str | None) -> None:
         """Delete one Deployment (its pods follow in the background); gone already is fine.

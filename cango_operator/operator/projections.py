@@ -333,10 +333,10 @@ class OwnedEntry:
 
 
 def owned_projection(kind: str, body: Mapping[str, Any]) -> Projection[OwnedEntry | None]:
-    """A Deployment or Service of a job (None: not one of a job). Plan inputs: its record:
-    which job, site and node, the template hash, its owner, replicas, and ready replicas
-    of the current template. Not observedGeneration, conditions or the counts of a
-    rollout in between."""
+    """A Deployment, Service or NetworkPolicy of a job (None: not one of a job). Plan
+    inputs: its record: which job, site and node, the template hash, its owner, replicas,
+    and ready replicas of the current template. Not observedGeneration, conditions or the
+    counts of a rollout in between."""
     meta = meta_of(body)
     labels = operator_labels(meta.get("labels"))
     job = labels.get(JOB_LABEL)
@@ -367,6 +367,10 @@ def deployment_projection(body: Mapping[str, Any]) -> Projection[OwnedEntry | No
 
 def service_projection(body: Mapping[str, Any]) -> Projection[OwnedEntry | None]:
     return owned_projection("Service", body)
+
+
+def network_policy_projection(body: Mapping[str, Any]) -> Projection[OwnedEntry | None]:
+    return owned_projection("NetworkPolicy", body)
 
 
 @dataclass(frozen=True)
@@ -519,6 +523,7 @@ PROJECTIONS: Mapping[str, Callable[[Mapping[str, Any]], Projection[Any]]] = {
     "nodes": node_projection,
     "deployments": deployment_projection,
     "services": service_projection,
+    "networkpolicies": network_policy_projection,
     "manifestworks": work_projection,
     "namespaces": namespace_projection,
     "managedclusters": managed_cluster_projection,

@@ -36,6 +36,12 @@ def build_registry(options: OperatorOptions, login: Callable[..., Any]) -> kopf.
         (("", "v1", "nodes"), indexes.NODES, indexes.index_node, {}),
         (("apps", "v1", "deployments"), indexes.DEPLOYMENTS, indexes.index_deployment, MANAGED),
         (("", "v1", "services"), indexes.SERVICES, indexes.index_service, MANAGED),
+        (
+            ("networking.k8s.io", "v1", "networkpolicies"),
+            indexes.NETWORK_POLICIES,
+            indexes.index_network_policy,
+            MANAGED,
+        ),
     ]
     if not options.clusterwide:
         # kopf drops a terminating namespace without the DELETED events of what was in it.

@@ -29,6 +29,7 @@ from typing import Any
 
 from cango_operator.api import InferenceJob, JobPlacement, rfc3339
 from cango_operator.builders import (
+    build_network_policy,
     build_placement_deployment,
     build_service,
     names,
@@ -111,14 +112,15 @@ class ManifestWorkApplier:
             host = world.host_of(row.node)
             by_cluster[cluster].append(build_placement_deployment(job, row, host=host))
         service = build_service(job) if by_cluster else None
+        policy = build_network_policy(job) if by_cluster else None
         observed = {w.cluster: w for w in world.works.get(job_key(job), [])}
         out: list[WriteCall] = []
         for cluster, deployments in sorted(by_cluster.items()):
-            assert service is not None
+            assert service is not None and policy is not None
             if not world.cluster_reachable(cluster):
                 continue  # frozen until it is back
             current = observed.get(cluster)
-            work = build_manifestwork(job, cluster, deployments, service)
+            work = build_manifestwork(job, cluster, deployments, service, policy)
             if not self._once.needs_apply(work, current) and current is not None:
                 shed = _shed_at_site(deployments, current)
                 if shed:
@@ -126,7 +128,7 @@ class ManifestWorkApplier:
                     # plan says otherwise: write them again so the agent applies them.
                     stamp = rfc3339(datetime.now(UTC))
                     again = [_reasserted(d, stamp) if d in shed else d for d in deployments]
-                    work = build_manifestwork(job, cluster, again, service)
+                    work = build_manifestwork(job, cluster, again, service, policy)
             if self._once.needs_apply(work, current):
                 out.append(self._once.apply(work, current, self._writer.apply_work, report))
         for cluster, current in observed.items():

@@ -18,6 +18,7 @@ from cango_operator.operator.indexes import (
     JOBS,
     MANAGED_CLUSTERS,
     NAMESPACES,
+    NETWORK_POLICIES,
     NODES,
     SERVICES,
     SITES,
@@ -53,6 +54,7 @@ class World:
     nodes: dict[str, NodeEntry] = field(default_factory=dict)
     deployments: dict[str, list[OwnedEntry]] = field(default_factory=dict)
     services: dict[str, list[OwnedEntry]] = field(default_factory=dict)
+    network_policies: dict[str, list[OwnedEntry]] = field(default_factory=dict)
     #: ManifestWorks by the job they carry (``namespace/job label value``).
     works: dict[str, list[WorkEntry]] = field(default_factory=dict)
     #: A federation's site clusters as OCM's hub sees them, by name.
@@ -79,6 +81,11 @@ class World:
         for svc in _values(indexes.get(SERVICES)):
             if live is None or svc.namespace in live:
                 world.services.setdefault(f"{svc.namespace}/{svc.job}", []).append(svc)
+        for policy in _values(indexes.get(NETWORK_POLICIES)):
+            if live is None or policy.namespace in live:
+                world.network_policies.setdefault(f"{policy.namespace}/{policy.job}", []).append(
+                    policy
+                )
         for work in _values(indexes.get(WORKS)):
             world.works.setdefault(work.job, []).append(work)
         for cluster in _values(indexes.get(MANAGED_CLUSTERS)):

@@ -93,6 +93,7 @@ def namespaced_rules(scope: str) -> set[Grant]:
         | grants(scope, CANGO, "inferencejobs/finalizers", "update")
         | grants(scope, "apps", "deployments", "list watch create patch delete")
         | grants(scope, "", "services", "list watch create patch")
+        | grants(scope, "networking.k8s.io", "networkpolicies", "list watch create patch")
         | grants(scope, "", "events", "create")
         | grants(scope, "events.k8s.io", "events", "create")
     )

@@ -4,6 +4,7 @@ plan put it, everything owned by the job, and gone with it."""
 from __future__ import annotations
 
 import pytest
+from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from tests.e2e.conftest import StartOperator
@@ -81,6 +82,10 @@ class TestPlacement:
             )
         svc = fleet.core.read_namespaced_service("chat", fleet.namespace)
         assert svc.metadata.owner_references[0].uid == job["metadata"]["uid"]
+        networking = client.NetworkingV1Api(fleet.core.api_client)
+        policy = networking.read_namespaced_network_policy("chat", fleet.namespace)
+        assert policy.metadata.owner_references[0].uid == job["metadata"]["uid"]
+        assert policy.spec.pod_selector.match_labels == {"compute.cango.io/job": "chat"}
         assert fleet.get_cluster("gpunodes", node)["status"]["allocatedGpus"] == 4
 
         delete_job_and_wait_until_its_objects_are_gone(fleet, "chat")

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 import yaml
 
-from cango_operator.builders import build_deployment, build_service
+from cango_operator.builders import build_deployment, build_network_policy, build_service
 from cango_operator.builders.manifestwork import build_manifestwork
 from cango_operator.devcluster import LocalCluster, cluster_down, cluster_up, find_tool
 from cango_operator.devcluster.federation import (
@@ -282,7 +282,11 @@ class TestJoiningWithTheChart:
             # What cango sends runs; what the chart's rules do not allow does not.
             j = job("chat", namespace="tenant-x")
             work = build_manifestwork(
-                j, SITE, [build_deployment(j, "e-1", "e-1-n001", 1)], build_service(j)
+                j,
+                SITE,
+                [build_deployment(j, "e-1", "e-1-n001", 1)],
+                build_service(j),
+                build_network_policy(j),
             )
             hub.kubectl("apply", "--server-side", "-f", "-", input_text=json.dumps(work))
             wait_for(

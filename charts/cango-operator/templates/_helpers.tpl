@@ -121,14 +121,17 @@ app.kubernetes.io/component: {{ .component }}
 - apiGroups: [compute.cango.io]
   resources: [inferencejobs/finalizers]
   verbs: [update]
-# What a placement becomes: one Deployment per (job, site) and one Service per job,
-# server-side applied (create when new, patch after). Services go with their job
-# (owner reference), so only Deployments are deleted.
+# What a placement becomes: one Deployment per (job, node), one Service and one
+# NetworkPolicy per job, server-side applied (create when new, patch after). Services and
+# NetworkPolicies go with their job (owner reference), so only Deployments are deleted.
 - apiGroups: [apps]
   resources: [deployments]
   verbs: [list, watch, create, patch, delete]
 - apiGroups: [""]
   resources: [services]
+  verbs: [list, watch, create, patch]
+- apiGroups: [networking.k8s.io]
+  resources: [networkpolicies]
   verbs: [list, watch, create, patch]
 # kopf posts warnings about the objects it handles as Events; the operator records what
 # it did to jobs for power (WaitingForPower, ShedForPower, ...) as events.k8s.io Events.

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from cango_operator.builders import build_deployment, build_service, names, stamped_hash
+from cango_operator.builders import (
+    build_deployment,
+    build_network_policy,
+    build_service,
+    names,
+    stamped_hash,
+)
 from cango_operator.builders.manifestwork import build_manifestwork, job_of_work
 from tests.unit.builders.factories import job
 
@@ -10,7 +16,7 @@ from tests.unit.builders.factories import job
 def work_for(replicas: dict[str, int], cluster: str = "latam-1") -> dict:  # type: ignore[type-arg]
     j = job()
     deps = [build_deployment(j, "py-1", node, n) for node, n in replicas.items()]
-    return build_manifestwork(j, cluster, deps, build_service(j))
+    return build_manifestwork(j, cluster, deps, build_service(j), build_network_policy(j))
 
 
 class TestManifestWork:
@@ -22,7 +28,9 @@ class TestManifestWork:
         assert work["metadata"]["name"] == names.work_name("tenant-acme", "llama-chat")
         assert job_of_work(work["metadata"]["labels"]) == "tenant-acme/llama-chat"
 
-    def test_holds_the_namespace_the_deployments_and_the_service_without_owners(self) -> None:
+    def test_holds_the_namespace_the_deployments_the_service_and_the_policy_without_owners(
+        self,
+    ) -> None:
         work = work_for({"py-1-n002": 1, "py-1-n001": 2})
         manifests = work["spec"]["workload"]["manifests"]
         assert [m["kind"] for m in manifests] == [
@@ -30,6 +38,7 @@ class TestManifestWork:
             "Deployment",
             "Deployment",
             "Service",
+            "NetworkPolicy",
         ]
         assert manifests[0]["metadata"]["name"] == "tenant-acme"
         assert [m["spec"]["replicas"] for m in manifests[1:3]] == [2, 1]  # sorted by name
@@ -59,6 +68,7 @@ class TestManifestWork:
         kept = by_resource["deployments"]["serverSideApply"]["ignoreFields"]
         assert kept == [{"condition": "OnSpokeChange", "jsonPaths": [".spec.replicas"]}]
         assert "ignoreFields" not in by_resource["services"]["serverSideApply"]
+        assert "ignoreFields" not in by_resource["networkpolicies"]["serverSideApply"]
 
     def test_same_plan_same_hash_other_plan_other_hash(self) -> None:
         a = stamped_hash(work_for({"py-1-n001": 2}))

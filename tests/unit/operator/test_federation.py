@@ -156,7 +156,7 @@ class TestManifestWorkApplier:
         await applier.realize([JobIntent(job_of(world), rows)], world)
 
         assert [(w["metadata"]["namespace"], len(w["spec"]["workload"]["manifests"]))
-                for w in writer.applied] == [("latam-1", 4)]  # fmt: skip
+                for w in writer.applied] == [("latam-1", 5)]  # fmt: skip
         assert [list(i.rows) for i in local.intents] == [[rows[2]]]
 
     async def test_an_unchanged_work_is_not_written_again(self) -> None:

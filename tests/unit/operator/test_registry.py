@@ -20,7 +20,15 @@ def _plurals(handlers: Any) -> set[str]:
 class TestRegistry:
     def test_every_kind_is_indexed_and_watched(self) -> None:
         registry = build_registry(OperatorOptions(peering=None), _login)
-        kinds = {"inferencejobs", "sites", "gpunodes", "nodes", "deployments", "services"}
+        kinds = {
+            "inferencejobs",
+            "sites",
+            "gpunodes",
+            "nodes",
+            "deployments",
+            "services",
+            "networkpolicies",
+        }
         assert _plurals(registry._indexing.get_all_handlers()) == kinds
         assert _plurals(registry._watching.get_all_handlers()) == kinds
 
