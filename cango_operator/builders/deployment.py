@@ -64,6 +64,17 @@ def job_labels(job: InferenceJob) -> dict[str, str]:
     }
 
 
+def job_object_meta(job: InferenceJob) -> dict[str, Any]:
+    """The metadata of the job's one-per-job objects (its Service, its NetworkPolicy):
+    named as the Service, in the job's namespace, labelled and owned by the job."""
+    return {
+        "name": names.service_name(job.metadata.name),
+        "namespace": job.metadata.namespace,
+        "labels": job_labels(job),
+        "ownerReferences": [owner_reference(job)],
+    }
+
+
 def selector(job: InferenceJob) -> str:
     """The label selector of all the job's pods, as a string (``status.selector``)."""
     return f"{JOB_LABEL}={names.label_value(job.metadata.name)}"

@@ -11,27 +11,21 @@ from __future__ import annotations
 from typing import Any
 
 from cango_operator.api import InferenceJob
-from cango_operator.builders import names
-from cango_operator.builders.deployment import PORT_NAME, job_labels, owner_reference
+from cango_operator.builders.deployment import PORT_NAME, job_object_meta
 from cango_operator.builders.hashing import stamp
 from cango_operator.builders.labels import GATEWAY_LABEL, JOB_LABEL
 
 
 def build_network_policy(job: InferenceJob) -> dict[str, Any]:
     """The job's NetworkPolicy, named as its Service."""
-    labels = job_labels(job)
+    meta = job_object_meta(job)
     return stamp(
         {
             "apiVersion": "networking.k8s.io/v1",
             "kind": "NetworkPolicy",
-            "metadata": {
-                "name": names.service_name(job.metadata.name),
-                "namespace": job.metadata.namespace,
-                "labels": labels,
-                "ownerReferences": [owner_reference(job)],
-            },
+            "metadata": meta,
             "spec": {
-                "podSelector": {"matchLabels": {JOB_LABEL: labels[JOB_LABEL]}},
+                "podSelector": {"matchLabels": {JOB_LABEL: meta["labels"][JOB_LABEL]}},
                 "policyTypes": ["Ingress"],
                 "ingress": [
                     {

@@ -5,29 +5,23 @@ from __future__ import annotations
 from typing import Any
 
 from cango_operator.api import InferenceJob
-from cango_operator.builders import names
-from cango_operator.builders.deployment import PORT_NAME, job_labels, owner_reference
+from cango_operator.builders.deployment import PORT_NAME, job_object_meta
 from cango_operator.builders.hashing import stamp
 from cango_operator.builders.labels import JOB_LABEL
 
 
 def build_service(job: InferenceJob) -> dict[str, Any]:
     """ClusterIP Service named after the job, selecting its pods by the job label."""
-    labels = job_labels(job)
+    meta = job_object_meta(job)
     port = job.spec.container.port
     return stamp(
         {
             "apiVersion": "v1",
             "kind": "Service",
-            "metadata": {
-                "name": names.service_name(job.metadata.name),
-                "namespace": job.metadata.namespace,
-                "labels": labels,
-                "ownerReferences": [owner_reference(job)],
-            },
+            "metadata": meta,
             "spec": {
                 "type": "ClusterIP",
-                "selector": {JOB_LABEL: labels[JOB_LABEL]},
+                "selector": {JOB_LABEL: meta["labels"][JOB_LABEL]},
                 "ports": [
                     {"name": PORT_NAME, "port": port, "targetPort": PORT_NAME, "protocol": "TCP"}
                 ],
