@@ -77,6 +77,7 @@ ALLOWED_LABELS: Mapping[str, str] = {
     "uuid": "GPU serial UUID: one per physical GPU",
     "model": "GPU product names",
     "namespace": "tenant namespaces",
+    "tenant": "the `compute.cango.io/tenant` label of Namespaces (else the namespace)",
     "inferencejob": "InferenceJob names, one per job (never its UID)",
     "phase": "the phase enums of the API and the agent",
     "feed_type": "http, prometheus, modbus, static",

@@ -40,6 +40,9 @@ CLUSTER_LABEL = "compute.cango.io/cluster"
 #: On a Namespace, set by the platform admin: an inference gateway runs there, so every
 #: job's NetworkPolicy lets it reach the job's replicas (builders.networkpolicy).
 GATEWAY_LABEL = "compute.cango.io/gateway"
+#: On a Namespace, set by the platform admin: the tenant its usage is metered to (several
+#: namespaces may share one). A namespace without it is a tenant of its own.
+TENANT_LABEL = "compute.cango.io/tenant"
 
 #: On a Deployment in a ManifestWork: when the hub wrote it again to take over from the
 #: site's guard, which had scaled it down at the site while the hub was out of reach

@@ -4,7 +4,7 @@ Sites, GPU nodes and jobs come and go, so their series do not live in labelled `
 objects (which would keep a deleted job's series for ever): :class:`FleetCollector`
 holds the last round's :class:`FleetFigures` and yields them at scrape time.
 :class:`NamespaceUsage` integrates the rates each round sets (GPUs held, kW drawn, per
-namespace) up to the moment of the scrape, so usage grows smoothly between rounds and
+namespace and its tenant) up to the moment of the scrape, so usage grows smoothly between rounds and
 never goes down. :class:`PlacementClock` times how long a job waits for its replicas.
 """
 
@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from prometheus_client import Metric
 from prometheus_client.registry import Collector
@@ -262,18 +263,29 @@ class FleetCollector(Collector):
 
 # -- usage --------------------------------------------------------------------------------
 
+USAGE = ("namespace", "tenant")
 USAGE_GPU = Declared(
     "cango_usage_gpu_seconds",
     "counter",
-    "GPU-seconds allocated to the namespace's replicas (divide by 3600 for GPU-hours).",
-    ("namespace",),
+    "GPU-seconds allocated to the namespace's replicas while it belonged to the tenant "
+    "(divide by 3600 for GPU-hours).",
+    USAGE,
 )
 USAGE_ENERGY = Declared(
     "cango_usage_energy_kwh",
     "counter",
-    "Energy of the namespace's replicas at their estimated power (before PUE), kWh.",
-    ("namespace",),
+    "Energy of the namespace's replicas at their estimated power (before PUE) while it "
+    "belonged to the tenant, kWh.",
+    USAGE,
 )
+
+
+class UsageKey(NamedTuple):
+    """Whose usage: a namespace, and the tenant it is metered to (the namespace's
+    ``compute.cango.io/tenant`` label, else the namespace itself)."""
+
+    namespace: str
+    tenant: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,8 +295,10 @@ class UsageRate:
 
 
 class NamespaceUsage(Collector):
-    """GPU-seconds and kWh per namespace: the rates each round sets, integrated over time
-    up to the scrape. A namespace seen once keeps its totals (counters never go down).
+    """GPU-seconds and kWh per namespace and tenant: the rates each round sets, integrated
+    over time up to the scrape. A (namespace, tenant) pair seen once keeps its totals, so
+    counters never go down: a namespace moved to another tenant starts a new series there
+    and its old one stays at what the old tenant used, neither lost nor counted twice.
     Prometheus counters only; what a job is billed (``status.usage``) is
     :class:`~cango_operator.operator.metering.UsageLedger`'s."""
 
@@ -292,18 +306,18 @@ class NamespaceUsage(Collector):
         self._clock = clock
         self._lock = threading.Lock()
         self._since = clock()
-        self._rates: dict[str, UsageRate] = {}
-        self._gpu_seconds: dict[str, float] = {}
-        self._kwh: dict[str, float] = {}
+        self._rates: dict[UsageKey, UsageRate] = {}
+        self._gpu_seconds: dict[UsageKey, float] = {}
+        self._kwh: dict[UsageKey, float] = {}
 
-    def set_rates(self, rates: Mapping[str, UsageRate]) -> None:
-        """From now on each namespace holds ``rates[ns]``; one left out holds nothing."""
+    def set_rates(self, rates: Mapping[UsageKey, UsageRate]) -> None:
+        """From now on each key holds ``rates[key]``; one left out holds nothing."""
         with self._lock:
             self._integrate()
             self._rates = dict(rates)
-            for ns in rates:
-                self._gpu_seconds.setdefault(ns, 0.0)
-                self._kwh.setdefault(ns, 0.0)
+            for key in rates:
+                self._gpu_seconds.setdefault(key, 0.0)
+                self._kwh.setdefault(key, 0.0)
 
     def stop(self) -> None:
         """Stop metering (a standby instance); the totals stay."""
@@ -312,9 +326,9 @@ class NamespaceUsage(Collector):
     def _integrate(self) -> None:
         now = self._clock()
         elapsed, self._since = max(0.0, now - self._since), now
-        for ns, rate in self._rates.items():
-            self._gpu_seconds[ns] += rate.gpus * elapsed
-            self._kwh[ns] += rate.kw * elapsed / 3600
+        for key, rate in self._rates.items():
+            self._gpu_seconds[key] += rate.gpus * elapsed
+            self._kwh[key] += rate.kw * elapsed / 3600
 
     def describe(self) -> Iterator[Metric]:
         return iter((USAGE_GPU.family(), USAGE_ENERGY.family()))
@@ -324,9 +338,9 @@ class NamespaceUsage(Collector):
             self._integrate()
             gpu_seconds, kwh = dict(self._gpu_seconds), dict(self._kwh)
         gpu, energy = USAGE_GPU.family(), USAGE_ENERGY.family()
-        for ns in sorted(gpu_seconds):
-            gpu.add_metric([ns], gpu_seconds[ns])
-            energy.add_metric([ns], kwh[ns])
+        for key in sorted(gpu_seconds):
+            gpu.add_metric(list(key), gpu_seconds[key])
+            energy.add_metric(list(key), kwh[key])
         yield from (gpu, energy)
 
 

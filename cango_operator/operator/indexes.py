@@ -42,7 +42,7 @@ DEPLOYMENTS = "deployments_idx"
 SERVICES = "services_idx"
 NETWORK_POLICIES = "networkpolicies_idx"
 WORKS = "manifestworks_idx"
-#: Only for an operator limited to some namespaces (``--namespace``); see :class:`NamespaceEntry`.
+#: Every namespace's tenant, and whether it is terminating; see :class:`NamespaceEntry`.
 NAMESPACES = "namespaces_idx"
 #: Only with ``--federation``: OCM's ManagedClusters; see :class:`ManagedClusterEntry`.
 MANAGED_CLUSTERS = "managedclusters_idx"

@@ -31,7 +31,13 @@ from pydantic import ValidationError
 
 from cango_operator.api import GpuNode, InferenceJob, Site, describe_errors, parse_rfc3339
 from cango_operator.builders.hashing import stamped_hash
-from cango_operator.builders.labels import JOB_LABEL, LABEL_PREFIX, NODE_LABEL, SITE_LABEL
+from cango_operator.builders.labels import (
+    JOB_LABEL,
+    LABEL_PREFIX,
+    NODE_LABEL,
+    SITE_LABEL,
+    TENANT_LABEL,
+)
 from cango_operator.builders.manifestwork import (
     READY_FEEDBACK,
     SITE_REPLICAS_FEEDBACK,
@@ -450,26 +456,35 @@ def work_projection(body: Mapping[str, Any]) -> Projection[WorkEntry | None]:
 
 @dataclass(frozen=True)
 class NamespaceEntry:
-    """A namespace, for an operator limited to some namespaces.
+    """A namespace: whether it is terminating, and the tenant its usage is metered to.
 
-    kopf stops watching a namespace as soon as it starts terminating, so the DELETED events
-    of the jobs, Deployments and Services in it never arrive and their records would stay
-    in the indexes (their placements holding GPUs) until a restart. The round counts only
-    objects of namespaces that are here and not terminating.
+    For an operator limited to some namespaces: kopf stops watching a namespace as soon as
+    it starts terminating, so the DELETED events of the jobs, Deployments and Services in
+    it never arrive and their records would stay in the indexes (their placements holding
+    GPUs) until a restart. The round then counts only objects of namespaces that are here
+    and not terminating.
+
+    ``tenant``: the namespace's ``compute.cango.io/tenant`` label, which only whoever may
+    edit Namespace objects (the platform admin) sets; the namespace's own name without it.
     """
 
     name: str
     terminating: bool
+    tenant: str
 
 
 def namespace_entry(body: Mapping[str, Any]) -> NamespaceEntry:
-    return NamespaceEntry(str(meta_of(body).get("name", "")), deleting(body))
+    meta = meta_of(body)
+    name = str(meta.get("name", ""))
+    tenant = str((meta.get("labels") or {}).get(TENANT_LABEL) or "")
+    return NamespaceEntry(name, deleting(body), tenant or name)
 
 
 def namespace_projection(body: Mapping[str, Any]) -> Projection[NamespaceEntry]:
-    """A Namespace. Plan inputs: whether it is terminating. Not its labels or status."""
+    """A Namespace. Plan inputs: whether it is terminating and its tenant (a round sets
+    usage rates per tenant). Not its other labels or its status."""
     entry = namespace_entry(body)
-    return Projection(entry, PlanInputs((entry.terminating,)))
+    return Projection(entry, PlanInputs((entry.terminating, entry.tenant)))
 
 
 #: OCM's condition on a ManagedCluster: its agent renews its lease (the hub can reach it).

@@ -42,10 +42,11 @@ def build_registry(options: OperatorOptions, login: Callable[..., Any]) -> kopf.
             indexes.index_network_policy,
             MANAGED,
         ),
+        # The tenant label of each namespace; and, for an operator limited to some
+        # namespaces, which are terminating (kopf drops one without the DELETED events
+        # of what was in it).
+        (("", "v1", "namespaces"), indexes.NAMESPACES, indexes.index_namespace, {}),
     ]
-    if not options.clusterwide:
-        # kopf drops a terminating namespace without the DELETED events of what was in it.
-        watched.append((("", "v1", "namespaces"), indexes.NAMESPACES, indexes.index_namespace, {}))
     if options.federation:
         work = (WORK_GROUP, WORK_VERSION, "manifestworks")
         watched.append((work, indexes.WORKS, indexes.index_work, MANAGED))

@@ -78,6 +78,7 @@ class Reconciler:
         feeds: SitePowerFeeds | None = None,
         usage_interval_seconds: float = DEFAULT_USAGE_INTERVAL,
         federated: bool = False,
+        namespaced: bool = False,
         identity: str = "",
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         monotonic: Callable[[], float] = time.monotonic,
@@ -96,6 +97,8 @@ class Reconciler:
         self.node_stale_seconds = node_stale_seconds
         self.feeds = feeds
         self.federated = federated
+        #: Limited to some namespaces: only the objects of live ones count (see World).
+        self.namespaced = namespaced
         self._foreign: dict[str, str] = {}
         self.indexes: Mapping[str, Any] = {}
         self.last: RoundResult | None = None
@@ -145,7 +148,7 @@ class Reconciler:
         """Whether some GpuNode's heartbeat went stale (or fresh) since the last round:
         the one change that no watch event announces."""
         now = self.clock()
-        world = World.from_indexes(self.indexes)
+        world = World.from_indexes(self.indexes, namespaced=self.namespaced)
         stale = frozenset(
             g.name for g in world.valid_gpunodes() if is_stale(g, now, self.node_stale_seconds)
         )
@@ -170,7 +173,7 @@ class Reconciler:
         started = time.monotonic()
         now = self.clock()
         self.memory.expire(time.monotonic())  # the memory dates its entries so
-        world = World.from_indexes(self.indexes)
+        world = World.from_indexes(self.indexes, namespaced=self.namespaced)
 
         def timed_plan(snapshot: Snapshot) -> Plan:
             # A round whose snapshot is the last one's (only ready counts or other things

@@ -1,9 +1,9 @@
 """What one planning round tells Prometheus: the fleet (sites, GPU nodes, jobs), usage
-per namespace and how long jobs waited for their replicas."""
+per namespace and tenant, and how long jobs waited for their replicas."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 from cango_operator.api import JobPhase
 from cango_operator.builders.meter import meter_gap
@@ -14,6 +14,7 @@ from cango_operator.operator.fleet_metrics import (
     NodeFigures,
     PlacementClock,
     SiteFigures,
+    UsageKey,
     UsageRate,
     main_reason,
 )
@@ -34,7 +35,7 @@ def record_round(
 ) -> None:
     """Publish the round's figures; ``recorded``: keys of jobs whose decision was written."""
     metrics.FLEET.update(fleet_figures(view, plan, decisions))
-    metrics.USAGE.set_rates(usage_rates(plan))
+    metrics.USAGE.set_rates(usage_rates(plan, view.world.tenant_of))
     _time_placements(view, plan, decisions, recorded)
 
 
@@ -106,15 +107,17 @@ def _job_figures(d: JobDecision) -> JobFigures:
     )
 
 
-def usage_rates(plan: Plan) -> dict[str, UsageRate]:
-    """GPUs and kW (estimated, before PUE) each namespace's placed replicas hold."""
-    gpus: dict[str, float] = {}
-    kw: dict[str, float] = {}
+def usage_rates(plan: Plan, tenant_of: Callable[[str], str]) -> dict[UsageKey, UsageRate]:
+    """GPUs and kW (estimated, before PUE) each namespace's placed replicas hold, under
+    the namespace's tenant now."""
+    gpus: dict[UsageKey, float] = {}
+    kw: dict[UsageKey, float] = {}
     for p in plan.placements:
         namespace = p.job.partition("/")[0]
-        gpus[namespace] = gpus.get(namespace, 0.0) + p.gpus
-        kw[namespace] = kw.get(namespace, 0.0) + p.power_w / 1000
-    return {ns: UsageRate(gpus[ns], kw[ns]) for ns in gpus}
+        key = UsageKey(namespace, tenant_of(namespace))
+        gpus[key] = gpus.get(key, 0.0) + p.gpus
+        kw[key] = kw.get(key, 0.0) + p.power_w / 1000
+    return {key: UsageRate(gpus[key], kw[key]) for key in gpus}
 
 
 def _time_placements(

@@ -74,6 +74,7 @@ async def run_async(options: OperatorOptions, stop: asyncio.Event | None = None)
         feeds=feeds,
         usage_interval_seconds=options.usage_interval_seconds,
         federated=options.federation,
+        namespaced=not options.clusterwide,
     )
     planner = Planner(reconciler, debounce=options.debounce_seconds)
     rt = Runtime(options=options, planner=planner, reconciler=reconciler, feeds=feeds)

@@ -59,13 +59,17 @@ class World:
     works: dict[str, list[WorkEntry]] = field(default_factory=dict)
     #: A federation's site clusters as OCM's hub sees them, by name.
     managed_clusters: dict[str, ManagedClusterEntry] = field(default_factory=dict)
+    #: The tenant of each namespace indexed (see :meth:`tenant_of`).
+    tenants: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def from_indexes(cls, indexes: Mapping[str, Any]) -> World:
-        """The indexes' records; with a namespace index (an operator limited to some
-        namespaces), only those of namespaces that exist and are not terminating."""
+    def from_indexes(cls, indexes: Mapping[str, Any], *, namespaced: bool = False) -> World:
+        """The indexes' records; for an operator limited to some namespaces
+        (``namespaced``), only those of namespaces that exist and are not terminating."""
         world = cls()
-        live = _live_namespaces(indexes.get(NAMESPACES)) if NAMESPACES in indexes else None
+        namespaces = _values(indexes.get(NAMESPACES))
+        world.tenants = {entry.name: entry.tenant for entry in namespaces}
+        live = _live_namespaces(namespaces) if namespaced else None
         for job in _values(indexes.get(JOBS)):
             if live is None or job.namespace in live:
                 world.jobs[job.key] = job
@@ -91,6 +95,11 @@ class World:
         for cluster in _values(indexes.get(MANAGED_CLUSTERS)):
             world.managed_clusters[cluster.name] = cluster
         return world
+
+    def tenant_of(self, namespace: str) -> str:
+        """The tenant a namespace's usage is metered to: its ``compute.cango.io/tenant``
+        label, else the namespace itself (also while its Namespace is not indexed yet)."""
+        return self.tenants.get(namespace, namespace)
 
     def valid_sites(self) -> list[Site]:
         return [e.site for e in self.sites.values() if e.site is not None]
@@ -123,8 +132,8 @@ class World:
         return None if node is None or node.deleting else node
 
 
-def _live_namespaces(index: Mapping[Any, Iterable[NamespaceEntry]] | None) -> set[str]:
-    return {entry.name for entry in _values(index) if not entry.terminating}
+def _live_namespaces(namespaces: Iterable[NamespaceEntry]) -> set[str]:
+    return {entry.name for entry in namespaces if not entry.terminating}
 
 
 def is_stale(gpunode: GpuNode, now: datetime, stale_after: float) -> bool:

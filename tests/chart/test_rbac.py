@@ -252,7 +252,7 @@ OPERATOR_DENIED = [
     Ask("list", "kopf.dev", "kopfpeerings", "release"),
     Ask("patch", "kopf.dev", "kopfpeerings", "release", "cango-rbac-cango-operator"),
     Ask("list", "", "pods", "tenant-a"),
-    Ask("list", "", "namespaces"),
+    Ask("patch", "", "namespaces", "", "tenant-a"),  # tenants stay the admin's to name
     Ask("delete", "", "services", "tenant-a"),
     Ask("update", "apps", "deployments", "tenant-a"),
     Ask("create", "kopf.dev", "clusterkopfpeerings"),

@@ -15,6 +15,7 @@ from cango_operator.operator.fleet_metrics import (
     NodeFigures,
     PlacementClock,
     SiteFigures,
+    UsageKey,
     UsageRate,
     main_reason,
     reason_label,
@@ -73,41 +74,77 @@ class TestFleetCollector:
         assert samples(registry) == {}
 
 
+ACME = UsageKey("acme", "acme")  # a namespace without a tenant label is its own tenant
+
+
+def metered(now: list[float]) -> tuple[NamespaceUsage, CollectorRegistry]:
+    meter = NamespaceUsage(clock=lambda: now[0])
+    registry = CollectorRegistry()
+    registry.register(meter)
+    return meter, registry
+
+
 class TestNamespaceUsage:
     def test_integrates_gpus_and_power_over_time(self) -> None:
         now = [1000.0]
-        meter = NamespaceUsage(clock=lambda: now[0])
-        registry = CollectorRegistry()
-        registry.register(meter)
-        meter.set_rates({"acme": UsageRate(gpus=2, kw=1.5)})
+        meter, registry = metered(now)
+        meter.set_rates({ACME: UsageRate(gpus=2, kw=1.5)})
         now[0] += 1800
         got = samples(registry)
-        assert got["cango_usage_gpu_seconds_total{namespace=acme}"] == 3600
-        assert got["cango_usage_energy_kwh_total{namespace=acme}"] == 0.75
+        assert got["cango_usage_gpu_seconds_total{namespace=acme,tenant=acme}"] == 3600
+        assert got["cango_usage_energy_kwh_total{namespace=acme,tenant=acme}"] == 0.75
 
     def test_a_rate_change_applies_from_then_on(self) -> None:
         now = [0.0]
-        meter = NamespaceUsage(clock=lambda: now[0])
-        registry = CollectorRegistry()
-        registry.register(meter)
-        meter.set_rates({"acme": UsageRate(1, 1.0)})
+        meter, registry = metered(now)
+        meter.set_rates({ACME: UsageRate(1, 1.0)})
         now[0] = 100
-        meter.set_rates({"acme": UsageRate(4, 1.0)})
+        meter.set_rates({ACME: UsageRate(4, 1.0)})
         now[0] = 200
-        assert samples(registry)["cango_usage_gpu_seconds_total{namespace=acme}"] == 500
+        assert samples(registry)["cango_usage_gpu_seconds_total{namespace=acme,tenant=acme}"] == 500
 
     def test_a_namespace_without_replicas_keeps_its_total_and_stops_growing(self) -> None:
         now = [0.0]
-        meter = NamespaceUsage(clock=lambda: now[0])
-        registry = CollectorRegistry()
-        registry.register(meter)
-        meter.set_rates({"acme": UsageRate(1, 0.7), "beta": UsageRate(1, 0.7)})
+        meter, registry = metered(now)
+        beta = UsageKey("beta", "beta")
+        meter.set_rates({ACME: UsageRate(1, 0.7), beta: UsageRate(1, 0.7)})
         now[0] = 60
-        meter.set_rates({"beta": UsageRate(1, 0.7)})
+        meter.set_rates({beta: UsageRate(1, 0.7)})
         now[0] = 600
         got = samples(registry)
-        assert got["cango_usage_gpu_seconds_total{namespace=acme}"] == 60
-        assert got["cango_usage_gpu_seconds_total{namespace=beta}"] == 600
+        assert got["cango_usage_gpu_seconds_total{namespace=acme,tenant=acme}"] == 60
+        assert got["cango_usage_gpu_seconds_total{namespace=beta,tenant=beta}"] == 600
+
+    def test_namespaces_of_one_tenant_sum_to_the_tenant_s_usage(self) -> None:
+        now = [0.0]
+        meter, registry = metered(now)
+        prod, dev = UsageKey("acme-prod", "acme"), UsageKey("acme-dev", "acme")
+        meter.set_rates({prod: UsageRate(3, 2.1), dev: UsageRate(1, 0.7)})
+        now[0] = 3600
+        got = samples(registry)
+        gpu = "cango_usage_gpu_seconds_total"
+        assert got[f"{gpu}{{namespace=acme-prod,tenant=acme}}"] == 3 * 3600
+        assert got[f"{gpu}{{namespace=acme-dev,tenant=acme}}"] == 3600
+        tenant = sum(v for k, v in got.items() if k.startswith(gpu) and "tenant=acme}" in k)
+        assert tenant == 4 * 3600
+
+    def test_a_namespace_moved_to_another_tenant_counts_once_and_never_goes_down(self) -> None:
+        now = [0.0]
+        meter, registry = metered(now)
+        before, after = UsageKey("shared", "acme"), UsageKey("shared", "beta")
+        meter.set_rates({before: UsageRate(2, 1.0)})
+        now[0] = 100
+        meter.set_rates({after: UsageRate(2, 1.0)})  # the admin relabelled the Namespace
+        now[0] = 250
+        got = samples(registry)
+        gpu = "cango_usage_gpu_seconds_total"
+        assert got[f"{gpu}{{namespace=shared,tenant=acme}}"] == 200  # kept, no longer growing
+        assert got[f"{gpu}{{namespace=shared,tenant=beta}}"] == 300  # from the move on
+        meter.set_rates({before: UsageRate(2, 1.0)})  # and back again
+        now[0] = 300
+        got = samples(registry)
+        assert got[f"{gpu}{{namespace=shared,tenant=acme}}"] == 300
+        assert got[f"{gpu}{{namespace=shared,tenant=beta}}"] == 300
 
 
 class TestPlacementClock:
@@ -161,6 +198,6 @@ def test_the_exposition_passes_promtool_check_metrics() -> None:
     registry.register(fleet)
     registry.register(meter)
     fleet.update(figures("chat"))
-    meter.set_rates({"acme": UsageRate(1, 0.7)})
+    meter.set_rates({ACME: UsageRate(1, 0.7)})
     proc = promtool("check", "metrics", stdin=generate_latest(registry).decode())
     assert proc.returncode == 0 and not proc.stdout + proc.stderr, proc.stdout + proc.stderr

@@ -38,8 +38,8 @@ def merge(target: dict[str, Any], patch: dict[str, Any]) -> None:
 
 
 class Fleet:
-    """``namespaced``: as an operator limited to some namespaces sees it, with Namespaces
-    indexed (add them with :meth:`namespace`)."""
+    """``namespaced``: as an operator limited to some namespaces sees it, where only the
+    objects of the Namespaces added (with :meth:`namespace`) count."""
 
     def __init__(self, *, namespaced: bool = False) -> None:
         self.bodies: dict[tuple[str, str, str], dict[str, Any]] = {}
@@ -121,8 +121,10 @@ class Fleet:
             },
         )
 
-    def namespace(self, name: str, *, terminating: bool = False) -> None:
-        meta: dict[str, Any] = {"name": name}
+    def namespace(
+        self, name: str, *, terminating: bool = False, labels: dict[str, str] | None = None
+    ) -> None:
+        meta: dict[str, Any] = {"name": name, "labels": labels or {}}
         if terminating:
             meta["deletionTimestamp"] = "2026-01-01T00:00:00Z"
         self.add("Namespace", {"apiVersion": "v1", "kind": "Namespace", "metadata": meta})
@@ -148,7 +150,7 @@ class Fleet:
         return self.bodies[(kind, namespace, name)]
 
     async def world(self) -> World:
-        return World.from_indexes(await self.indexes())
+        return World.from_indexes(await self.indexes(), namespaced=self.namespaced)
 
     async def indexes(self) -> dict[str, dict[Any, list[Any]]]:
         """The indexes kopf would hold for these objects (the operator's own functions)."""
@@ -162,8 +164,6 @@ class Fleet:
             "ManagedCluster": (indexes.MANAGED_CLUSTERS, indexes.index_managed_cluster),
         }
         idx: dict[str, dict[Any, list[Any]]] = {name: {} for name, _ in fns.values()}
-        if not self.namespaced:
-            del idx[indexes.NAMESPACES]
         for (kind, _, _), body in self.bodies.items():
             name, fn = fns[kind]
             for key, value in (await fn(copy.deepcopy(body))).items():

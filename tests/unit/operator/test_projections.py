@@ -14,6 +14,7 @@ from cango_operator.operator.indexes import (
     index_gpunode,
     index_job,
     index_managed_cluster,
+    index_namespace,
     index_node,
     index_site,
     index_work,
@@ -24,6 +25,7 @@ from cango_operator.operator.projections import (
     gpunode_projection,
     job_projection,
     managed_cluster_entry,
+    namespace_entry,
     node_entry,
     operator_labels,
     owned_projection,
@@ -161,6 +163,20 @@ class TestManagedClusters:
         assert asyncio.run(index_managed_cluster(body)) == {"site-a": entry}
         assert (entry.available, entry.reachable) == ("Unknown", False)
         assert entry.since == datetime(2026, 11, 22, 12, tzinfo=UTC)
+
+
+class TestNamespaces:
+    def test_the_tenant_is_the_admin_s_label(self) -> None:
+        body = {"metadata": {"name": "acme-prod", "labels": {"compute.cango.io/tenant": "acme"}}}
+        entry = namespace_entry(body)
+        assert asyncio.run(index_namespace(body)) == {"acme-prod": entry}
+        assert (entry.tenant, entry.terminating) == ("acme", False)
+
+    def test_a_namespace_without_the_label_or_with_it_empty_is_its_own_tenant(self) -> None:
+        unlabelled = {"metadata": {"name": "beta", "labels": {"team": "x"}}}
+        empty = {"metadata": {"name": "beta", "labels": {"compute.cango.io/tenant": ""}}}
+        assert namespace_entry(unlabelled).tenant == "beta"
+        assert namespace_entry(empty).tenant == "beta"
 
 
 class TestSites:

@@ -28,16 +28,15 @@ class TestRegistry:
             "deployments",
             "services",
             "networkpolicies",
+            "namespaces",  # their tenant labels
         }
         assert _plurals(registry._indexing.get_all_handlers()) == kinds
         assert _plurals(registry._watching.get_all_handlers()) == kinds
 
     def test_an_operator_limited_to_namespaces_also_follows_the_namespaces(self) -> None:
         limited = build_registry(OperatorOptions(peering=None, namespaces=("tenant-*",)), _login)
-        clusterwide = build_registry(OperatorOptions(peering=None), _login)
         assert "namespaces" in _plurals(limited._indexing.get_all_handlers())
         assert "namespaces" in _plurals(limited._watching.get_all_handlers())
-        assert "namespaces" not in _plurals(clusterwide._indexing.get_all_handlers())
 
     def test_no_handler_needs_a_finalizer_or_progress_marks(self) -> None:
         registry = build_registry(OperatorOptions(), _login)

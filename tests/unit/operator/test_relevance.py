@@ -237,3 +237,9 @@ class TestNamespaces:
         assert not filt.wants_round("namespaces", relabelled, "MODIFIED")
         going = {"metadata": {"name": "tenant-a", "deletionTimestamp": "2026-01-01T00:00:00Z"}}
         assert filt.wants_round("namespaces", going, "MODIFIED")
+
+    def test_a_new_tenant_label_asks(self) -> None:
+        filt = ChangeFilter()
+        seen(filt, "namespaces", {"metadata": {"name": "tenant-a"}})
+        moved = {"metadata": {"name": "tenant-a", "labels": {"compute.cango.io/tenant": "acme"}}}
+        assert filt.wants_round("namespaces", moved, "MODIFIED")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from cango_operator.builders.labels import UNHEALTHY_TAINT_KEY
+from cango_operator.builders.labels import TENANT_LABEL, UNHEALTHY_TAINT_KEY
 from cango_operator.operator.memory import WriteMemory
+from cango_operator.operator.round_metrics import usage_rates
 from cango_operator.operator.view import job_status_key
 from cango_operator.operator.writes import Write
 from tests.unit.operator.fleet import Fleet, decide
@@ -218,5 +219,28 @@ class TestNamespacesThatGo:
 
     async def test_a_clusterwide_operator_needs_no_namespace_records(self) -> None:
         fleet = small_fleet()
+        fleet.namespace("elsewhere")  # it watches Namespaces too, for their tenants
         fleet.job("chat", replicas=1, namespace="anywhere")
         assert (await decide(fleet)).jobs["anywhere/chat"].status["replicas"] == 1
+
+
+class TestUsagePerTenant:
+    """A round meters usage per namespace under its tenant: the admin's
+    ``compute.cango.io/tenant`` label on the Namespace, else the namespace itself."""
+
+    async def test_each_namespace_is_metered_under_its_tenant(self) -> None:
+        fleet = small_fleet()
+        fleet.namespace("acme-prod", labels={TENANT_LABEL: "acme"})
+        fleet.namespace("acme-dev", labels={TENANT_LABEL: "acme"})
+        fleet.namespace("beta")
+        for namespace in ("acme-prod", "acme-dev", "beta", "unseen"):
+            fleet.job("chat", replicas=1, namespace=namespace)
+        rnd = await decide(fleet)
+        rates = usage_rates(rnd.plan, rnd.view.world.tenant_of)
+        assert sorted(rates) == [
+            ("acme-dev", "acme"),
+            ("acme-prod", "acme"),
+            ("beta", "beta"),
+            ("unseen", "unseen"),  # no Namespace record (yet): its own tenant
+        ]
+        assert all(rate.gpus == 1 for rate in rates.values())
