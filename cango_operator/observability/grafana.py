@@ -45,6 +45,9 @@ class Panel:
     stack: bool = False
     value_mappings: tuple[tuple[str, str, str], ...] = ()  # (value, text, color)
     text_mode: Literal["auto", "value", "name", "value_and_name"] = "auto"  # stat panels
+    #: A time range of the panel's own, whatever the dashboard's (Grafana's relative
+    #: time: ``now/M`` is this month so far); None: the dashboard's.
+    time_from: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +75,9 @@ class Dashboard:
     rows: tuple[Row, ...]
     variables: tuple[Variable, ...] = ()
     tags: tuple[str, ...] = ("cango",)
+    #: The time range it opens on (up to now) and how often it reloads.
+    time_from: str = "now-6h"
+    refresh: str = "30s"
 
     def panels(self) -> list[Panel]:
         return [p for row in self.rows for p in row.panels]
@@ -112,8 +118,8 @@ def render(dashboard: Dashboard) -> dict[str, Any]:
         "graphTooltip": 1,
         "schemaVersion": SCHEMA_VERSION,
         "version": 1,
-        "refresh": "30s",
-        "time": {"from": "now-6h", "to": "now"},
+        "refresh": dashboard.refresh,
+        "time": {"from": dashboard.time_from, "to": "now"},
         "templating": {"list": [_datasource_variable(), *map(_variable, dashboard.variables)]},
         "annotations": {"list": []},
         "links": [  # the other cango dashboards, keeping the time range
@@ -166,6 +172,8 @@ def _panel(panel: Panel, panel_id: int, x: int, y: int) -> dict[str, Any]:
         "options": _options(panel),
         "targets": [_target(q, chr(ord("A") + i)) for i, q in enumerate(panel.queries)],
     }
+    if panel.time_from is not None:
+        out["timeFrom"] = panel.time_from
     if panel.kind == "table" and len(panel.queries) > 1:
         # One row per label set; each query's value column named after its legend.
         names = {

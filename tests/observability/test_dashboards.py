@@ -44,13 +44,14 @@ class TestGeneratedFiles:
         (tmp_path / missing).unlink()
         assert sorted(stale_files(tmp_path, files)) == sorted([edited, missing])
 
-    def test_the_chart_holds_exactly_the_four_dashboards(self) -> None:
+    def test_the_chart_holds_exactly_the_five_dashboards(self) -> None:
         assert sorted(MODELS) == sorted(f"{d.uid}.json" for d in DASHBOARDS)
         assert sorted(m["title"] for m in MODELS.values()) == [
             "cango / Fleet overview",
             "cango / InferenceJob",
             "cango / Operator",
             "cango / Site",
+            "cango / Tenants",
         ]
 
 
@@ -133,3 +134,35 @@ class TestTemplating:
         for e in dashboard_expressions():
             if e.where.startswith("cango-job.json") and "inferencejob=" in e.expr:
                 assert 'inferencejob="$job"' in e.expr and 'namespace="$namespace"' in e.expr
+
+
+class TestTenantsDashboard:
+    MODEL = MODELS["cango-tenants.json"]
+
+    def panel(self, title: str) -> dict[str, Any]:
+        (found,) = [p for p in panels(self.MODEL) if p["title"] == title]
+        return found
+
+    def test_it_opens_on_this_month_so_far(self) -> None:
+        assert self.MODEL["time"] == {"from": "now/M", "to": "now"}
+
+    def test_this_month_so_far_keeps_its_own_range_whatever_the_picker_says(self) -> None:
+        month = self.panel("This month so far")
+        assert month["timeFrom"] == "now/M"
+        assert [t["expr"] for t in month["targets"]] == [
+            "sum by (tenant) (increase(cango_usage_gpu_seconds_total[$__range])) / 3600",
+            "sum by (tenant) (increase(cango_usage_energy_kwh_total[$__range]))",
+        ]
+
+    def test_the_last_30_days_are_a_fixed_window(self) -> None:
+        last = self.panel("Last 30 days")
+        assert "timeFrom" not in last
+        assert all("[30d]" in t["expr"] for t in last["targets"])
+
+    def test_the_bills_are_tables_of_gpu_hours_and_kwh_per_tenant(self) -> None:
+        for title in ("This month so far", "Last 30 days", "By namespace in the time range"):
+            table = self.panel(title)
+            assert table["type"] == "table"
+            assert all(t["instant"] and t["format"] == "table" for t in table["targets"])
+            renamed = table["transformations"][1]["options"]["renameByName"]
+            assert sorted(renamed.values()) == ["GPU-hours", "kWh"]

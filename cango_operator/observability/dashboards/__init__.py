@@ -9,8 +9,9 @@ from cango_operator.observability.dashboards.fleet import FLEET
 from cango_operator.observability.dashboards.job import JOB
 from cango_operator.observability.dashboards.operator import OPERATOR
 from cango_operator.observability.dashboards.site import SITE
+from cango_operator.observability.dashboards.tenants import TENANTS
 from cango_operator.observability.grafana import Dashboard
 
-DASHBOARDS: tuple[Dashboard, ...] = (FLEET, SITE, JOB, OPERATOR)
+DASHBOARDS: tuple[Dashboard, ...] = (FLEET, SITE, JOB, TENANTS, OPERATOR)
 
 __all__ = ["DASHBOARDS"]
