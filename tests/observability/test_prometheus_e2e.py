@@ -39,6 +39,8 @@ pytestmark = [pytest.mark.cluster, pytest.mark.prometheus]
 REPO = Path(__file__).absolute().parents[2]
 PEERING_CRDS = REPO / "charts" / "cango-operator" / "crds" / "kopf.dev_peerings.yaml"
 FAULT_ANNOTATION = "compute.cango.io/simulate-fault"
+#: The tenant the admin puts the scenario's namespace in.
+TENANT = "acme"
 
 #: Dashboard queries that may rightly return nothing in this scenario, and why.
 MAY_BE_EMPTY = {
@@ -208,6 +210,8 @@ def scenario(
     started = time.time()
     try:
         near, agent_node = build_fleet(fleet, meter)
+        tenant = {"metadata": {"labels": {"compute.cango.io/tenant": TENANT}}}
+        fleet.core.patch_namespace(fleet.namespace, tenant)
         probe = f"{fleet.region}={meter.url.split('/')[2]}"
         agent = AgentProcess(cluster, agent_node, 2, probe, workdir / "agent.log")
         running.append(agent)
@@ -293,3 +297,22 @@ class TestEveryExpression:
         assert [m["site"] for m in labels["CangoSiteNearPowerBudget"]] == [fleet.name("near")]
         assert sorted(m["gpu"] for m in labels["CangoGpuUnhealthy"]) == ["0", "1"]
         assert [m["inferencejob"] for m in labels["CangoJobUnschedulable"]] == ["huge"]
+
+
+class TestUsagePerTenant:
+    def test_the_namespace_s_usage_is_metered_under_its_tenant(self, scenario: Scenario) -> None:
+        ns = scenario.fleet.namespace
+        for counter in ("cango_usage_gpu_seconds_total", "cango_usage_energy_kwh_total"):
+            series = scenario.prometheus.series(f'{counter}{{namespace="{ns}"}}')
+            assert {s["tenant"] for s in series} == {TENANT}, counter
+
+    def test_the_tenant_s_bill_for_the_month_so_far_names_it(self, scenario: Scenario) -> None:
+        month = [
+            e
+            for e in dashboard_expressions()
+            if e.where.startswith("cango-tenants.json: This month")
+        ]
+        assert len(month) == 2  # GPU-hours and kWh
+        for e in month:
+            rows = {r["metric"].get("tenant"): float(r["value"][1]) for r in scenario.evaluate(e)}
+            assert rows.get(TENANT, 0) > 0, f"{e.where}: {rows}"
