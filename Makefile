@@ -9,8 +9,10 @@ CANGO := $(BIN)/cango-operator
 BIN_DIR = $(shell hack/controlplane/build.sh)
 # Open Cluster Management (the federation's hub and site agents): built once, cached too.
 OCM_DIR = $(shell hack/ocm/build.sh)
+# Kueue (tenants' GPU quotas and fair sharing): built once from its Go module, cached too.
+KUEUE_DIR = $(shell hack/kueue/build.sh)
 
-.PHONY: help venv system-deps controlplane ocm federation-up federation-down cluster-up cluster-down fmt lint types layers \
+.PHONY: help venv system-deps controlplane ocm kueue federation-up federation-down cluster-up cluster-down fmt lint types layers \
         unit pytest test crds demo demo-single bench bench-e2e bench-federation bench-partition bench-miners clean chart-lint observability \
         gpu-check gpu-check-bundle
 
@@ -31,6 +33,9 @@ controlplane: ## build etcd, kube-apiserver, -controller-manager, -scheduler, ku
 
 ocm: ## build Open Cluster Management's hub and site agents from Go modules (cached)
 	@hack/ocm/build.sh
+
+kueue: ## build Kueue's manager from its Go module (cached)
+	@hack/kueue/build.sh
 
 federation-up: venv ## start a hub and 3 site clusters joined through OCM (SITES=N, WAN_LINKS=1)
 	@CANGO_BIN_DIR=$(BIN_DIR) CANGO_OCM_DIR=$(OCM_DIR) $(CANGO) dev federation up --sites $(or $(SITES),3) \
@@ -62,8 +67,8 @@ layers: venv ## import-linter: the layers of docs/design.md
 unit: venv ## the fast unit tests only
 	$(BIN)/pytest tests/unit
 
-pytest: venv system-deps ## unit and integration tests (starts a real control plane and a federation)
-	CANGO_BIN_DIR=$(BIN_DIR) CANGO_OCM_DIR=$(OCM_DIR) $(BIN)/pytest
+pytest: venv system-deps ## unit and integration tests (starts a real control plane, Kueue and a federation)
+	CANGO_BIN_DIR=$(BIN_DIR) CANGO_OCM_DIR=$(OCM_DIR) CANGO_KUEUE_DIR=$(KUEUE_DIR) $(BIN)/pytest
 
 test: lint types layers pytest ## everything CI runs
 

@@ -2,6 +2,8 @@
 
 Order: ``$CANGO_BIN_DIR`` if set; else, in a source checkout, the cached build made by
 ``hack/controlplane/build.sh`` (which builds on first use, ~20 min cold); else ``PATH``.
+Open Cluster Management and Kueue, likewise: ``$CANGO_OCM_DIR`` / ``$CANGO_KUEUE_DIR``,
+else the cached build of ``hack/ocm/build.sh`` / ``hack/kueue/build.sh``.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from cango_operator.errors import ToolNotFoundError
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BUILD_SCRIPT = REPO_ROOT / "hack" / "controlplane" / "build.sh"
 OCM_BUILD_SCRIPT = REPO_ROOT / "hack" / "ocm" / "build.sh"
+KUEUE_BUILD_SCRIPT = REPO_ROOT / "hack" / "kueue" / "build.sh"
 TOOLS = (
     "etcd",
     "kube-apiserver",
@@ -50,18 +53,31 @@ def ensure_ocm_dir() -> Path:
     """The directory holding the Open Cluster Management binary (``ocm``) and its CRDs
     (``crds/``): ``$CANGO_OCM_DIR`` if set, else the cached build of
     ``hack/ocm/build.sh`` (built on first use, ~5 min cold)."""
-    env_dir = os.environ.get("CANGO_OCM_DIR")
+    return _built_dir("CANGO_OCM_DIR", "ocm", OCM_BUILD_SCRIPT, "Open Cluster Management")
+
+
+def ensure_kueue_dir() -> Path:
+    """The directory holding Kueue's manager (``kueue``) and its CRDs (``crds/``):
+    ``$CANGO_KUEUE_DIR`` if set, else the cached build of ``hack/kueue/build.sh`` (built
+    on first use, 6-9 min cold)."""
+    return _built_dir("CANGO_KUEUE_DIR", "kueue", KUEUE_BUILD_SCRIPT, "Kueue")
+
+
+def _built_dir(env_var: str, binary: str, script: Path, what: str) -> Path:
+    """``$env_var`` when set (it must hold ``binary`` and ``crds/``), else what ``script``
+    builds (or finds cached)."""
+    env_dir = os.environ.get(env_var)
     if env_dir:
         path = Path(env_dir)
-        if not (path / "ocm").exists() or not (path / "crds").is_dir():
-            raise ToolNotFoundError(f"CANGO_OCM_DIR={env_dir} holds no ocm binary and crds/")
+        if not (path / binary).exists() or not (path / "crds").is_dir():
+            raise ToolNotFoundError(f"{env_var}={env_dir} holds no {binary} binary and crds/")
         return path
-    if not OCM_BUILD_SCRIPT.is_file():
+    if not script.is_file():
         raise ToolNotFoundError(
-            "Open Cluster Management is needed: set CANGO_OCM_DIR to a directory holding "
-            "the ocm binary and crds/ (hack/ocm/build.sh in a source checkout makes one)"
+            f"{what} is needed: set {env_var} to a directory holding the {binary} binary "
+            f"and crds/ ({script.relative_to(REPO_ROOT)} in a source checkout makes one)"
         )
-    return _build(OCM_BUILD_SCRIPT, "Open Cluster Management")
+    return _build(script, what)
 
 
 def _build(script: Path, what: str) -> Path:

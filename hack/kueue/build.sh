@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Build Kueue's manager (the quota and fair-sharing admission controller) from its Go
+# module, once, into a cache outside the repo (beside the control plane's and OCM's).
+#
+#   hack/kueue/build.sh        build what is missing, print the directory
+#
+# Output: one directory holding `kueue` (the manager of sigs.k8s.io/kueue/cmd/kueue,
+# built unchanged through go.mod's tool directive) and `crds/`, Kueue's
+# CustomResourceDefinitions copied from the module as they are (the test bed adds what
+# Kueue's kustomization patches in when it installs them). The binary is keyed by the
+# version in versions.env and by the content of this module, so a fresh clone on the
+# same machine reuses it. The last line printed is the directory.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=versions.env
+source "$here/versions.env"
+cache=${CANGO_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/cango-operator}
+log() { printf '[kueue] %s\n' "$*" >&2; }
+
+command -v go >/dev/null || { log "go is not installed; Go >= 1.26 is needed to build Kueue"; exit 1; }
+export CGO_ENABLED=0 GOFLAGS=-buildvcs=false
+module=sigs.k8s.io/kueue
+
+required=$(cd "$here" && go list -m -f '{{.Version}}' "$module")
+[ "$required" = "$KUEUE_VERSION" ] || {
+  log "go.mod requires $module $required but versions.env pins $KUEUE_VERSION"
+  log "run: (cd hack/kueue && go get -tool $module/cmd/kueue@$KUEUE_VERSION && go mod tidy)"
+  exit 1
+}
+
+key=$(cat "$here/go.mod" "$here/go.sum" "$here/versions.env" | sha256sum | cut -c1-12)
+dir="$cache/kueue-$KUEUE_VERSION-$key"
+if [ ! -x "$dir/kueue" ]; then
+  log "building $module $KUEUE_VERSION (cold build: 6-9 min on 2 cores)"
+  start=$(date +%s)
+  rm -rf "$dir.tmp" && mkdir -p "$dir.tmp"
+  (cd "$here" && go build -trimpath \
+    -ldflags "-s -w -X $module/pkg/version.GitVersion=$KUEUE_VERSION" \
+    -o "$dir.tmp/kueue" "$module/cmd/kueue")
+  chmod -R u+w "$dir.tmp"
+  mkdir -p "$dir" && mv "$dir.tmp/kueue" "$dir/kueue" && rm -rf "$dir.tmp"
+  log "kueue built in $(( $(date +%s) - start )) s"
+fi
+# The CRDs are copied apart from the build (cheap), so a CRD added to this list reaches
+# a cached build too. The queues, their flavors and cohorts, the workloads and their
+# priority classes; admission checks, because the ClusterQueue controller watches them.
+crds=(
+  resourceflavors clusterqueues localqueues cohorts workloads workloadpriorityclasses
+  admissionchecks topologies provisioningrequestconfigs multikueueconfigs multikueueclusters
+)
+missing=0
+for c in "${crds[@]}"; do [ -f "$dir/crds/kueue.x-k8s.io_$c.yaml" ] || missing=1; done
+if [ "$missing" = 1 ]; then
+  src=$(cd "$here" && go list -m -f '{{.Dir}}' "$module")
+  [ -n "$src" ] || { log "$module is not in the module cache"; exit 1; }
+  rm -rf "$dir/crds.tmp" && mkdir -p "$dir/crds.tmp"
+  for c in "${crds[@]}"; do
+    f="$src/config/components/crd/bases/kueue.x-k8s.io_$c.yaml"
+    [ -f "$f" ] || { log "missing in $module: ${f#"$src"/}"; exit 1; }
+    cp "$f" "$dir/crds.tmp/"
+  done
+  chmod -R u+w "$dir/crds.tmp"
+  rm -rf "$dir/crds" && mv "$dir/crds.tmp" "$dir/crds"
+fi
+echo "$dir"
