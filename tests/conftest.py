@@ -2,7 +2,8 @@
 
 ``cluster`` starts one real control plane (etcd, kube-apiserver, controller-manager,
 scheduler, kwok) per test session, only when a test asks for it, and tears it down
-at the end leaving no process behind. A missing binary fails the test loudly.
+at the end leaving no process behind. A missing binary fails the test loudly. ``kueue``
+starts Kueue's manager beside it, likewise.
 
 With ``CANGO_REQUIRE_GPU=1`` (``make gpu-check`` sets it) a ``gpu`` test that would be
 skipped fails instead, with the skip's reason: on a GPU machine nothing may pass unseen.
@@ -21,6 +22,7 @@ from typing import Any
 import pytest
 
 from cango_operator.devcluster import LocalCluster, cluster_down, cluster_up, ensure_bin_dir
+from cango_operator.devcluster.kueue import KueueProcess, start_kueue, stop_kueue
 
 
 def reap_orphan_test_clusters() -> None:
@@ -69,6 +71,17 @@ def api_client(cluster: LocalCluster) -> Iterator[Any]:
         yield client
     finally:
         client.close()
+
+
+@pytest.fixture(scope="session")
+def kueue(cluster: LocalCluster) -> Iterator[KueueProcess]:
+    """Kueue's manager beside the session's cluster (built from its Go module on first
+    use), only when a test asks for it; stopped at the end."""
+    running = start_kueue(cluster)
+    try:
+        yield running
+    finally:
+        stop_kueue(running)
 
 
 REQUIRE_GPU = "CANGO_REQUIRE_GPU"
