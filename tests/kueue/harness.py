@@ -54,6 +54,13 @@ class Tenants:
             self._create(queues.replica_workload(self.namespace(tenant), name, "gpus", gpus))
         return names
 
+    def remove(self, tenant: str, names: list[str]) -> None:
+        """The replicas are gone: delete their Workloads (their quota with them)."""
+        for name in names:
+            self.custom.delete_namespaced_custom_object(
+                queues.GROUP, queues.VERSION, self.namespace(tenant), "workloads", name
+            )
+
     def give_back_evicted(self) -> list[str]:
         """For each Workload Kueue evicted that still holds its quota: its replica is
         stopped (nothing runs in these tests), so clear the admission, as Kueue's own job

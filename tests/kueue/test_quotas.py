@@ -71,7 +71,7 @@ def test_a_tenant_beyond_its_quota_borrows_what_the_cohort_has_idle_and_no_more(
     assert "status" not in workload or "admission" not in workload["status"]
 
 
-def test_a_tenant_asking_within_its_quota_reclaims_what_another_borrowed(
+def test_a_tenant_asking_within_its_quota_reclaims_what_another_borrowed_until_it_is_done(
     tenants: MakeTenants,
 ) -> None:
     t = _a_holding_all_64_gpus(tenants)
@@ -111,6 +111,13 @@ def test_a_tenant_asking_within_its_quota_reclaims_what_another_borrowed(
         assert _reason(workload, "Requeued") == "Preempted"
         assert "admission" not in workload["status"]
     assert evicted_after < 10 and admitted_after < 15, (evicted_after, admitted_after)
+
+    t.remove("b", b_names)
+    _wait(t, "a's evicted replicas admitted again", lambda: len(t.admitted("a")) == 8)
+    for workload in given_back:
+        again = t.workloads("a")[workload["metadata"]["name"]]
+        assert not queues.is_true(again, "Evicted")
+        assert _reason(again, "Evicted") == "QuotaReserved"
 
 
 def test_tenants_both_asking_beyond_their_quotas_share_the_rest_fairly(
