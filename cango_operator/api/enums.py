@@ -46,6 +46,9 @@ class JobPhase(StrEnum):
     """Some replicas are placed or ready, not all."""
     UNSCHEDULABLE = "Unschedulable"
     """No placement fits; `status.message` counts the reasons."""
+    QUEUED = "Queued"
+    """No replica may run yet: each waits for its tenant's quota (Kueue); `status.message`
+    says which queue and why."""
     FAILED = "Failed"
     """The job can never run as written (see the conditions)."""
 

@@ -72,3 +72,10 @@ def label_value(value: str) -> str:
 def is_label(name: str) -> bool:
     """Whether ``name`` is a DNS-1123 label (what every name here must be)."""
     return len(name) <= MAX_LABEL and bool(_LABEL_RE.match(name))
+
+
+def workload_name(job: str, index: int, gpus: int) -> str:
+    """The Kueue Workload of ``job``'s replica ``index``: ``<job>-r<index>-<hash>``. The
+    replica's GPUs are in the hash: a Workload is never resized, a replica with other
+    GPUs is another Workload."""
+    return _fit(_squash(f"{job}-r{index}"), short_hash(job, str(index), str(gpus)))

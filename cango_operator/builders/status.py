@@ -109,15 +109,22 @@ def job_status(
     latency_by_site: Mapping[str, int | None],
     now: datetime,
     unreached: Unreached | None = None,
+    queued: str = "",
 ) -> dict[str, Any]:
     """The whole status the operator owns for a job it could read; ``unreached``: its
-    replicas at sites out of reach, if it has or had any."""
+    replicas at sites out of reach, if it has or had any; ``queued``: why some of its
+    replicas wait for their tenant's quota ("" when none does)."""
     wanted = job.spec.replicas
     placed = sum(p.replicas for p in placements)
     held = sum(p.held_replicas or 0 for p in placements)
     ready = min(ready, placed - held)
     phase = job_phase(wanted, placed, ready)
     message = shortfall.message if shortfall is not None and shortfall.missing > 0 else ""
+    if queued:
+        # Replicas beyond the quota are not the engine's to place: say so first.
+        message = f"{queued}; {message}" if message else queued
+        if placed == 0:
+            phase = JobPhase.QUEUED
     if phase is JobPhase.UNSCHEDULABLE and not message:
         message = f"0/{wanted} replicas placed"
     waiting = waiting_for_power(placements)
@@ -126,7 +133,7 @@ def job_status(
     if phase in (JobPhase.PLACING, JobPhase.RUNNING):
         placed_obs = Observation(PLACED, True, "AllReplicasPlaced", f"{placed}/{wanted} placed")
     else:
-        reason = "Unschedulable" if placed == 0 else "PartiallyPlaced"
+        reason = "PartiallyPlaced" if placed else phase.value
         placed_obs = Observation(PLACED, False, reason, message)
     if ready >= wanted:
         ready_reason = "AllReplicasReady"

@@ -108,6 +108,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(default: the engine's limit)",
     )
     parser.add_argument(
+        "--kueue",
+        action="store_true",
+        help="hold jobs labelled kueue.x-k8s.io/queue-name to their tenant's Kueue quota: "
+        "one Workload per replica, only the replicas Kueue admits are placed (needs Kueue)",
+    )
+    parser.add_argument(
         "--federation",
         action="store_true",
         help="run as the hub of a federation (Open Cluster Management): the work of a Site "
@@ -160,6 +166,7 @@ def options_from(args: argparse.Namespace) -> OperatorOptions:
         usage_interval_seconds=args.usage_interval,
         federation=args.federation,
         improvement_max_pairs=args.improvement_max_pairs,
+        kueue=args.kueue,
     )
 
 

@@ -10,13 +10,14 @@ writes in their crash-safe order; the tests call the same function.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from cango_operator.builders.events import EventRecord
 from cango_operator.operator.events import power_events
 from cango_operator.operator.memory import WriteMemory
+from cango_operator.operator.quota import WorkloadWrites, job_quotas, workload_writes
 from cango_operator.operator.snapshot import build_snapshot
 from cango_operator.operator.statuses import (
     JobDecision,
@@ -55,6 +56,8 @@ class Decision:
     events: list[EventRecord]
     site_conditions: Mapping[str, list[dict[str, Any]]]
     federated: bool
+    #: Kueue Workloads to write and to delete (``--kueue``; none without it)
+    workloads: WorkloadWrites = field(default_factory=WorkloadWrites)
 
     def record_writes(self) -> list[Write]:
         """The jobs' statuses: written first, before any workload (crash safety)."""
@@ -85,18 +88,22 @@ def decide(
     usage: Callable[[FleetView], UsageFn] | None = None,
     node_stale_seconds: float,
     federated: bool = False,
+    kueue: bool = False,
 ) -> Decision:
-    """``usage``: the usage meter of the view's jobs (None: no usage in the statuses)."""
+    """``usage``: the usage meter of the view's jobs (None: no usage in the statuses);
+    ``kueue``: hold jobs with a LocalQueue to their quota (operator.quota)."""
     view = build_view(world, memory, now, node_stale_seconds, federated=federated)
-    snapshot = build_snapshot(view)
+    queued = job_quotas(view.jobs, world.workloads) if kueue else {}
+    snapshot = build_snapshot(view, {key: q.admitted for key, q in queued.items()})
     plan = plan_fn(snapshot)
     held = held_for_meter(view, plan, snapshot)
     return Decision(
         view=view,
         plan=plan,
         held=held,
-        jobs=job_decisions(view, plan, ready, usage(view) if usage else None, held),
+        jobs=job_decisions(view, plan, ready, usage(view) if usage else None, held, queued=queued),
         events=power_events(view.jobs, plan, held, held_before(view)),
         site_conditions=site_round_conditions(view),
         federated=federated,
+        workloads=workload_writes(view.jobs, world.workloads) if kueue else WorkloadWrites(),
     )

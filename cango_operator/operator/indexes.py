@@ -28,6 +28,7 @@ from cango_operator.operator.projections import (
     service_projection,
     site_projection,
     work_projection,
+    workload_projection,
 )
 
 K = TypeVar("K", bound=Hashable)
@@ -41,6 +42,8 @@ NODES = "nodes_idx"
 DEPLOYMENTS = "deployments_idx"
 SERVICES = "services_idx"
 NETWORK_POLICIES = "networkpolicies_idx"
+#: Only with ``--kueue``: the Workloads of jobs' replicas; see :class:`WorkloadEntry`.
+WORKLOADS = "workloads_idx"
 WORKS = "manifestworks_idx"
 #: Every namespace's tenant, and whether it is terminating; see :class:`NamespaceEntry`.
 NAMESPACES = "namespaces_idx"
@@ -55,6 +58,7 @@ INDEX_NAMES = (
     DEPLOYMENTS,
     SERVICES,
     NETWORK_POLICIES,
+    WORKLOADS,
     WORKS,
     NAMESPACES,
     MANAGED_CLUSTERS,
@@ -81,6 +85,7 @@ index_node = _index(node_projection, lambda e: e.name)
 index_deployment = _index(deployment_projection, lambda e: (e.namespace, e.job))
 index_service = _index(service_projection, lambda e: (e.namespace, e.job))
 index_network_policy = _index(network_policy_projection, lambda e: (e.namespace, e.job))
+index_workload = _index(workload_projection, lambda e: (e.namespace, e.job))
 index_work = _index(work_projection, lambda e: (e.cluster, e.name))
 index_namespace = _index(namespace_projection, lambda e: e.name)
 index_managed_cluster = _index(managed_cluster_projection, lambda e: e.name)

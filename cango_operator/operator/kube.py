@@ -19,6 +19,7 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from cango_operator.api import GROUP, VERSION
+from cango_operator.builders.workload import WORKLOAD_GROUP, WORKLOAD_PLURAL, WORKLOAD_VERSION
 from cango_operator.operator import metrics
 
 FIELD_MANAGER = "cango-operator"
@@ -146,15 +147,23 @@ class KubeWriter:
     def delete_work(self, namespace: str, name: str, uid: str | None) -> None:
         """Delete one ManifestWork (the site's work agent then removes what it holds, or
         does so when the site is back); gone already is fine."""
+        self._delete_custom((WORK_GROUP, WORK_VERSION, "manifestworks"), namespace, name, uid)
+
+    def _delete_custom(
+        self, resource: tuple[str, str, str], namespace: str, name: str, uid: str | None
+    ) -> None:
+        """Delete one namespaced custom object (group, version, plural) if it is still the
+        one of ``uid``; gone already, or replaced by a newer one, is fine."""
+        group, version, plural = resource
         body = client.V1DeleteOptions(
             preconditions=client.V1Preconditions(uid=uid) if uid else None,
         )
         try:
             self._custom.delete_namespaced_custom_object(
-                WORK_GROUP,
-                WORK_VERSION,
+                group,
+                version,
                 namespace,
-                "manifestworks",
+                plural,
                 name,
                 body=body,
                 _preload_content=False,
@@ -163,6 +172,20 @@ class KubeWriter:
         except ApiException as exc:
             if exc.status not in (404, 409):
                 raise
+
+    def apply_workload(self, manifest: dict[str, Any]) -> dict[str, Any]:
+        """Server-side apply of a replica's Kueue Workload (builders.workload)."""
+        return _apply(
+            lambda name, namespace, body, **kw: self._custom.patch_namespaced_custom_object(
+                WORKLOAD_GROUP, WORKLOAD_VERSION, namespace, WORKLOAD_PLURAL, name, body, **kw
+            ),
+            manifest,
+        )
+
+    def delete_workload(self, namespace: str, name: str, uid: str | None) -> None:
+        """Delete one Workload (giving its quota back to Kueue); gone already is fine."""
+        resource = (WORKLOAD_GROUP, WORKLOAD_VERSION, WORKLOAD_PLURAL)
+        self._delete_custom(resource, namespace, name, uid)
 
     # -- status of our resources -------------------------------------------------------
 

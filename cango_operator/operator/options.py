@@ -39,6 +39,9 @@ class OperatorOptions:
     #: The improvement stage's size limit in (job, node) pairs (``ImprovementBudget``);
     #: 0: the greedy plan alone; None: the engine's default.
     improvement_max_pairs: int | None = None
+    #: Hold jobs labelled with a Kueue LocalQueue to their tenant's quota: one Workload per
+    #: replica, only admitted replicas placed (docs/kueue.md).
+    kueue: bool = False
 
     @property
     def clusterwide(self) -> bool:

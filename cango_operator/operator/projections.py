@@ -44,6 +44,7 @@ from cango_operator.builders.manifestwork import (
     UPDATED_FEEDBACK,
     job_of_work,
 )
+from cango_operator.builders.workload import QUEUE_LABEL, REPLICA_LABEL
 
 E_co = TypeVar("E_co", covariant=True)
 
@@ -211,7 +212,8 @@ def job_projection(body: Mapping[str, Any]) -> Projection[JobEntry]:
         error=error,
         raw_status=dict(status),
     )
-    inputs = PlanInputs((*_spec_and_deletion(body), _canonical(status.get("placements"))))
+    queue = (meta.get("labels") or {}).get(QUEUE_LABEL)
+    inputs = PlanInputs((*_spec_and_deletion(body), _canonical(status.get("placements")), queue))
     return Projection(entry, inputs)
 
 
@@ -369,6 +371,51 @@ def owned_projection(kind: str, body: Mapping[str, Any]) -> Projection[OwnedEntr
 
 def deployment_projection(body: Mapping[str, Any]) -> Projection[OwnedEntry | None]:
     return owned_projection("Deployment", body)
+
+
+@dataclass(frozen=True)
+class WorkloadEntry:
+    """A Kueue Workload the operator wrote for one replica of a job (builders.workload),
+    and what Kueue says of it: ``admitted`` (place the replica), ``evicted`` (Kueue takes
+    the quota back: stop the replica), ``pending`` (why it waits)."""
+
+    namespace: str
+    name: str
+    uid: str
+    resource_version: str
+    job: str
+    replica: int
+    admitted: bool
+    evicted: bool
+    pending: str | None
+    deleting: bool
+
+
+def workload_projection(body: Mapping[str, Any]) -> Projection[WorkloadEntry | None]:
+    """A Workload of a job's replica (None: not one of the operator's). Plan inputs: its
+    record but for the pending message (Kueue rewrites it as the queue moves)."""
+    meta = meta_of(body)
+    labels = meta.get("labels") or {}
+    job = labels.get(JOB_LABEL)
+    replica = str(labels.get(REPLICA_LABEL, ""))
+    entry = None
+    if job and replica.isdigit():
+        admitted = condition_of(body, "Admitted").get("status") == "True"
+        reserved = condition_of(body, "QuotaReserved")
+        entry = WorkloadEntry(
+            namespace=str(meta.get("namespace", "")),
+            name=str(meta.get("name", "")),
+            uid=str(meta.get("uid", "")),
+            resource_version=str(meta.get("resourceVersion", "")),
+            job=str(job),
+            replica=int(replica),
+            admitted=admitted,
+            evicted=condition_of(body, "Evicted").get("status") == "True",
+            pending=None if admitted else str(reserved.get("message") or "") or None,
+            deleting=deleting(body),
+        )
+    inputs = same_record(None if entry is None else replace(entry, pending=None))
+    return Projection(entry, inputs)
 
 
 def service_projection(body: Mapping[str, Any]) -> Projection[OwnedEntry | None]:
@@ -538,6 +585,7 @@ PROJECTIONS: Mapping[str, Callable[[Mapping[str, Any]], Projection[Any]]] = {
     "nodes": node_projection,
     "deployments": deployment_projection,
     "services": service_projection,
+    "workloads": workload_projection,
     "networkpolicies": network_policy_projection,
     "manifestworks": work_projection,
     "namespaces": namespace_projection,

@@ -10,6 +10,7 @@ import kopf
 
 from cango_operator.api import GROUP, VERSION
 from cango_operator.builders.labels import MANAGED_BY, MANAGED_BY_LABEL
+from cango_operator.builders.workload import WORKLOAD_GROUP, WORKLOAD_PLURAL, WORKLOAD_VERSION
 from cango_operator.operator import handlers, indexes
 from cango_operator.operator.kube import (
     CLUSTER_GROUP,
@@ -47,6 +48,9 @@ def build_registry(options: OperatorOptions, login: Callable[..., Any]) -> kopf.
         # of what was in it).
         (("", "v1", "namespaces"), indexes.NAMESPACES, indexes.index_namespace, {}),
     ]
+    if options.kueue:
+        workloads = (WORKLOAD_GROUP, WORKLOAD_VERSION, WORKLOAD_PLURAL)
+        watched.append((workloads, indexes.WORKLOADS, indexes.index_workload, MANAGED))
     if options.federation:
         work = (WORK_GROUP, WORK_VERSION, "manifestworks")
         watched.append((work, indexes.WORKS, indexes.index_work, MANAGED))

@@ -79,6 +79,7 @@ class Reconciler:
         usage_interval_seconds: float = DEFAULT_USAGE_INTERVAL,
         federated: bool = False,
         namespaced: bool = False,
+        kueue: bool = False,
         identity: str = "",
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         monotonic: Callable[[], float] = time.monotonic,
@@ -99,6 +100,8 @@ class Reconciler:
         self.federated = federated
         #: Limited to some namespaces: only the objects of live ones count (see World).
         self.namespaced = namespaced
+        #: Hold queued jobs to their tenant's Kueue quota (operator.quota).
+        self.kueue = kueue
         self._foreign: dict[str, str] = {}
         self.indexes: Mapping[str, Any] = {}
         self.last: RoundResult | None = None
@@ -201,6 +204,7 @@ class Reconciler:
             usage=self._usage_fn,
             node_stale_seconds=self.node_stale_seconds,
             federated=self.federated,
+            kueue=self.kueue,
         )
         view, plan, decisions = decision.view, decision.plan, decision.jobs
         self.ledger.keep_only(view.jobs)
@@ -219,12 +223,23 @@ class Reconciler:
         await self._tell([e for e in decision.events if _job_key(e.regarding) in keys], now)
         timings["record"] = time.monotonic() - started
 
-        # 2. Realise them.
+        # 2. Realise them; ask Kueue for the quota of new replicas, and give back the
+        # quota of replicas it evicted once they are stopped.
+        w = self.writer
+        await self._each(
+            "Workload", [partial(w.apply_workload, m) for m in decision.workloads.apply], result
+        )
         report = await self.applier.realize([JobIntent(d.job, d.rows) for d in recorded], world)
-        result.applied, result.deleted = report.applied, report.deleted
+        result.applied += report.applied
+        result.deleted += report.deleted
         for error in report.errors:
             logger.warning("workload write failed: %s", error)
         result.errors += len(report.errors)
+        gone = [
+            partial(w.delete_workload, e.namespace, e.name, e.uid)
+            for e in decision.workloads.delete
+        ]
+        await self._each("Workload", gone, result)
         timings["realize"] = time.monotonic() - started
 
         # 3. The fleet's own status: allocation, Node taints and labels, site aggregates.
@@ -305,6 +320,23 @@ class Reconciler:
             result.status_writes += 1
             self.memory.remember(write.key, write.version, fingerprint(write.body), write.body)
         return failed
+
+    async def _each(
+        self, kind: str, calls: Sequence[Callable[[], Any]], result: RoundResult
+    ) -> None:
+        """Make writes of ``kind`` concurrently; a failed one is logged and counted (the
+        next round makes it again)."""
+        outcomes = await asyncio.gather(
+            *(self.writer.call(kind, "write", c) for c in calls), return_exceptions=True
+        )
+        for outcome in outcomes:
+            if isinstance(outcome, asyncio.CancelledError):
+                raise outcome
+            if isinstance(outcome, BaseException):
+                logger.warning("writing a %s failed: %s", kind, describe(outcome))
+                result.errors += 1
+            else:
+                result.applied += 1
 
     async def _write(self, write: Write) -> None:
         w = self.writer

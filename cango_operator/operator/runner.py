@@ -75,6 +75,7 @@ async def run_async(options: OperatorOptions, stop: asyncio.Event | None = None)
         usage_interval_seconds=options.usage_interval_seconds,
         federated=options.federation,
         namespaced=not options.clusterwide,
+        kueue=options.kueue,
     )
     planner = Planner(reconciler, debounce=options.debounce_seconds)
     rt = Runtime(options=options, planner=planner, reconciler=reconciler, feeds=feeds)

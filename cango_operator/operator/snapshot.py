@@ -11,6 +11,7 @@ vanished Nodes, placements written but not yet watched).
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 from cango_operator.operator.view import FleetView
 from cango_operator.placement import Snapshot, from_api
@@ -18,10 +19,12 @@ from cango_operator.placement import Snapshot, from_api
 logger = logging.getLogger(__name__)
 
 
-def build_snapshot(view: FleetView) -> Snapshot:
+def build_snapshot(view: FleetView, replica_limits: Mapping[str, int] | None = None) -> Snapshot:
+    """``replica_limits``: the replicas a tenant's quota admits, by job (``--kueue``)."""
     return from_api.snapshot_from_api(
         view.sites.values(),
         view.gpunodes.values(),
         view.jobs.values(),
         left_out=lambda why: logger.warning("left out of planning: %s", why),
+        replica_limits=replica_limits,
     )

@@ -37,6 +37,7 @@ from cango_operator.builders import (
 )
 from cango_operator.builders.meter import meter_gap, reconciled_observation
 from cango_operator.builders.mining import miners_observation
+from cango_operator.operator.quota import Queued
 from cango_operator.operator.sitepower import has_live_feed
 from cango_operator.operator.view import FleetView
 from cango_operator.operator.writes import Write, differs
@@ -112,7 +113,10 @@ def job_decisions(
     ready: ReadyFn,
     usage: UsageFn | None = None,
     held: Mapping[tuple[str, str], int] | None = None,
+    *,
+    queued: Mapping[str, Queued] | None = None,
 ) -> list[JobDecision]:
+    """``queued``: the jobs under a tenant's quota (operator.quota), by key."""
     short = {u.job: Shortfall(u.missing, u.message) for u in plan.unschedulable}
     by_job = placements_by_job(plan)
     latency_to: dict[str | None, dict[str, int | None]] = {}
@@ -138,6 +142,7 @@ def job_decisions(
                 if partitioned is not None
                 else None
             ),
+            queued=_queued_message((queued or {}).get(key)),
         )
         if usage is not None:
             changes = differs(status, view.current_status.get(key))
@@ -146,6 +151,10 @@ def job_decisions(
                 status["usage"] = metered
         out.append(JobDecision(key, job, rows, status, _job_write(view, key, status)))
     return out
+
+
+def _queued_message(queued: Queued | None) -> str:
+    return queued.message() if queued is not None and queued.waiting > 0 else ""
 
 
 def failed_writes(view: FleetView) -> list[Write]:

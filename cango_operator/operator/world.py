@@ -22,6 +22,7 @@ from cango_operator.operator.indexes import (
     NODES,
     SERVICES,
     SITES,
+    WORKLOADS,
     WORKS,
 )
 from cango_operator.operator.projections import (
@@ -32,6 +33,7 @@ from cango_operator.operator.projections import (
     NodeEntry,
     OwnedEntry,
     WorkEntry,
+    WorkloadEntry,
 )
 
 V = TypeVar("V")
@@ -55,6 +57,8 @@ class World:
     deployments: dict[str, list[OwnedEntry]] = field(default_factory=dict)
     services: dict[str, list[OwnedEntry]] = field(default_factory=dict)
     network_policies: dict[str, list[OwnedEntry]] = field(default_factory=dict)
+    #: Kueue Workloads of jobs' replicas (``--kueue``), by ``namespace/job label value``.
+    workloads: dict[str, list[WorkloadEntry]] = field(default_factory=dict)
     #: ManifestWorks by the job they carry (``namespace/job label value``).
     works: dict[str, list[WorkEntry]] = field(default_factory=dict)
     #: A federation's site clusters as OCM's hub sees them, by name.
@@ -90,6 +94,9 @@ class World:
                 world.network_policies.setdefault(f"{policy.namespace}/{policy.job}", []).append(
                     policy
                 )
+        for workload in _values(indexes.get(WORKLOADS)):
+            key = f"{workload.namespace}/{workload.job}"
+            world.workloads.setdefault(key, []).append(workload)
         for work in _values(indexes.get(WORKS)):
             world.works.setdefault(work.job, []).append(work)
         for cluster in _values(indexes.get(MANAGED_CLUSTERS)):

@@ -20,7 +20,7 @@ values otherwise, so a fleet written by hand plans as if freshly installed:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import TypeVar
 
 from cango_operator.api import GpuNode, InferenceJob, Site
@@ -50,6 +50,7 @@ def snapshot_from_api(
     default_namespace: str = DEFAULT_NAMESPACE,
     *,
     left_out: Callable[[str], None] | None = None,
+    replica_limits: Mapping[str, int] | None = None,
 ) -> Snapshot:
     """The engine's snapshot of these resources: the one adapter, for ``plan -f`` and
     the operator alike.
@@ -58,6 +59,9 @@ def snapshot_from_api(
     right). Given: each object is converted on its own, and one that is refused (or a
     name given twice) is reported to it and left out, so that one bad object in a cluster
     never stops the whole fleet from being planned.
+
+    ``replica_limits``: at most this many replicas of a job (by ``namespace/name``), fewer
+    than it asks for (a tenant's quota admits only so many).
     """
     site_list = sorted(sites, key=lambda s: s.metadata.name)
     known = [p for p in (s.energy_price_now() for s in site_list) if p is not None]
@@ -69,7 +73,15 @@ def snapshot_from_api(
         nodes=tuple(
             each(sorted(nodes, key=lambda n: n.metadata.name), node_state, lambda n: n.name)
         ),
-        jobs=tuple(each(job_list, lambda j: job_request(j, default_namespace), lambda j: j.key)),
+        jobs=tuple(
+            each(
+                job_list,
+                lambda j: job_request(
+                    j, default_namespace, (replica_limits or {}).get(job_key(j, default_namespace))
+                ),
+                lambda j: j.key,
+            )
+        ),
         placements=tuple(
             p
             for rows in each(
@@ -178,13 +190,16 @@ def job_key(job: InferenceJob, default_namespace: str = DEFAULT_NAMESPACE) -> st
     return f"{job.metadata.namespace or default_namespace}/{job.metadata.name}"
 
 
-def job_request(job: InferenceJob, default_namespace: str = DEFAULT_NAMESPACE) -> JobRequest:
+def job_request(
+    job: InferenceJob, default_namespace: str = DEFAULT_NAMESPACE, limit: int | None = None
+) -> JobRequest:
+    """The engine's request of ``job``; ``limit``: at most this many replicas."""
     spec = job.spec
     placement = spec.placement
     return JobRequest(
         namespace=job.metadata.namespace or default_namespace,
         name=job.metadata.name,
-        replicas=spec.replicas,
+        replicas=spec.replicas if limit is None else min(spec.replicas, limit),
         gpu_count=spec.gpu.count,
         gpu_models=tuple(str(m) for m in spec.gpu.models),
         min_memory_mib=spec.gpu.min_memory_mib or 0,

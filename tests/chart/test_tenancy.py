@@ -260,3 +260,29 @@ def test_the_chart_renders_the_policy_and_one_use_role_per_class(helm: Helm) -> 
     assert [(g["metadata"]["namespace"], g["roleRef"]["name"]) for g in grants] == [
         (TENANT_A, "cango-operator-use-class-gold")
     ]
+
+
+class TestKueueQuotas:
+    def test_off_by_default_the_operator_neither_runs_with_kueue_nor_may_write_workloads(
+        self, helm: Helm
+    ) -> None:
+        objects = helm.template({})
+        (container,) = find(objects, "Deployment")["spec"]["template"]["spec"]["containers"]
+        assert "--kueue" not in container["args"]
+        rules = [r for o in objects if o["kind"] == "ClusterRole" for r in o["rules"]]
+        assert not [r for r in rules if "workloads" in r["resources"]]
+
+    def test_on_the_operator_holds_queued_jobs_and_may_write_their_workloads_only(
+        self, helm: Helm
+    ) -> None:
+        objects = helm.template({"tenancy": {"kueue": True}})
+        (container,) = find(objects, "Deployment")["spec"]["template"]["spec"]["containers"]
+        assert "--kueue" in container["args"]
+        operator = find(objects, "ClusterRole", "cango-operator")
+        assert [r for r in operator["rules"] if "workloads" in r["resources"]] == [
+            {
+                "apiGroups": ["kueue.x-k8s.io"],
+                "resources": ["workloads"],
+                "verbs": ["list", "watch", "create", "patch", "delete"],
+            }
+        ]

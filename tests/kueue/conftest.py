@@ -9,6 +9,9 @@ from typing import Any
 import pytest
 
 from cango_operator.devcluster.kueue import KueueProcess
+
+# The operator's tests here run it on the e2e fleet: the e2e fixtures, shared.
+from tests.e2e.conftest import e2e_cluster, fleet, start_operator  # noqa: F401
 from tests.kueue import queues
 from tests.kueue.harness import Tenants
 

@@ -7,7 +7,6 @@ that neither owns: 64 in all. Every replica asks for 8 GPUs.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -76,10 +75,8 @@ def test_a_tenant_asking_within_its_quota_reclaims_what_another_borrowed_until_i
 ) -> None:
     t = _a_holding_all_64_gpus(tenants)
 
-    asked = time.monotonic()
     b_names = t.submit("b", 2, GPUS)
     evicted = _wait(t, "Kueue evicts one of a's replicas", lambda: _evicted(t, "a"))
-    evicted_after = time.monotonic() - asked
 
     for workload in evicted:
         assert _reason(workload, "Evicted") == "Preempted"
@@ -99,7 +96,6 @@ def test_a_tenant_asking_within_its_quota_reclaims_what_another_borrowed_until_i
         return t.admitted("b") == b_names
 
     _wait(t, "b's replicas admitted as a's evicted ones give back their GPUs", b_admitted)
-    admitted_after = time.monotonic() - asked
 
     _reports(t, "a", Usage(total=48, borrowed=16))
     _reports(t, "b", Usage(total=16, borrowed=0))
@@ -110,7 +106,6 @@ def test_a_tenant_asking_within_its_quota_reclaims_what_another_borrowed_until_i
         assert _reason(workload, "Admitted") == "NoReservation"
         assert _reason(workload, "Requeued") == "Preempted"
         assert "admission" not in workload["status"]
-    assert evicted_after < 10 and admitted_after < 15, (evicted_after, admitted_after)
 
     t.remove("b", b_names)
     _wait(t, "a's evicted replicas admitted again", lambda: len(t.admitted("a")) == 8)

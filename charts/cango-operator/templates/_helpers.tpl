@@ -138,6 +138,13 @@ app.kubernetes.io/component: {{ .component }}
 - apiGroups: ["", events.k8s.io]
   resources: [events]
   verbs: [create]
+{{- if .Values.tenancy.kueue }}
+# Tenants' quotas (tenancy.kueue): one Kueue Workload per replica of a queued job, deleted
+# when the replica goes or Kueue takes its quota back.
+- apiGroups: [kueue.x-k8s.io]
+  resources: [workloads]
+  verbs: [list, watch, create, patch, delete]
+{{- end }}
 {{- end -}}
 
 {{/* The operator's arguments: args, a --namespace per watched namespace, extraArgs.
@@ -159,6 +166,9 @@ app.kubernetes.io/component: {{ .component }}
 {{- fail "federation.enabled: the hub's operator watches ManifestWorks in every site cluster's namespace; it cannot be combined with operator.watchNamespaces" }}
 {{- end }}
 {{- $flags = append $flags "--federation" }}
+{{- end }}
+{{- if .Values.tenancy.kueue }}
+{{- $flags = append $flags "--kueue" }}
 {{- end }}
 {{- range $op.watchNamespaces }}
 {{- $flags = append $flags (printf "--namespace=%s" .) }}

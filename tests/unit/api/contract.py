@@ -254,6 +254,7 @@ CONTRACT_ENUMS: dict[str, list[str]] = {
         "Running",
         "Degraded",
         "Unschedulable",
+        "Queued",
         "Failed",
     ],
     "InferenceJob.spec.placement.objective": ["latency", "cost", "balanced"],
