@@ -11,8 +11,11 @@ BIN_DIR = $(shell hack/controlplane/build.sh)
 OCM_DIR = $(shell hack/ocm/build.sh)
 # Kueue (tenants' GPU quotas and fair sharing): built once from its Go module, cached too.
 KUEUE_DIR = $(shell hack/kueue/build.sh)
+# The Gateway API's and its Inference Extension's CRDs (a job's endpoint): copied once from
+# their Go modules, cached too (YAML only, nothing built).
+GATEWAY_DIR = $(shell hack/gateway/build.sh)
 
-.PHONY: help venv system-deps controlplane ocm kueue federation-up federation-down cluster-up cluster-down fmt lint types layers \
+.PHONY: help venv system-deps controlplane ocm kueue gateway-crds federation-up federation-down cluster-up cluster-down fmt lint types layers \
         unit pytest test crds demo demo-single bench bench-e2e bench-federation bench-partition bench-miners clean chart-lint observability \
         gpu-check gpu-check-bundle
 
@@ -36,6 +39,9 @@ ocm: ## build Open Cluster Management's hub and site agents from Go modules (cac
 
 kueue: ## build Kueue's manager from its Go module (cached)
 	@hack/kueue/build.sh
+
+gateway-crds: ## copy the Gateway API's and Inference Extension's CRDs from their Go modules (cached)
+	@hack/gateway/build.sh
 
 federation-up: venv ## start a hub and 3 site clusters joined through OCM (SITES=N, WAN_LINKS=1)
 	@CANGO_BIN_DIR=$(BIN_DIR) CANGO_OCM_DIR=$(OCM_DIR) $(CANGO) dev federation up --sites $(or $(SITES),3) \
@@ -68,7 +74,8 @@ unit: venv ## the fast unit tests only
 	$(BIN)/pytest tests/unit
 
 pytest: venv system-deps ## unit and integration tests (starts a real control plane, Kueue and a federation)
-	CANGO_BIN_DIR=$(BIN_DIR) CANGO_OCM_DIR=$(OCM_DIR) CANGO_KUEUE_DIR=$(KUEUE_DIR) $(BIN)/pytest
+	CANGO_BIN_DIR=$(BIN_DIR) CANGO_OCM_DIR=$(OCM_DIR) CANGO_KUEUE_DIR=$(KUEUE_DIR) \
+		CANGO_GATEWAY_DIR=$(GATEWAY_DIR) $(BIN)/pytest
 
 test: lint types layers pytest ## everything CI runs
 

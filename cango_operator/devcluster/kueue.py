@@ -33,6 +33,7 @@ from typing import Any
 import yaml
 
 from cango_operator.devcluster.cluster import LocalCluster
+from cango_operator.devcluster.crds import apply_crds
 from cango_operator.devcluster.tools import ensure_kueue_dir
 from cango_operator.errors import ClusterError
 
@@ -122,16 +123,7 @@ def _free_port() -> int:
 def install_kueue_crds(cluster: LocalCluster, kueue_dir: Path, timeout: float = 60) -> None:
     """Apply Kueue's CRDs (server-side: they are too large for a last-applied annotation)
     and its namespace with the empty Secret its certificate management fills in."""
-    args = ["apply", "--server-side", "--force-conflicts", "--field-manager=cango-dev"]
-    for path in sorted((kueue_dir / "crds").glob("*.yaml")):
-        args += ["-f", str(path)]
-    cluster.kubectl(*args)
-    cluster.kubectl(
-        "wait",
-        "--for=condition=Established",
-        f"--timeout={int(timeout)}s",
-        *[f"crd/{name}" for name in CORE_CRDS],
-    )
+    apply_crds(cluster, kueue_dir / "crds", CORE_CRDS, timeout)
     conversion = {
         "strategy": "Webhook",
         "webhook": {

@@ -3,7 +3,9 @@
 Order: ``$CANGO_BIN_DIR`` if set; else, in a source checkout, the cached build made by
 ``hack/controlplane/build.sh`` (which builds on first use, ~20 min cold); else ``PATH``.
 Open Cluster Management and Kueue, likewise: ``$CANGO_OCM_DIR`` / ``$CANGO_KUEUE_DIR``,
-else the cached build of ``hack/ocm/build.sh`` / ``hack/kueue/build.sh``.
+else the cached build of ``hack/ocm/build.sh`` / ``hack/kueue/build.sh``. The Gateway API's
+and its Inference Extension's CRDs (YAML only): ``$CANGO_GATEWAY_DIR``, else the cached
+copy of ``hack/gateway/build.sh``.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 BUILD_SCRIPT = REPO_ROOT / "hack" / "controlplane" / "build.sh"
 OCM_BUILD_SCRIPT = REPO_ROOT / "hack" / "ocm" / "build.sh"
 KUEUE_BUILD_SCRIPT = REPO_ROOT / "hack" / "kueue" / "build.sh"
+GATEWAY_BUILD_SCRIPT = REPO_ROOT / "hack" / "gateway" / "build.sh"
 TOOLS = (
     "etcd",
     "kube-apiserver",
@@ -63,19 +66,28 @@ def ensure_kueue_dir() -> Path:
     return _built_dir("CANGO_KUEUE_DIR", "kueue", KUEUE_BUILD_SCRIPT, "Kueue")
 
 
-def _built_dir(env_var: str, binary: str, script: Path, what: str) -> Path:
-    """``$env_var`` when set (it must hold ``binary`` and ``crds/``), else what ``script``
-    builds (or finds cached)."""
+def ensure_gateway_dir() -> Path:
+    """The directory holding the CRDs (``crds/``) of the Gateway API and of its Inference
+    Extension: ``$CANGO_GATEWAY_DIR`` if set, else the cached copy of
+    ``hack/gateway/build.sh`` (copied from the Go modules on first use; nothing is built)."""
+    return _built_dir("CANGO_GATEWAY_DIR", None, GATEWAY_BUILD_SCRIPT, "The Gateway API's CRDs")
+
+
+def _built_dir(env_var: str, binary: str | None, script: Path, what: str) -> Path:
+    """``$env_var`` when set (it must hold ``binary``, if any, and ``crds/``), else what
+    ``script`` builds (or finds cached)."""
+    holds = f"{binary} binary and crds/" if binary else "crds/"
     env_dir = os.environ.get(env_var)
     if env_dir:
         path = Path(env_dir)
-        if not (path / binary).exists() or not (path / "crds").is_dir():
-            raise ToolNotFoundError(f"{env_var}={env_dir} holds no {binary} binary and crds/")
+        if (binary and not (path / binary).exists()) or not (path / "crds").is_dir():
+            raise ToolNotFoundError(f"{env_var}={env_dir} holds no {holds}")
         return path
     if not script.is_file():
         raise ToolNotFoundError(
-            f"{what} is needed: set {env_var} to a directory holding the {binary} binary "
-            f"and crds/ ({script.relative_to(REPO_ROOT)} in a source checkout makes one)"
+            f"{what} is needed: set {env_var} to a directory holding "
+            f"{'the ' if binary else ''}{holds} "
+            f"({script.relative_to(REPO_ROOT)} in a source checkout makes one)"
         )
     return _build(script, what)
 
