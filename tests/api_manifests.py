@@ -436,6 +436,33 @@ MALFORMED: list[Case] = [
     Case("ij-estimated-power-zero", J, {"spec.estimatedPowerW": 0}, "spec.estimatedPowerW"),
     Case("ij-name-not-dns-1035", J, {"metadata.name": "1job"}, "metadata.name"),
     Case("ij-unknown-field", J, {"spec.replica": 3}, "spec.replica"),
+    # InferenceJob: endpoint
+    Case("ij-endpoint-path-relative", J, {"spec.endpoint": {"path": "v1"}}, "spec.endpoint.path"),
+    Case(
+        "ij-endpoint-path-double-slash",
+        J,
+        {"spec.endpoint": {"path": "/v1//chat"}},
+        "spec.endpoint.path",
+    ),
+    Case(
+        "ij-endpoint-path-dot-dot",
+        J,
+        {"spec.endpoint": {"path": "/v1/../admin"}},
+        "spec.endpoint.path",
+        says="must not hold a '.' or '..' segment",
+    ),
+    Case(
+        "ij-endpoint-hostname-upper-case",
+        J,
+        {"spec.endpoint": {"hostname": "Llama.example.com"}},
+        "spec.endpoint.hostname",
+    ),
+    Case(
+        "ij-endpoint-hostname-wildcard",
+        J,
+        {"spec.endpoint": {"hostname": "*.example.com"}},
+        "spec.endpoint.hostname",
+    ),
 ]
 
 VALID_EDGES: list[Case] = [
@@ -551,6 +578,15 @@ VALID_EDGES: list[Case] = [
             "spec.preemptible": True,
         },
     ),
+    Case(
+        "ij-endpoint-paths-with-dots-in-segments",
+        J,
+        {
+            "metadata.name": "edge-job-endpoint",
+            "spec.endpoint": {"path": "/v1.2/chat...x/", "hostname": "l.a-b.example.com"},
+        },
+    ),
+    Case("ij-endpoint-root", J, {"metadata.name": "edge-job-root", "spec.endpoint": {}}),
     Case(
         "ij-zero-means-no-minimum-and-no-limit",
         J,

@@ -14,6 +14,7 @@ This package never imports kopf or the Kubernetes client.
 
 from cango_operator.api.base import CelRule, RuleViolation
 from cango_operator.api.crd import RESOURCES, crd_manifest, crd_manifests, render_crd_files
+from cango_operator.api.endpoint import EndpointSpec
 from cango_operator.api.enums import (
     ConditionStatus,
     FeedType,
@@ -109,6 +110,7 @@ __all__ = [
     "ConditionStatus",
     "ContainerResources",
     "ContainerSpec",
+    "EndpointSpec",
     "EnvVar",
     "EnvVarSource",
     "FailoverSpec",

@@ -8,6 +8,7 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import AfterValidator, Field
 
 from cango_operator.api.base import SpecModel, StatusModel, cel_rule, defaulted
+from cango_operator.api.endpoint import EndpointSpec
 from cango_operator.api.enums import JobPhase, Objective
 from cango_operator.api.gpunode import MAX_GPU_MEMORY_MIB, MAX_GPUS_PER_NODE
 from cango_operator.api.inferenceclass import DEFAULT_CLASS, MAX_PRIORITY
@@ -213,6 +214,10 @@ class InferenceJobSpec(SpecModel):
     """What one GPU-hour of this job earns, in USD. At a site that sheds mining for GPUs,
     new replicas take the mining's power only when they earn more per kWh than the mining
     (docs/api.md, Revenue). Absent: GPU work wins."""
+    endpoint: EndpointSpec | None = None
+    """Serve the job through the inference gateway at this path (and host name): the
+    operator writes an InferencePool of its replicas and an HTTPRoute to it, and the URL
+    into status.endpoint. Absent: no route (the job's Service only)."""
 
     @cel_rule(
         "!has(self.placement) || self.placement.minSites <= self.replicas",
@@ -294,6 +299,12 @@ class InferenceJobStatus(StatusModel):
     """Metering for billing."""
     selector: Annotated[str, Field(max_length=1024)] | None = None
     """Label selector of the job's pods (for the scale subresource and autoscalers)."""
+    endpoint: Annotated[str, Field(max_length=2048)] | None = None
+    """The URL the job is served at through the inference gateway, as the operator knows
+    it: http://<spec.endpoint.hostname, else the gateway's first address><spec.endpoint.path>
+    (with the port of the gateway's HTTP listener when it is not 80). Absent while the job
+    asks for no endpoint, while the operator runs without --gateway, and while the gateway
+    has no address yet and spec.endpoint.hostname is not set."""
     conditions: list[Condition] = conditions_field()
     """Latest observations of the job's state."""
 

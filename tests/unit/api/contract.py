@@ -225,6 +225,8 @@ CONTRACT_FIELDS: dict[str, list[str]] = {
         "spec.placement.objective",
         "spec.priority",
         "spec.preemptible",
+        "spec.endpoint.path",
+        "spec.endpoint.hostname",
         "status.phase",
         "status.observedGeneration",
         "status.conditions",
@@ -240,6 +242,7 @@ CONTRACT_FIELDS: dict[str, list[str]] = {
         "status.message",
         "status.usage.gpuHours",
         "status.usage.energyKwh",
+        "status.endpoint",
     ],
 }
 
