@@ -1,5 +1,6 @@
-"""Pure builders of everything the operator writes: Deployments, Services, Node patches
-and statuses. Plain dicts in, plain dicts out; no kopf, no Kubernetes client, no I/O.
+"""Pure builders of everything the operator writes: Deployments, Services, a job's
+InferencePool and HTTPRoute, Node patches and statuses. Plain dicts in, plain dicts out;
+no kopf, no Kubernetes client, no I/O.
 """
 
 from cango_operator.builders import labels, names
@@ -12,6 +13,13 @@ from cango_operator.builders.deployment import (
     selector,
 )
 from cango_operator.builders.hashing import fingerprint, stamp, stamped_hash
+from cango_operator.builders.httproute import (
+    GatewayAddress,
+    GatewayRef,
+    build_http_route,
+    endpoint_url,
+)
+from cango_operator.builders.inferencepool import build_inference_pool
 from cango_operator.builders.networkpolicy import build_network_policy
 from cango_operator.builders.node import build_node_patch, node_labels, unhealthy_reason
 from cango_operator.builders.service import build_service
@@ -36,15 +44,20 @@ from cango_operator.builders.status import (
 
 __all__ = [
     "ROUND_SITE_CONDITIONS",
+    "GatewayAddress",
+    "GatewayRef",
     "NodeView",
     "Reachability",
     "Shortfall",
     "Unreached",
     "build_deployment",
+    "build_http_route",
+    "build_inference_pool",
     "build_network_policy",
     "build_node_patch",
     "build_placement_deployment",
     "build_service",
+    "endpoint_url",
     "failed_status",
     "fingerprint",
     "group_by_site",
