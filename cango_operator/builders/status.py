@@ -110,10 +110,12 @@ def job_status(
     now: datetime,
     unreached: Unreached | None = None,
     queued: str = "",
+    endpoint: str | None = None,
 ) -> dict[str, Any]:
     """The whole status the operator owns for a job it could read; ``unreached``: its
     replicas at sites out of reach, if it has or had any; ``queued``: why some of its
-    replicas wait for their tenant's quota ("" when none does)."""
+    replicas wait for their tenant's quota ("" when none does); ``endpoint``: the URL it
+    is served at through the gateway (None: none known)."""
     wanted = job.spec.replicas
     placed = sum(p.replicas for p in placements)
     held = sum(p.held_replicas or 0 for p in placements)
@@ -160,6 +162,7 @@ def job_status(
         "latencyMs": worst_latency(placements, latency_by_site),
         "message": message,
         "selector": selector(job),
+        "endpoint": endpoint,
         "conditions": merge_conditions(existing, observed, generation=generation, now=now),
     }
 

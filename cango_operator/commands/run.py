@@ -12,6 +12,7 @@ import argparse
 import random
 import time
 
+from cango_operator.builders import GatewayRef
 from cango_operator.errors import ConfigError
 from cango_operator.operator.options import (
     DEFAULT_LIVENESS,
@@ -114,6 +115,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "one Workload per replica, only the replicas Kueue admits are placed (needs Kueue)",
     )
     parser.add_argument(
+        "--gateway",
+        default=None,
+        metavar="NAMESPACE/NAME",
+        help="route jobs with spec.endpoint through this Gateway (Gateway API): an "
+        "InferencePool and an HTTPRoute per job, the URL in status.endpoint (needs the "
+        "Gateway API and Inference Extension CRDs; default: no routes)",
+    )
+    parser.add_argument(
         "--federation",
         action="store_true",
         help="run as the hub of a federation (Open Cluster Management): the work of a Site "
@@ -150,6 +159,10 @@ def options_from(args: argparse.Namespace) -> OperatorOptions:
         raise ConfigError(
             f"--improvement-max-pairs must not be negative, got {args.improvement_max_pairs}"
         )
+    try:
+        gateway = GatewayRef.parse(args.gateway) if args.gateway else None
+    except ValueError as exc:
+        raise ConfigError(f"--gateway: {exc}") from None
     liveness = None if args.liveness in ("", "none") else args.liveness
     if liveness is not None and not liveness.startswith("http://"):
         raise ConfigError(f"--liveness must be an http:// URL or 'none', got {liveness!r}")
@@ -167,6 +180,7 @@ def options_from(args: argparse.Namespace) -> OperatorOptions:
         federation=args.federation,
         improvement_max_pairs=args.improvement_max_pairs,
         kueue=args.kueue,
+        gateway=gateway,
     )
 
 

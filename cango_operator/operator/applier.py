@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -196,12 +196,7 @@ class KubernetesApplier:
         for intent in intents:
             self._plan_job(intent, world, todo, report)
         for batch in todo.in_order():
-            results = await asyncio.gather(*(w() for w in batch), return_exceptions=True)
-            for result in results:
-                if isinstance(result, BaseException):
-                    if isinstance(result, asyncio.CancelledError):
-                        raise result
-                    report.errors.append(describe(result))
+            await run_writes(batch, report)
         return report
 
     def _plan_job(
@@ -232,17 +227,46 @@ class KubernetesApplier:
             node = manifest["metadata"]["labels"].get(NODE_LABEL)
             apply = self._writer.apply_deployment
             batch.append((node, self._once.apply(manifest, current, apply, report)))
-        for manifest, observed_of_kind, apply in (
-            (build_service(job), world.services, self._writer.apply_service),
-            (build_network_policy(job), world.network_policies, self._writer.apply_network_policy),
-        ):
-            current = _by_name(observed_of_kind.get(key, [])).get(manifest["metadata"]["name"])
-            if self._once.needs_apply(manifest, current):
-                todo.services.append(self._once.apply(manifest, current, apply, report))
+        writer = self._writer
+        objects: list[OnePerJob] = [
+            (build_service(job), world.services, writer.apply_service),
+            (build_network_policy(job), world.network_policies, writer.apply_network_policy),
+        ]
+        todo.services += one_per_job_writes(self._once, key, objects, report)
 
     def _delete(self, dep: OwnedEntry, report: ApplyReport) -> WriteCall:
         key = ("Deployment", dep.namespace, dep.name)
         return self._once.delete(key, dep, self._writer.delete_deployment, report)
+
+
+#: A job's one object of a kind: its manifest, the kind's objects by job (the world's),
+#: and the writer's apply call for the kind.
+OnePerJob = tuple[
+    dict[str, Any], Mapping[str, Sequence[OwnedEntry]], Callable[[dict[str, Any]], object]
+]
+
+
+def one_per_job_writes(
+    once: WritesOnce, key: str, objects: Sequence[OnePerJob], report: ApplyReport
+) -> list[WriteCall]:
+    """The writes of the job's one-per-job objects (``key``: :func:`job_key`) that the
+    index does not show as built already."""
+    out = []
+    for manifest, observed_of_kind, apply in objects:
+        current = _by_name(observed_of_kind.get(key, [])).get(manifest["metadata"]["name"])
+        if once.needs_apply(manifest, current):
+            out.append(once.apply(manifest, current, apply, report))
+    return out
+
+
+async def run_writes(batch: Sequence[WriteCall], report: ApplyReport) -> None:
+    """Send the writes at once; a failed one goes into ``report.errors``."""
+    results = await asyncio.gather(*(w() for w in batch), return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            if isinstance(result, asyncio.CancelledError):
+                raise result
+            report.errors.append(describe(result))
 
 
 def owned_key(namespace: str, job: str) -> str:

@@ -14,12 +14,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from cango_operator.api import InferenceJob
+from cango_operator.builders import GatewayAddress, GatewayRef, endpoint_url
 from cango_operator.builders.events import EventRecord
 from cango_operator.operator.events import power_events
 from cango_operator.operator.memory import WriteMemory
 from cango_operator.operator.quota import WorkloadWrites, job_quotas, workload_writes
 from cango_operator.operator.snapshot import build_snapshot
 from cango_operator.operator.statuses import (
+    EndpointFn,
     JobDecision,
     ReadyFn,
     UsageFn,
@@ -89,9 +92,11 @@ def decide(
     node_stale_seconds: float,
     federated: bool = False,
     kueue: bool = False,
+    gateway: GatewayRef | None = None,
 ) -> Decision:
     """``usage``: the usage meter of the view's jobs (None: no usage in the statuses);
-    ``kueue``: hold jobs with a LocalQueue to their quota (operator.quota)."""
+    ``kueue``: hold jobs with a LocalQueue to their quota (operator.quota); ``gateway``:
+    the Gateway jobs with an endpoint are routed through (None: no endpoints)."""
     view = build_view(world, memory, now, node_stale_seconds, federated=federated)
     queued = job_quotas(view.jobs, world.workloads) if kueue else {}
     snapshot = build_snapshot(view, {key: q.admitted for key, q in queued.items()})
@@ -101,9 +106,27 @@ def decide(
         view=view,
         plan=plan,
         held=held,
-        jobs=job_decisions(view, plan, ready, usage(view) if usage else None, held, queued=queued),
+        jobs=job_decisions(
+            view,
+            plan,
+            ready,
+            usage(view) if usage else None,
+            held,
+            queued=queued,
+            endpoint=_endpoints(world.gateway_address(gateway)) if gateway else None,
+        ),
         events=power_events(view.jobs, plan, held, held_before(view)),
         site_conditions=site_round_conditions(view),
         federated=federated,
         workloads=workload_writes(view.jobs, world.workloads) if kueue else WorkloadWrites(),
     )
+
+
+def _endpoints(address: GatewayAddress | None) -> EndpointFn:
+    """Each job's URL through a gateway at ``address`` (None: no address yet)."""
+
+    def endpoint(job: InferenceJob) -> str | None:
+        wanted = job.spec.endpoint
+        return endpoint_url(wanted, address) if wanted is not None else None
+
+    return endpoint

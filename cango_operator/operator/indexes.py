@@ -19,7 +19,10 @@ from typing import Any, TypeVar
 from cango_operator.operator.projections import (
     Projection,
     deployment_projection,
+    gateway_projection,
     gpunode_projection,
+    http_route_projection,
+    inference_pool_projection,
     job_projection,
     managed_cluster_projection,
     namespace_projection,
@@ -44,6 +47,10 @@ SERVICES = "services_idx"
 NETWORK_POLICIES = "networkpolicies_idx"
 #: Only with ``--kueue``: the Workloads of jobs' replicas; see :class:`WorkloadEntry`.
 WORKLOADS = "workloads_idx"
+#: Only with ``--gateway``: jobs' InferencePools and HTTPRoutes, and the Gateways.
+INFERENCE_POOLS = "inferencepools_idx"
+HTTP_ROUTES = "httproutes_idx"
+GATEWAYS = "gateways_idx"
 WORKS = "manifestworks_idx"
 #: Every namespace's tenant, and whether it is terminating; see :class:`NamespaceEntry`.
 NAMESPACES = "namespaces_idx"
@@ -59,6 +66,9 @@ INDEX_NAMES = (
     SERVICES,
     NETWORK_POLICIES,
     WORKLOADS,
+    INFERENCE_POOLS,
+    HTTP_ROUTES,
+    GATEWAYS,
     WORKS,
     NAMESPACES,
     MANAGED_CLUSTERS,
@@ -86,6 +96,9 @@ index_deployment = _index(deployment_projection, lambda e: (e.namespace, e.job))
 index_service = _index(service_projection, lambda e: (e.namespace, e.job))
 index_network_policy = _index(network_policy_projection, lambda e: (e.namespace, e.job))
 index_workload = _index(workload_projection, lambda e: (e.namespace, e.job))
+index_inference_pool = _index(inference_pool_projection, lambda e: (e.namespace, e.job))
+index_http_route = _index(http_route_projection, lambda e: (e.namespace, e.job))
+index_gateway = _index(gateway_projection, lambda e: (e.namespace, e.name))
 index_work = _index(work_projection, lambda e: (e.cluster, e.name))
 index_namespace = _index(namespace_projection, lambda e: e.name)
 index_managed_cluster = _index(managed_cluster_projection, lambda e: e.name)

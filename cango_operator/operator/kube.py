@@ -19,6 +19,12 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from cango_operator.api import GROUP, VERSION
+from cango_operator.builders.httproute import GATEWAY_GROUP, GATEWAY_VERSION, HTTP_ROUTE_PLURAL
+from cango_operator.builders.inferencepool import (
+    INFERENCE_GROUP,
+    INFERENCE_POOL_PLURAL,
+    INFERENCE_VERSION,
+)
 from cango_operator.builders.workload import WORKLOAD_GROUP, WORKLOAD_PLURAL, WORKLOAD_VERSION
 from cango_operator.operator import metrics
 
@@ -175,12 +181,28 @@ class KubeWriter:
 
     def apply_workload(self, manifest: dict[str, Any]) -> dict[str, Any]:
         """Server-side apply of a replica's Kueue Workload (builders.workload)."""
+        return self._apply_custom((WORKLOAD_GROUP, WORKLOAD_VERSION, WORKLOAD_PLURAL), manifest)
+
+    def _apply_custom(
+        self, resource: tuple[str, str, str], manifest: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Server-side apply of a namespaced custom object (group, version, plural)."""
+        group, version, plural = resource
         return _apply(
             lambda name, namespace, body, **kw: self._custom.patch_namespaced_custom_object(
-                WORKLOAD_GROUP, WORKLOAD_VERSION, namespace, WORKLOAD_PLURAL, name, body, **kw
+                group, version, namespace, plural, name, body, **kw
             ),
             manifest,
         )
+
+    def apply_inference_pool(self, manifest: dict[str, Any]) -> dict[str, Any]:
+        """Server-side apply of a job's InferencePool (builders.inferencepool)."""
+        resource = (INFERENCE_GROUP, INFERENCE_VERSION, INFERENCE_POOL_PLURAL)
+        return self._apply_custom(resource, manifest)
+
+    def apply_http_route(self, manifest: dict[str, Any]) -> dict[str, Any]:
+        """Server-side apply of a job's HTTPRoute (builders.httproute)."""
+        return self._apply_custom((GATEWAY_GROUP, GATEWAY_VERSION, HTTP_ROUTE_PLURAL), manifest)
 
     def delete_workload(self, namespace: str, name: str, uid: str | None) -> None:
         """Delete one Workload (giving its quota back to Kueue); gone already is fine."""

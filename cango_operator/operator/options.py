@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cango_operator.builders import GatewayRef
+
 DEFAULT_LIVENESS = "http://0.0.0.0:8080/healthz"
 DEFAULT_PEERING = "cango-operator"
 #: Seconds between status writes that only bring a job's usage up to date.
@@ -42,6 +44,10 @@ class OperatorOptions:
     #: Hold jobs labelled with a Kueue LocalQueue to their tenant's quota: one Workload per
     #: replica, only admitted replicas placed (docs/kueue.md).
     kueue: bool = False
+    #: Route jobs that ask for an endpoint through this Gateway: an InferencePool and an
+    #: HTTPRoute per job, the URL in its status (docs/endpoints.md). None: neither written
+    #: nor watched.
+    gateway: GatewayRef | None = None
 
     @property
     def clusterwide(self) -> bool:

@@ -31,6 +31,7 @@ from pydantic import ValidationError
 
 from cango_operator.api import GpuNode, InferenceJob, Site, describe_errors, parse_rfc3339
 from cango_operator.builders.hashing import stamped_hash
+from cango_operator.builders.httproute import HTTP_PORT, GatewayAddress
 from cango_operator.builders.labels import (
     JOB_LABEL,
     LABEL_PREFIX,
@@ -341,7 +342,8 @@ class OwnedEntry:
 
 
 def owned_projection(kind: str, body: Mapping[str, Any]) -> Projection[OwnedEntry | None]:
-    """A Deployment, Service or NetworkPolicy of a job (None: not one of a job). Plan
+    """A Deployment, Service, NetworkPolicy, InferencePool or HTTPRoute of a job (None:
+    not one of a job). Plan
     inputs: its record: which job, site and node, the template hash, its owner, replicas,
     and ready replicas of the current template. Not observedGeneration, conditions or the
     counts of a rollout in between."""
@@ -424,6 +426,49 @@ def service_projection(body: Mapping[str, Any]) -> Projection[OwnedEntry | None]
 
 def network_policy_projection(body: Mapping[str, Any]) -> Projection[OwnedEntry | None]:
     return owned_projection("NetworkPolicy", body)
+
+
+def inference_pool_projection(body: Mapping[str, Any]) -> Projection[OwnedEntry | None]:
+    return owned_projection("InferencePool", body)
+
+
+def http_route_projection(body: Mapping[str, Any]) -> Projection[OwnedEntry | None]:
+    return owned_projection("HTTPRoute", body)
+
+
+@dataclass(frozen=True)
+class GatewayEntry:
+    """A Gateway (only with ``--gateway``): where it listens, as its controller wrote it
+    (None: no address yet)."""
+
+    namespace: str
+    name: str
+    address: GatewayAddress | None
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+def gateway_entry(body: Mapping[str, Any]) -> GatewayEntry:
+    meta = meta_of(body)
+    addresses = [a for a in status_of(body).get("addresses") or [] if a.get("value")]
+    http = [
+        listener.get("port")
+        for listener in (body.get("spec") or {}).get("listeners") or []
+        if listener.get("protocol") == "HTTP" and isinstance(listener.get("port"), int)
+    ]
+    address = None
+    if addresses:
+        address = GatewayAddress(str(addresses[0]["value"]), http[0] if http else HTTP_PORT)
+    return GatewayEntry(str(meta.get("namespace", "")), str(meta.get("name", "")), address)
+
+
+def gateway_projection(body: Mapping[str, Any]) -> Projection[GatewayEntry]:
+    """A Gateway. Plan inputs: its record (the address a job's status.endpoint names).
+    Not its conditions, its other listeners' settings or its other addresses."""
+    entry = gateway_entry(body)
+    return Projection(entry, PlanInputs((entry,)))
 
 
 @dataclass(frozen=True)
@@ -587,6 +632,9 @@ PROJECTIONS: Mapping[str, Callable[[Mapping[str, Any]], Projection[Any]]] = {
     "services": service_projection,
     "workloads": workload_projection,
     "networkpolicies": network_policy_projection,
+    "inferencepools": inference_pool_projection,
+    "httproutes": http_route_projection,
+    "gateways": gateway_projection,
     "manifestworks": work_projection,
     "namespaces": namespace_projection,
     "managedclusters": managed_cluster_projection,

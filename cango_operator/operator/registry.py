@@ -9,6 +9,17 @@ from typing import Any
 import kopf
 
 from cango_operator.api import GROUP, VERSION
+from cango_operator.builders.httproute import (
+    GATEWAY_GROUP,
+    GATEWAY_PLURAL,
+    GATEWAY_VERSION,
+    HTTP_ROUTE_PLURAL,
+)
+from cango_operator.builders.inferencepool import (
+    INFERENCE_GROUP,
+    INFERENCE_POOL_PLURAL,
+    INFERENCE_VERSION,
+)
 from cango_operator.builders.labels import MANAGED_BY, MANAGED_BY_LABEL
 from cango_operator.builders.workload import WORKLOAD_GROUP, WORKLOAD_PLURAL, WORKLOAD_VERSION
 from cango_operator.operator import handlers, indexes
@@ -51,6 +62,15 @@ def build_registry(options: OperatorOptions, login: Callable[..., Any]) -> kopf.
     if options.kueue:
         workloads = (WORKLOAD_GROUP, WORKLOAD_VERSION, WORKLOAD_PLURAL)
         watched.append((workloads, indexes.WORKLOADS, indexes.index_workload, MANAGED))
+    if options.gateway is not None:
+        # A job's endpoint: its InferencePool and HTTPRoute, and the Gateways' addresses
+        # (few objects; the round reads the one of --gateway).
+        pools = (INFERENCE_GROUP, INFERENCE_VERSION, INFERENCE_POOL_PLURAL)
+        routes = (GATEWAY_GROUP, GATEWAY_VERSION, HTTP_ROUTE_PLURAL)
+        gateways = (GATEWAY_GROUP, GATEWAY_VERSION, GATEWAY_PLURAL)
+        watched.append((pools, indexes.INFERENCE_POOLS, indexes.index_inference_pool, MANAGED))
+        watched.append((routes, indexes.HTTP_ROUTES, indexes.index_http_route, MANAGED))
+        watched.append((gateways, indexes.GATEWAYS, indexes.index_gateway, {}))
     if options.federation:
         work = (WORK_GROUP, WORK_VERSION, "manifestworks")
         watched.append((work, indexes.WORKS, indexes.index_work, MANAGED))

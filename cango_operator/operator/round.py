@@ -21,11 +21,12 @@ from functools import partial
 from typing import Any
 
 from cango_operator.api import InferenceJob, JobPhase, JobPlacement
-from cango_operator.builders import fingerprint
+from cango_operator.builders import GatewayRef, fingerprint
 from cango_operator.builders.events import EventRecord, Regarding, event_manifest
 from cango_operator.operator import metrics
-from cango_operator.operator.applier import JobIntent, PlanApplier
+from cango_operator.operator.applier import ApplyReport, JobIntent, PlanApplier
 from cango_operator.operator.decide import decide
+from cango_operator.operator.endpoints import EndpointApplier
 from cango_operator.operator.events import EVENT_CONTROLLER
 from cango_operator.operator.fleet_metrics import reason_label
 from cango_operator.operator.kube import KubeWriter, describe, is_status
@@ -80,6 +81,7 @@ class Reconciler:
         federated: bool = False,
         namespaced: bool = False,
         kueue: bool = False,
+        gateway: GatewayRef | None = None,
         identity: str = "",
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         monotonic: Callable[[], float] = time.monotonic,
@@ -102,6 +104,9 @@ class Reconciler:
         self.namespaced = namespaced
         #: Hold queued jobs to their tenant's Kueue quota (operator.quota).
         self.kueue = kueue
+        #: Route jobs that ask for an endpoint through this Gateway (operator.endpoints).
+        self.gateway = gateway
+        self.endpoints = EndpointApplier(writer, memory, gateway) if gateway else None
         self._foreign: dict[str, str] = {}
         self.indexes: Mapping[str, Any] = {}
         self.last: RoundResult | None = None
@@ -205,6 +210,7 @@ class Reconciler:
             node_stale_seconds=self.node_stale_seconds,
             federated=self.federated,
             kueue=self.kueue,
+            gateway=self.gateway,
         )
         view, plan, decisions = decision.view, decision.plan, decision.jobs
         self.ledger.keep_only(view.jobs)
@@ -230,11 +236,10 @@ class Reconciler:
             "Workload", [partial(w.apply_workload, m) for m in decision.workloads.apply], result
         )
         report = await self.applier.realize([JobIntent(d.job, d.rows) for d in recorded], world)
-        result.applied += report.applied
-        result.deleted += report.deleted
-        for error in report.errors:
-            logger.warning("workload write failed: %s", error)
-        result.errors += len(report.errors)
+        self._count_report(report, result)
+        if self.endpoints is not None:
+            routed = await self.endpoints.realize([d.job for d in recorded], world)
+            self._count_report(routed, result)
         gone = [
             partial(w.delete_workload, e.namespace, e.name, e.uid)
             for e in decision.workloads.delete
@@ -264,6 +269,14 @@ class Reconciler:
                 " ".join(f"{k} {v:.2f}" for k, v in timings.items()),
             )
         return result
+
+    @staticmethod
+    def _count_report(report: ApplyReport, result: RoundResult) -> None:
+        result.applied += report.applied
+        result.deleted += report.deleted
+        for error in report.errors:
+            logger.warning("workload write failed: %s", error)
+        result.errors += len(report.errors)
 
     async def _tell(self, records: Sequence[EventRecord], now: datetime) -> None:
         """Post the round's Events; one that fails is logged and dropped (a record, never

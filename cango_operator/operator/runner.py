@@ -76,6 +76,7 @@ async def run_async(options: OperatorOptions, stop: asyncio.Event | None = None)
         federated=options.federation,
         namespaced=not options.clusterwide,
         kueue=options.kueue,
+        gateway=options.gateway,
     )
     planner = Planner(reconciler, debounce=options.debounce_seconds)
     rt = Runtime(options=options, planner=planner, reconciler=reconciler, feeds=feeds)

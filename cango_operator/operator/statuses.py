@@ -49,6 +49,8 @@ ReadyFn = Callable[[InferenceJob, Sequence[JobPlacement]], int]
 #: (job key, job, its rows, ready replicas, whether the rest of its status changes) ->
 #: the ``usage`` to record, or None for none.
 UsageFn = Callable[[str, InferenceJob, Sequence[JobPlacement], int, bool], dict[str, float] | None]
+#: A job -> the URL it is served at through the gateway (None: none known).
+EndpointFn = Callable[[InferenceJob], str | None]
 #: Phases in which a GpuNode takes new work.
 WORKING_PHASES = frozenset({None, GpuNodePhase.READY, GpuNodePhase.DEGRADED})
 
@@ -115,8 +117,10 @@ def job_decisions(
     held: Mapping[tuple[str, str], int] | None = None,
     *,
     queued: Mapping[str, Queued] | None = None,
+    endpoint: EndpointFn | None = None,
 ) -> list[JobDecision]:
-    """``queued``: the jobs under a tenant's quota (operator.quota), by key."""
+    """``queued``: the jobs under a tenant's quota (operator.quota), by key;
+    ``endpoint``: the URL of a job through the gateway (None: no gateway)."""
     short = {u.job: Shortfall(u.missing, u.message) for u in plan.unschedulable}
     by_job = placements_by_job(plan)
     latency_to: dict[str | None, dict[str, int | None]] = {}
@@ -143,6 +147,7 @@ def job_decisions(
                 else None
             ),
             queued=_queued_message((queued or {}).get(key)),
+            endpoint=endpoint(job) if endpoint is not None else None,
         )
         if usage is not None:
             changes = differs(status, view.current_status.get(key))

@@ -12,9 +12,13 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from cango_operator.api import GpuNode, Site
+from cango_operator.builders import GatewayAddress, GatewayRef
 from cango_operator.operator.indexes import (
     DEPLOYMENTS,
+    GATEWAYS,
     GPUNODES,
+    HTTP_ROUTES,
+    INFERENCE_POOLS,
     JOBS,
     MANAGED_CLUSTERS,
     NAMESPACES,
@@ -27,6 +31,7 @@ from cango_operator.operator.indexes import (
 )
 from cango_operator.operator.projections import (
     ClusterEntry,
+    GatewayEntry,
     JobEntry,
     ManagedClusterEntry,
     NamespaceEntry,
@@ -59,6 +64,11 @@ class World:
     network_policies: dict[str, list[OwnedEntry]] = field(default_factory=dict)
     #: Kueue Workloads of jobs' replicas (``--kueue``), by ``namespace/job label value``.
     workloads: dict[str, list[WorkloadEntry]] = field(default_factory=dict)
+    #: Jobs' InferencePools and HTTPRoutes (``--gateway``), by ``namespace/job label value``.
+    inference_pools: dict[str, list[OwnedEntry]] = field(default_factory=dict)
+    http_routes: dict[str, list[OwnedEntry]] = field(default_factory=dict)
+    #: Gateways (``--gateway``), by ``namespace/name``.
+    gateways: dict[str, GatewayEntry] = field(default_factory=dict)
     #: ManifestWorks by the job they carry (``namespace/job label value``).
     works: dict[str, list[WorkEntry]] = field(default_factory=dict)
     #: A federation's site clusters as OCM's hub sees them, by name.
@@ -83,17 +93,19 @@ class World:
             world.gpunodes[entry.name] = entry
         for node in _values(indexes.get(NODES)):
             world.nodes[node.name] = node
-        for dep in _values(indexes.get(DEPLOYMENTS)):
-            if live is None or dep.namespace in live:
-                world.deployments.setdefault(f"{dep.namespace}/{dep.job}", []).append(dep)
-        for svc in _values(indexes.get(SERVICES)):
-            if live is None or svc.namespace in live:
-                world.services.setdefault(f"{svc.namespace}/{svc.job}", []).append(svc)
-        for policy in _values(indexes.get(NETWORK_POLICIES)):
-            if live is None or policy.namespace in live:
-                world.network_policies.setdefault(f"{policy.namespace}/{policy.job}", []).append(
-                    policy
-                )
+        owned_kinds = (
+            (DEPLOYMENTS, world.deployments),
+            (SERVICES, world.services),
+            (NETWORK_POLICIES, world.network_policies),
+            (INFERENCE_POOLS, world.inference_pools),
+            (HTTP_ROUTES, world.http_routes),
+        )
+        for index, by_job in owned_kinds:
+            for owned in _values(indexes.get(index)):
+                if live is None or owned.namespace in live:
+                    by_job.setdefault(f"{owned.namespace}/{owned.job}", []).append(owned)
+        for gateway in _values(indexes.get(GATEWAYS)):
+            world.gateways[gateway.key] = gateway
         for workload in _values(indexes.get(WORKLOADS)):
             key = f"{workload.namespace}/{workload.job}"
             world.workloads.setdefault(key, []).append(workload)
@@ -107,6 +119,11 @@ class World:
         """The tenant a namespace's usage is metered to: its ``compute.cango.io/tenant``
         label, else the namespace itself (also while its Namespace is not indexed yet)."""
         return self.tenants.get(namespace, namespace)
+
+    def gateway_address(self, gateway: GatewayRef) -> GatewayAddress | None:
+        """Where ``gateway`` listens, as its status says (None: not seen, or no address)."""
+        entry = self.gateways.get(str(gateway))
+        return entry.address if entry is not None else None
 
     def valid_sites(self) -> list[Site]:
         return [e.site for e in self.sites.values() if e.site is not None]

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from cango_operator.builders import GatewayRef
 from cango_operator.builders.events import EventRecord
 from cango_operator.operator import indexes
 from cango_operator.operator.decide import Decision
@@ -143,6 +144,22 @@ class Fleet:
             {"metadata": {"name": name}, "status": {"conditions": [condition]}},
         )
 
+    def gateway(self, namespace: str, name: str, *, address: str = "", port: int = 80) -> None:
+        """A Gateway with one HTTP listener, and ``address`` in its status once its
+        controller has written one ("" : none yet)."""
+        body: dict[str, Any] = {
+            "apiVersion": "gateway.networking.k8s.io/v1",
+            "kind": "Gateway",
+            "metadata": {"name": name, "namespace": namespace},
+            "spec": {
+                "gatewayClassName": "envoy",
+                "listeners": [{"name": "http", "protocol": "HTTP", "port": port}],
+            },
+        }
+        if address:
+            body["status"] = {"addresses": [{"type": "IPAddress", "value": address}]}
+        self.add("Gateway", body)
+
     def delete(self, kind: str, name: str, namespace: str = "") -> None:
         del self.bodies[(kind, namespace, name)]
 
@@ -162,6 +179,7 @@ class Fleet:
             "ManifestWork": (indexes.WORKS, indexes.index_work),
             "Namespace": (indexes.NAMESPACES, indexes.index_namespace),
             "ManagedCluster": (indexes.MANAGED_CLUSTERS, indexes.index_managed_cluster),
+            "Gateway": (indexes.GATEWAYS, indexes.index_gateway),
         }
         idx: dict[str, dict[Any, list[Any]]] = {name: {} for name, _ in fns.values()}
         for (kind, _, _), body in self.bodies.items():
@@ -213,6 +231,7 @@ async def decide(
     stale_after: float = 60.0,
     now: datetime | None = None,
     federated: bool = False,
+    gateway: GatewayRef | None = None,
 ) -> Round:
     return Round(
         decide_round(
@@ -223,5 +242,6 @@ async def decide(
             ready=lambda job, rows: min(ready, sum(r.active_replicas for r in rows)),
             node_stale_seconds=stale_after,
             federated=federated,
+            gateway=gateway,
         )
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from cango_operator.builders import GatewayRef
 from cango_operator.operator import build_registry
 from cango_operator.operator.options import OperatorOptions
 
@@ -32,6 +33,16 @@ class TestRegistry:
         }
         assert _plurals(registry._indexing.get_all_handlers()) == kinds
         assert _plurals(registry._watching.get_all_handlers()) == kinds
+
+    def test_endpoints_and_gateways_are_watched_only_with_a_gateway(self) -> None:
+        endpoint_kinds = {"inferencepools", "httproutes", "gateways"}
+        routed = build_registry(
+            OperatorOptions(peering=None, gateway=GatewayRef("g", "gw")), _login
+        )
+        plain = build_registry(OperatorOptions(peering=None), _login)
+        assert endpoint_kinds <= _plurals(routed._indexing.get_all_handlers())
+        assert endpoint_kinds <= _plurals(routed._watching.get_all_handlers())
+        assert not endpoint_kinds & _plurals(plain._watching.get_all_handlers())
 
     def test_an_operator_limited_to_namespaces_also_follows_the_namespaces(self) -> None:
         limited = build_registry(OperatorOptions(peering=None, namespaces=("tenant-*",)), _login)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from cango_operator.builders import GatewayRef
 from cango_operator.cli import build_parser
 from cango_operator.commands.run import default_priority, options_from
 from cango_operator.errors import ConfigError
@@ -64,11 +65,18 @@ class TestFlags:
             (["--liveness", "tcp://x"], "--liveness"),
             (["--node-stale-seconds", "20", "--peering-lifetime", "15"], "--node-stale-seconds"),
             (["--improvement-max-pairs", "-1"], "--improvement-max-pairs"),
+            (["--gateway", "inference"], "--gateway"),
         ],
     )
     def test_bad_values_are_refused_naming_the_flag(self, argv: list[str], named: str) -> None:
         with pytest.raises(ConfigError, match=named):
             parse(*argv)
+
+    def test_no_gateway_unless_told_then_namespace_slash_name(self) -> None:
+        assert parse().gateway is None
+        assert parse("--gateway", "gateway-system/inference").gateway == GatewayRef(
+            "gateway-system", "inference"
+        )
 
     def test_namespace_and_all_namespaces_exclude_each_other(self) -> None:
         with pytest.raises(SystemExit):
