@@ -84,10 +84,18 @@ CLUSTER_SCOPED = {
 WRITES = {"create", "update", "patch", "delete", "deletecollection"}
 
 
-def namespaced_rules(scope: str) -> set[Grant]:
+def namespaced_rules(scope: str, *, gateway: bool = False) -> set[Grant]:
     """What the operator does to namespaced resources: cluster-wide by default, in each
-    watched namespace in restricted mode."""
-    return (
+    watched namespace in restricted mode; ``gateway``: with a gateway named (a job's
+    InferencePool and HTTPRoute, the Gateways' addresses)."""
+    endpoints = (
+        grants(scope, "inference.networking.k8s.io", "inferencepools", "list watch create patch")
+        | grants(scope, "gateway.networking.k8s.io", "httproutes", "list watch create patch")
+        | grants(scope, "gateway.networking.k8s.io", "gateways", "list watch")
+        if gateway
+        else set()
+    )
+    return endpoints | (
         grants(scope, CANGO, "inferencejobs", "list watch")
         | grants(scope, CANGO, "inferencejobs/status", "patch")
         | grants(scope, CANGO, "inferencejobs/finalizers", "update")
@@ -99,9 +107,11 @@ def namespaced_rules(scope: str) -> set[Grant]:
     )
 
 
-def operator_rules(peering: str, release_ns: str, watched: tuple[str, ...] = ()) -> set[Grant]:
+def operator_rules(
+    peering: str, release_ns: str, watched: tuple[str, ...] = (), *, gateway: bool = False
+) -> set[Grant]:
     """The operator's rules: cluster-wide mode when ``watched`` is empty, else restricted
-    to those namespaces."""
+    to those namespaces; ``gateway``: with a gateway named."""
     rules = (
         grants(CLUSTER, CANGO, "sites gpunodes", "list watch")
         | grants(CLUSTER, CANGO, "sites/status gpunodes/status", "patch")
@@ -114,13 +124,13 @@ def operator_rules(peering: str, release_ns: str, watched: tuple[str, ...] = ())
     if not watched:
         return (
             rules
-            | namespaced_rules(CLUSTER)
+            | namespaced_rules(CLUSTER, gateway=gateway)
             | grants(CLUSTER, "kopf.dev", "clusterkopfpeerings", "list watch")
             | grants(CLUSTER, "kopf.dev", "clusterkopfpeerings", "get patch", name=peering)
         )
     rules |= grants(release_ns, "", "events", "create")
     for ns in watched:
-        rules |= namespaced_rules(ns)
+        rules |= namespaced_rules(ns, gateway=gateway)
         rules |= grants(ns, "kopf.dev", "kopfpeerings", "list watch")
         rules |= grants(ns, "kopf.dev", "kopfpeerings", "get patch", name=peering)
     return rules

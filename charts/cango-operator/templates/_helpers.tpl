@@ -138,6 +138,19 @@ app.kubernetes.io/component: {{ .component }}
 - apiGroups: ["", events.k8s.io]
   resources: [events]
   verbs: [create]
+{{- if .Values.gateway.name }}
+# A job's endpoint (gateway.name): its InferencePool and HTTPRoute, server-side applied,
+# gone with the job (owner reference); the Gateways are read for their address.
+- apiGroups: [inference.networking.k8s.io]
+  resources: [inferencepools]
+  verbs: [list, watch, create, patch]
+- apiGroups: [gateway.networking.k8s.io]
+  resources: [httproutes]
+  verbs: [list, watch, create, patch]
+- apiGroups: [gateway.networking.k8s.io]
+  resources: [gateways]
+  verbs: [list, watch]
+{{- end }}
 {{- if .Values.tenancy.kueue }}
 # Tenants' quotas (tenancy.kueue): one Kueue Workload per replica of a queued job, deleted
 # when the replica goes or Kueue takes its quota back.
@@ -169,6 +182,11 @@ app.kubernetes.io/component: {{ .component }}
 {{- end }}
 {{- if .Values.tenancy.kueue }}
 {{- $flags = append $flags "--kueue" }}
+{{- end }}
+{{- with .Values.gateway }}
+{{- if .name }}
+{{- $flags = append $flags (printf "--gateway=%s/%s" (.namespace | default $.Release.Namespace) .name) }}
+{{- end }}
 {{- end }}
 {{- range $op.watchNamespaces }}
 {{- $flags = append $flags (printf "--namespace=%s" .) }}
