@@ -7,16 +7,10 @@
 # kube-scheduler, kubectl as links to one multi-call binary; kwok, kwokctl, helm), keyed
 # by the versions in versions.env and by the content of this module, so a fresh clone
 # on the same machine reuses it. The last line printed is the directory.
-set -euo pipefail
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=versions.env
-source "$here/versions.env"
-cache=${CANGO_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/cango-operator}
-log() { printf '[controlplane] %s\n' "$*" >&2; }
-
-command -v go >/dev/null || { log "go is not installed; Go >= 1.26 is needed to build the control plane"; exit 1; }
-
-export CGO_ENABLED=0 GOFLAGS=-buildvcs=false
+# shellcheck source=../lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+prelude controlplane "to build the control plane"
+export CGO_ENABLED=0
 minor=${KUBERNETES_VERSION#v1.}; minor=${minor%%.*}
 
 # The multi-call binary: keyed by the Kubernetes version and this module's content.

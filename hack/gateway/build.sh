@@ -10,15 +10,9 @@
 # from sigs.k8s.io/gateway-api-inference-extension (config/crd/bases), as they are. The
 # directory is keyed by the versions in versions.env and by the content of this module.
 # The last line printed is the directory.
-set -euo pipefail
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=versions.env
-source "$here/versions.env"
-cache=${CANGO_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/cango-operator}
-log() { printf '[gateway] %s\n' "$*" >&2; }
-
-command -v go >/dev/null || { log "go is not installed; Go >= 1.26 reads the modules"; exit 1; }
-export GOFLAGS=-buildvcs=false
+# shellcheck source=../lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+prelude gateway "to read the modules"
 gateway=sigs.k8s.io/gateway-api
 gie=sigs.k8s.io/gateway-api-inference-extension
 

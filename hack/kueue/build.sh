@@ -10,15 +10,10 @@
 # Kueue's kustomization patches in when it installs them). The binary is keyed by the
 # version in versions.env and by the content of this module, so a fresh clone on the
 # same machine reuses it. The last line printed is the directory.
-set -euo pipefail
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=versions.env
-source "$here/versions.env"
-cache=${CANGO_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/cango-operator}
-log() { printf '[kueue] %s\n' "$*" >&2; }
-
-command -v go >/dev/null || { log "go is not installed; Go >= 1.26 is needed to build Kueue"; exit 1; }
-export CGO_ENABLED=0 GOFLAGS=-buildvcs=false
+# shellcheck source=../lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+prelude kueue "to build Kueue"
+export CGO_ENABLED=0
 module=sigs.k8s.io/kueue
 
 required=$(cd "$here" && go list -m -f '{{.Version}}' "$module")

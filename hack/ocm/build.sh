@@ -9,15 +9,10 @@
 # site's CustomResourceDefinitions copied from open-cluster-management.io/api. The binary
 # is keyed by the versions in versions.env and by the content of this module, so a fresh
 # clone on the same machine reuses it. The last line printed is the directory.
-set -euo pipefail
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=versions.env
-source "$here/versions.env"
-cache=${CANGO_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/cango-operator}
-log() { printf '[ocm] %s\n' "$*" >&2; }
-
-command -v go >/dev/null || { log "go is not installed; Go >= 1.26 is needed to build OCM"; exit 1; }
-export CGO_ENABLED=0 GOFLAGS=-buildvcs=false
+# shellcheck source=../lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+prelude ocm "to build OCM"
+export CGO_ENABLED=0
 
 key=$(cat "$here/go.mod" "$here/go.sum" "$here/main.go" "$here/versions.env" | sha256sum | cut -c1-12)
 dir="$cache/ocm-$OCM_VERSION-$key"
