@@ -232,9 +232,8 @@ class Reconciler:
         # 2. Realise them; ask Kueue for the quota of new replicas, and give back the
         # quota of replicas it evicted once they are stopped.
         w = self.writer
-        await self._each(
-            "Workload", [partial(w.apply_workload, m) for m in decision.workloads.apply], result
-        )
+        asked = [partial(w.apply_workload, m) for m in decision.workloads.apply]
+        await self._each("Workload", "apply", asked, result)
         report = await self.applier.realize([JobIntent(d.job, d.rows) for d in recorded], world)
         self._count_report(report, result)
         if self.endpoints is not None:
@@ -244,7 +243,7 @@ class Reconciler:
             partial(w.delete_workload, e.namespace, e.name, e.uid)
             for e in decision.workloads.delete
         ]
-        await self._each("Workload", gone, result)
+        await self._each("Workload", "delete", gone, result)
         timings["realize"] = time.monotonic() - started
 
         # 3. The fleet's own status: allocation, Node taints and labels, site aggregates.
@@ -335,19 +334,21 @@ class Reconciler:
         return failed
 
     async def _each(
-        self, kind: str, calls: Sequence[Callable[[], Any]], result: RoundResult
+        self, kind: str, verb: str, calls: Sequence[Callable[[], Any]], result: RoundResult
     ) -> None:
-        """Make writes of ``kind`` concurrently; a failed one is logged and counted (the
-        next round makes it again)."""
+        """Make the ``verb`` writes of ``kind`` concurrently; a failed one is logged and
+        counted (the next round makes it again)."""
         outcomes = await asyncio.gather(
-            *(self.writer.call(kind, "write", c) for c in calls), return_exceptions=True
+            *(self.writer.call(kind, verb, c) for c in calls), return_exceptions=True
         )
         for outcome in outcomes:
             if isinstance(outcome, asyncio.CancelledError):
                 raise outcome
             if isinstance(outcome, BaseException):
-                logger.warning("writing a %s failed: %s", kind, describe(outcome))
+                logger.warning("%s of a %s failed: %s", verb, kind, describe(outcome))
                 result.errors += 1
+            elif verb == "delete":
+                result.deleted += 1
             else:
                 result.applied += 1
 
