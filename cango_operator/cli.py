@@ -29,6 +29,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
         "cango_operator.commands.sitemining",
         "at a site: drive its miners to the mining target, in ramps",
     ),
+    "gateway": (
+        "cango_operator.commands.gateway",
+        "serve the jobs' endpoints through Envoy (a Gateway's routes, keys, limits)",
+    ),
     "plan": (
         "cango_operator.commands.plan",
         "offline what-if: plan jobs onto a fleet from manifests",

@@ -14,7 +14,7 @@ This package never imports kopf or the Kubernetes client.
 
 from cango_operator.api.base import CelRule, RuleViolation
 from cango_operator.api.crd import RESOURCES, crd_manifest, crd_manifests, render_crd_files
-from cango_operator.api.endpoint import EndpointSpec
+from cango_operator.api.endpoint import ApiKeysRef, EndpointSpec, RateLimit
 from cango_operator.api.enums import (
     ConditionStatus,
     FeedType,
@@ -105,6 +105,7 @@ __all__ = [
     "SITE_PLURAL",
     "VERSION",
     "AnyResource",
+    "ApiKeysRef",
     "CelRule",
     "Condition",
     "ConditionStatus",
@@ -143,6 +144,7 @@ __all__ = [
     "PlacementSpec",
     "PlacementStatus",
     "PowerFeed",
+    "RateLimit",
     "Resource",
     "RuleViolation",
     "SecretKeySelector",

@@ -23,6 +23,15 @@ HTTP_ROUTE_PLURAL = "httproutes"
 GATEWAY_PLURAL = "gateways"
 HTTP_PORT = 80
 
+# What the gateway needs beyond the standard route, written by the operator as annotations
+# on the HTTPRoute (the project's gateway reads them: cango_operator/gateway/).
+#: The job's spec.clientRegion: the region whose replicas serve a request that names none.
+CLIENT_REGION_ANNOTATION = "compute.cango.io/client-region"
+#: The Secret (in the route's namespace) holding the job's API keys.
+API_KEYS_ANNOTATION = "compute.cango.io/api-keys-secret"
+#: The job's rate limit, ``REQUESTS_PER_SECOND/BURST``.
+RATE_LIMIT_ANNOTATION = "compute.cango.io/rate-limit"
+
 
 @dataclass(frozen=True)
 class GatewayRef:
@@ -77,6 +86,7 @@ def build_http_route(job: InferenceJob, gateway: GatewayRef) -> dict[str, Any]:
     }
     if endpoint.hostname:
         spec["hostnames"] = [endpoint.hostname]
+    meta.setdefault("annotations", {}).update(_gateway_annotations(job, endpoint))
     return stamp(
         {
             "apiVersion": f"{GATEWAY_GROUP}/{GATEWAY_VERSION}",
@@ -85,6 +95,18 @@ def build_http_route(job: InferenceJob, gateway: GatewayRef) -> dict[str, Any]:
             "spec": spec,
         }
     )
+
+
+def _gateway_annotations(job: InferenceJob, endpoint: EndpointSpec) -> dict[str, str]:
+    annotations: dict[str, str] = {}
+    if job.spec.placement.client_region is not None:
+        annotations[CLIENT_REGION_ANNOTATION] = job.spec.placement.client_region
+    if endpoint.api_keys is not None:
+        annotations[API_KEYS_ANNOTATION] = endpoint.api_keys.secret_name
+    if endpoint.rate_limit is not None:
+        limit = endpoint.rate_limit
+        annotations[RATE_LIMIT_ANNOTATION] = f"{limit.requests_per_second}/{limit.bucket()}"
+    return annotations
 
 
 def endpoint_url(endpoint: EndpointSpec, gateway: GatewayAddress | None) -> str | None:

@@ -37,6 +37,9 @@ class GpuNodeShape:
     cpu: str = "64"
     memory: str = "512Gi"
     pods: str = "110"
+    pod_cidr: str | None = None
+    """Where kwok takes the node's pod IPs from (``spec.podCIDR``); None: kwok's default.
+    A range in 127.0.0.0/8 lets a test serve each pod's IP on loopback."""
 
 
 def build_kwok_node(shape: GpuNodeShape) -> dict[str, Any]:
@@ -62,7 +65,7 @@ def build_kwok_node(shape: GpuNodeShape) -> dict[str, Any]:
             },
             "annotations": {KWOK_ANNOTATION: "fake", "node.alpha.kubernetes.io/ttl": "0"},
         },
-        "spec": {},
+        "spec": {"podCIDR": shape.pod_cidr, "podCIDRs": [shape.pod_cidr]} if shape.pod_cidr else {},
         "status": {
             "capacity": dict(resources),
             "allocatable": dict(resources),

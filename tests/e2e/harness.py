@@ -18,7 +18,7 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TypeVar
@@ -313,7 +313,12 @@ class Fleet:
         mining: dict[str, Any] | None = None,
         *,
         gpu_power_cap_share: float | None = None,
+        region: str | None = None,
+        latency_to: Mapping[str, int] | None = None,
     ) -> str:
+        """``region``: the site's own (default: the fleet's users' region);
+        ``latency_to``: latencies to further regions, beside ``latency_ms`` to the
+        fleet's users."""
         name = self.name(suffix)
         power: dict[str, Any] = {"capacityKw": capacity_kw, "reserveKw": 10, "pue": 1.1}
         if feed is not None:
@@ -325,20 +330,35 @@ class Fleet:
             "kind": "Site",
             "metadata": {"name": name},
             "spec": {
-                "region": self.region,
+                "region": region or self.region,
                 "power": power,
                 "mining": mining or {"loadKw": 0, "curtailableKw": 0},
-                "latencyMs": {self.region: latency_ms},
+                "latencyMs": {self.region: latency_ms, **(latency_to or {})},
             },
         }
         self.custom.create_cluster_custom_object(GROUP, VERSION, "sites", body)
         self.sites.append(name)
         return name
 
-    def nodes(self, site: str, count: int, gpus: int = 8, model: str = "H100-80GB") -> list[str]:
+    def nodes(
+        self,
+        site: str,
+        count: int,
+        gpus: int = 8,
+        model: str = "H100-80GB",
+        pod_cidrs: Sequence[str] = (),
+    ) -> list[str]:
+        """``pod_cidrs``: one per node, where kwok takes its pods' IPs from."""
         base = len([n for n in self.gpunodes if n.startswith(site + "-n")])
         names = [f"{site}-n{base + i + 1:03d}" for i in range(count)]
-        apply_dev_nodes(self.core, [GpuNodeShape(n, site, model, gpus) for n in names])
+        cidrs = list(pod_cidrs) or [None] * count
+        apply_dev_nodes(
+            self.core,
+            [
+                GpuNodeShape(n, site, model, gpus, pod_cidr=c)
+                for n, c in zip(names, cidrs, strict=True)
+            ],
+        )
         for name in names:
             body = {
                 "apiVersion": API,

@@ -1,0 +1,134 @@
+"""`cango-operator gateway`: serve a Gateway's routes to the jobs' replicas through Envoy.
+
+cango-operator gateway --gateway gateway-system/inference --listen-address 0.0.0.0
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import tempfile
+import threading
+from pathlib import Path
+from types import FrameType
+
+from cango_operator.commands.clients import api_client
+from cango_operator.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = """\
+Runs Envoy and keeps its configuration to the Gateway named by --gateway: every
+HTTPRoute on it (written by the operator for each InferenceJob with spec.endpoint) is
+served at the port of the Gateway's HTTP listener, to the ready pods its InferencePool
+selects. A request prefers the replicas in the region its x-cango-client-region header
+names (else the job's clientRegion) and spills to the others as those fail; API keys
+(401) and rate limits (429 with Retry-After) are enforced here. The Gateway's status gets
+--advertise as its address, so the operator can tell each tenant its URL. Envoy's admin
+interface (stats in Prometheus format at /stats/prometheus) listens on --admin.
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.description = DESCRIPTION
+    parser.add_argument(
+        "--gateway",
+        required=True,
+        metavar="NAMESPACE/NAME",
+        help="the Gateway to serve (the operator's --gateway)",
+    )
+    parser.add_argument(
+        "--kubeconfig",
+        default=os.environ.get("KUBECONFIG"),
+        help="kubeconfig; in-cluster service account when not given (default: $KUBECONFIG)",
+    )
+    parser.add_argument(
+        "--listen-address",
+        default="127.0.0.1",
+        help="address Envoy listens on, at the Gateway listener's port (default: 127.0.0.1)",
+    )
+    parser.add_argument(
+        "--advertise",
+        default=None,
+        help="the address written into the Gateway's status.addresses, which tenants "
+        "use (default: --listen-address)",
+    )
+    parser.add_argument(
+        "--admin",
+        default="127.0.0.1:9901",
+        metavar="HOST:PORT",
+        help="Envoy's admin interface and stats (default: 127.0.0.1:9901)",
+    )
+    parser.add_argument(
+        "--config-dir",
+        type=Path,
+        default=None,
+        help="directory for Envoy's configuration files (default: a new temporary one)",
+    )
+    parser.add_argument(
+        "--envoy", default="envoy", help="the Envoy binary, a path or a name on PATH"
+    )
+    parser.add_argument(
+        "--interval",
+        type=float,
+        default=1.0,
+        help="seconds between passes over the API objects (default: 1)",
+    )
+
+
+def _admin(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(f"--admin: expected HOST:PORT, got {text!r}")
+    return host.strip("[]"), int(port)
+
+
+def run(args: argparse.Namespace) -> int:
+    from cango_operator.builders import GatewayRef
+    from cango_operator.gateway.controller import GatewayController, GatewaySettings
+    from cango_operator.gateway.process import EnvoyProcess, find_envoy
+
+    try:
+        gateway = GatewayRef.parse(args.gateway)
+    except ValueError as exc:
+        raise ConfigError(f"--gateway: {exc}") from exc
+    if args.interval <= 0:
+        raise ConfigError("--interval must be > 0")
+    admin = _admin(args.admin)
+    binary = find_envoy(args.envoy)
+    config_dir = args.config_dir or Path(tempfile.mkdtemp(prefix="cango-gateway-"))
+    config_dir = config_dir.resolve()
+    settings = GatewaySettings(
+        gateway, args.listen_address, args.advertise or args.listen_address, config_dir
+    )
+    api = api_client(args.kubeconfig)
+    controller = GatewayController(api, settings)
+    # The first pass before Envoy starts, so it starts with the routes in place.
+    controller.sync()
+    proxy = EnvoyProcess(binary, config_dir, *admin)
+    proxy.start()
+    log.info("gateway %s: Envoy started (config %s, admin %s)", gateway, config_dir, args.admin)
+    stop = threading.Event()
+
+    def _stop(signum: int, _: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    try:
+        while not stop.wait(args.interval):
+            code = proxy.exit_code()
+            if code is not None:
+                log.error("Envoy exited with %s:\n%s", code, proxy.log_tail())
+                return 1
+            try:
+                controller.sync()
+            except Exception as exc:  # the API may be away: keep serving
+                log.warning("gateway pass failed, Envoy keeps its last configuration: %s", exc)
+        return 0
+    finally:
+        proxy.stop()
+        api.close()

@@ -1,0 +1,236 @@
+"""The gateway controller: reads the Gateway, its HTTPRoutes, their InferencePools, the
+pods, the Sites and the keys' Secrets; writes Envoy's files and the objects' status.
+
+One pass (``sync``) reads everything, translates, writes the files that changed, and the
+status that changed. The command runs a pass every ``--interval`` seconds: replicas that
+die are routed around by Envoy itself (health checks, ejection, retries) within a
+second; the passes add new replicas, remove deleted ones, and follow keys and limits.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from cango_operator.api import GROUP, SITE_PLURAL, VERSION
+from cango_operator.builders import GatewayRef
+from cango_operator.builders.httproute import (
+    GATEWAY_GROUP,
+    GATEWAY_PLURAL,
+    GATEWAY_VERSION,
+    HTTP_ROUTE_PLURAL,
+)
+from cango_operator.builders.inferencepool import (
+    INFERENCE_GROUP,
+    INFERENCE_POOL_PLURAL,
+    INFERENCE_VERSION,
+)
+from cango_operator.builders.labels import JOB_LABEL
+from cango_operator.gateway import envoy
+from cango_operator.gateway.files import ConfigFiles
+from cango_operator.gateway.model import RouteVerdict
+from cango_operator.gateway.translate import (
+    Observed,
+    SecretData,
+    Translation,
+    decode_secret,
+    secret_refs,
+    translate,
+)
+
+log = logging.getLogger(__name__)
+
+#: What this gateway calls itself in the routes' status (``parents[].controllerName``).
+CONTROLLER_NAME = "compute.cango.io/gateway"
+
+
+@dataclass(frozen=True)
+class GatewaySettings:
+    """The one Gateway served, where Envoy listens, the address the Gateway's status
+    gives the tenants, and the directory Envoy reads."""
+
+    gateway: GatewayRef
+    listen_address: str
+    advertise: str
+    config_dir: Path
+
+
+class GatewayController:
+    """One gateway's passes; the API client is ``kubernetes.client.ApiClient``."""
+
+    def __init__(self, api: Any, settings: GatewaySettings) -> None:
+        from kubernetes import client
+
+        self.settings = settings
+        self._core: Any = client.CoreV1Api(api)
+        self._custom: Any = client.CustomObjectsApi(api)
+        self._files = ConfigFiles(settings.config_dir)
+        self._status: dict[tuple[str, str, str], Any] = {}
+
+    # -- reading ---------------------------------------------------------------------
+
+    def observe(self) -> Observed:
+        from kubernetes.client.exceptions import ApiException
+
+        ref = self.settings.gateway
+        try:
+            gateway = self._custom.get_namespaced_custom_object(
+                GATEWAY_GROUP, GATEWAY_VERSION, ref.namespace, GATEWAY_PLURAL, ref.name
+            )
+        except ApiException as exc:
+            if exc.status != 404:
+                raise
+            gateway = None
+        routes = self._list(GATEWAY_GROUP, GATEWAY_VERSION, HTTP_ROUTE_PLURAL)
+        pools = {
+            (str(p["metadata"]["namespace"]), str(p["metadata"]["name"])): p
+            for p in self._list(INFERENCE_GROUP, INFERENCE_VERSION, INFERENCE_POOL_PLURAL)
+        }
+        pods = json.loads(
+            self._core.list_pod_for_all_namespaces(
+                label_selector=JOB_LABEL, _preload_content=False
+            ).data
+        )["items"]
+        regions = {
+            str(s["metadata"]["name"]): str((s.get("spec") or {}).get("region") or "")
+            for s in self._list(GROUP, VERSION, SITE_PLURAL)
+        }
+        secrets = {ns_name: self._secret(*ns_name) for ns_name in secret_refs(routes, ref)}
+        return Observed(gateway, routes, pools, pods, regions, secrets)
+
+    def _list(self, group: str, version: str, plural: str) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = self._custom.list_cluster_custom_object(
+            group, version, plural
+        )["items"]
+        return items
+
+    def _secret(self, namespace: str, name: str) -> SecretData:
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            raw = self._core.read_namespaced_secret(name, namespace, _preload_content=False)
+        except ApiException as exc:
+            if exc.status not in (403, 404):
+                raise
+            log.warning("API keys: cannot read Secret %s/%s (%s)", namespace, name, exc.reason)
+            return None
+        return decode_secret(json.loads(raw.data))
+
+    # -- a pass ----------------------------------------------------------------------
+
+    def sync(self) -> Translation:
+        """Read, translate, write the files and the status that changed."""
+        settings = self.settings
+        result = translate(self.observe(), settings.gateway, settings.listen_address)
+        if result.model is not None:
+            changed = self._files.write(envoy.files(result.model, str(settings.config_dir)))
+            if changed:
+                log.info(
+                    "gateway: %d route(s), %d replica(s); wrote %s",
+                    len(result.model.routes),
+                    sum(len(r.backends) for r in result.model.routes),
+                    ", ".join(changed),
+                )
+        else:
+            log.warning("gateway %s: %s", settings.gateway, result.problem)
+        self._write_gateway_status(result)
+        for (namespace, name), verdict in result.verdicts.items():
+            self._write_route_status(namespace, name, verdict)
+        return result
+
+    # -- status ----------------------------------------------------------------------
+
+    def _write_gateway_status(self, result: Translation) -> None:
+        ref = self.settings.gateway
+        if result.problem and "does not exist" in result.problem:
+            return
+        programmed = result.model is not None
+        reason = "Programmed" if programmed else "Invalid"
+        message = result.problem or f"served by Envoy on {self.settings.listen_address}"
+        status: dict[str, Any] = {
+            "conditions": [
+                _condition(
+                    "Accepted", programmed, "Accepted" if programmed else "Invalid", message
+                ),
+                _condition("Programmed", programmed, reason, message),
+            ],
+        }
+        if programmed:
+            status["addresses"] = [{"type": "IPAddress", "value": self.settings.advertise}]
+        if self._unchanged(("gateway", ref.namespace, ref.name), status):
+            return
+        self._custom.patch_namespaced_custom_object_status(
+            GATEWAY_GROUP,
+            GATEWAY_VERSION,
+            ref.namespace,
+            GATEWAY_PLURAL,
+            ref.name,
+            {"status": status},
+        )
+
+    def _write_route_status(self, namespace: str, name: str, verdict: RouteVerdict) -> None:
+        from kubernetes.client.exceptions import ApiException
+
+        ref = self.settings.gateway
+        message = "; ".join(verdict.messages) or "served"
+        parent = {
+            "parentRef": {
+                "group": GATEWAY_GROUP,
+                "kind": "Gateway",
+                "namespace": ref.namespace,
+                "name": ref.name,
+            },
+            "controllerName": CONTROLLER_NAME,
+            "conditions": [
+                _condition("Accepted", verdict.accepted, verdict.accepted_reason, message),
+                _condition("ResolvedRefs", verdict.resolved, verdict.resolved_reason, message),
+            ],
+        }
+        status = {"parents": [parent]}
+        if self._unchanged(("route", namespace, name), status):
+            return
+        try:
+            self._custom.patch_namespaced_custom_object_status(
+                GATEWAY_GROUP,
+                GATEWAY_VERSION,
+                namespace,
+                HTTP_ROUTE_PLURAL,
+                name,
+                {"status": status},
+            )
+        except ApiException as exc:
+            if exc.status != 404:  # deleted meanwhile
+                raise
+            self._status.pop(("route", namespace, name), None)
+
+    def _unchanged(self, key: tuple[str, str, str], status: Mapping[str, Any]) -> bool:
+        """Whether ``status`` (times left out) is what was written last."""
+        comparable = json.dumps(_timeless(status), sort_keys=True)
+        if self._status.get(key) == comparable:
+            return True
+        self._status[key] = comparable
+        return False
+
+
+def _timeless(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _timeless(v) for k, v in value.items() if k != "lastTransitionTime"}
+    if isinstance(value, list):
+        return [_timeless(v) for v in value]
+    return value
+
+
+def _condition(kind: str, ok: bool, reason: str, message: str) -> dict[str, Any]:
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {
+        "type": kind,
+        "status": "True" if ok else "False",
+        "reason": reason,
+        "message": message[:32768],
+        "lastTransitionTime": now,
+    }

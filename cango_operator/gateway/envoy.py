@@ -1,0 +1,381 @@
+"""The gateway's model as Envoy configuration: one listener, and per route and client
+region a cluster whose endpoints in that region come first.
+
+Envoy reads it from files (``path_config_source``: LDS, CDS, and one EDS file per
+cluster) and follows them when they are replaced, so the controller needs no xDS server.
+
+How a request is served (docs/endpoints.md):
+
+- **API keys**: Envoy's ``api_key_auth`` filter, per route: the key from ``Authorization:
+  Bearer``; unknown or missing, 401. The client's name is passed on in
+  ``x-cango-client`` (and the key is not).
+- **Rate limits**: Envoy's ``local_ratelimit``, per route, a token bucket per client (or
+  one for the route without keys); over it, 429 with ``Retry-After: 1``.
+- **Region**: the request's ``x-cango-client-region`` header, else the job's
+  ``clientRegion``, picks the cluster; its region's replicas are priority 0 and every
+  other replica priority 1, so Envoy spills to the others only as region's replicas fail
+  health checks or are ejected, and retries go to the next priority at once.
+- **Failover**: active health checks every second, a replica refusing a connection
+  ejected at once, and up to 3 retries on another replica (``previous_hosts``) and
+  another priority (``previous_priorities``) for connection failures, resets, and 503.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Any
+
+from cango_operator.gateway.model import Backend, GatewayModel, Route
+
+TYPE = "type.googleapis.com/"
+#: The request header that names the client's region (set by an edge that knows it, or the
+#: client itself); absent: the route's job's clientRegion.
+REGION_HEADER = "x-cango-client-region"
+#: The header the gateway passes upstream naming the API key's client.
+CLIENT_HEADER = "x-cango-client"
+API_KEY_FILTER = "envoy.filters.http.api_key_auth"
+RATE_LIMIT_FILTER = "envoy.filters.http.local_ratelimit"
+#: A bucket no route reaches: local_ratelimit needs one even where only descriptors limit.
+UNLIMITED_TOKENS = 1_000_000_000
+HEALTH_PATH = "/health"
+RETRIES = 3
+MAX_RETRIES_IN_FLIGHT = 10_000
+
+
+def cluster_name(route: Route, region: str | None) -> str:
+    """One cluster per route and preferred region (None: no preference)."""
+    return f"{route.namespace}/{route.name}/{route.path}/{region or '*'}"
+
+
+def eds_file(cluster: str) -> str:
+    """The EDS file of a cluster: a readable stem and a hash (cluster names hold '/')."""
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", cluster).strip("-")[:80]
+    return f"eds-{stem}-{hashlib.sha256(cluster.encode()).hexdigest()[:10]}.yaml"
+
+
+def bootstrap(config_dir: str, admin_address: str, admin_port: int) -> dict[str, Any]:
+    """Envoy's bootstrap: the admin interface, and LDS and CDS from ``config_dir``."""
+    return {
+        "node": {"id": "cango-gateway", "cluster": "cango-gateway"},
+        "admin": {"address": _socket(admin_address, admin_port)},
+        "dynamic_resources": {
+            "lds_config": _file_source(config_dir, "lds.yaml"),
+            "cds_config": _file_source(config_dir, "cds.yaml"),
+        },
+        "layered_runtime": {
+            "layers": [
+                {
+                    "name": "static",
+                    "static_layer": {
+                        # Bound what one gateway accepts, so overload is refused, not queued
+                        # without end.
+                        "overload": {"global_downstream_max_connections": 50_000},
+                    },
+                }
+            ]
+        },
+    }
+
+
+def files(model: GatewayModel, config_dir: str) -> dict[str, dict[str, Any]]:
+    """Every file Envoy reads, by name: ``lds.yaml``, ``cds.yaml`` and the EDS files."""
+    clusters: list[dict[str, Any]] = []
+    out: dict[str, dict[str, Any]] = {}
+    for route in model.routes:
+        for region in _cluster_regions(route):
+            name = cluster_name(route, region)
+            clusters.append(_cluster(name, config_dir))
+            out[eds_file(name)] = _resources([_load_assignment(name, route.backends, region)])
+    out["cds.yaml"] = _resources(clusters)
+    out["lds.yaml"] = _resources([_listener(model)])
+    return out
+
+
+def _cluster_regions(route: Route) -> list[str | None]:
+    return [*route.regions(), None]
+
+
+def _resources(items: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"resources": items}
+
+
+def _socket(address: str, port: int) -> dict[str, Any]:
+    return {"socket_address": {"address": address, "port_value": port}}
+
+
+def _file_source(config_dir: str, name: str) -> dict[str, Any]:
+    return {
+        "resource_api_version": "V3",
+        "path_config_source": {
+            "path": f"{config_dir}/{name}",
+            "watched_directory": {"path": config_dir},
+        },
+    }
+
+
+def _cluster(name: str, config_dir: str) -> dict[str, Any]:
+    return {
+        "@type": TYPE + "envoy.config.cluster.v3.Cluster",
+        "name": name,
+        "type": "EDS",
+        "eds_cluster_config": {"eds_config": _file_source(config_dir, eds_file(name))},
+        "connect_timeout": "1s",
+        "lb_policy": "LEAST_REQUEST",
+        # No panic routing to replicas that failed: spill to the next priority instead.
+        "common_lb_config": {"healthy_panic_threshold": {"value": 0}},
+        # Envoy allows 3 retries in flight per cluster by default: a site dying under load
+        # needs one per request in flight.
+        "circuit_breakers": {
+            "thresholds": [{"priority": "DEFAULT", "max_retries": MAX_RETRIES_IN_FLIGHT}]
+        },
+        "health_checks": [
+            {
+                "timeout": "1s",
+                "interval": "1s",
+                "no_traffic_interval": "2s",
+                "unhealthy_threshold": 2,
+                "healthy_threshold": 1,
+                "http_health_check": {"path": HEALTH_PATH},
+            }
+        ],
+        "outlier_detection": {
+            "split_external_local_origin_errors": True,
+            "consecutive_local_origin_failure": 1,
+            "consecutive_5xx": 5,
+            "interval": "1s",
+            "base_ejection_time": "5s",
+            "max_ejection_percent": 100,
+        },
+    }
+
+
+def _load_assignment(
+    name: str, backends: tuple[Backend, ...], region: str | None
+) -> dict[str, Any]:
+    localities: dict[tuple[int, str, str], list[Backend]] = {}
+    for backend in backends:
+        priority = 0 if region is None or backend.region == region else 1
+        localities.setdefault((priority, backend.region or "", backend.site), []).append(backend)
+    return {
+        "@type": TYPE + "envoy.config.endpoint.v3.ClusterLoadAssignment",
+        "cluster_name": name,
+        "endpoints": [
+            {
+                "locality": {"region": region_name, "zone": site},
+                "priority": priority,
+                "lb_endpoints": [
+                    {"endpoint": {"address": _socket(b.ip, b.port), "hostname": b.pod}}
+                    for b in members
+                ],
+            }
+            for (priority, region_name, site), members in sorted(localities.items())
+        ],
+    }
+
+
+def _listener(model: GatewayModel) -> dict[str, Any]:
+    hosts: dict[tuple[str, ...], list[Route]] = {}
+    for route in model.routes:
+        for host in route.hostnames or ("*",):
+            hosts.setdefault((host,), []).append(route)
+    virtual_hosts = [
+        {
+            "name": host,
+            "domains": [host],
+            # Longest path first (the Gateway API's precedence), exact before prefix.
+            "routes": [
+                entry
+                for route in sorted(routes, key=lambda r: (-len(r.path), not r.exact, r.key))
+                for entry in _route_entries(route)
+            ]
+            + [_not_found()],
+        }
+        for (host,), routes in sorted(hosts.items(), key=lambda h: h[0] == ("*",))
+    ]
+    manager = {
+        "@type": TYPE
+        + "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+        "stat_prefix": "gateway",
+        "strip_any_host_port": True,
+        "use_remote_address": True,
+        "route_config": {"name": "routes", "virtual_hosts": virtual_hosts},
+        "http_filters": [
+            {
+                "name": API_KEY_FILTER,
+                "typed_config": {
+                    "@type": TYPE + "envoy.extensions.filters.http.api_key_auth.v3.ApiKeyAuth",
+                    "key_sources": [{"header": "authorization"}],
+                },
+            },
+            {
+                "name": RATE_LIMIT_FILTER,
+                "typed_config": {
+                    "@type": TYPE
+                    + "envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit",
+                    "stat_prefix": "rate_limit",
+                },
+            },
+            {
+                "name": "envoy.filters.http.router",
+                "typed_config": {"@type": TYPE + "envoy.extensions.filters.http.router.v3.Router"},
+            },
+        ],
+    }
+    return {
+        "@type": TYPE + "envoy.config.listener.v3.Listener",
+        "name": "http",
+        "address": _socket(model.listener.address, model.listener.port),
+        "filter_chains": [
+            {
+                "filters": [
+                    {
+                        "name": "envoy.filters.network.http_connection_manager",
+                        "typed_config": manager,
+                    }
+                ]
+            }
+        ],
+    }
+
+
+def _route_entries(route: Route) -> list[dict[str, Any]]:
+    match_path = {"path": route.path} if route.exact else {"prefix": route.path}
+    if not route.exact and route.path != "/" and not route.path.endswith("/"):
+        # A PathPrefix /v1 matches /v1 and /v1/..., not /v1x.
+        match_path = {"path_separated_prefix": route.path}
+    per_filter = _per_filter(route)
+    if route.closed:
+        return [
+            {
+                "name": route.key,
+                "match": match_path,
+                "direct_response": {"status": 401, "body": {"inline_string": "unauthorized\n"}},
+                "typed_per_filter_config": per_filter,
+            }
+        ]
+    entries = []
+    for region in route.regions():
+        entries.append(
+            {
+                "name": f"{route.key}/{region}",
+                "match": {
+                    **match_path,
+                    "headers": [
+                        {"name": REGION_HEADER, "string_match": {"exact": region}},
+                    ],
+                },
+                "route": _action(cluster_name(route, region)),
+                "typed_per_filter_config": per_filter,
+            }
+        )
+    entries.append(
+        {
+            "name": route.key,
+            "match": match_path,
+            "route": _action(cluster_name(route, route.client_region)),
+            "typed_per_filter_config": per_filter,
+        }
+    )
+    return entries
+
+
+def _not_found() -> dict[str, Any]:
+    """What no route matches: 404, whatever the key (no route's keys apply)."""
+    return {
+        "name": "not-found",
+        "match": {"prefix": "/"},
+        "direct_response": {"status": 404, "body": {"inline_string": "no route\n"}},
+        "typed_per_filter_config": {API_KEY_FILTER: _disabled()},
+    }
+
+
+def _disabled() -> dict[str, Any]:
+    return {"@type": TYPE + "envoy.config.route.v3.FilterConfig", "disabled": True}
+
+
+def _action(cluster: str) -> dict[str, Any]:
+    return {
+        "cluster": cluster,
+        # Generation can be long; streaming answers are bounded by the idle timeout.
+        "timeout": "300s",
+        "retry_policy": {
+            "retry_on": "connect-failure,refused-stream,reset,unavailable,retriable-status-codes",
+            "retriable_status_codes": [503],
+            "num_retries": RETRIES,
+            "retry_host_predicate": [
+                {
+                    "name": "envoy.retry_host_predicates.previous_hosts",
+                    "typed_config": {
+                        "@type": TYPE
+                        + "envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate"
+                    },
+                }
+            ],
+            "host_selection_retry_max_attempts": 5,
+            "retry_priority": {
+                "name": "envoy.retry_priorities.previous_priorities",
+                "typed_config": {
+                    "@type": TYPE + "envoy.extensions.retry.priority.previous_priorities.v3."
+                    "PreviousPrioritiesConfig",
+                    "update_frequency": 1,
+                },
+            },
+        },
+    }
+
+
+def _per_filter(route: Route) -> dict[str, Any]:
+    config: dict[str, Any] = {}
+    if route.keys is None or route.closed:
+        config[API_KEY_FILTER] = _disabled()
+    else:
+        config[API_KEY_FILTER] = {
+            "@type": TYPE + "envoy.extensions.filters.http.api_key_auth.v3.ApiKeyAuthPerRoute",
+            "credentials": [{"key": k.key, "client": k.client} for k in route.keys],
+            "forwarding": {"header": CLIENT_HEADER, "hide_credentials": True},
+        }
+    if route.limit is not None and not route.closed:
+        config[RATE_LIMIT_FILTER] = _rate_limit(route)
+    return config
+
+
+def _rate_limit(route: Route) -> dict[str, Any]:
+    assert route.limit is not None
+    bucket = {
+        "max_tokens": route.limit.burst,
+        "tokens_per_fill": route.limit.per_second,
+        "fill_interval": "1s",
+    }
+    config: dict[str, Any] = {
+        "@type": TYPE + "envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit",
+        "stat_prefix": "rate_limit",
+        "filter_enabled": {"default_value": {"numerator": 100, "denominator": "HUNDRED"}},
+        "filter_enforced": {"default_value": {"numerator": 100, "denominator": "HUNDRED"}},
+        "response_headers_to_add": [
+            {
+                "header": {"key": "retry-after", "value": "1"},
+                "append_action": "OVERWRITE_IF_EXISTS_OR_ADD",
+            }
+        ],
+        "token_bucket": bucket,
+    }
+    if route.keys:
+        # One bucket per client; the route's own bucket is then never the limit.
+        config["token_bucket"] = {
+            "max_tokens": UNLIMITED_TOKENS,
+            "tokens_per_fill": UNLIMITED_TOKENS,
+            "fill_interval": "1s",
+        }
+        config["rate_limits"] = [
+            {
+                "actions": [
+                    {"request_headers": {"header_name": CLIENT_HEADER, "descriptor_key": "client"}}
+                ]
+            }
+        ]
+        config["descriptors"] = [
+            {"entries": [{"key": "client", "value": k.client}], "token_bucket": bucket}
+            for k in route.keys
+        ]
+    return config

@@ -1,0 +1,276 @@
+"""From the API objects to what the gateway serves: the HTTPRoutes on our Gateway, the
+InferencePools they send to, the ready pods those select (with the site each runs at and
+that site's region), and the API keys the routes' Secrets hold.
+
+Pure: the controller reads the objects (as the API server's JSON) and hands them in. A
+route that cannot be served as written is refused (its status says why), never served
+looser than it asked: a route whose keys cannot be read refuses every request.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from cango_operator.builders import GatewayRef
+from cango_operator.builders.httproute import (
+    API_KEYS_ANNOTATION,
+    CLIENT_REGION_ANNOTATION,
+    GATEWAY_GROUP,
+    RATE_LIMIT_ANNOTATION,
+)
+from cango_operator.builders.inferencepool import INFERENCE_GROUP, INFERENCE_POOL_KIND
+from cango_operator.builders.labels import SITE_LABEL
+from cango_operator.gateway.model import (
+    ApiKey,
+    Backend,
+    GatewayModel,
+    Limit,
+    Listener,
+    Route,
+    RouteVerdict,
+)
+
+Object = Mapping[str, Any]
+#: A Secret's data, decoded; None where the Secret is missing or unreadable.
+SecretData = Mapping[str, str] | None
+
+
+@dataclass(frozen=True)
+class Observed:
+    """What the controller read: the Gateway, every HTTPRoute, the InferencePools and the
+    pods (by namespace and name), each Site's region, and the referenced Secrets."""
+
+    gateway: Object | None
+    routes: Sequence[Object] = ()
+    pools: Mapping[tuple[str, str], Object] = field(default_factory=dict)
+    pods: Sequence[Object] = ()
+    site_regions: Mapping[str, str] = field(default_factory=dict)
+    secrets: Mapping[tuple[str, str], SecretData] = field(default_factory=dict)
+
+
+@dataclass
+class Translation:
+    """The model to serve (None: the Gateway cannot be served, ``problem`` says why) and
+    a verdict for every route that names the Gateway."""
+
+    model: GatewayModel | None
+    problem: str | None = None
+    verdicts: dict[tuple[str, str], RouteVerdict] = field(default_factory=dict)
+
+
+def _meta(obj: Object) -> tuple[str, str]:
+    meta = obj.get("metadata") or {}
+    return str(meta.get("namespace") or ""), str(meta.get("name") or "")
+
+
+def http_port(gateway: Object) -> int | None:
+    """The port of the Gateway's first HTTP listener."""
+    for listener in (gateway.get("spec") or {}).get("listeners") or []:
+        if listener.get("protocol") == "HTTP" and isinstance(listener.get("port"), int):
+            return int(listener["port"])
+    return None
+
+
+def names_gateway(route: Object, gateway: GatewayRef) -> bool:
+    """Whether one of the route's parentRefs is ``gateway``."""
+    namespace, _ = _meta(route)
+    for ref in (route.get("spec") or {}).get("parentRefs") or []:
+        if (
+            ref.get("group", GATEWAY_GROUP) == GATEWAY_GROUP
+            and ref.get("kind", "Gateway") == "Gateway"
+            and ref.get("namespace", namespace) == gateway.namespace
+            and ref.get("name") == gateway.name
+        ):
+            return True
+    return False
+
+
+def secret_refs(routes: Iterable[Object], gateway: GatewayRef) -> set[tuple[str, str]]:
+    """The Secrets (namespace, name) of the routes on ``gateway`` that ask for API keys."""
+    refs = set()
+    for route in routes:
+        name = ((route.get("metadata") or {}).get("annotations") or {}).get(API_KEYS_ANNOTATION)
+        if name and names_gateway(route, gateway):
+            refs.add((_meta(route)[0], str(name)))
+    return refs
+
+
+def decode_secret(secret: Object) -> dict[str, str]:
+    """A Secret's data entries, base64-decoded; entries that do not decode are left out."""
+    decoded = {}
+    for name, value in (secret.get("data") or {}).items():
+        try:
+            decoded[str(name)] = base64.b64decode(str(value), validate=True).decode().strip()
+        except (binascii.Error, UnicodeDecodeError):
+            continue
+    return decoded
+
+
+def translate(observed: Observed, gateway: GatewayRef, address: str) -> Translation:
+    """What to serve on ``address``, at the port of the Gateway's HTTP listener."""
+    if observed.gateway is None:
+        return Translation(None, f"the Gateway {gateway} does not exist")
+    port = http_port(observed.gateway)
+    if port is None:
+        return Translation(None, f"the Gateway {gateway} has no HTTP listener with a port")
+    allowed = _allowed_namespaces(observed.gateway)
+    routes: list[Route] = []
+    verdicts: dict[tuple[str, str], RouteVerdict] = {}
+    for obj in observed.routes:
+        if not names_gateway(obj, gateway):
+            continue
+        verdict = RouteVerdict()
+        verdicts[_meta(obj)] = verdict
+        namespace = _meta(obj)[0]
+        if allowed != "All" and namespace != gateway.namespace:
+            verdict.refuse(
+                "NotAllowedByListeners",
+                f"the Gateway's listener admits routes from its own namespace "
+                f"({gateway.namespace}) only (allowedRoutes.namespaces.from: {allowed})",
+            )
+            continue
+        routes += _routes_of(obj, observed, verdict)
+    return Translation(GatewayModel(Listener(address, port), tuple(routes)), None, verdicts)
+
+
+def _allowed_namespaces(gateway: Object) -> str:
+    for listener in (gateway.get("spec") or {}).get("listeners") or []:
+        if listener.get("protocol") == "HTTP":
+            allowed = ((listener.get("allowedRoutes") or {}).get("namespaces") or {}).get("from")
+            return str(allowed or "Same")
+    return "Same"
+
+
+def _routes_of(obj: Object, observed: Observed, verdict: RouteVerdict) -> list[Route]:
+    namespace, name = _meta(obj)
+    annotations = (obj.get("metadata") or {}).get("annotations") or {}
+    spec = obj.get("spec") or {}
+    limit = _limit(annotations.get(RATE_LIMIT_ANNOTATION), verdict)
+    if not verdict.accepted:
+        return []
+    keys: tuple[ApiKey, ...] | None = None
+    closed = None
+    secret_name = annotations.get(API_KEYS_ANNOTATION)
+    if secret_name:
+        keys, closed = _keys(observed.secrets.get((namespace, str(secret_name))), secret_name)
+        if closed:
+            verdict.unresolved("InvalidKeys", closed)
+    hostnames = tuple(str(h) for h in spec.get("hostnames") or [])
+    client_region = annotations.get(CLIENT_REGION_ANNOTATION) or None
+    found: list[Route] = []
+    for rule in spec.get("rules") or []:
+        backends = _backends(rule, namespace, observed, verdict)
+        if backends is None:
+            continue
+        for match in rule.get("matches") or [{"path": {"type": "PathPrefix", "value": "/"}}]:
+            path = match.get("path") or {"type": "PathPrefix", "value": "/"}
+            if path.get("type", "PathPrefix") not in ("PathPrefix", "Exact") or set(match) - {
+                "path"
+            }:
+                verdict.refuse(
+                    "UnsupportedValue",
+                    "only path matches of type PathPrefix or Exact are served "
+                    f"(rule match {dict(match)})",
+                )
+                return []
+            found.append(
+                Route(
+                    namespace=namespace,
+                    name=name,
+                    path=str(path.get("value", "/")),
+                    exact=path.get("type") == "Exact",
+                    hostnames=hostnames,
+                    client_region=str(client_region) if client_region else None,
+                    backends=backends,
+                    keys=keys,
+                    limit=limit,
+                    closed=closed,
+                )
+            )
+    return found
+
+
+def _limit(text: str | None, verdict: RouteVerdict) -> Limit | None:
+    if not text:
+        return None
+    per_second, sep, burst = str(text).partition("/")
+    if not (per_second.isdigit() and (not sep or burst.isdigit())) or int(per_second) < 1:
+        verdict.refuse(
+            "UnsupportedValue",
+            f"annotation {RATE_LIMIT_ANNOTATION}: expected REQUESTS_PER_SECOND/BURST, got {text!r}",
+        )
+        return None
+    return Limit(int(per_second), max(int(burst) if sep else int(per_second), 1))
+
+
+def _keys(data: SecretData, secret: str) -> tuple[tuple[ApiKey, ...], str | None]:
+    if data is None:
+        return (), f"the Secret {secret} holding the API keys is missing: every request gets 401"
+    keys: dict[str, ApiKey] = {}
+    for client, key in sorted(data.items()):
+        if key and key not in keys:
+            keys[key] = ApiKey(client, key)
+    if not keys:
+        return (), f"the Secret {secret} holds no API key: every request gets 401"
+    return tuple(keys.values()), None
+
+
+def _backends(
+    rule: Object, namespace: str, observed: Observed, verdict: RouteVerdict
+) -> tuple[Backend, ...] | None:
+    refs = rule.get("backendRefs") or []
+    pools = [
+        r
+        for r in refs
+        if r.get("group") == INFERENCE_GROUP and r.get("kind") == INFERENCE_POOL_KIND
+    ]
+    if len(pools) != 1 or len(refs) != 1:
+        verdict.unresolved(
+            "InvalidKind", "a rule is served when its one backendRef is an InferencePool"
+        )
+        return None
+    ref = pools[0]
+    pool = observed.pools.get((str(ref.get("namespace", namespace)), str(ref.get("name"))))
+    if pool is None or str(ref.get("namespace", namespace)) != namespace:
+        verdict.unresolved(
+            "BackendNotFound", f"the InferencePool {ref.get('name')} is not in {namespace}"
+        )
+        return None
+    return _pool_backends(pool, namespace, observed)
+
+
+def _pool_backends(pool: Object, namespace: str, observed: Observed) -> tuple[Backend, ...]:
+    spec = pool.get("spec") or {}
+    selector = (spec.get("selector") or {}).get("matchLabels") or {}
+    ports = [p.get("number") for p in spec.get("targetPorts") or [] if p.get("number")]
+    if not selector or not ports:
+        return ()
+    found = []
+    for pod in observed.pods:
+        pod_ns, pod_name = _meta(pod)
+        labels = (pod.get("metadata") or {}).get("labels") or {}
+        if pod_ns != namespace or any(labels.get(k) != v for k, v in selector.items()):
+            continue
+        ip = _ready_ip(pod)
+        if ip is None:
+            continue
+        site = str(labels.get(SITE_LABEL, ""))
+        region = observed.site_regions.get(site)
+        found.append(Backend(pod_name, ip, int(ports[0]), site, region))
+    return tuple(sorted(found, key=lambda b: (b.site, b.pod)))
+
+
+def _ready_ip(pod: Object) -> str | None:
+    if (pod.get("metadata") or {}).get("deletionTimestamp"):
+        return None
+    status = pod.get("status") or {}
+    ready = any(
+        c.get("type") == "Ready" and c.get("status") == "True"
+        for c in status.get("conditions") or []
+    )
+    ip = status.get("podIP")
+    return str(ip) if ready and ip else None

@@ -1,0 +1,172 @@
+"""The gateway's data plane: a real Envoy, configured from a gateway model through the
+files the controller writes, in front of real fake-model-server processes on loopback
+(two sites in north-america, one in europe).
+
+A request without a valid key gets 401 and never reaches a replica; a valid key reaches
+one, which sees the key's client and not the key; over the limit, 429 with Retry-After;
+a request goes to its region's replicas; when a region's site dies, requests move to the
+others with none lost; a route whose keys cannot be read refuses everything.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from cango_operator.devcluster.modelservers import ModelServers, PodAddress
+from cango_operator.gateway.model import ApiKey, Limit, Route
+from tests.gateway.harness import EnvoyGateway, backends, request, running_gateway
+
+NA, EU = "north-america", "europe"
+REGIONS = {"tx-1": NA, "tx-2": NA, "de-1": EU}
+PODS = [
+    PodAddress("127.20.1.2", 8000, "tx-1"),
+    PodAddress("127.20.1.3", 8000, "tx-1"),
+    PodAddress("127.20.2.2", 8000, "tx-2"),
+    PodAddress("127.20.3.2", 8000, "de-1"),
+    PodAddress("127.20.3.3", 8000, "de-1"),
+]
+KEYS = (ApiKey("alice", "sk-alice-1"), ApiKey("bob", "sk-bob-1"))
+
+
+def a_route(**changes: object) -> Route:
+    fields: dict[str, object] = {
+        "namespace": "acme",
+        "name": "chat",
+        "path": "/v1",
+        "client_region": NA,
+        "backends": backends(PODS, REGIONS),
+        "keys": KEYS,
+    }
+    fields.update(changes)
+    return Route(**fields)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def servers() -> Iterator[ModelServers]:
+    running = ModelServers()
+    running.serve(PODS)
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def gateway(tmp_path: Path, servers: ModelServers) -> Iterator[EnvoyGateway]:
+    with running_gateway(tmp_path, [a_route()]) as started:
+        yield started
+
+
+class TestApiKeys:
+    def test_no_key_or_a_wrong_one_is_refused_with_401_before_any_replica(
+        self, gateway: EnvoyGateway, servers: ModelServers
+    ) -> None:
+        for key in (None, "sk-wrong", "sk-alice"):
+            answer = request(gateway.port, key=key)
+            assert answer.status == 401, key
+            assert answer.served_by == ""
+
+    def test_a_valid_key_reaches_a_replica_which_sees_its_client_not_the_key(
+        self, gateway: EnvoyGateway
+    ) -> None:
+        answer = request(gateway.port, key="sk-bob-1")
+        assert answer.status == 200
+        assert answer.headers["x-seen-client"] == "bob"
+        assert answer.headers["x-seen-authorization"] == "false"
+
+    def test_an_open_route_needs_no_key(self, gateway: EnvoyGateway) -> None:
+        gateway.serve(a_route(keys=None))
+        assert request(gateway.port).status == 200
+
+    def test_a_route_whose_keys_cannot_be_read_refuses_everything(
+        self, gateway: EnvoyGateway
+    ) -> None:
+        gateway.serve(a_route(keys=(), closed="the Secret chat-keys is missing"))
+        assert request(gateway.port, key="sk-alice-1").status == 401
+        assert request(gateway.port).status == 401
+
+    def test_rotating_a_key_takes_effect_without_a_restart(self, gateway: EnvoyGateway) -> None:
+        gateway.serve(a_route(keys=(ApiKey("alice", "sk-alice-2"), KEYS[1])))
+        assert request(gateway.port, key="sk-alice-2").status == 200
+        assert request(gateway.port, key="sk-alice-1").status == 401
+
+
+class TestRateLimits:
+    def test_over_the_limit_a_key_gets_429_with_retry_after_and_others_do_not(
+        self, gateway: EnvoyGateway
+    ) -> None:
+        gateway.serve(a_route(limit=Limit(per_second=1, burst=3)))
+        statuses = [request(gateway.port, key="sk-alice-1").status for _ in range(3)]
+        refused = request(gateway.port, key="sk-alice-1")
+        assert statuses == [200, 200, 200]
+        assert refused.status == 429
+        assert refused.headers["retry-after"] == "1"
+        assert request(gateway.port, key="sk-bob-1").status == 200  # its own bucket
+        time.sleep(1.2)
+        assert request(gateway.port, key="sk-alice-1").status == 200  # refilled
+
+    def test_without_keys_the_limit_is_the_whole_endpoints(self, gateway: EnvoyGateway) -> None:
+        gateway.serve(a_route(keys=None, limit=Limit(per_second=1, burst=2)))
+        statuses = [request(gateway.port).status for _ in range(3)]
+        assert statuses == [200, 200, 429]
+
+
+class TestRegions:
+    def test_requests_go_to_the_replicas_in_the_jobs_client_region(
+        self, gateway: EnvoyGateway
+    ) -> None:
+        sites = Counter(request(gateway.port, key="sk-alice-1").site for _ in range(30))
+        assert set(sites) == {"tx-1", "tx-2"}  # both north-american sites, never de-1
+
+    def test_a_request_naming_its_region_goes_there(self, gateway: EnvoyGateway) -> None:
+        sites = {request(gateway.port, key="sk-alice-1", region=EU).site for _ in range(20)}
+        assert sites == {"de-1"}
+
+    def test_paths_match_whole_segments(self, gateway: EnvoyGateway) -> None:
+        assert request(gateway.port, "/v1/completions", key="sk-alice-1").status == 200
+        assert request(gateway.port, "/v1x/completions", key="sk-alice-1").status == 404
+
+
+class TestFailover:
+    def test_when_a_regions_sites_die_under_load_requests_move_with_none_lost(
+        self, gateway: EnvoyGateway, servers: ModelServers
+    ) -> None:
+        results: list[tuple[float, int, str]] = []
+        stop = threading.Event()
+        lock = threading.Lock()
+
+        def client() -> None:
+            for _ in range(20_000):  # bounded; the test stops it after 4 s
+                if stop.is_set():
+                    return
+                try:
+                    answer = request(gateway.port, key="sk-alice-1", timeout=5)
+                    outcome = (time.monotonic(), answer.status, answer.site or str(answer.body))
+                except OSError as exc:
+                    outcome = (time.monotonic(), 0, type(exc).__name__)
+                with lock:
+                    results.append(outcome)
+
+        threads = [threading.Thread(target=client) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        time.sleep(1.0)
+        killed_at = time.monotonic()
+        servers.kill_site("tx-1")
+        servers.kill_site("tx-2")
+        time.sleep(3.0)
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=20)
+
+        before = [r for r in results if r[0] < killed_at]
+        after = [r for r in results if r[0] >= killed_at]
+        failed = [r for r in results if r[1] != 200]
+        assert before and {r[2] for r in before} <= {"tx-1", "tx-2"}
+        assert not failed, f"{len(failed)} of {len(results)} requests failed: {failed[:5]}"
+        assert after and after[-1][2] == "de-1"
+        assert {r[2] for r in after[len(after) // 2 :]} == {"de-1"}
