@@ -17,8 +17,16 @@ import yaml
 ORDER = {"cds.yaml": 1, "lds.yaml": 2}
 
 
+class _PlainDumper(yaml.SafeDumper):
+    """YAML without anchors: routes share one per-filter config object, and Envoy's
+    reader is best given each spelled out."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
 def render(content: Mapping[str, Any]) -> str:
-    return yaml.safe_dump(dict(content), sort_keys=True)
+    return yaml.dump(dict(content), Dumper=_PlainDumper, sort_keys=True)
 
 
 class ConfigFiles:

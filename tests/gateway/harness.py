@@ -47,8 +47,9 @@ def request(
     host: str | None = None,
     timeout: float = 10,
     conn: http.client.HTTPConnection | None = None,
+    ip: str = "127.0.0.1",
 ) -> Answer:
-    """One POST of a chat completion to 127.0.0.1:``port``."""
+    """One POST of a chat completion to ``ip``:``port``."""
     headers = {"content-type": "application/json"}
     if key is not None:
         headers["authorization"] = f"Bearer {key}"
@@ -57,7 +58,7 @@ def request(
     if host is not None:
         headers["host"] = host
     own = conn is None
-    conn = conn or http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    conn = conn or http.client.HTTPConnection(ip, port, timeout=timeout)
     try:
         conn.request("POST", path, body=json.dumps(CHAT), headers=headers)
         response = conn.getresponse()

@@ -16,6 +16,11 @@ from cango_operator.builders import (
     endpoint_url,
     stamped_hash,
 )
+from cango_operator.builders.httproute import (
+    API_KEYS_ANNOTATION,
+    CLIENT_REGION_ANNOTATION,
+    RATE_LIMIT_ANNOTATION,
+)
 from cango_operator.builders.inferencepool import ENDPOINT_PICKER_PORT, ENDPOINT_PICKER_SERVICE
 from cango_operator.builders.labels import JOB_LABEL, MANAGED_BY_LABEL
 from tests.unit.builders.factories import job
@@ -91,6 +96,29 @@ class TestHttpRoute:
     def test_the_default_path_is_the_root(self) -> None:
         (rule,) = build_http_route(job(endpoint={}), GATEWAY)["spec"]["rules"]
         assert rule["matches"] == [{"path": {"type": "PathPrefix", "value": "/"}}]
+
+    def test_it_tells_the_gateway_the_client_region_keys_and_limit(self) -> None:
+        j = job(
+            placement={"clientRegion": "north-america"},
+            endpoint={
+                "apiKeys": {"secretName": "chat-keys"},
+                "rateLimit": {"requestsPerSecond": 10, "burst": 25},
+            },
+        )
+        annotations = build_http_route(j, GATEWAY)["metadata"]["annotations"]
+        assert annotations[CLIENT_REGION_ANNOTATION] == "north-america"
+        assert annotations[API_KEYS_ANNOTATION] == "chat-keys"
+        assert annotations[RATE_LIMIT_ANNOTATION] == "10/25"
+
+    def test_an_open_route_without_a_limit_says_nothing_of_them(self) -> None:
+        annotations = build_http_route(job(endpoint={}), GATEWAY)["metadata"]["annotations"]
+        assert API_KEYS_ANNOTATION not in annotations
+        assert RATE_LIMIT_ANNOTATION not in annotations
+
+    def test_the_burst_defaults_to_the_rate(self) -> None:
+        j = job(endpoint={"rateLimit": {"requestsPerSecond": 7}})
+        annotations = build_http_route(j, GATEWAY)["metadata"]["annotations"]
+        assert annotations[RATE_LIMIT_ANNOTATION] == "7/7"
 
     def test_it_is_owned_by_the_job_and_moves_its_hash_with_the_path(self) -> None:
         route = build_http_route(job(endpoint={"path": "/v1"}), GATEWAY)

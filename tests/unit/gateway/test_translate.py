@@ -1,0 +1,195 @@
+"""From the API objects to what the gateway serves: only routes on our Gateway, from the
+namespaces its listener admits, to the ready pods of their pool, each with its site's
+region; keys from the Secret, closed (never open) when it cannot be read; the job's
+limit; the listener's port."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from cango_operator.builders import GatewayRef, build_http_route, build_inference_pool
+from cango_operator.builders.httproute import RATE_LIMIT_ANNOTATION
+from cango_operator.gateway.model import ApiKey, Backend, Limit
+from cango_operator.gateway.translate import (
+    Observed,
+    decode_secret,
+    secret_refs,
+    translate,
+)
+from tests.unit.builders.factories import job
+
+GATEWAY = GatewayRef("tenant-acme", "inference")
+REGIONS = {"tx-1": "north-america", "de-1": "europe"}
+
+
+def gateway_object(port: int = 8080, allowed: str | None = None) -> dict[str, Any]:
+    listener: dict[str, Any] = {"name": "http", "protocol": "HTTP", "port": port}
+    if allowed:
+        listener["allowedRoutes"] = {"namespaces": {"from": allowed}}
+    return {
+        "metadata": {"namespace": GATEWAY.namespace, "name": GATEWAY.name},
+        "spec": {"gatewayClassName": "cango", "listeners": [listener]},
+    }
+
+
+def pod(name: str, ip: str, site: str, ready: bool = True, **meta: Any) -> dict[str, Any]:
+    return {
+        "metadata": {
+            "namespace": "tenant-acme",
+            "name": name,
+            "labels": {"compute.cango.io/job": "llama-chat", "compute.cango.io/site": site},
+            **meta,
+        },
+        "status": {
+            "podIP": ip,
+            "conditions": [{"type": "Ready", "status": "True" if ready else "False"}],
+        },
+    }
+
+
+def observed(endpoint: dict[str, Any] | None = None, **changes: Any) -> Observed:
+    j = job(placement={"clientRegion": "north-america"}, endpoint=endpoint or {"path": "/v1"})
+    pool = build_inference_pool(j)
+    fields: dict[str, Any] = {
+        "gateway": gateway_object(),
+        "routes": [build_http_route(j, GATEWAY)],
+        "pools": {("tenant-acme", pool["metadata"]["name"]): pool},
+        "pods": [pod("a", "127.1.0.2", "tx-1"), pod("b", "127.2.0.2", "de-1")],
+        "site_regions": REGIONS,
+    }
+    fields.update(changes)
+    return Observed(**fields)
+
+
+def secret(**keys: str) -> dict[str, str]:
+    return keys
+
+
+class TestTheGateway:
+    def test_it_listens_at_its_http_listeners_port(self) -> None:
+        model = translate(observed(gateway=gateway_object(port=8443)), GATEWAY, "0.0.0.0").model
+        assert model is not None
+        assert (model.listener.address, model.listener.port) == ("0.0.0.0", 8443)
+
+    def test_a_missing_gateway_serves_nothing_and_says_so(self) -> None:
+        result = translate(observed(gateway=None), GATEWAY, "127.0.0.1")
+        assert result.model is None
+        assert result.problem == "the Gateway tenant-acme/inference does not exist"
+
+    def test_a_gateway_without_an_http_listener_is_not_served(self) -> None:
+        https = gateway_object()
+        https["spec"]["listeners"][0]["protocol"] = "HTTPS"
+        result = translate(observed(gateway=https), GATEWAY, "127.0.0.1")
+        assert result.model is None
+        assert "no HTTP listener" in (result.problem or "")
+
+
+class TestRoutes:
+    def test_a_route_goes_to_the_ready_pods_of_its_pool_with_their_regions(self) -> None:
+        pods = [
+            pod("a", "127.1.0.2", "tx-1"),
+            pod("b", "127.2.0.2", "de-1"),
+            pod("c", "127.1.0.3", "tx-1", ready=False),
+            pod("d", "127.1.0.4", "tx-1", deletionTimestamp="2026-12-05T00:00:00Z"),
+            {**pod("e", "127.1.0.5", "tx-1"), "metadata": {"namespace": "other", "name": "e"}},
+        ]
+        model = translate(observed(pods=pods), GATEWAY, "127.0.0.1").model
+        assert model is not None
+        (route,) = model.routes
+        assert route.path == "/v1"
+        assert route.client_region == "north-america"
+        assert route.backends == (
+            Backend("b", "127.2.0.2", 8000, "de-1", "europe"),
+            Backend("a", "127.1.0.2", 8000, "tx-1", "north-america"),
+        )
+        assert route.regions() == ["europe", "north-america"]
+
+    def test_a_route_on_another_gateway_is_not_ours(self) -> None:
+        other = GatewayRef("tenant-acme", "elsewhere")
+        ours = translate(observed(), other, "127.0.0.1")
+        assert ours.model is not None and ours.model.routes == ()
+        assert ours.verdicts == {}
+
+    def test_routes_from_other_namespaces_need_the_listener_to_admit_them(self) -> None:
+        elsewhere = GatewayRef("gateway-system", "inference")
+        gw = gateway_object()
+        gw["metadata"]["namespace"] = "gateway-system"
+        j = job(endpoint={"path": "/v1"})
+        route = build_http_route(j, elsewhere)
+        refused = translate(observed(gateway=gw, routes=[route]), elsewhere, "127.0.0.1")
+        assert refused.model is not None and refused.model.routes == ()
+        verdict = refused.verdicts[("tenant-acme", "llama-chat")]
+        assert (verdict.accepted, verdict.accepted_reason) == (False, "NotAllowedByListeners")
+        admitted = gateway_object(allowed="All")
+        admitted["metadata"]["namespace"] = "gateway-system"
+        served = translate(observed(gateway=admitted, routes=[route]), elsewhere, "127.0.0.1")
+        assert served.model is not None and len(served.model.routes) == 1
+
+    def test_a_route_to_a_missing_pool_is_not_resolved(self) -> None:
+        result = translate(observed(pools={}), GATEWAY, "127.0.0.1")
+        assert result.model is not None and result.model.routes == ()
+        verdict = result.verdicts[("tenant-acme", "llama-chat")]
+        assert (verdict.resolved, verdict.resolved_reason) == (False, "BackendNotFound")
+
+
+KEYED = {"path": "/v1", "apiKeys": {"secretName": "chat-keys"}}
+
+
+class TestKeysAndLimits:
+    def test_keys_come_from_the_secret_one_client_per_entry(self) -> None:
+        secrets = {("tenant-acme", "chat-keys"): secret(alice="sk-a", bob="sk-b", empty="")}
+        model = translate(observed(KEYED, secrets=secrets), GATEWAY, "127.0.0.1").model
+        assert model is not None
+        (route,) = model.routes
+        assert route.keys == (ApiKey("alice", "sk-a"), ApiKey("bob", "sk-b"))
+        assert route.closed is None
+
+    def test_a_missing_secret_closes_the_route_never_opens_it(self) -> None:
+        secrets = {("tenant-acme", "chat-keys"): None}
+        result = translate(observed(KEYED, secrets=secrets), GATEWAY, "127.0.0.1")
+        assert result.model is not None
+        (route,) = result.model.routes
+        assert route.keys == ()
+        assert (
+            route.closed is not None
+            and "Secret chat-keys holding the API keys is missing" in route.closed
+        )
+        verdict = result.verdicts[("tenant-acme", "llama-chat")]
+        assert (verdict.resolved, verdict.resolved_reason) == (False, "InvalidKeys")
+
+    def test_a_secret_without_keys_closes_the_route_too(self) -> None:
+        secrets = {("tenant-acme", "chat-keys"): secret(alice="")}
+        model = translate(observed(KEYED, secrets=secrets), GATEWAY, "127.0.0.1").model
+        assert model is not None
+        assert "holds no API key" in (model.routes[0].closed or "")
+
+    def test_the_controller_reads_only_the_secrets_our_routes_name(self) -> None:
+        routes = observed(KEYED).routes
+        assert secret_refs(routes, GATEWAY) == {("tenant-acme", "chat-keys")}
+        assert secret_refs(routes, GatewayRef("tenant-acme", "other")) == set()
+        assert secret_refs(observed().routes, GATEWAY) == set()
+
+    def test_secret_values_are_decoded_and_trimmed(self) -> None:
+        data = {"alice": base64.b64encode(b"sk-a\n").decode(), "bad": "%%%"}
+        assert decode_secret({"data": data}) == {"alice": "sk-a"}
+
+    def test_the_limit_is_the_jobs(self) -> None:
+        endpoint = {"path": "/v1", "rateLimit": {"requestsPerSecond": 5, "burst": 9}}
+        model = translate(observed(endpoint), GATEWAY, "127.0.0.1").model
+        assert model is not None
+        assert model.routes[0].limit == Limit(per_second=5, burst=9)
+
+    def test_a_limit_that_does_not_parse_refuses_the_route(self) -> None:
+        (route,) = observed().routes
+        broken = {
+            **route,
+            "metadata": {
+                **route["metadata"],
+                "annotations": {**route["metadata"]["annotations"], RATE_LIMIT_ANNOTATION: "x"},
+            },
+        }
+        result = translate(observed(routes=[broken]), GATEWAY, "127.0.0.1")
+        assert result.model is not None and result.model.routes == ()
+        verdict = result.verdicts[("tenant-acme", "llama-chat")]
+        assert (verdict.accepted, verdict.accepted_reason) == (False, "UnsupportedValue")
