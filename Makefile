@@ -16,7 +16,7 @@ KUEUE_DIR = $(shell hack/kueue/build.sh)
 GATEWAY_DIR = $(shell hack/gateway/build.sh)
 
 .PHONY: help venv system-deps controlplane ocm kueue gateway-crds federation-up federation-down cluster-up cluster-down fmt lint types layers \
-        unit pytest test crds demo demo-single bench bench-e2e bench-federation bench-partition bench-miners clean chart-lint observability \
+        unit pytest test crds demo demo-single bench bench-e2e bench-federation bench-partition bench-miners bench-gateway clean chart-lint observability \
         gpu-check gpu-check-bundle
 
 help: ## list the targets
@@ -109,6 +109,9 @@ bench-federation: venv ## federated scale benchmark: N replicas over site cluste
 
 bench-miners: venv ## the mining controller on 500 fake miners: default concurrency vs one at a time (ARGS=...)
 	$(BIN)/python -m tests.bench.miners $(ARGS)
+
+bench-gateway: venv ## the inference gateway on loopback: added latency, and failover under load (ARGS=...)
+	$(BIN)/python -m tests.bench.gateway $(ARGS)
 
 gpu-check: ## on a machine with an NVIDIA GPU, no network needed: the agent's NVML path for real (docs/gpu-check.md)
 	@hack/gpu-check.sh $(ARGS)

@@ -1,8 +1,8 @@
 """The Gateway API's and its Inference Extension's CRDs in a local cluster: what a job's
 endpoint is written as (an InferencePool and an HTTPRoute on a Gateway).
 
-Only the API: no gateway controller and no endpoint picker run in the test bed, so a
-Gateway's status stays as whoever writes it leaves it (a test writes its address itself).
+Only the API: the gateway (``cango-operator gateway``) is started by the tests that need
+it; otherwise a Gateway's status stays as whoever writes it leaves it.
 ``hack/gateway/build.sh`` copies the CRDs from the Go modules pinned in
 ``hack/gateway/versions.env``.
 """
