@@ -23,6 +23,7 @@ import pytest
 
 from cango_operator.devcluster import LocalCluster, cluster_down, cluster_up, ensure_bin_dir
 from cango_operator.devcluster.kueue import KueueProcess, start_kueue, stop_kueue
+from cango_operator.devcluster.modelservers import ModelServers
 
 
 def reap_orphan_test_clusters() -> None:
@@ -98,3 +99,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
     report.outcome = "failed"
     report.longrepr = f"{REQUIRE_GPU}=1 and this GPU test would be skipped: {reason}"
+
+
+@pytest.fixture
+def model_servers() -> Iterator[ModelServers]:
+    """Fake model server processes for a test's pods (``serve``), all stopped at its end."""
+    running = ModelServers()
+    yield running
+    running.stop()

@@ -46,6 +46,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="kubeconfig; in-cluster service account when not given (default: $KUBECONFIG)",
     )
     parser.add_argument(
+        "--pods-kubeconfig",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="a cluster whose pods are the replicas; repeat for several (in a federation: "
+        "the sites' clusters, --kubeconfig being the hub's) (default: --kubeconfig's)",
+    )
+    parser.add_argument(
+        "--region",
+        default=None,
+        help="the region this gateway serves: requests that name none "
+        "(x-cango-client-region) go to its replicas first, the others' as the fallback "
+        "(default: each job's clientRegion)",
+    )
+    parser.add_argument(
         "--listen-address",
         default="127.0.0.1",
         help="address Envoy listens on, at the Gateway listener's port (default: 127.0.0.1)",
@@ -102,10 +117,15 @@ def run(args: argparse.Namespace) -> int:
     config_dir = args.config_dir or Path(tempfile.mkdtemp(prefix="cango-gateway-"))
     config_dir = config_dir.resolve()
     settings = GatewaySettings(
-        gateway, args.listen_address, args.advertise or args.listen_address, config_dir
+        gateway,
+        args.listen_address,
+        args.advertise or args.listen_address,
+        config_dir,
+        args.region,
     )
     api = api_client(args.kubeconfig)
-    controller = GatewayController(api, settings)
+    pod_apis = [api_client(path) for path in args.pods_kubeconfig]
+    controller = GatewayController(api, settings, pod_apis)
     # The first pass before Envoy starts, so it starts with the routes in place.
     controller.sync()
     proxy = EnvoyProcess(binary, config_dir, *admin)
@@ -131,4 +151,5 @@ def run(args: argparse.Namespace) -> int:
         return 0
     finally:
         proxy.stop()
-        api.close()
+        for client in (api, *pod_apis):
+            client.close()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -52,23 +52,28 @@ CONTROLLER_NAME = "compute.cango.io/gateway"
 @dataclass(frozen=True)
 class GatewaySettings:
     """The one Gateway served, where Envoy listens, the address the Gateway's status
-    gives the tenants, and the directory Envoy reads."""
+    gives the tenants, the directory Envoy reads, and the region this gateway serves
+    (its clients' region when their requests name none; None: each job's clientRegion)."""
 
     gateway: GatewayRef
     listen_address: str
     advertise: str
     config_dir: Path
+    region: str | None = None
 
 
 class GatewayController:
-    """One gateway's passes; the API client is ``kubernetes.client.ApiClient``."""
+    """One gateway's passes. ``api`` (a ``kubernetes.client.ApiClient``) is the cluster of
+    the jobs and their routes (in a federation, the hub); ``pod_apis`` the clusters whose
+    pods are the replicas (in a federation, the sites'; default: ``api``'s)."""
 
-    def __init__(self, api: Any, settings: GatewaySettings) -> None:
+    def __init__(self, api: Any, settings: GatewaySettings, pod_apis: Sequence[Any] = ()) -> None:
         from kubernetes import client
 
         self.settings = settings
         self._core: Any = client.CoreV1Api(api)
         self._custom: Any = client.CustomObjectsApi(api)
+        self._pod_cores: list[Any] = [client.CoreV1Api(a) for a in pod_apis] or [self._core]
         self._files = ConfigFiles(settings.config_dir)
         self._status: dict[tuple[str, str, str], Any] = {}
 
@@ -91,11 +96,15 @@ class GatewayController:
             (str(p["metadata"]["namespace"]), str(p["metadata"]["name"])): p
             for p in self._list(INFERENCE_GROUP, INFERENCE_VERSION, INFERENCE_POOL_PLURAL)
         }
-        pods = json.loads(
-            self._core.list_pod_for_all_namespaces(
-                label_selector=JOB_LABEL, _preload_content=False
-            ).data
-        )["items"]
+        pods = [
+            pod
+            for core in self._pod_cores
+            for pod in json.loads(
+                core.list_pod_for_all_namespaces(
+                    label_selector=JOB_LABEL, _preload_content=False
+                ).data
+            )["items"]
+        ]
         regions = {
             str(s["metadata"]["name"]): str((s.get("spec") or {}).get("region") or "")
             for s in self._list(GROUP, VERSION, SITE_PLURAL)
@@ -126,7 +135,9 @@ class GatewayController:
     def sync(self) -> Translation:
         """Read, translate, write the files and the status that changed."""
         settings = self.settings
-        result = translate(self.observe(), settings.gateway, settings.listen_address)
+        result = translate(
+            self.observe(), settings.gateway, settings.listen_address, settings.region
+        )
         if result.model is not None:
             changed = self._files.write(envoy.files(result.model, str(settings.config_dir)))
             if changed:

@@ -110,8 +110,12 @@ def decode_secret(secret: Object) -> dict[str, str]:
     return decoded
 
 
-def translate(observed: Observed, gateway: GatewayRef, address: str) -> Translation:
-    """What to serve on ``address``, at the port of the Gateway's HTTP listener."""
+def translate(
+    observed: Observed, gateway: GatewayRef, address: str, region: str | None = None
+) -> Translation:
+    """What to serve on ``address``, at the port of the Gateway's HTTP listener.
+    ``region``: the gateway's own, preferred for requests that name none (a regional
+    gateway's clients are near it); None: each job's clientRegion."""
     if observed.gateway is None:
         return Translation(None, f"the Gateway {gateway} does not exist")
     port = http_port(observed.gateway)
@@ -133,7 +137,7 @@ def translate(observed: Observed, gateway: GatewayRef, address: str) -> Translat
                 f"({gateway.namespace}) only (allowedRoutes.namespaces.from: {allowed})",
             )
             continue
-        routes += _routes_of(obj, observed, verdict)
+        routes += _routes_of(obj, observed, verdict, region)
     return Translation(GatewayModel(Listener(address, port), tuple(routes)), None, verdicts)
 
 
@@ -145,7 +149,9 @@ def _allowed_namespaces(gateway: Object) -> str:
     return "Same"
 
 
-def _routes_of(obj: Object, observed: Observed, verdict: RouteVerdict) -> list[Route]:
+def _routes_of(
+    obj: Object, observed: Observed, verdict: RouteVerdict, region: str | None
+) -> list[Route]:
     namespace, name = _meta(obj)
     annotations = (obj.get("metadata") or {}).get("annotations") or {}
     spec = obj.get("spec") or {}
@@ -160,7 +166,7 @@ def _routes_of(obj: Object, observed: Observed, verdict: RouteVerdict) -> list[R
         if closed:
             verdict.unresolved("InvalidKeys", closed)
     hostnames = tuple(str(h) for h in spec.get("hostnames") or [])
-    client_region = annotations.get(CLIENT_REGION_ANNOTATION) or None
+    client_region = region or annotations.get(CLIENT_REGION_ANNOTATION) or None
     found: list[Route] = []
     for rule in spec.get("rules") or []:
         backends = _backends(rule, namespace, observed, verdict)

@@ -6,7 +6,7 @@ and delay), a fresh fleet per test, and operators on the hub that are always sto
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -59,9 +59,16 @@ def start_operator(
     ManifestWorks live in the sites' namespaces). Stopped at the end; its log tail shown."""
     started: list[OperatorProcess] = []
 
-    def start(name: str = "a", wait: bool = True) -> OperatorProcess:
+    def start(name: str = "a", wait: bool = True, extra: Sequence[str] = ()) -> OperatorProcess:
         op = OperatorProcess(
-            federation.hub, tmp_path, name, "--federation", "--standalone", "--debounce", "0.2"
+            federation.hub,
+            tmp_path,
+            name,
+            "--federation",
+            "--standalone",
+            "--debounce",
+            "0.2",
+            *extra,
         ).start()
         started.append(op)
         if wait:

@@ -9,6 +9,7 @@ region, so nothing another test left behind can take its jobs.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from kubernetes import client, config
@@ -59,9 +60,18 @@ class FedFleet:
     # -- making the fleet ------------------------------------------------------------
 
     def site(
-        self, suffix: str, cluster: str, latency_ms: int = 20, feed: dict[str, Any] | None = None
+        self,
+        suffix: str,
+        cluster: str,
+        latency_ms: int = 20,
+        feed: dict[str, Any] | None = None,
+        *,
+        region: str | None = None,
+        latency_to: Mapping[str, int] | None = None,
     ) -> str:
-        """A Site in ``cluster``; ``feed``: its spec.power.feed (e.g. a test's Meter)."""
+        """A Site in ``cluster``; ``feed``: its spec.power.feed (e.g. a test's Meter);
+        ``region``: its own (default: the fleet's users'); ``latency_to``: latencies to
+        further regions."""
         name = self.name(suffix)
         power: dict[str, Any] = {"capacityKw": 2000, "reserveKw": 10, "pue": 1.1}
         if feed is not None:
@@ -71,22 +81,35 @@ class FedFleet:
             "kind": "Site",
             "metadata": {"name": name},
             "spec": {
-                "region": self.region,
+                "region": region or self.region,
                 "cluster": cluster,
                 "power": power,
                 "mining": {"loadKw": 0, "curtailableKw": 0},
-                "latencyMs": {self.region: latency_ms},
+                "latencyMs": {self.region: latency_ms, **(latency_to or {})},
             },
         }
         self.custom.create_cluster_custom_object(GROUP, VERSION, "sites", body)
         self.sites[name] = cluster
         return name
 
-    def nodes(self, site: str, count: int, gpus: int = 8, model: str = "H100-80GB") -> list[str]:
+    def nodes(
+        self,
+        site: str,
+        count: int,
+        gpus: int = 8,
+        model: str = "H100-80GB",
+        pod_cidrs: Sequence[str] = (),
+    ) -> list[str]:
+        """``pod_cidrs``: one per node, where kwok takes its pods' IPs from."""
         cluster = self.sites[site]
         names = [f"{site}-n{i + 1:03d}" for i in range(count)]
         core = client.CoreV1Api(self.site_apis[cluster])
-        apply_dev_nodes(core, [GpuNodeShape(n, site, model, gpus) for n in names])
+        cidrs = list(pod_cidrs) or [None] * count
+        shapes = [
+            GpuNodeShape(n, site, model, gpus, pod_cidr=c)
+            for n, c in zip(names, cidrs, strict=True)
+        ]
+        apply_dev_nodes(core, shapes)
         for name in names:
             body = gpunode_body(name, site, cluster)
             body["spec"]["gpu"]["model"], body["spec"]["gpu"]["count"] = model, gpus

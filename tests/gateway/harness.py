@@ -3,11 +3,15 @@ through the same files the gateway controller writes, and an HTTP client for it.
 
 from __future__ import annotations
 
+import base64
 import http.client
 import json
+import subprocess
+import sys
+import threading
 import time
 import urllib.request
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,6 +71,34 @@ def request(
     finally:
         if own:
             conn.close()
+
+
+def gateway_body(name: str, port: int) -> dict[str, Any]:
+    """A Gateway whose one HTTP listener is on ``port``, for ``cango-operator gateway``."""
+    return {
+        "apiVersion": "gateway.networking.k8s.io/v1",
+        "kind": "Gateway",
+        "metadata": {"name": name},
+        "spec": {
+            "gatewayClassName": "cango",
+            "listeners": [{"name": "http", "protocol": "HTTP", "port": port}],
+        },
+    }
+
+
+def keys_secret(name: str, **keys: str) -> dict[str, Any]:
+    """A Secret of API keys: client name -> key."""
+    data = {client: base64.b64encode(key.encode()).decode() for client, key in keys.items()}
+    return {"metadata": {"name": name}, "data": data}
+
+
+def site_of(port: int, key: str | None = None, ip: str = "127.0.0.1") -> str:
+    """The site that served one request, "" when none did (the gateway not listening yet,
+    or an error status)."""
+    try:
+        return request(port, key=key, ip=ip, timeout=5).site
+    except OSError:
+        return ""
 
 
 def backends(pods: list[PodAddress], regions: Mapping[str, str]) -> tuple[Backend, ...]:
@@ -151,3 +183,118 @@ def running_gateway(directory: Path, routes: Sequence[Route]) -> Iterator[EnvoyG
 def payload(answer: Answer) -> dict[str, Any]:
     loaded: dict[str, Any] = json.loads(answer.body)
     return loaded
+
+
+class GatewayCommand:
+    """``cango-operator gateway`` as a process (stopped with ``stop``; its log kept)."""
+
+    def __init__(
+        self,
+        gateway: str,
+        kubeconfig: Path,
+        workdir: Path,
+        env: Mapping[str, str],
+        *args: str,
+        name: str = "gateway",
+    ) -> None:
+        self.admin_port = free_port()
+        self.log_path = workdir / f"{name}.log"
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "cango_operator",
+                    "gateway",
+                    "--gateway",
+                    gateway,
+                    "--kubeconfig",
+                    str(kubeconfig),
+                    "--admin",
+                    f"127.0.0.1:{self.admin_port}",
+                    "--config-dir",
+                    str(workdir / f"{name}-envoy"),
+                    "--interval",
+                    "0.5",
+                    *args,
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=dict(env),
+            )
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+
+    def log_tail(self, lines: int = 40) -> str:
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+StartGateway = Callable[..., GatewayCommand]
+
+
+@contextmanager
+def gateway_commands(
+    kubeconfig: Path, env: Mapping[str, str], workdir: Path, *common: str
+) -> Iterator[StartGateway]:
+    """``start(gateway, *args, name=...)`` runs ``cango-operator gateway`` with
+    ``common`` and ``args``; every one started is stopped at the end, its log printed."""
+    started: list[GatewayCommand] = []
+
+    def start(gateway: str, *args: str, name: str = "gateway") -> GatewayCommand:
+        gw = GatewayCommand(gateway, kubeconfig, workdir, env, *common, *args, name=name)
+        started.append(gw)
+        return gw
+
+    try:
+        yield start
+    finally:
+        for gw in started:
+            gw.stop()
+            print(f"--- {gw.log_path.name} ---\n{gw.log_tail()}")
+
+
+def under_load(
+    port: int,
+    key: str,
+    during: Callable[[], object],
+    *,
+    clients: int = 4,
+    seconds: float = 3.0,
+    region: str | None = None,
+    ip: str = "127.0.0.1",
+) -> list[tuple[int, str]]:
+    """Requests from ``clients`` threads for ``seconds``, ``during`` run after the first
+    second; every (status, site), in order of completion."""
+    results: list[tuple[int, str]] = []
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def client() -> None:
+        for _ in range(20_000):
+            if stop.is_set():
+                return
+            try:
+                answer = request(port, key=key, region=region, timeout=5, ip=ip)
+                outcome = (answer.status, answer.site or answer.body.decode(errors="replace"))
+            except OSError as exc:
+                outcome = (0, type(exc).__name__)
+            with lock:
+                results.append(outcome)
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    time.sleep(1.0)
+    during()
+    time.sleep(seconds - 1.0)
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=20)
+    return results

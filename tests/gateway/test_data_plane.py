@@ -48,11 +48,9 @@ def a_route(**changes: object) -> Route:
 
 
 @pytest.fixture
-def servers() -> Iterator[ModelServers]:
-    running = ModelServers()
-    running.serve(PODS)
-    yield running
-    running.stop()
+def servers(model_servers: ModelServers) -> ModelServers:
+    model_servers.serve(PODS)
+    return model_servers
 
 
 @pytest.fixture

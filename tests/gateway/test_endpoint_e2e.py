@@ -10,14 +10,9 @@ its ``/scale`` subresource gives replicas the engine places and the gateway rout
 
 from __future__ import annotations
 
-import base64
 import random
-import subprocess
-import sys
-import threading
-import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +22,16 @@ from cango_operator.devcluster import LocalCluster
 from cango_operator.devcluster.gateway import install_gateway_crds
 from cango_operator.devcluster.modelservers import ModelServers, PodAddress
 from tests.e2e.conftest import StartOperator
-from tests.e2e.harness import Fleet, terminate, wait_for
-from tests.gateway.harness import request
+from tests.e2e.harness import Fleet, wait_for
+from tests.gateway.harness import (
+    StartGateway,
+    gateway_body,
+    gateway_commands,
+    keys_secret,
+    request,
+    site_of,
+    under_load,
+)
 from tests.loopback import free_port
 
 pytestmark = pytest.mark.cluster
@@ -45,59 +48,10 @@ def gateway_cluster(e2e_cluster: LocalCluster) -> LocalCluster:
 
 
 @pytest.fixture
-def servers() -> Iterator[ModelServers]:
-    running = ModelServers()
-    yield running
-    running.stop()
-
-
-StartGateway = Callable[[str], int]
-
-
-@pytest.fixture
-def start_gateway(
-    gateway_cluster: LocalCluster,
-    fleet: Fleet,
-    tmp_path: Path,
-) -> Iterator[StartGateway]:
-    """``cango-operator gateway`` for the Gateway ``name`` in the fleet's namespace;
-    returns its admin port. Stopped at the end; its log printed on failure."""
-    procs: list[subprocess.Popen[bytes]] = []
-    log_path = tmp_path / "gateway.log"
-
-    def start(name: str) -> int:
-        admin = free_port()
-        with log_path.open("ab") as log:
-            procs.append(
-                subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "cango_operator",
-                        "gateway",
-                        "--gateway",
-                        f"{fleet.namespace}/{name}",
-                        "--kubeconfig",
-                        str(gateway_cluster.kubeconfig),
-                        "--admin",
-                        f"127.0.0.1:{admin}",
-                        "--config-dir",
-                        str(tmp_path / "envoy"),
-                        "--interval",
-                        "0.5",
-                    ],
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    env=gateway_cluster.env(),
-                )
-            )
-        return admin
-
-    yield start
-    for proc in procs:
-        terminate(proc)
-    if log_path.exists():
-        print("--- gateway log ---\n" + "\n".join(log_path.read_text().splitlines()[-40:]))
+def start_gateway(gateway_cluster: LocalCluster, tmp_path: Path) -> Iterator[StartGateway]:
+    """``cango-operator gateway`` on the test's cluster."""
+    with gateway_commands(gateway_cluster.kubeconfig, gateway_cluster.env(), tmp_path) as start:
+        yield start
 
 
 def create(fleet: Fleet, resource: tuple[str, str, str], body: dict[str, Any]) -> Any:
@@ -136,7 +90,7 @@ class TestATenantsEndpoint:
         fleet: Fleet,
         start_operator: StartOperator,
         start_gateway: StartGateway,
-        servers: ModelServers,
+        model_servers: ModelServers,
     ) -> None:
         europe = fleet.name("europe")
         octet = random.randint(100, 250)
@@ -145,26 +99,8 @@ class TestATenantsEndpoint:
         fleet.nodes(na, 1, gpus=2, pod_cidrs=[f"127.{octet}.1.0/24"])
         fleet.nodes(eu, 1, gpus=8, pod_cidrs=[f"127.{octet}.2.0/24"])
         port = free_port()
-        create(
-            fleet,
-            GATEWAYS,
-            {
-                "apiVersion": "gateway.networking.k8s.io/v1",
-                "kind": "Gateway",
-                "metadata": {"name": "inference"},
-                "spec": {
-                    "gatewayClassName": "cango",
-                    "listeners": [{"name": "http", "protocol": "HTTP", "port": port}],
-                },
-            },
-        )
-        fleet.core.create_namespaced_secret(
-            fleet.namespace,
-            {
-                "metadata": {"name": "chat-keys"},
-                "data": {"alice": base64.b64encode(KEY.encode()).decode()},
-            },
-        )
+        create(fleet, GATEWAYS, gateway_body("inference", port))
+        fleet.core.create_namespaced_secret(fleet.namespace, keys_secret("chat-keys", alice=KEY))
         fleet.job(
             "chat",
             replicas=3,
@@ -176,11 +112,11 @@ class TestATenantsEndpoint:
             },
         )
         start_operator("--standalone", "--gateway", f"{fleet.namespace}/inference")
-        start_gateway("inference")
+        start_gateway(f"{fleet.namespace}/inference")
         fleet.wait_running()
-        served = servers.serve(pod_addresses(fleet, "chat"))
+        served = model_servers.serve(pod_addresses(fleet, "chat"))
         assert len(served) == 3
-        assert Counter(servers.served.values()) == {na: 2, eu: 1}
+        assert Counter(model_servers.served.values()) == {na: 2, eu: 1}
 
         url = wait_for(
             "chat's status.endpoint from the gateway's address",
@@ -192,7 +128,7 @@ class TestATenantsEndpoint:
         # check within seconds; until then the requests go to the others.
         wait_for(
             "the gateway to serve chat from north-america",
-            lambda: request(port, key=KEY).site == na,
+            lambda: site_of(port, KEY) == na,
             timeout=60,
         )
         route = get(fleet, ROUTES, "chat")
@@ -207,7 +143,7 @@ class TestATenantsEndpoint:
         assert {request(port, key=KEY, region=europe).site for _ in range(5)} == {eu}
 
         # The north-american site dies under load: no request lost.
-        results = under_load(port, during=lambda: servers.kill_site(na))
+        results = under_load(port, KEY, during=lambda: model_servers.kill_site(na))
         failed = [r for r in results if r[0] != 200]
         assert not failed, f"{len(failed)} of {len(results)} failed: {failed[:5]}"
         assert results[-1][1] == eu
@@ -223,8 +159,8 @@ class TestATenantsEndpoint:
             {"spec": {"replicas": 5}},
         )
         wait_for("5 replicas running", lambda: len(fleet.running_pods("chat")) == 5, 90)
-        servers.serve(pod_addresses(fleet, "chat"))
-        eu_addresses = {a for a, s in servers.served.items() if s == eu}
+        model_servers.serve(pod_addresses(fleet, "chat"))
+        eu_addresses = {a for a, s in model_servers.served.items() if s == eu}
         assert len(eu_addresses) == 3
         wait_for(
             "the gateway to route to the new replicas",
@@ -238,36 +174,3 @@ class TestATenantsEndpoint:
         )
         assert scale["status"]["replicas"] >= 3
         assert scale["status"]["selector"] == "compute.cango.io/job=chat"
-
-
-def under_load(
-    port: int, during: Callable[[], object], clients: int = 4, seconds: float = 3.0
-) -> list[tuple[int, str]]:
-    """Requests from ``clients`` threads for ``seconds``, ``during`` run after the first
-    second; every (status, site), in order of completion."""
-    results: list[tuple[int, str]] = []
-    lock = threading.Lock()
-    stop = threading.Event()
-
-    def client() -> None:
-        for _ in range(20_000):
-            if stop.is_set():
-                return
-            try:
-                answer = request(port, key=KEY, timeout=5)
-                outcome = (answer.status, answer.site or answer.body.decode(errors="replace"))
-            except OSError as exc:
-                outcome = (0, type(exc).__name__)
-            with lock:
-                results.append(outcome)
-
-    threads = [threading.Thread(target=client) for _ in range(clients)]
-    for thread in threads:
-        thread.start()
-    time.sleep(1.0)
-    during()
-    time.sleep(seconds - 1.0)
-    stop.set()
-    for thread in threads:
-        thread.join(timeout=20)
-    return results

@@ -105,6 +105,11 @@ class TestRoutes:
         )
         assert route.regions() == ["europe", "north-america"]
 
+    def test_a_regional_gateway_prefers_its_own_region_over_the_jobs(self) -> None:
+        model = translate(observed(), GATEWAY, "127.0.0.1", region="europe").model
+        assert model is not None
+        assert model.routes[0].client_region == "europe"
+
     def test_a_route_on_another_gateway_is_not_ours(self) -> None:
         other = GatewayRef("tenant-acme", "elsewhere")
         ours = translate(observed(), other, "127.0.0.1")
