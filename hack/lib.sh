@@ -17,3 +17,20 @@ prelude() {
   command -v go >/dev/null || { log "go is not installed; Go >= 1.26 is needed $need"; exit 1; }
   export GOFLAGS=-buildvcs=false
 }
+
+# Fails unless this module's go.mod requires MODULE at VERSION (the tool TOOL_PACKAGE is
+# built from it), and says how to move go.mod to it.
+require_pinned() { # module version tool-package
+  local module=$1 version=$2 tool=$3 required
+  required=$(cd "$here" && go list -m -f '{{.Version}}' "$module")
+  [ "$required" = "$version" ] || {
+    log "go.mod requires $module $required but versions.env pins $version"
+    log "run: (cd hack/$(basename "$here") && go get -tool $tool@$version && go mod tidy)"
+    exit 1
+  }
+}
+
+# The cache key of this module's build: its go.mod, go.sum and versions.env.
+module_key() {
+  cat "$here/go.mod" "$here/go.sum" "$here/versions.env" | sha256sum | cut -c1-12
+}

@@ -9,7 +9,6 @@ refused from then on, requests in flight reset), as a site losing power would.
 
 from __future__ import annotations
 
-import contextlib
 import subprocess
 import sys
 import tempfile
@@ -18,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import IO
 
+from cango_operator.devcluster.processes import terminate
 from cango_operator.errors import CangoError
 
 
@@ -114,15 +114,7 @@ class ModelServers:
     def stop(self) -> None:
         for procs in self._procs.values():
             for proc in procs:
-                with contextlib.suppress(ProcessLookupError):
-                    proc.terminate()
-        for procs in self._procs.values():
-            for proc in procs:
-                try:
-                    proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait(timeout=10)
+                terminate(proc, timeout=10)
                 _close(proc)
         self._procs.clear()
         self._served.clear()

@@ -5,7 +5,8 @@ Order: ``$CANGO_BIN_DIR`` if set; else, in a source checkout, the cached build m
 Open Cluster Management and Kueue, likewise: ``$CANGO_OCM_DIR`` / ``$CANGO_KUEUE_DIR``,
 else the cached build of ``hack/ocm/build.sh`` / ``hack/kueue/build.sh``. The Gateway API's
 and its Inference Extension's CRDs (YAML only): ``$CANGO_GATEWAY_DIR``, else the cached
-copy of ``hack/gateway/build.sh``.
+copy of ``hack/gateway/build.sh``. The Prometheus adapter: ``$CANGO_METRICS_ADAPTER_DIR``,
+else the cached build of ``hack/metrics-adapter/build.sh``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ BUILD_SCRIPT = REPO_ROOT / "hack" / "controlplane" / "build.sh"
 OCM_BUILD_SCRIPT = REPO_ROOT / "hack" / "ocm" / "build.sh"
 KUEUE_BUILD_SCRIPT = REPO_ROOT / "hack" / "kueue" / "build.sh"
 GATEWAY_BUILD_SCRIPT = REPO_ROOT / "hack" / "gateway" / "build.sh"
+METRICS_ADAPTER_BUILD_SCRIPT = REPO_ROOT / "hack" / "metrics-adapter" / "build.sh"
 TOOLS = (
     "etcd",
     "kube-apiserver",
@@ -73,14 +75,31 @@ def ensure_gateway_dir() -> Path:
     return _built_dir("CANGO_GATEWAY_DIR", None, GATEWAY_BUILD_SCRIPT, "The Gateway API's CRDs")
 
 
-def _built_dir(env_var: str, binary: str | None, script: Path, what: str) -> Path:
-    """``$env_var`` when set (it must hold ``binary``, if any, and ``crds/``), else what
-    ``script`` builds (or finds cached)."""
-    holds = f"{binary} binary and crds/" if binary else "crds/"
+def ensure_metrics_adapter_dir() -> Path:
+    """The directory holding the Prometheus adapter (``adapter``):
+    ``$CANGO_METRICS_ADAPTER_DIR`` if set, else the cached build of
+    ``hack/metrics-adapter/build.sh`` (built on first use, about 5 min cold)."""
+    return _built_dir(
+        "CANGO_METRICS_ADAPTER_DIR",
+        "adapter",
+        METRICS_ADAPTER_BUILD_SCRIPT,
+        "The Prometheus adapter",
+        crds=False,
+    )
+
+
+def _built_dir(
+    env_var: str, binary: str | None, script: Path, what: str, *, crds: bool = True
+) -> Path:
+    """``$env_var`` when set (it must hold ``binary``, if any, and ``crds/`` unless not
+    ``crds``), else what ``script`` builds (or finds cached)."""
+    holds = " and ".join(
+        part for part in (f"{binary} binary" if binary else "", "crds/" if crds else "") if part
+    )
     env_dir = os.environ.get(env_var)
     if env_dir:
         path = Path(env_dir)
-        if (binary and not (path / binary).exists()) or not (path / "crds").is_dir():
+        if (binary and not (path / binary).exists()) or (crds and not (path / "crds").is_dir()):
             raise ToolNotFoundError(f"{env_var}={env_dir} holds no {holds}")
         return path
     if not script.is_file():

@@ -44,8 +44,11 @@ MAX_RETRIES_IN_FLIGHT = 10_000
 
 
 def cluster_name(route: Route, region: str | None) -> str:
-    """One cluster per route and preferred region (None: no preference)."""
-    return f"{route.namespace}/{route.name}/{route.path}/{region or '*'}"
+    """One cluster per route and preferred region (None: no preference):
+    ``NAMESPACE/NAME/PATH/REGION``, with no '.' (Envoy's stats split names at dots, and
+    its Prometheus output takes the cluster's name up to the first one)."""
+    path = route.path.replace(".", "%2E")
+    return f"{route.namespace}/{route.name}/{path}/{region or '*'}"
 
 
 def eds_file(cluster: str) -> str:

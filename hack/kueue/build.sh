@@ -16,14 +16,8 @@ prelude kueue "to build Kueue"
 export CGO_ENABLED=0
 module=sigs.k8s.io/kueue
 
-required=$(cd "$here" && go list -m -f '{{.Version}}' "$module")
-[ "$required" = "$KUEUE_VERSION" ] || {
-  log "go.mod requires $module $required but versions.env pins $KUEUE_VERSION"
-  log "run: (cd hack/kueue && go get -tool $module/cmd/kueue@$KUEUE_VERSION && go mod tidy)"
-  exit 1
-}
-
-key=$(cat "$here/go.mod" "$here/go.sum" "$here/versions.env" | sha256sum | cut -c1-12)
+require_pinned "$module" "$KUEUE_VERSION" "$module/cmd/kueue"
+key=$(module_key)
 dir="$cache/kueue-$KUEUE_VERSION-$key"
 if [ ! -x "$dir/kueue" ]; then
   log "building $module $KUEUE_VERSION (cold build: 6-9 min on 2 cores)"

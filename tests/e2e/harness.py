@@ -27,6 +27,7 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from cango_operator.devcluster import GpuNodeShape, LocalCluster, apply_dev_nodes
+from cango_operator.devcluster.processes import terminate
 
 GROUP, VERSION = "compute.cango.io", "v1alpha1"
 API = f"{GROUP}/{VERSION}"
@@ -129,17 +130,6 @@ class Meter:
             self.server = None
 
     close = stop
-
-
-def terminate(proc: subprocess.Popen[bytes] | None, timeout: float = 20) -> None:
-    """SIGTERM, and SIGKILL when it is not gone within ``timeout``; reaped either way."""
-    if proc is not None and proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
 
 
 class OperatorProcess:

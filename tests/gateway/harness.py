@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from cango_operator.devcluster.modelservers import PodAddress
+from cango_operator.devcluster.processes import terminate
 from cango_operator.gateway import envoy
 from cango_operator.gateway.files import ConfigFiles
 from cango_operator.gateway.model import Backend, GatewayModel, Listener, Route
@@ -92,11 +93,13 @@ def keys_secret(name: str, **keys: str) -> dict[str, Any]:
     return {"metadata": {"name": name}, "data": data}
 
 
-def site_of(port: int, key: str | None = None, ip: str = "127.0.0.1") -> str:
+def site_of(
+    port: int, key: str | None = None, ip: str = "127.0.0.1", region: str | None = None
+) -> str:
     """The site that served one request, "" when none did (the gateway not listening yet,
     or an error status)."""
     try:
-        return request(port, key=key, ip=ip, timeout=5).site
+        return request(port, key=key, ip=ip, region=region, timeout=5).site
     except OSError:
         return ""
 
@@ -224,13 +227,7 @@ class GatewayCommand:
             )
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
+        terminate(self.proc)
 
     def log_tail(self, lines: int = 40) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])

@@ -12,21 +12,16 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from cango_operator.devcluster import LocalCluster
-from cango_operator.devcluster.gateway import install_gateway_crds
 from cango_operator.devcluster.modelservers import ModelServers, PodAddress
 from tests.e2e.conftest import StartOperator
 from tests.e2e.harness import Fleet, wait_for
 from tests.gateway.harness import (
     StartGateway,
     gateway_body,
-    gateway_commands,
     keys_secret,
     request,
     site_of,
@@ -39,19 +34,6 @@ pytestmark = pytest.mark.cluster
 GATEWAYS = ("gateway.networking.k8s.io", "v1", "gateways")
 ROUTES = ("gateway.networking.k8s.io", "v1", "httproutes")
 KEY = "sk-acme-alice-1"
-
-
-@pytest.fixture(scope="module")
-def gateway_cluster(e2e_cluster: LocalCluster) -> LocalCluster:
-    install_gateway_crds(e2e_cluster)
-    return e2e_cluster
-
-
-@pytest.fixture
-def start_gateway(gateway_cluster: LocalCluster, tmp_path: Path) -> Iterator[StartGateway]:
-    """``cango-operator gateway`` on the test's cluster."""
-    with gateway_commands(gateway_cluster.kubeconfig, gateway_cluster.env(), tmp_path) as start:
-        yield start
 
 
 def create(fleet: Fleet, resource: tuple[str, str, str], body: dict[str, Any]) -> Any:
@@ -126,11 +108,12 @@ class TestATenantsEndpoint:
         assert url == f"http://127.0.0.1:{port}/v1"
         # Replicas whose server came up after their pod was Ready pass Envoy's health
         # check within seconds; until then the requests go to the others.
-        wait_for(
-            "the gateway to serve chat from north-america",
-            lambda: site_of(port, KEY) == na,
-            timeout=60,
-        )
+        for region, site in ((fleet.region, na), (europe, eu)):
+            wait_for(
+                f"the gateway to serve chat from {site}",
+                lambda region=region, site=site: site_of(port, KEY, region=region) == site,
+                timeout=60,
+            )
         route = get(fleet, ROUTES, "chat")
         (parent,) = route["status"]["parents"]
         assert condition(parent, "Accepted") == "True"

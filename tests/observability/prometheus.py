@@ -7,13 +7,16 @@ import json
 import math
 import socket
 import subprocess
+import textwrap
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from tests.observability.tools import binary
 
@@ -39,6 +42,8 @@ class QueryError(Exception):
 class PrometheusServer:
     workdir: Path
     targets: dict[str, str]  # scrape job name -> host:port
+    #: Further scrape jobs as Prometheus takes them (e.g. with a metrics_path, relabelling).
+    scrape_configs: list[dict[str, Any]] = field(default_factory=list)
     port: int = 0
     process: subprocess.Popen[bytes] | None = None
 
@@ -57,6 +62,8 @@ class PrometheusServer:
             f"  - job_name: {job}\n    static_configs: [{{targets: ['{target}']}}]\n"
             for job, target in self.targets.items()
         )
+        if self.scrape_configs:
+            jobs += textwrap.indent(yaml.safe_dump(self.scrape_configs), "  ")
         config.write_text(
             f"global: {{scrape_interval: {SCRAPE_INTERVAL}, scrape_timeout: 900ms, "
             "evaluation_interval: 1s}\nscrape_configs:\n" + jobs
