@@ -17,7 +17,7 @@ GATEWAY_DIR = $(shell hack/gateway/build.sh)
 
 .PHONY: help venv system-deps controlplane ocm kueue gateway-crds federation-up federation-down cluster-up cluster-down fmt lint types layers \
         unit pytest test crds demo demo-single bench bench-e2e bench-federation bench-partition bench-miners clean chart-lint observability \
-        gpu-check gpu-check-bundle
+        gpu-check gpu-check-bundle real-node-deps image
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-17s %s\n", $$1, $$2}'
@@ -30,6 +30,12 @@ $(VENV)/.installed: pyproject.toml
 
 system-deps: ## Debian packages the tests need (prometheus, promtool), installed if missing
 	@hack/system-deps.sh >&2
+
+real-node-deps: ## Debian packages of `make image` and the real node (podman, runc, containerd, ...)
+	@hack/realnode/system-deps.sh
+
+image: venv real-node-deps ## build the operator image with no Docker engine and no registry (podman, offline)
+	@hack/image/build.sh
 
 controlplane: ## build etcd, kube-apiserver, -controller-manager, -scheduler, kubectl, kwok, helm
 	@hack/controlplane/build.sh
