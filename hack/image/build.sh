@@ -29,6 +29,10 @@ for tool in podman mmdebstrap runc; do
 done
 # crun fails on this kind of host (cgroups v1 hybrid); runc works. Limits no higher than
 # the defaults: no CAP_SYS_RESOURCE here to raise them.
+# One build at a time on this machine (they share .wheels/ and podman's tags).
+mkdir -p "$cache"
+exec 9>"$cache/image-build.lock"
+flock 9
 build_flags=(--pull=never --network=none --runtime runc
   --ulimit nofile=1024:1024 --ulimit nproc=1024:1024)
 

@@ -27,6 +27,9 @@ for v in "$required" "$controlplane"; do
   }
 done
 
+mkdir -p "$cache"
+exec 9>"$cache/kubelet-build.lock"
+flock 9
 key=$(cat "$here/go.mod" "$here/go.sum" "$here/versions.env" "$here/build.sh" | sha256sum | cut -c1-12)
 dir="$cache/kubelet-$KUBERNETES_VERSION-$key"
 if [ ! -x "$dir/kubelet" ] || [ ! -f "$dir/pause.tar" ]; then

@@ -280,6 +280,23 @@ def job_body(
     }
 
 
+def site_body(
+    name: str,
+    region: str,
+    latency_ms: int,
+    power: dict[str, Any] | None = None,
+    mining: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A Site serving ``region`` at ``latency_ms``; no mining load unless given."""
+    spec = {
+        "region": region,
+        "power": power or {"capacityKw": 2000, "reserveKw": 10, "pue": 1.1},
+        "mining": mining or {"loadKw": 0, "curtailableKw": 0},
+        "latencyMs": {region: latency_ms},
+    }
+    return {"apiVersion": API, "kind": "Site", "metadata": {"name": name}, "spec": spec}
+
+
 class Fleet:
     """Sites, GpuNodes, kwok Nodes and jobs of one test, removed again at its end."""
 
@@ -320,17 +337,7 @@ class Fleet:
             power = {"capacityKw": capacity_kw, "reserveKw": 0, "pue": 1.0, "feed": feed}
         if gpu_power_cap_share is not None:
             power["gpuPowerCapShare"] = gpu_power_cap_share
-        body = {
-            "apiVersion": API,
-            "kind": "Site",
-            "metadata": {"name": name},
-            "spec": {
-                "region": self.region,
-                "power": power,
-                "mining": mining or {"loadKw": 0, "curtailableKw": 0},
-                "latencyMs": {self.region: latency_ms},
-            },
-        }
+        body = site_body(name, self.region, latency_ms, power, mining)
         self.custom.create_cluster_custom_object(GROUP, VERSION, "sites", body)
         self.sites.append(name)
         return name

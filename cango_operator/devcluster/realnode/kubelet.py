@@ -95,7 +95,6 @@ def start(
         f"--root-dir={paths.root}",
         f"--cert-dir={paths.certs}",
         f"--hostname-override={NODE_NAME}",
-        f"--node-ip={NODE_NAME}",
         f"--node-labels={node_labels}",
         "--v=1",
     ]

@@ -30,7 +30,7 @@ from cango_operator.errors import ClusterError
 LOCK_PATH = Path(tempfile.gettempdir()) / "cango-operator-realnode.lock"
 
 
-def _env_value(path: Path, key: str) -> str:
+def env_value(path: Path, key: str) -> str:
     """``KEY=value`` from a build's .env file."""
     for line in path.read_text().splitlines():
         if line.startswith(f"{key}="):
@@ -48,7 +48,8 @@ class RealNode:
     cgroup_root: str
     containerd: ContainerdPaths
     kubelet: KubeletPaths
-    forward: str = "0"
+    #: ip_forward as it was before the network was set up (None: not set up).
+    forward: str | None = None
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     lock: IO[str] | None = None
 
@@ -101,7 +102,7 @@ def start_real_node(
         # The network first: no container starts before the preflight has passed.
         node.forward = network.set_up(net)
         host.make_cgroups(node.cgroup_root)
-        pause_image = _env_value(kubelet_dir / "pause.env", "PAUSE_IMAGE")
+        pause_image = env_value(kubelet_dir / "pause.env", "PAUSE_IMAGE")
         node.containerd.base.mkdir(parents=True)
         containerd.write_config(node.containerd, net, pause_image)
         node.procs["containerd"] = containerd.start(node.containerd)
@@ -186,7 +187,8 @@ def stop_real_node(cluster: LocalCluster, node: RealNode, pod_timeout: float = 3
     host.kill_all(host.processes_mentioning(str(node.base)))
     host.unmount_under(node.base)
     host.remove_cgroups(node.cgroup_root)
-    network.tear_down(node.net, node.forward)
+    if node.forward is not None:  # (a failed set_up has undone itself)
+        network.tear_down(node.net, node.forward)
     with contextlib.suppress(ClusterError, subprocess.TimeoutExpired):
         cluster.kubectl("delete", "node", node.name, "--ignore-not-found", check=False)
     if not host.mounts_under(node.base):
