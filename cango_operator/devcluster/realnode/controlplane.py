@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from cango_operator.devcluster.nodes import KWOK_ANNOTATION
 from cango_operator.devcluster.realnode.network import PodNetwork
 
 
-def kwokctl_config(workdir: Path, name: str, net: PodNetwork) -> dict[str, object]:
+def kwokctl_config(workdir: Path, name: str, net: PodNetwork) -> dict[str, Any]:
     pki = workdir / "clusters" / name / "pki"  # where kwokctl writes the cluster's PKI
 
     def args(**values: str) -> list[dict[str, str]]:
