@@ -33,7 +33,7 @@ done
 mkdir -p "$cache"
 exec 9>"$cache/image-build.lock"
 flock 9
-build_flags=(--pull=never --network=none --runtime runc
+build_flags=(--pull=never --network=none --runtime runc --layers=false
   --ulimit nofile=1024:1024 --ulimit nproc=1024:1024)
 
 base_key=$(sha256sum < "$here/versions.env" | cut -c1-12)
@@ -72,5 +72,12 @@ if [ ! -f "$dir/images.env" ]; then
   printf 'OPERATOR_IMAGE=%s\nMODEL_SERVER_IMAGE=%s\n' "$operator" "$model" > "$dir.tmp/images.env"
   rm -rf "$dir" && mv "$dir.tmp" "$dir" && rm -rf "$repo/.wheels"
   log "images built in $(( $(date +%s) - start )) s"
+  # Earlier builds' archives and images (each some 700 MB twice): only this one is used.
+  for old in "$cache"/images-*; do
+    [ "$old" = "$dir" ] || rm -rf "$old"
+  done
+  podman images --format '{{.Repository}}:{{.Tag}}' \
+    | grep -E '^localhost/cango-(operator|model-server):' | grep -v ":$key\$" \
+    | xargs -r podman rmi --force >/dev/null 2>&1 || true
 fi
 echo "$dir"

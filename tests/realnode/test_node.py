@@ -42,6 +42,7 @@ OPERATOR = "app.kubernetes.io/component=operator"
 AGENT = "app.kubernetes.io/component=agent"
 KWOK_NODE = "rn-kwok-1"
 JOB = "tiny-llm"
+ROLLOUT = "cango.test/rollout"
 
 
 @pytest.fixture(scope="module")
@@ -220,7 +221,9 @@ def test_pods_cannot_route_out_of_the_machine(cluster: LocalCluster, tenant: str
     service_ip = NET.probe_addresses()[2]
     proc = cluster.kubectl(
         *("exec", "-n", tenant, pod["metadata"]["name"], "--"),
-        *("python3", "-c", ROUTE_OUT_SCRIPT, "192.0.2.1", "1.1.1.1", service_ip),
+        # An address off the machine (documentation range TEST-NET-2: if the guard ever
+        # broke, a stray SYN would go nowhere real) and a Service IP.
+        *("python3", "-c", ROUTE_OUT_SCRIPT, "198.51.100.7", service_ip),
     )
     out = json.loads(proc.stdout)
     assert out.pop("default_route") is False
@@ -234,17 +237,26 @@ def test_helm_upgrade_rolls_the_operator_and_the_work_stays_placed(
     (before,) = pods(cluster, release, OPERATOR)
     (work,) = pods(cluster, tenant, f"{JOB_LABEL}={JOB}")
     values = chart_values(cluster, NET, images["OPERATOR_IMAGE"])
-    values["operator"]["podAnnotations"] = {"cango.test/rollout": "2"}
+    values["operator"]["podAnnotations"] = {ROLLOUT: "2"}
     helm.run("upgrade", RELEASE, str(CHART_DIR), "-n", release, "-f", str(helm.values_file(values)))
 
     def rolled() -> dict[str, Any] | None:
-        now = [p for p in pods(cluster, release, OPERATOR) if ready(p)]
-        uids = {p["metadata"]["uid"] for p in pods(cluster, release, OPERATOR)}
-        fresh = len(now) == 1 and before["metadata"]["uid"] not in uids
-        return now[0] if fresh else None
+        current = pods(cluster, release, OPERATOR)
+        new = [p for p in current if p["metadata"].get("annotations", {}).get(ROLLOUT) == "2"]
+        return new[0] if len(current) == 1 and len(new) == 1 and ready(new[0]) else None
 
-    after = wait_for("the operator rolled to a new Ready pod", rolled, timeout=120)
-    assert after["metadata"]["annotations"]["cango.test/rollout"] == "2"
+    def state() -> object:
+        return {
+            p["metadata"]["name"]: (
+                p["metadata"].get("annotations"),
+                ready(p),
+                pod_events(cluster, release, p["metadata"]["name"])[-4:],
+            )
+            for p in pods(cluster, release, OPERATOR)
+        }
+
+    after = wait_for("the operator rolled to a new Ready pod", rolled, 120, 1.0, state)
+    assert after["metadata"]["uid"] != before["metadata"]["uid"]
     # The new operator takes over the job without touching its running replica.
     time.sleep(15)
     (still,) = pods(cluster, tenant, f"{JOB_LABEL}={JOB}")
