@@ -80,4 +80,8 @@ if [ ! -f "$dir/images.env" ]; then
     | grep -E '^localhost/cango-(operator|model-server):' | grep -v ":$key\$" \
     | xargs -r podman rmi --force >/dev/null 2>&1 || true
 fi
+# podman (cgroupfs) leaves its parent cgroups behind; remove them when nothing runs there.
+for parent in /sys/fs/cgroup/*/libpod_parent; do
+  [ -d "$parent" ] && find "$parent" -depth -type d -exec rmdir {} + 2>/dev/null || true
+done
 echo "$dir"
