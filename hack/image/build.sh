@@ -72,10 +72,9 @@ if [ ! -f "$dir/images.env" ]; then
   printf 'OPERATOR_IMAGE=%s\nMODEL_SERVER_IMAGE=%s\n' "$operator" "$model" > "$dir.tmp/images.env"
   rm -rf "$dir" && mv "$dir.tmp" "$dir" && rm -rf "$repo/.wheels"
   log "images built in $(( $(date +%s) - start )) s"
-  # Earlier builds' archives and images (each some 700 MB twice): only this one is used.
-  for old in "$cache"/images-*; do
-    [ "$old" = "$dir" ] || rm -rf "$old"
-  done
+  # Earlier builds' archives (some 700 MB each) once no test session can still be
+  # loading them (two hours), and their podman images: only this build is used.
+  find "$cache" -maxdepth 1 -name 'images-*' ! -path "$dir" -mmin +120 -exec rm -rf {} +
   podman images --format '{{.Repository}}:{{.Tag}}' \
     | grep -E '^localhost/cango-(operator|model-server):' | grep -v ":$key\$" \
     | xargs -r podman rmi --force >/dev/null 2>&1 || true
