@@ -2,22 +2,31 @@
 #
 #   docker build -t cango-operator:dev .
 #
-# Stage 1 builds the wheel and installs it with its dependencies into a virtualenv;
+# Stage 1 installs the wheel and its dependencies into a virtualenv;
 # stage 2 copies only that virtualenv onto the same slim Python, runs as UID 65532,
 # and starts the console script directly (exec form: nothing needs a shell), so the
 # container runs with a read-only root filesystem (Python writes no bytecode; /tmp is
 # the one writable path, an emptyDir in the chart).
+#
+# Two ways to build, one file: with Docker and a registry (the defaults), or with
+# no registry and no network (`make image`, docs/real-node.md): PYTHON_IMAGE names a local
+# Debian bookworm base holding python3 and python3-venv, and WHEELS a directory of the
+# build context holding every wheel (the project's and its dependencies', built on the
+# host by `pip wheel`), which pip then installs from alone.
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
 FROM ${PYTHON_IMAGE} AS build
+ARG WHEELS=""
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1
 WORKDIR /src
-COPY pyproject.toml README.md ./
-COPY cango_operator ./cango_operator
-RUN python -m pip wheel --wheel-dir /wheels . \
- && python -m venv /opt/cango \
- && /opt/cango/bin/pip install --no-index --find-links /wheels cango-operator \
+# .dockerignore keeps pyproject.toml, README.md, cango_operator/ and .wheels/ only.
+COPY . ./
+RUN python3 -m venv /opt/cango \
+ && if [ -z "$WHEELS" ]; then \
+      /opt/cango/bin/pip wheel --wheel-dir /wheels . && WHEELS=/wheels; \
+    fi \
+ && /opt/cango/bin/pip install --no-index --find-links "$WHEELS" cango-operator \
  && /opt/cango/bin/pip uninstall --yes pip setuptools \
  && /opt/cango/bin/cango-operator --version
 

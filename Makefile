@@ -11,6 +11,9 @@ BIN_DIR = $(shell hack/controlplane/build.sh)
 OCM_DIR = $(shell hack/ocm/build.sh)
 # Kueue (tenants' GPU quotas and fair sharing): built once from its Go module, cached too.
 KUEUE_DIR = $(shell hack/kueue/build.sh)
+# The real node's kubelet and pause image, and the images it runs: built once, cached too.
+KUBELET_DIR = $(shell hack/kubelet/build.sh)
+IMAGE_DIR = $(shell hack/image/build.sh)
 # The Gateway API's and its Inference Extension's CRDs (a job's endpoint): copied once from
 # their Go modules, cached too (YAML only, nothing built).
 GATEWAY_DIR = $(shell hack/gateway/build.sh)
@@ -20,7 +23,7 @@ METRICS_ADAPTER_DIR = $(shell hack/metrics-adapter/build.sh)
 
 .PHONY: help venv system-deps controlplane ocm kueue gateway-crds metrics-adapter federation-up federation-down cluster-up cluster-down fmt lint types layers \
         unit pytest test crds demo demo-single bench bench-e2e bench-federation bench-partition bench-miners bench-gateway clean chart-lint observability \
-        gpu-check gpu-check-bundle
+        gpu-check gpu-check-bundle real-node-deps image kubelet test-real-node
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-17s %s\n", $$1, $$2}'
@@ -33,6 +36,15 @@ $(VENV)/.installed: pyproject.toml
 
 system-deps: ## Debian packages the tests need (prometheus, promtool), installed if missing
 	@hack/system-deps.sh >&2
+
+real-node-deps: ## Debian packages of `make image` and the real node (podman, runc, containerd, ...)
+	@hack/realnode/system-deps.sh
+
+image: venv real-node-deps ## build the operator image with no Docker engine and no registry (podman, offline)
+	@hack/image/build.sh
+
+kubelet: real-node-deps ## build the real node's kubelet and pause image from the k8s.io/kubernetes module (cached)
+	@hack/kubelet/build.sh
 
 controlplane: ## build etcd, kube-apiserver, -controller-manager, -scheduler, kubectl, kwok, helm
 	@hack/controlplane/build.sh
@@ -84,6 +96,10 @@ pytest: venv system-deps ## unit and integration tests (starts a real control pl
 		CANGO_GATEWAY_DIR=$(GATEWAY_DIR) CANGO_METRICS_ADAPTER_DIR=$(METRICS_ADAPTER_DIR) $(BIN)/pytest
 
 test: lint types layers pytest ## everything CI runs
+
+test-real-node: venv real-node-deps ## the chart and a tenant's job on a real kubelet node (root; docs/real-node.md)
+	CANGO_BIN_DIR=$(BIN_DIR) CANGO_KUBELET_DIR=$(KUBELET_DIR) CANGO_IMAGE_DIR=$(IMAGE_DIR) \
+		$(BIN)/pytest -p no:cacheprovider tests/realnode
 
 chart-lint: ## helm lint --strict of the Helm charts (their tests run with `make pytest`)
 	$(BIN_DIR)/helm lint --strict charts/cango-operator

@@ -8,6 +8,8 @@ cango-operator dev federation up [--sites N]  a hub and N site clusters joined t
 cango-operator dev federation down           stop them, leaving no process behind
 cango-operator dev federation link cut|heal|delay|status SITE [--ms N] [--reset]
                                              cut, heal or delay a site's WAN link
+cango-operator dev real-node [--site S]      a local cluster with one real kubelet node beside
+                                             kwok, until interrupted (root; docs/real-node.md)
 cango-operator dev nodes -f FILE [-f FILE]   one kwok Node per GpuNode in the manifests; with
                                              the CRDs installed, also apply (server-side) the
                                              Sites and GpuNodes themselves
@@ -18,7 +20,9 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from cango_operator.api import GpuNode, Site, load_manifests
@@ -47,6 +51,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "hub's KUBECONFIG and each site's; `down` stops every process.",
     )
     _federation_arguments(fed)
+    real = sub.add_parser(
+        "real-node",
+        help="a local cluster with one real kubelet node, until interrupted (root)",
+        description="Starts a local cluster set up for a real node, then a real node "
+        "(kubelet, containerd, runc; the images of `make image` loaded) on a pod network "
+        "that cannot route out of this machine; prints the exports and runs until "
+        "interrupted, then removes everything (docs/real-node.md).",
+    )
+    _name_and_workdir(real, "cango-realnode", "cluster")
+    real.add_argument("--site", default="dev-site", help="the node's site label (%(default)s)")
     nodes = sub.add_parser("nodes", help="create a kwok GPU Node for every GpuNode in manifests")
     nodes.add_argument(
         "-f",
@@ -125,6 +139,8 @@ def run(args: argparse.Namespace) -> int:
         return _cluster(args)
     if args.dev_command == "federation":
         return _federation(args)
+    if args.dev_command == "real-node":
+        return _real_node(args)
     return _nodes(args)
 
 
@@ -188,6 +204,43 @@ def _cluster(args: argparse.Namespace) -> int:
     if cluster.bin_dir is not None:
         print(f'export PATH={shlex.quote(str(cluster.bin_dir))}:"$PATH"')
     print(f"export KUBECONFIG={shlex.quote(str(cluster.kubeconfig))}")
+    return 0
+
+
+def _real_node(args: argparse.Namespace) -> int:
+    from cango_operator.devcluster.nodes import SITE_LABEL
+    from cango_operator.devcluster.realnode import PodNetwork, start_real_node, stop_real_node
+    from cango_operator.devcluster.realnode.controlplane import cluster_args
+    from cango_operator.devcluster.tools import ensure_image_dir, ensure_kubelet_dir
+
+    if os.geteuid() != 0:
+        print("dev real-node needs root (cgroups, a bridge, routes, mounts)", file=sys.stderr)
+        return 2
+    net = PodNetwork()
+    bin_dir = ensure_bin_dir()
+    kubelet_dir, image_dir = ensure_kubelet_dir(), ensure_image_dir()
+    extra = cluster_args(args.workdir, args.name, net)
+    cluster = cluster_up(args.name, args.workdir, bin_dir, extra_args=extra)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        archives = [image_dir / "cango-operator.tar", image_dir / "model-server.tar"]
+        node = start_real_node(cluster, kubelet_dir, archives, {SITE_LABEL: args.site}, net=net)
+        try:
+            images = (image_dir / "images.env").read_text().strip()
+            print("# images loaded: " + images.replace("\n", ", "))
+            print(f"# real node {node.name} Ready; Ctrl-C (or SIGTERM) removes it and the cluster")
+            if cluster.bin_dir is not None:
+                print(f'export PATH={shlex.quote(str(cluster.bin_dir))}:"$PATH"')
+            print(f"export KUBECONFIG={shlex.quote(str(cluster.kubeconfig))}", flush=True)
+            while not stop.wait(1):
+                pass
+        finally:
+            stop_real_node(cluster, node)
+    finally:
+        cluster_down(args.name, args.workdir, bin_dir)
+    print(f"real node and cluster {args.name} stopped")
     return 0
 
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Sequence
@@ -45,7 +44,7 @@ from cango_operator.devcluster.sitelink import (
     is_link_process,
     link_argv,
 )
-from cango_operator.devcluster.tools import REPO_ROOT, ensure_ocm_dir, find_tool
+from cango_operator.devcluster.tools import REPO_ROOT, ensure_ocm_dir, find_tool, free_port
 from cango_operator.devcluster.wanclient import LinkStatus, WanLink
 from cango_operator.errors import ClusterError
 
@@ -129,12 +128,6 @@ def _site_cluster_name(name: str, site: str) -> str:
 def agent_pids(fed: Federation) -> dict[str, int]:
     """The OCM processes of the federation by label (``hub-registration``, ``<site>-agent``)."""
     return dict(_State.load(fed.workdir, fed.name).pids)
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _pki(workdir: Path, cluster: str) -> Path:
@@ -498,7 +491,7 @@ def federation_up(
             "registration-controller",
             f"--kubeconfig={hub.kubeconfig}",
             f"--namespace={HUB_NAMESPACE}",
-            f"--listen=127.0.0.1:{_free_port()}",
+            f"--listen=127.0.0.1:{free_port()}",
             "--disable-leader-election",
         ]
         state.add_pid("hub-registration", _start(fed_dir, "hub-registration", argv))
@@ -527,7 +520,7 @@ def _scheduling_argvs(ocm: Path, hub: LocalCluster) -> list[tuple[str, list[str]
     return [
         (
             "hub-placement",
-            [str(ocm), "placement-controller", *common, f"--listen=127.0.0.1:{_free_port()}"],
+            [str(ocm), "placement-controller", *common, f"--listen=127.0.0.1:{free_port()}"],
         ),
         (
             "hub-work",
@@ -535,7 +528,7 @@ def _scheduling_argvs(ocm: Path, hub: LocalCluster) -> list[tuple[str, list[str]
                 str(ocm),
                 "work-controller",
                 *common,
-                f"--listen=127.0.0.1:{_free_port()}",
+                f"--listen=127.0.0.1:{free_port()}",
                 "--feature-gates=ManifestWorkReplicaSet=true",
             ],
         ),
@@ -570,7 +563,7 @@ def _start_link(fed: Federation, site: str) -> WanLink:
     """Start the site's WAN link process and write the site's bootstrap kubeconfig that
     names it as the hub."""
     fed_dir = fed.workdir / fed.name
-    listen, control = f"127.0.0.1:{_free_port()}", f"127.0.0.1:{_free_port()}"
+    listen, control = f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"
     argv = link_argv(listen, hub_address(fed.hub.kubeconfig), control, f"{fed.name}-{site}")
     label = _link_label(site)
     state = _State.load(fed.workdir, fed.name)
@@ -597,7 +590,7 @@ def start_agent(fed: Federation, member: SiteCluster) -> None:
         site_kubeconfig=member.cluster.kubeconfig,
         bootstrap=member.bootstrap_kubeconfig,
         agent_dir=member.agent_dir,
-        listen_port=_free_port(),
+        listen_port=free_port(),
     )
     label = f"{member.name}-agent"
     _State.load(fed.workdir, fed.name).add_pid(label, _start(fed_dir, label, argv))

@@ -21,7 +21,6 @@ import base64
 import json
 import os
 import signal
-import socket
 import subprocess
 import time
 import urllib.error
@@ -34,7 +33,7 @@ import yaml
 
 from cango_operator.devcluster.cluster import LocalCluster
 from cango_operator.devcluster.crds import apply_crds
-from cango_operator.devcluster.tools import ensure_kueue_dir
+from cango_operator.devcluster.tools import ensure_kueue_dir, free_port
 from cango_operator.errors import ClusterError
 
 #: Where Kueue keeps its own objects (the webhook certificate's Secret).
@@ -114,12 +113,6 @@ def kueue_configuration(
     }
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def install_kueue_crds(cluster: LocalCluster, kueue_dir: Path, timeout: float = 60) -> None:
     """Apply Kueue's CRDs (server-side: they are too large for a last-applied annotation)
     and its namespace with the empty Secret its certificate management fills in."""
@@ -172,10 +165,10 @@ def start_kueue(
     cert_dir.mkdir(parents=True, exist_ok=True)
     for stale in cert_dir.iterdir():
         stale.unlink()
-    health_port, metrics_port = _free_port(), _free_port()
+    health_port, metrics_port = free_port(), free_port()
     config = kueue_configuration(
         cert_dir=cert_dir,
-        webhook_port=_free_port(),
+        webhook_port=free_port(),
         health_port=health_port,
         metrics_port=metrics_port,
     )

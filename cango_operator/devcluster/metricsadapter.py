@@ -14,7 +14,6 @@ API nobody serves.
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -23,19 +22,13 @@ from typing import Any
 
 from cango_operator.devcluster.cluster import LocalCluster
 from cango_operator.devcluster.processes import terminate
-from cango_operator.devcluster.tools import ensure_metrics_adapter_dir
+from cango_operator.devcluster.tools import ensure_metrics_adapter_dir, free_port
 from cango_operator.errors import ClusterError
 
 GROUP = "external.metrics.k8s.io"
 VERSION = "v1beta1"
 API_SERVICE = f"{VERSION}.{GROUP}"
 SERVICE = "cango-metrics-adapter"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -57,7 +50,7 @@ class MetricsAdapter:
     def start(self, timeout: float = 60) -> MetricsAdapter:
         binary = ensure_metrics_adapter_dir() / "adapter"
         self.workdir.mkdir(parents=True, exist_ok=True)
-        self.port = _free_port()
+        self.port = free_port()
         kubeconfig = str(self.cluster.kubeconfig)
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(

@@ -6,13 +6,16 @@ Open Cluster Management and Kueue, likewise: ``$CANGO_OCM_DIR`` / ``$CANGO_KUEUE
 else the cached build of ``hack/ocm/build.sh`` / ``hack/kueue/build.sh``. The Gateway API's
 and its Inference Extension's CRDs (YAML only): ``$CANGO_GATEWAY_DIR``, else the cached
 copy of ``hack/gateway/build.sh``. The Prometheus adapter: ``$CANGO_METRICS_ADAPTER_DIR``,
-else the cached build of ``hack/metrics-adapter/build.sh``.
+else the cached build of ``hack/metrics-adapter/build.sh``. The real node's kubelet and
+the images it runs: ``$CANGO_KUBELET_DIR`` / ``$CANGO_IMAGE_DIR``, else
+``hack/kubelet/build.sh`` / ``hack/image/build.sh``.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -25,6 +28,8 @@ OCM_BUILD_SCRIPT = REPO_ROOT / "hack" / "ocm" / "build.sh"
 KUEUE_BUILD_SCRIPT = REPO_ROOT / "hack" / "kueue" / "build.sh"
 GATEWAY_BUILD_SCRIPT = REPO_ROOT / "hack" / "gateway" / "build.sh"
 METRICS_ADAPTER_BUILD_SCRIPT = REPO_ROOT / "hack" / "metrics-adapter" / "build.sh"
+KUBELET_BUILD_SCRIPT = REPO_ROOT / "hack" / "kubelet" / "build.sh"
+IMAGE_BUILD_SCRIPT = REPO_ROOT / "hack" / "image" / "build.sh"
 TOOLS = (
     "etcd",
     "kube-apiserver",
@@ -78,28 +83,62 @@ def ensure_gateway_dir() -> Path:
 def ensure_metrics_adapter_dir() -> Path:
     """The directory holding the Prometheus adapter (``adapter``):
     ``$CANGO_METRICS_ADAPTER_DIR`` if set, else the cached build of
-    ``hack/metrics-adapter/build.sh`` (built on first use, about 5 min cold)."""
-    return _built_dir(
+    ``hack/metrics-adapter/build.sh`` (built on first use, about 2.5 min cold)."""
+    return _built_files(
         "CANGO_METRICS_ADAPTER_DIR",
-        "adapter",
+        ("adapter",),
         METRICS_ADAPTER_BUILD_SCRIPT,
-        "The Prometheus adapter",
-        crds=False,
+        "The Prometheus adapter's files",
     )
 
 
-def _built_dir(
-    env_var: str, binary: str | None, script: Path, what: str, *, crds: bool = True
-) -> Path:
-    """``$env_var`` when set (it must hold ``binary``, if any, and ``crds/`` unless not
-    ``crds``), else what ``script`` builds (or finds cached)."""
-    holds = " and ".join(
-        part for part in (f"{binary} binary" if binary else "", "crds/" if crds else "") if part
+def ensure_kubelet_dir() -> Path:
+    """The real node's binaries (``kubelet``, ``pause``, the sandbox image's archive
+    ``pause.tar`` named in ``pause.env``): ``$CANGO_KUBELET_DIR`` if set, else the cached
+    build of ``hack/kubelet/build.sh`` (~20 s on the control plane's warm Go cache)."""
+    return _built_files(
+        "CANGO_KUBELET_DIR",
+        ("kubelet", "pause.tar", "pause.env"),
+        KUBELET_BUILD_SCRIPT,
+        "The kubelet",
     )
+
+
+def ensure_image_dir() -> Path:
+    """The image archives of ``make image`` (``cango-operator.tar``, ``model-server.tar``,
+    named in ``images.env``): ``$CANGO_IMAGE_DIR`` if set, else the cached build of
+    ``hack/image/build.sh`` (~70 s cold, podman and no registry)."""
+    return _built_files(
+        "CANGO_IMAGE_DIR",
+        ("cango-operator.tar", "model-server.tar", "images.env"),
+        IMAGE_BUILD_SCRIPT,
+        "The images",
+    )
+
+
+def _built_files(env_var: str, files: tuple[str, ...], script: Path, what: str) -> Path:
+    env_dir = os.environ.get(env_var)
+    if env_dir:
+        missing = [f for f in files if not (Path(env_dir) / f).exists()]
+        if missing:
+            raise ToolNotFoundError(f"{env_var}={env_dir} holds no {', '.join(missing)}")
+        return Path(env_dir)
+    if not script.is_file():
+        raise ToolNotFoundError(
+            f"{what} are needed: set {env_var} to a directory holding {', '.join(files)} "
+            f"({script.relative_to(REPO_ROOT)} in a source checkout makes one)"
+        )
+    return _build(script, what.lower())
+
+
+def _built_dir(env_var: str, binary: str | None, script: Path, what: str) -> Path:
+    """``$env_var`` when set (it must hold ``binary``, if any, and ``crds/``), else what
+    ``script`` builds (or finds cached)."""
+    holds = f"{binary} binary and crds/" if binary else "crds/"
     env_dir = os.environ.get(env_var)
     if env_dir:
         path = Path(env_dir)
-        if (binary and not (path / binary).exists()) or (crds and not (path / "crds").is_dir()):
+        if (binary and not (path / binary).exists()) or not (path / "crds").is_dir():
             raise ToolNotFoundError(f"{env_var}={env_dir} holds no {holds}")
         return path
     if not script.is_file():
@@ -136,3 +175,10 @@ def find_tool(name: str, bin_dir: Path | None = None) -> str:
             "run `make controlplane` or set CANGO_BIN_DIR to a directory holding it"
         )
     return found
+
+
+def free_port() -> int:
+    """A TCP port free on loopback now (for a component we start)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

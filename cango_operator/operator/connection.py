@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Any
 
@@ -74,12 +75,16 @@ def connection_info(cfg: client.Configuration) -> kopf.ConnectionInfo:
 
 
 def make_login_handler(cfg: client.Configuration, in_cluster: bool) -> Any:
-    """A kopf login handler. In a cluster, kopf reads the (rotating) token file itself."""
+    """A kopf login handler. In a cluster, kopf reads the (rotating) token file itself,
+    and the server is the one the Kubernetes client found: kopf's own choice,
+    https://kubernetes.default.svc, needs cluster DNS and the Service IP, where
+    KUBERNETES_SERVICE_HOST/PORT (what the kubelet gives every pod, or the pod spec
+    overrides, e.g. on a cluster without kube-proxy) need neither."""
 
     def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
         if in_cluster:
             info: kopf.ConnectionInfo | None = kopf.login_with_service_account(**kwargs)
-            return info
+            return dataclasses.replace(info, server=cfg.host) if info is not None else None
         return connection_info(cfg)
 
     return login

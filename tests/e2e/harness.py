@@ -270,6 +270,28 @@ def job_body(
     }
 
 
+def site_body(
+    name: str,
+    region: str,
+    latency_ms: int,
+    power: dict[str, Any] | None = None,
+    mining: dict[str, Any] | None = None,
+    *,
+    own_region: str | None = None,
+    latency_to: Mapping[str, int] | None = None,
+) -> dict[str, Any]:
+    """A Site serving ``region`` at ``latency_ms``; no mining load unless given.
+    ``own_region``: the site's region when not ``region``; ``latency_to``: latencies to
+    further regions."""
+    spec = {
+        "region": own_region or region,
+        "power": power or {"capacityKw": 2000, "reserveKw": 10, "pue": 1.1},
+        "mining": mining or {"loadKw": 0, "curtailableKw": 0},
+        "latencyMs": {region: latency_ms, **(latency_to or {})},
+    }
+    return {"apiVersion": API, "kind": "Site", "metadata": {"name": name}, "spec": spec}
+
+
 class Fleet:
     """Sites, GpuNodes, kwok Nodes and jobs of one test, removed again at its end."""
 
@@ -315,17 +337,9 @@ class Fleet:
             power = {"capacityKw": capacity_kw, "reserveKw": 0, "pue": 1.0, "feed": feed}
         if gpu_power_cap_share is not None:
             power["gpuPowerCapShare"] = gpu_power_cap_share
-        body = {
-            "apiVersion": API,
-            "kind": "Site",
-            "metadata": {"name": name},
-            "spec": {
-                "region": region or self.region,
-                "power": power,
-                "mining": mining or {"loadKw": 0, "curtailableKw": 0},
-                "latencyMs": {self.region: latency_ms, **(latency_to or {})},
-            },
-        }
+        body = site_body(
+            name, self.region, latency_ms, power, mining, own_region=region, latency_to=latency_to
+        )
         self.custom.create_cluster_custom_object(GROUP, VERSION, "sites", body)
         self.sites.append(name)
         return name
