@@ -141,16 +141,17 @@ def test_a_burst_scales_the_job_up_through_scale_and_back_when_it_stops(
         adapter.start()
         cluster.kubectl("apply", "-f", "-", input_text=yaml.safe_dump(hpa(fleet.namespace)))
         with Burst(port, BURST_RPS) as burst:
-            # The HPA asks ceil(70 / 20) = 4; the engine places them, the servers come up
-            # for the new pods as their kubelets would start them.
+            # The HPA asks ceil(rate / 20): 4 at the full 70 a second, 3 on a machine too
+            # busy to send more than 60; the engine places them, the servers come up for
+            # the new pods as their kubelets would start them.
             def scaled() -> bool:
                 model_servers.serve(pod_addresses(fleet, "chat"))
-                return len(model_servers.served) >= 4
+                wanted = int(fleet.get_job("chat")["spec"]["replicas"])
+                return wanted >= 3 and len(model_servers.served) >= wanted
 
-            wait_for("the HPA to scale chat to 4 and its pods to run", scaled, timeout=120)
-            assert fleet.get_job("chat")["spec"]["replicas"] == 4
+            wait_for("the HPA to scale chat to 3 or more and its pods to run", scaled, 120)
             wait_for(
-                "the gateway to send traffic to all 4 replicas",
+                "the gateway to send traffic to every replica",
                 lambda: burst.served_by >= set(model_servers.served),
                 timeout=30,
             )

@@ -31,6 +31,8 @@ PODS = [
     PodAddress("127.20.3.2", 8000, "de-1"),
     PodAddress("127.20.3.3", 8000, "de-1"),
 ]
+#: The failover test's own replicas (it kills some), beside the shared ones.
+OWN_PODS = [PodAddress(p.ip.replace("127.20.", "127.21.", 1), p.port, p.site) for p in PODS]
 KEYS = (ApiKey("alice", "sk-alice-1"), ApiKey("bob", "sk-bob-1"))
 
 
@@ -47,21 +49,42 @@ def a_route(**changes: object) -> Route:
     return Route(**fields)  # type: ignore[arg-type]
 
 
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EnvoyGateway]:
+    """One Envoy and one set of replicas for the tests that kill nothing."""
+    running = ModelServers()
+    running.serve(PODS)
+    try:
+        with running_gateway(tmp_path_factory.mktemp("envoy"), [a_route()]) as started:
+            yield started
+    finally:
+        running.stop()
+
+
+@pytest.fixture
+def gateway(shared: EnvoyGateway) -> EnvoyGateway:
+    """The shared Envoy, serving the default route again (a test may have changed it)."""
+    shared.serve(a_route())
+    return shared
+
+
 @pytest.fixture
 def servers(model_servers: ModelServers) -> ModelServers:
-    model_servers.serve(PODS)
+    model_servers.serve(OWN_PODS)
     return model_servers
 
 
 @pytest.fixture
-def gateway(tmp_path: Path, servers: ModelServers) -> Iterator[EnvoyGateway]:
-    with running_gateway(tmp_path, [a_route()]) as started:
+def own_gateway(tmp_path: Path, servers: ModelServers) -> Iterator[EnvoyGateway]:
+    """An Envoy and replicas of the test's own, which it may kill."""
+    own = a_route(backends=backends(OWN_PODS, REGIONS))
+    with running_gateway(tmp_path, [own]) as started:
         yield started
 
 
 class TestApiKeys:
     def test_no_key_or_a_wrong_one_is_refused_with_401_before_any_replica(
-        self, gateway: EnvoyGateway, servers: ModelServers
+        self, gateway: EnvoyGateway
     ) -> None:
         for key in (None, "sk-wrong", "sk-alice"):
             answer = request(gateway.port, key=key)
@@ -131,7 +154,7 @@ class TestRegions:
 
 class TestFailover:
     def test_when_a_regions_sites_die_under_load_requests_move_with_none_lost(
-        self, gateway: EnvoyGateway, servers: ModelServers
+        self, own_gateway: EnvoyGateway, servers: ModelServers
     ) -> None:
         results: list[tuple[float, int, str]] = []
         stop = threading.Event()
@@ -142,7 +165,7 @@ class TestFailover:
                 if stop.is_set():
                     return
                 try:
-                    answer = request(gateway.port, key="sk-alice-1", timeout=5)
+                    answer = request(own_gateway.port, key="sk-alice-1", timeout=5)
                     outcome = (time.monotonic(), answer.status, answer.site or str(answer.body))
                 except OSError as exc:
                     outcome = (time.monotonic(), 0, type(exc).__name__)
