@@ -126,8 +126,13 @@ def run(args: argparse.Namespace) -> int:
     api = api_client(args.kubeconfig)
     pod_apis = [api_client(path) for path in args.pods_kubeconfig]
     controller = GatewayController(api, settings, pod_apis)
-    # The first pass before Envoy starts, so it starts with the routes in place.
-    controller.sync()
+    # The first pass before Envoy starts, so it starts with the routes in place; with the
+    # API away, Envoy starts serving nothing and the passes fill it in.
+    try:
+        controller.sync()
+    except Exception as exc:  # the API may be away: start anyway
+        log.warning("first gateway pass failed, starting with no routes: %s", exc)
+        controller.start_empty()
     proxy = EnvoyProcess(binary, config_dir, *admin)
     proxy.start()
     log.info("gateway %s: Envoy started (config %s, admin %s)", gateway, config_dir, args.admin)

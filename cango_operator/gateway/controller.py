@@ -76,6 +76,8 @@ class GatewayController:
         self._pod_cores: list[Any] = [client.CoreV1Api(a) for a in pod_apis] or [self._core]
         self._files = ConfigFiles(settings.config_dir)
         self._status: dict[tuple[str, str, str], Any] = {}
+        #: What was last logged as wrong, so a pass a second logs it once, not each time.
+        self._said: set[str] = set()
 
     # -- reading ---------------------------------------------------------------------
 
@@ -126,18 +128,21 @@ class GatewayController:
         except ApiException as exc:
             if exc.status not in (403, 404):
                 raise
-            log.warning("API keys: cannot read Secret %s/%s (%s)", namespace, name, exc.reason)
+            self._once(f"API keys: cannot read Secret {namespace}/{name} ({exc.reason})")
             return None
         return decode_secret(json.loads(raw.data))
+
+    def start_empty(self) -> None:
+        """Files that give Envoy no listener and no cluster, for a start before any pass."""
+        self._files.write({name: {"resources": []} for name in ("lds.yaml", "cds.yaml")})
 
     # -- a pass ----------------------------------------------------------------------
 
     def sync(self) -> Translation:
         """Read, translate, write the files and the status that changed."""
         settings = self.settings
-        result = translate(
-            self.observe(), settings.gateway, settings.listen_address, settings.region
-        )
+        observed = self.observe()
+        result = translate(observed, settings.gateway, settings.listen_address, settings.region)
         if result.model is not None:
             changed = self._files.write(envoy.files(result.model, str(settings.config_dir)))
             if changed:
@@ -148,18 +153,22 @@ class GatewayController:
                     ", ".join(changed),
                 )
         else:
-            log.warning("gateway %s: %s", settings.gateway, result.problem)
-        self._write_gateway_status(result)
+            self._once(f"gateway {settings.gateway}: {result.problem}")
+        if observed.gateway is not None:
+            self._write_gateway_status(result)
         for (namespace, name), verdict in result.verdicts.items():
             self._write_route_status(namespace, name, verdict)
         return result
 
     # -- status ----------------------------------------------------------------------
 
+    def _once(self, message: str) -> None:
+        if message not in self._said:
+            self._said.add(message)
+            log.warning("%s", message)
+
     def _write_gateway_status(self, result: Translation) -> None:
         ref = self.settings.gateway
-        if result.problem and "does not exist" in result.problem:
-            return
         programmed = result.model is not None
         reason = "Programmed" if programmed else "Invalid"
         message = result.problem or f"served by Envoy on {self.settings.listen_address}"

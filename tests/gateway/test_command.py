@@ -1,0 +1,76 @@
+"""``cango-operator gateway`` when the API server is away: Envoy starts anyway (serving
+nothing), the passes fail and are retried without the process dying, and SIGTERM stops
+both."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from tests.loopback import free_port
+
+DEAD_API = """\
+apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:PORT", insecure-skip-tls-verify: true}}]
+users: [{name: u, user: {token: x}}]
+contexts: [{name: c, context: {cluster: c, user: u}}]
+current-context: c
+"""
+
+
+def envoy_live(admin: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{admin}/ready", timeout=2) as rsp:
+            return bool(rsp.read().decode().strip() == "LIVE")
+    except OSError:
+        return False
+
+
+def test_with_the_api_away_it_serves_nothing_retries_and_stops_cleanly(tmp_path: Path) -> None:
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(DEAD_API.replace("PORT", str(free_port())))
+    admin = free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "cango_operator",
+            "gateway",
+            "--gateway",
+            "tenants/inference",
+            "--kubeconfig",
+            str(kubeconfig),
+            "--admin",
+            f"127.0.0.1:{admin}",
+            "--config-dir",
+            str(tmp_path / "envoy"),
+            "--interval",
+            "0.5",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not envoy_live(admin) and time.monotonic() < deadline:
+            assert proc.poll() is None
+            time.sleep(0.2)
+        assert envoy_live(admin)
+        time.sleep(2)  # several failed passes
+        assert proc.poll() is None
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate(timeout=10)
+    log = out.decode()
+    assert proc.returncode == 0, log
+    assert "first gateway pass failed, starting with no routes" in log
+    assert "gateway pass failed, Envoy keeps its last configuration" in log
+    assert not envoy_live(admin)  # Envoy went with it
