@@ -40,6 +40,8 @@ RATE_LIMIT_FILTER = "envoy.filters.http.local_ratelimit"
 UNLIMITED_TOKENS = 1_000_000_000
 HEALTH_PATH = "/health"
 RETRIES = 3
+#: Connections one gateway holds open at most.
+MAX_CONNECTIONS = 50_000
 MAX_RETRIES_IN_FLIGHT = 10_000
 
 
@@ -66,14 +68,15 @@ def bootstrap(config_dir: str, admin_address: str, admin_port: int) -> dict[str,
             "lds_config": _file_source(config_dir, "lds.yaml"),
             "cds_config": _file_source(config_dir, "cds.yaml"),
         },
-        "layered_runtime": {
-            "layers": [
+        # Bound what one gateway accepts, so overload is refused, not queued without end.
+        "overload_manager": {
+            "resource_monitors": [
                 {
-                    "name": "static",
-                    "static_layer": {
-                        # Bound what one gateway accepts, so overload is refused, not queued
-                        # without end.
-                        "overload": {"global_downstream_max_connections": 50_000},
+                    "name": "envoy.resource_monitors.global_downstream_max_connections",
+                    "typed_config": {
+                        "@type": TYPE + "envoy.extensions.resource_monitors."
+                        "downstream_connections.v3.DownstreamConnectionsConfig",
+                        "max_active_downstream_connections": MAX_CONNECTIONS,
                     },
                 }
             ]
