@@ -9,7 +9,7 @@ named after ``spec.nodeName``, validated by the API models. A bare development l
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,20 @@ class GpuNodeShape:
     pod_cidr: str | None = None
     """Where kwok takes the node's pod IPs from (``spec.podCIDR``); None: kwok's default.
     A range in 127.0.0.0/8 lets a test serve each pod's IP on loopback."""
+
+
+def node_shapes(
+    names: Sequence[str],
+    site: str,
+    model: str,
+    gpus: int,
+    pod_cidrs: Sequence[str] = (),
+) -> list[GpuNodeShape]:
+    """One shape per name at ``site``; ``pod_cidrs``: one per node (none: kwok's range)."""
+    cidrs: list[str | None] = list(pod_cidrs) or [None] * len(names)
+    return [
+        GpuNodeShape(n, site, model, gpus, pod_cidr=c) for n, c in zip(names, cidrs, strict=True)
+    ]
 
 
 def build_kwok_node(shape: GpuNodeShape) -> dict[str, Any]:

@@ -26,7 +26,8 @@ from typing import Any, TypeVar
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from cango_operator.devcluster import GpuNodeShape, LocalCluster, apply_dev_nodes
+from cango_operator.devcluster import LocalCluster, apply_dev_nodes
+from cango_operator.devcluster.nodes import node_shapes
 from cango_operator.devcluster.processes import terminate
 
 GROUP, VERSION = "compute.cango.io", "v1alpha1"
@@ -355,14 +356,7 @@ class Fleet:
         """``pod_cidrs``: one per node, where kwok takes its pods' IPs from."""
         base = len([n for n in self.gpunodes if n.startswith(site + "-n")])
         names = [f"{site}-n{base + i + 1:03d}" for i in range(count)]
-        cidrs = list(pod_cidrs) or [None] * count
-        apply_dev_nodes(
-            self.core,
-            [
-                GpuNodeShape(n, site, model, gpus, pod_cidr=c)
-                for n, c in zip(names, cidrs, strict=True)
-            ],
-        )
+        apply_dev_nodes(self.core, node_shapes(names, site, model, gpus, pod_cidrs))
         for name in names:
             body = {
                 "apiVersion": API,

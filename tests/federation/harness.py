@@ -14,9 +14,10 @@ from typing import Any
 
 from kubernetes import client, config
 
-from cango_operator.devcluster import GpuNodeShape, apply_dev_nodes
+from cango_operator.devcluster import apply_dev_nodes
 from cango_operator.devcluster.federation import Federation
-from tests.e2e.harness import API, GROUP, VERSION, _quietly, job_body, wait_for
+from cango_operator.devcluster.nodes import node_shapes
+from tests.e2e.harness import API, GROUP, VERSION, _quietly, job_body, site_body, wait_for
 
 CLUSTER_LABEL = "compute.cango.io/cluster"
 JOB_LABEL = "compute.cango.io/job"
@@ -76,18 +77,10 @@ class FedFleet:
         power: dict[str, Any] = {"capacityKw": 2000, "reserveKw": 10, "pue": 1.1}
         if feed is not None:
             power["feed"] = feed
-        body = {
-            "apiVersion": API,
-            "kind": "Site",
-            "metadata": {"name": name},
-            "spec": {
-                "region": region or self.region,
-                "cluster": cluster,
-                "power": power,
-                "mining": {"loadKw": 0, "curtailableKw": 0},
-                "latencyMs": {self.region: latency_ms, **(latency_to or {})},
-            },
-        }
+        body = site_body(
+            name, self.region, latency_ms, power, own_region=region, latency_to=latency_to
+        )
+        body["spec"]["cluster"] = cluster
         self.custom.create_cluster_custom_object(GROUP, VERSION, "sites", body)
         self.sites[name] = cluster
         return name
@@ -104,12 +97,7 @@ class FedFleet:
         cluster = self.sites[site]
         names = [f"{site}-n{i + 1:03d}" for i in range(count)]
         core = client.CoreV1Api(self.site_apis[cluster])
-        cidrs = list(pod_cidrs) or [None] * count
-        shapes = [
-            GpuNodeShape(n, site, model, gpus, pod_cidr=c)
-            for n, c in zip(names, cidrs, strict=True)
-        ]
-        apply_dev_nodes(core, shapes)
+        apply_dev_nodes(core, node_shapes(names, site, model, gpus, pod_cidrs))
         for name in names:
             body = gpunode_body(name, site, cluster)
             body["spec"]["gpu"]["model"], body["spec"]["gpu"]["count"] = model, gpus
