@@ -27,7 +27,9 @@ selects. A request prefers the replicas in the region its x-cango-client-region 
 names (else the job's clientRegion) and spills to the others as those fail; API keys
 (401) and rate limits (429 with Retry-After) are enforced here. The Gateway's status gets
 --advertise as its address, so the operator can tell each tenant its URL. Envoy's admin
-interface (stats in Prometheus format at /stats/prometheus) listens on --admin.
+interface (stats in Prometheus format at /stats/prometheus) listens on --admin; to let
+Prometheus scrape those stats from elsewhere without opening the admin interface, give
+--stats-address (it serves GET /stats/prometheus and nothing else).
 """
 
 
@@ -78,6 +80,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="Envoy's admin interface and stats (default: 127.0.0.1:9901)",
     )
     parser.add_argument(
+        "--stats-address",
+        default=None,
+        metavar="HOST:PORT",
+        help="also serve Envoy's stats (GET /stats/prometheus only) here, e.g. 0.0.0.0:9902 "
+        "in a pod (default: none; the admin interface has them)",
+    )
+    parser.add_argument(
         "--config-dir",
         type=Path,
         default=None,
@@ -94,10 +103,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _admin(text: str) -> tuple[str, int]:
+def _host_port(flag: str, text: str) -> tuple[str, int]:
     host, sep, port = text.rpartition(":")
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ConfigError(f"--admin: expected HOST:PORT, got {text!r}")
+        raise ConfigError(f"{flag}: expected HOST:PORT, got {text!r}")
     return host.strip("[]"), int(port)
 
 
@@ -112,7 +121,10 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--gateway: {exc}") from exc
     if args.interval <= 0:
         raise ConfigError("--interval must be > 0")
-    admin = _admin(args.admin)
+    admin = _host_port("--admin", args.admin)
+    stats = _host_port("--stats-address", args.stats_address) if args.stats_address else None
+    if stats is not None and stats[1] == admin[1] and stats[0] == admin[0]:
+        raise ConfigError("--stats-address: must differ from --admin")
     binary = find_envoy(args.envoy)
     config_dir = args.config_dir or Path(tempfile.mkdtemp(prefix="cango-gateway-"))
     config_dir = config_dir.resolve()
@@ -133,7 +145,7 @@ def run(args: argparse.Namespace) -> int:
     except Exception as exc:  # the API may be away: start anyway
         log.warning("first gateway pass failed, starting with no routes: %s", exc)
         controller.start_empty()
-    proxy = EnvoyProcess(binary, config_dir, *admin)
+    proxy = EnvoyProcess(binary, config_dir, *admin, stats=stats)
     proxy.start()
     log.info("gateway %s: Envoy started (config %s, admin %s)", gateway, config_dir, args.admin)
     stop = threading.Event()

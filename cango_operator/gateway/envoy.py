@@ -43,6 +43,11 @@ RETRIES = 3
 #: Connections one gateway holds open at most.
 MAX_CONNECTIONS = 50_000
 MAX_RETRIES_IN_FLIGHT = 10_000
+#: The one admin path the stats listener serves (Prometheus text format).
+STATS_PATH = "/stats/prometheus"
+#: The stats listener's cluster, Envoy's own admin interface: a name no route's cluster
+#: can take (theirs always hold '/').
+ADMIN_CLUSTER = "cango_admin"
 
 
 def cluster_name(route: Route, region: str | None) -> str:
@@ -59,9 +64,17 @@ def eds_file(cluster: str) -> str:
     return f"eds-{stem}-{hashlib.sha256(cluster.encode()).hexdigest()[:10]}.yaml"
 
 
-def bootstrap(config_dir: str, admin_address: str, admin_port: int) -> dict[str, Any]:
-    """Envoy's bootstrap: the admin interface, and LDS and CDS from ``config_dir``."""
-    return {
+def bootstrap(
+    config_dir: str,
+    admin_address: str,
+    admin_port: int,
+    stats: tuple[str, int] | None = None,
+) -> dict[str, Any]:
+    """Envoy's bootstrap: the admin interface, and LDS and CDS from ``config_dir``; with
+    ``stats`` (address, port), a listener there serving only the admin's
+    ``GET /stats/prometheus``, so Prometheus can scrape a gateway whose admin interface
+    (which can also stop Envoy) stays on loopback."""
+    boot: dict[str, Any] = {
         "node": {"id": "cango-gateway", "cluster": "cango-gateway"},
         "admin": {"address": _socket(admin_address, admin_port)},
         "dynamic_resources": {
@@ -81,6 +94,86 @@ def bootstrap(config_dir: str, admin_address: str, admin_port: int) -> dict[str,
                 }
             ]
         },
+    }
+    if stats is not None:
+        boot["static_resources"] = _stats_resources(admin_address, admin_port, *stats)
+    return boot
+
+
+def _stats_resources(
+    admin_address: str, admin_port: int, address: str, port: int
+) -> dict[str, Any]:
+    stats_route = {
+        "match": {
+            "path": STATS_PATH,
+            "headers": [{"name": ":method", "string_match": {"exact": "GET"}}],
+        },
+        "route": {"cluster": ADMIN_CLUSTER},
+    }
+    manager = {
+        "@type": TYPE
+        + "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+        "stat_prefix": "stats",
+        "route_config": {
+            "name": "stats",
+            "virtual_hosts": [
+                {
+                    "name": "stats",
+                    "domains": ["*"],
+                    "routes": [
+                        stats_route,
+                        {
+                            "match": {"prefix": "/"},
+                            "direct_response": {
+                                "status": 404,
+                                "body": {"inline_string": "only GET /stats/prometheus\n"},
+                            },
+                        },
+                    ],
+                }
+            ],
+        },
+        "http_filters": [
+            {
+                "name": "envoy.filters.http.router",
+                "typed_config": {"@type": TYPE + "envoy.extensions.filters.http.router.v3.Router"},
+            }
+        ],
+    }
+    return {
+        "listeners": [
+            {
+                "name": "stats",
+                "address": _socket(address, port),
+                "filter_chains": [
+                    {
+                        "filters": [
+                            {
+                                "name": "envoy.filters.network.http_connection_manager",
+                                "typed_config": manager,
+                            }
+                        ]
+                    }
+                ],
+            }
+        ],
+        "clusters": [
+            {
+                "name": ADMIN_CLUSTER,
+                "type": "STATIC",
+                "connect_timeout": "1s",
+                "load_assignment": {
+                    "cluster_name": ADMIN_CLUSTER,
+                    "endpoints": [
+                        {
+                            "lb_endpoints": [
+                                {"endpoint": {"address": _socket(admin_address, admin_port)}}
+                            ]
+                        }
+                    ],
+                },
+            }
+        ],
     }
 
 

@@ -30,17 +30,25 @@ def find_envoy(name: str) -> str:
 class EnvoyProcess:
     """One Envoy, reading its listeners and clusters from ``config_dir``."""
 
-    def __init__(self, binary: str, config_dir: Path, admin_address: str, admin_port: int) -> None:
+    def __init__(
+        self,
+        binary: str,
+        config_dir: Path,
+        admin_address: str,
+        admin_port: int,
+        stats: tuple[str, int] | None = None,
+    ) -> None:
         self.binary = binary
         self.config_dir = config_dir
         self.bootstrap = config_dir / "bootstrap.yaml"
         self.log_path = config_dir / "envoy.log"
         self.admin = (admin_address, admin_port)
+        self.stats = stats
         self._proc: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
 
     def start(self) -> None:
-        boot = envoy.bootstrap(str(self.config_dir), *self.admin)
+        boot = envoy.bootstrap(str(self.config_dir), *self.admin, stats=self.stats)
         self.bootstrap.write_text(yaml.safe_dump(boot, sort_keys=True))
         self._log = self.log_path.open("ab")
         self._proc = subprocess.Popen(

@@ -1,6 +1,7 @@
 """``cango-operator gateway`` when the API server is away: Envoy starts anyway (serving
 nothing), the passes fail and are retried without the process dying, and SIGTERM stops
-both."""
+both. Its stats address serves Envoy's Prometheus stats and nothing else of the admin
+interface."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -31,10 +33,22 @@ def envoy_live(admin: int) -> bool:
         return False
 
 
-def test_with_the_api_away_it_serves_nothing_retries_and_stops_cleanly(tmp_path: Path) -> None:
+def status_of(url: str, method: str = "GET") -> tuple[int, str]:
+    request = urllib.request.Request(url, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=5) as rsp:
+            return int(rsp.status), str(rsp.read().decode())
+    except urllib.error.HTTPError as exc:
+        return exc.code, str(exc.read().decode())
+
+
+def test_with_the_api_away_it_serves_nothing_retries_shows_its_stats_and_stops_cleanly(
+    tmp_path: Path,
+) -> None:
     kubeconfig = tmp_path / "kubeconfig"
     kubeconfig.write_text(DEAD_API.replace("PORT", str(free_port())))
     admin = free_port()
+    stats = free_port()
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -47,6 +61,8 @@ def test_with_the_api_away_it_serves_nothing_retries_and_stops_cleanly(tmp_path:
             str(kubeconfig),
             "--admin",
             f"127.0.0.1:{admin}",
+            "--stats-address",
+            f"127.0.0.1:{stats}",
             "--config-dir",
             str(tmp_path / "envoy"),
             "--interval",
@@ -63,6 +79,14 @@ def test_with_the_api_away_it_serves_nothing_retries_and_stops_cleanly(tmp_path:
         assert envoy_live(admin)
         time.sleep(2)  # several failed passes
         assert proc.poll() is None
+        code, body = status_of(f"http://127.0.0.1:{stats}/stats/prometheus")
+        assert code == 200
+        assert "envoy_server_live{} 1" in body
+        # Nothing else of the admin interface, and nothing that would change Envoy.
+        for method, path in [("GET", "/ready"), ("POST", "/quitquitquit"), ("GET", "/stats")]:
+            assert status_of(f"http://127.0.0.1:{stats}{path}", method)[0] == 404, path
+        assert status_of(f"http://127.0.0.1:{stats}/stats/prometheus", "POST")[0] == 404
+        assert envoy_live(admin)
         proc.send_signal(signal.SIGTERM)
         out, _ = proc.communicate(timeout=30)
     finally:

@@ -48,3 +48,21 @@ def test_dev_nodes_reports_a_bad_manifest_by_file_and_field(
     err = capsys.readouterr().err
     assert "bad.yaml: nodes[0].count" in err
     assert "1..16" in err
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--admin", "9901"], "--admin: expected HOST:PORT, got '9901'"),
+        (["--stats-address", "0.0.0.0:0"], "--stats-address: expected HOST:PORT"),
+        (
+            ["--admin", "127.0.0.1:9901", "--stats-address", "127.0.0.1:9901"],
+            "--stats-address: must differ from --admin",
+        ),
+    ],
+)
+def test_gateway_names_the_bad_address_flag(
+    flags: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["gateway", "--gateway", "ns/gw", "--envoy", sys.executable, *flags]) == 1
+    assert message in capsys.readouterr().err
