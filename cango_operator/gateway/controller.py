@@ -9,6 +9,7 @@ second; the passes add new replicas, remove deleted ones, and follow keys and li
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 from collections.abc import Mapping, Sequence
@@ -181,7 +182,7 @@ class GatewayController:
             ],
         }
         if programmed:
-            status["addresses"] = [{"type": "IPAddress", "value": self.settings.advertise}]
+            status["addresses"] = [address_of(self.settings.advertise)]
         if self._unchanged(("gateway", ref.namespace, ref.name), status):
             return
         self._custom.patch_namespaced_custom_object_status(
@@ -235,6 +236,16 @@ class GatewayController:
             return True
         self._status[key] = comparable
         return False
+
+
+def address_of(advertise: str) -> dict[str, str]:
+    """A Gateway status address: an IP address, else a host name (the Gateway API
+    validates each type's value)."""
+    try:
+        ipaddress.ip_address(advertise)
+    except ValueError:
+        return {"type": "Hostname", "value": advertise}
+    return {"type": "IPAddress", "value": advertise}
 
 
 def _timeless(value: Any) -> Any:

@@ -59,7 +59,8 @@ if [ ! -f "$dir/images.env" ]; then
   model=localhost/cango-model-server:$key
   log "pip wheel of the repository into .wheels/"
   rm -rf "$repo/.wheels"
-  "$python" -m pip wheel --quiet --disable-pip-version-check --wheel-dir "$repo/.wheels" "$repo" >&2
+  "$python" -m pip wheel --quiet --disable-pip-version-check --wheel-dir "$repo/.wheels" \
+    "$repo[gateway]" >&2
   log "podman build $operator"
   podman build --quiet "${build_flags[@]}" --build-arg "PYTHON_IMAGE=$base" \
     --build-arg WHEELS=.wheels -t "$operator" -f "$repo/Dockerfile" "$repo" >/dev/null

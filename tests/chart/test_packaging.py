@@ -61,7 +61,12 @@ class TestDockerfile:
 
     def test_exposes_the_chart_default_ports(self) -> None:
         values = chart_values()
-        ports = {*values["operator"]["ports"].values(), *values["agent"]["ports"].values()}
+        ports = {
+            *values["operator"]["ports"].values(),
+            *values["agent"]["ports"].values(),
+            values["gateway"]["port"],
+            values["gateway"]["statsPort"],
+        }
         exposed = {int(p) for line in instructions("EXPOSE") for p in line.split()}
         assert exposed == ports
 

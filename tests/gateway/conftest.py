@@ -11,6 +11,7 @@ import pytest
 
 from cango_operator.devcluster import LocalCluster
 from cango_operator.devcluster.gateway import install_gateway_crds
+from tests.chart.conftest import helm, helm_binary  # noqa: F401
 from tests.e2e.conftest import e2e_cluster, fleet, start_operator  # noqa: F401
 from tests.gateway.harness import StartGateway, gateway_commands
 
