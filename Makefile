@@ -20,8 +20,11 @@ GATEWAY_DIR = $(shell hack/gateway/build.sh)
 # The Prometheus adapter (external metrics for the HorizontalPodAutoscaler in the gateway's
 # autoscaling test): built once from its Go module, cached too.
 METRICS_ADAPTER_DIR = $(shell hack/metrics-adapter/build.sh)
+# The Gateway API Inference Extension's endpoint picker (an Envoy ext_proc server that picks
+# an InferencePool's pod per request): built once from its Go module, cached too.
+EPP_DIR = $(shell hack/epp/build.sh)
 
-.PHONY: help venv system-deps controlplane ocm kueue gateway-crds metrics-adapter federation-up federation-down cluster-up cluster-down fmt lint types layers \
+.PHONY: help venv system-deps controlplane ocm kueue gateway-crds metrics-adapter epp federation-up federation-down cluster-up cluster-down fmt lint types layers \
         unit pytest test crds demo demo-single bench bench-e2e bench-federation bench-partition bench-miners bench-gateway clean chart-lint observability \
         gpu-check gpu-check-bundle real-node-deps image kubelet test-real-node
 
@@ -61,6 +64,9 @@ gateway-crds: ## copy the Gateway API's and Inference Extension's CRDs from thei
 metrics-adapter: ## build the Prometheus adapter from its Go module (cached)
 	@hack/metrics-adapter/build.sh
 
+epp: ## build the Inference Extension's endpoint picker from its Go module (cached)
+	@hack/epp/build.sh
+
 federation-up: venv ## start a hub and 3 site clusters joined through OCM (SITES=N, WAN_LINKS=1)
 	@CANGO_BIN_DIR=$(BIN_DIR) CANGO_OCM_DIR=$(OCM_DIR) $(CANGO) dev federation up --sites $(or $(SITES),3) \
 		$(if $(WAN_LINKS),--wan-links)
@@ -93,7 +99,8 @@ unit: venv ## the fast unit tests only
 
 pytest: venv system-deps ## unit and integration tests (starts a real control plane, Kueue and a federation)
 	CANGO_BIN_DIR=$(BIN_DIR) CANGO_OCM_DIR=$(OCM_DIR) CANGO_KUEUE_DIR=$(KUEUE_DIR) \
-		CANGO_GATEWAY_DIR=$(GATEWAY_DIR) CANGO_METRICS_ADAPTER_DIR=$(METRICS_ADAPTER_DIR) $(BIN)/pytest
+		CANGO_GATEWAY_DIR=$(GATEWAY_DIR) CANGO_METRICS_ADAPTER_DIR=$(METRICS_ADAPTER_DIR) \
+		CANGO_EPP_DIR=$(EPP_DIR) $(BIN)/pytest
 
 test: lint types layers pytest ## everything CI runs
 
