@@ -2,8 +2,10 @@
 its replicas as one pool a gateway routes to through an endpoint picker.
 
 The pool selects the job's pods by ``compute.cango.io/job`` (as its Service does) on the
-job's container port, and names the endpoint picker, a Service in the job's namespace
-that the picker's own slice will run (none runs yet: docs/endpoints.md).
+job's container port, and names its endpoint picker: the Service ``<pool>-epp`` in the
+job's namespace, port 9002, where the Inference Extension's own chart puts a pool's
+picker (one picker serves one pool). The gateway asks it when run with
+``--endpoint-picker``; where none runs, Envoy picks (docs/endpoints.md).
 """
 
 from __future__ import annotations
@@ -19,10 +21,15 @@ INFERENCE_GROUP = "inference.networking.k8s.io"
 INFERENCE_VERSION = "v1"
 INFERENCE_POOL_KIND = "InferencePool"
 INFERENCE_POOL_PLURAL = "inferencepools"
-#: The Service of the endpoint picker every pool names, in the pool's namespace.
-ENDPOINT_PICKER_SERVICE = "cango-endpoint-picker"
+#: The Service of a pool's endpoint picker, in the pool's namespace: ``<pool>`` + this.
+ENDPOINT_PICKER_SUFFIX = "-epp"
 #: Its gRPC (Envoy ext_proc) port, the Inference Extension's usual one.
 ENDPOINT_PICKER_PORT = 9002
+
+
+def endpoint_picker_service(pool: str) -> str:
+    """The Service of the endpoint picker of the pool ``pool``."""
+    return f"{pool}{ENDPOINT_PICKER_SUFFIX}"
 
 
 def build_inference_pool(job: InferenceJob) -> dict[str, Any]:
@@ -37,7 +44,7 @@ def build_inference_pool(job: InferenceJob) -> dict[str, Any]:
                 "selector": {"matchLabels": {JOB_LABEL: meta["labels"][JOB_LABEL]}},
                 "targetPorts": [{"number": job.spec.container.port}],
                 "endpointPickerRef": {
-                    "name": ENDPOINT_PICKER_SERVICE,
+                    "name": endpoint_picker_service(meta["name"]),
                     "port": {"number": ENDPOINT_PICKER_PORT},
                 },
             },

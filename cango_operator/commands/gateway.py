@@ -30,7 +30,14 @@ names (else the job's clientRegion) and spills to the others as those fail; API 
 interface (stats in Prometheus format at /stats/prometheus) listens on --admin; to let
 Prometheus scrape those stats from elsewhere without opening the admin interface, give
 --stats-address (it serves GET /stats/prometheus and nothing else).
+
+With --endpoint-picker, a request first asks its pool's endpoint picker (the Inference
+Extension's protocol: Envoy's ext_proc, with the preferred region's replicas as the
+subset hint) which replica serves it; when the picker fails or is away, Envoy picks.
 """
+
+#: Where a pool's endpoint picker answers by default: its Service in the cluster's DNS.
+DEFAULT_PICKERS = "{name}.{namespace}.svc:{port}"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -87,6 +94,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "in a pod (default: none; the admin interface has them)",
     )
     parser.add_argument(
+        "--endpoint-picker",
+        nargs="?",
+        const=DEFAULT_PICKERS,
+        default=None,
+        metavar="ADDRESS",
+        help="ask each InferencePool's endpoint picker (its endpointPickerRef) which "
+        "replica serves a request; ADDRESS is HOST:PORT with {name}, {namespace} and "
+        "{port} of the ref filled in (without ADDRESS: "
+        f"{DEFAULT_PICKERS}, the Service in the cluster's DNS) (default: no picker; Envoy picks)",
+    )
+    parser.add_argument(
         "--config-dir",
         type=Path,
         default=None,
@@ -108,6 +126,20 @@ def _host_port(flag: str, text: str) -> tuple[str, int]:
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise ConfigError(f"{flag}: expected HOST:PORT, got {text!r}")
     return host.strip("[]"), int(port)
+
+
+def _pickers(template: str | None) -> str | None:
+    from cango_operator.gateway.translate import picker_address
+
+    if template is None:
+        return None
+    try:
+        picker_address(template, "pool-epp", "tenant", 9002)
+    except (ValueError, KeyError, IndexError) as exc:
+        raise ConfigError(
+            f"--endpoint-picker {template!r}: {exc} (use {{name}}, {{namespace}}, {{port}})"
+        ) from exc
+    return template
 
 
 def run(args: argparse.Namespace) -> int:
@@ -134,6 +166,7 @@ def run(args: argparse.Namespace) -> int:
         args.advertise or args.listen_address,
         config_dir,
         args.region,
+        _pickers(args.endpoint_picker),
     )
     api = api_client(args.kubeconfig)
     pod_apis = [api_client(path) for path in args.pods_kubeconfig]

@@ -28,6 +28,7 @@ OCM_BUILD_SCRIPT = REPO_ROOT / "hack" / "ocm" / "build.sh"
 KUEUE_BUILD_SCRIPT = REPO_ROOT / "hack" / "kueue" / "build.sh"
 GATEWAY_BUILD_SCRIPT = REPO_ROOT / "hack" / "gateway" / "build.sh"
 METRICS_ADAPTER_BUILD_SCRIPT = REPO_ROOT / "hack" / "metrics-adapter" / "build.sh"
+EPP_BUILD_SCRIPT = REPO_ROOT / "hack" / "epp" / "build.sh"
 KUBELET_BUILD_SCRIPT = REPO_ROOT / "hack" / "kubelet" / "build.sh"
 IMAGE_BUILD_SCRIPT = REPO_ROOT / "hack" / "image" / "build.sh"
 TOOLS = (
@@ -90,6 +91,13 @@ def ensure_metrics_adapter_dir() -> Path:
         METRICS_ADAPTER_BUILD_SCRIPT,
         "The Prometheus adapter's files",
     )
+
+
+def ensure_epp_dir() -> Path:
+    """The directory holding the Inference Extension's endpoint picker (``epp``, its
+    lightweight picker ``cmd/lwepp``): ``$CANGO_EPP_DIR`` if set, else the cached build
+    of ``hack/epp/build.sh`` (built on first use, about 2 min cold)."""
+    return _built_files("CANGO_EPP_DIR", ("epp",), EPP_BUILD_SCRIPT, "The endpoint picker")
 
 
 def ensure_kubelet_dir() -> Path:

@@ -53,14 +53,16 @@ CONTROLLER_NAME = "compute.cango.io/gateway"
 @dataclass(frozen=True)
 class GatewaySettings:
     """The one Gateway served, where Envoy listens, the address the Gateway's status
-    gives the tenants, the directory Envoy reads, and the region this gateway serves
-    (its clients' region when their requests name none; None: each job's clientRegion)."""
+    gives the tenants, the directory Envoy reads, the region this gateway serves (its
+    clients' region when their requests name none; None: each job's clientRegion), and
+    where the pools' endpoint pickers answer (a template; None: none is asked)."""
 
     gateway: GatewayRef
     listen_address: str
     advertise: str
     config_dir: Path
     region: str | None = None
+    pickers: str | None = None
 
 
 class GatewayController:
@@ -143,7 +145,13 @@ class GatewayController:
         """Read, translate, write the files and the status that changed."""
         settings = self.settings
         observed = self.observe()
-        result = translate(observed, settings.gateway, settings.listen_address, settings.region)
+        result = translate(
+            observed,
+            settings.gateway,
+            settings.listen_address,
+            settings.region,
+            settings.pickers,
+        )
         if result.model is not None:
             changed = self._files.write(envoy.files(result.model, str(settings.config_dir)))
             if changed:

@@ -18,15 +18,20 @@ How a request is served (docs/endpoints.md):
 - **Failover**: active health checks every second, a replica refusing a connection
   ejected at once, and up to 3 retries on another replica (``previous_hosts``) and
   another priority (``previous_priorities``) for connection failures, resets, and 503.
+- **Endpoint picker** (a route whose pool has one): Envoy's ``ext_proc`` asks it, with
+  the region's replicas as the subset hint, and the cluster's ``override_host`` policy
+  sends the request where it says; a picker that fails or is away, or a pick that fails,
+  leaves the choice to Envoy as above (never an error of its own to the client).
 """
 
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import re
 from typing import Any
 
-from cango_operator.gateway.model import Backend, GatewayModel, Route
+from cango_operator.gateway.model import Backend, GatewayModel, Picker, Route
 
 TYPE = "type.googleapis.com/"
 #: The request header that names the client's region (set by an edge that knows it, or the
@@ -43,6 +48,20 @@ RETRIES = 3
 #: Connections one gateway holds open at most.
 MAX_CONNECTIONS = 50_000
 MAX_RETRIES_IN_FLIGHT = 10_000
+EXT_PROC_FILTER = "envoy.filters.http.ext_proc"
+SET_METADATA_FILTER = "envoy.filters.http.set_metadata"
+#: The endpoint picker protocol (Gateway API Inference Extension): the picker's choice
+#: comes back as dynamic metadata PICK_NAMESPACE/PICK_KEY ("IP:PORT"), and the candidates
+#: it may choose from go to it as SUBSET_NAMESPACE/SUBSET_KEY (a list of "IP:PORT").
+PICK_NAMESPACE = "envoy.lb"
+PICK_KEY = "x-gateway-destination-endpoint"
+SUBSET_NAMESPACE = "envoy.lb.subset_hint"
+SUBSET_KEY = "x-gateway-destination-endpoint-subset"
+#: A request header the Inference Extension's picker obeys for its conformance tests;
+#: never passed to it from a client, who could otherwise choose the replica.
+PICKER_TEST_HEADER = "test-epp-endpoint-selection"
+#: How long a picker may take to answer before Envoy picks alone.
+PICKER_TIMEOUT = "1s"
 #: The one admin path the stats listener serves (Prometheus text format).
 STATS_PATH = "/stats/prometheus"
 #: The stats listener's cluster, Envoy's own admin interface: a name no route's cluster
@@ -186,9 +205,70 @@ def files(model: GatewayModel, config_dir: str) -> dict[str, dict[str, Any]]:
             name = cluster_name(route, region)
             clusters.append(_cluster(name, config_dir))
             out[eds_file(name)] = _resources([_load_assignment(name, route.backends, region)])
+    clusters += [_picker_cluster(picker) for picker in _pickers(model)]
     out["cds.yaml"] = _resources(clusters)
     out["lds.yaml"] = _resources([_listener(model)])
     return out
+
+
+def picker_cluster_name(picker: Picker) -> str:
+    """The cluster of one endpoint picker (dot-free, as every cluster name here)."""
+    digest = hashlib.sha256(f"{picker.host}:{picker.port}".encode()).hexdigest()[:12]
+    return f"cango_picker_{digest}"
+
+
+def _pickers(model: GatewayModel) -> list[Picker]:
+    found = {r.picker for r in model.routes if r.picker is not None and not r.closed}
+    return sorted(found, key=lambda p: (p.host, p.port))
+
+
+def _picker_cluster(picker: Picker) -> dict[str, Any]:
+    name = picker_cluster_name(picker)
+    try:
+        ipaddress.ip_address(picker.host)
+        kind = "STATIC"
+    except ValueError:
+        kind = "STRICT_DNS"  # a Service's name in the cluster's DNS
+    return {
+        "@type": TYPE + "envoy.config.cluster.v3.Cluster",
+        "name": name,
+        "type": kind,
+        "connect_timeout": "1s",
+        # ext_proc is gRPC: HTTP/2 to the picker.
+        "typed_extension_protocol_options": {
+            "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
+                "@type": TYPE + "envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+                "explicit_http_config": {"http2_protocol_options": {}},
+            }
+        },
+        "load_assignment": {
+            "cluster_name": name,
+            "endpoints": [
+                {"lb_endpoints": [{"endpoint": {"address": _socket(picker.host, picker.port)}}]}
+            ],
+        },
+        # A picker that is gone is known as gone (checked every second, ejected at its
+        # first refused connection) and never tried blindly: a request then fails to
+        # open its stream to it at once, and Envoy picks alone, rather than losing the
+        # request whose body was already handed to a picker that went away.
+        "common_lb_config": {"healthy_panic_threshold": {"value": 0}},
+        "health_checks": [
+            {
+                "timeout": "1s",
+                "interval": "1s",
+                "unhealthy_threshold": 1,
+                "healthy_threshold": 1,
+                "tcp_health_check": {},
+            }
+        ],
+        "outlier_detection": {
+            "split_external_local_origin_errors": True,
+            "consecutive_local_origin_failure": 1,
+            "interval": "1s",
+            "base_ejection_time": "1s",
+            "max_ejection_percent": 100,
+        },
+    }
 
 
 def _cluster_regions(route: Route) -> list[str | None]:
@@ -220,7 +300,19 @@ def _cluster(name: str, config_dir: str) -> dict[str, Any]:
         "type": "EDS",
         "eds_cluster_config": {"eds_config": _file_source(config_dir, eds_file(name))},
         "connect_timeout": "1s",
-        "lb_policy": "LEAST_REQUEST",
+        # The endpoint picker's choice when it made one (a host of this cluster), else
+        # least requests by priority.
+        "load_balancing_policy": _policy(
+            "envoy.load_balancing_policies.override_host",
+            "envoy.extensions.load_balancing_policies.override_host.v3.OverrideHost",
+            override_host_sources=[
+                {"metadata": {"key": PICK_NAMESPACE, "path": [{"key": PICK_KEY}]}}
+            ],
+            fallback_policy=_policy(
+                "envoy.load_balancing_policies.least_request",
+                "envoy.extensions.load_balancing_policies.least_request.v3.LeastRequest",
+            ),
+        ),
         # No panic routing to replicas that failed: spill to the next priority instead.
         "common_lb_config": {"healthy_panic_threshold": {"value": 0}},
         # Envoy allows 3 retries in flight per cluster by default: a site dying under load
@@ -246,6 +338,19 @@ def _cluster(name: str, config_dir: str) -> dict[str, Any]:
             "base_ejection_time": "5s",
             "max_ejection_percent": 100,
         },
+    }
+
+
+def _policy(name: str, proto: str, **config: Any) -> dict[str, Any]:
+    return {
+        "policies": [
+            {
+                "typed_extension_config": {
+                    "name": name,
+                    "typed_config": {"@type": TYPE + proto, **config},
+                }
+            }
+        ]
     }
 
 
@@ -315,6 +420,7 @@ def _listener(model: GatewayModel) -> dict[str, Any]:
                     "stat_prefix": "rate_limit",
                 },
             },
+            *_picker_filters(_pickers(model)),
             {
                 "name": "envoy.filters.http.router",
                 "typed_config": {"@type": TYPE + "envoy.extensions.filters.http.router.v3.Router"},
@@ -336,6 +442,92 @@ def _listener(model: GatewayModel) -> dict[str, Any]:
             }
         ],
     }
+
+
+def _picker_filters(pickers: list[Picker]) -> list[dict[str, Any]]:
+    """The subset hint and the picker's ext_proc, both off but where a route with a
+    picker turns them on (after the key and the limit: no pick for a refused request)."""
+    if not pickers:
+        return []
+    return [
+        {
+            "name": SET_METADATA_FILTER,
+            "typed_config": {
+                "@type": TYPE + "envoy.extensions.filters.http.set_metadata.v3.Config"
+            },
+        },
+        {
+            "name": EXT_PROC_FILTER,
+            "disabled": True,
+            "typed_config": {
+                "@type": TYPE + "envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor",
+                "grpc_service": _picker_service(pickers[0]),
+                # The picker advises: when it fails, is away or answers with an error,
+                # Envoy picks alone rather than failing the request.
+                "failure_mode_allow": True,
+                "disable_immediate_response": True,
+                "message_timeout": PICKER_TIMEOUT,
+                # The picker's headers do not move the request to another route.
+                "route_cache_action": "RETAIN",
+                # The picker answers once it has the whole request (it may read the body).
+                "processing_mode": {
+                    "request_header_mode": "SEND",
+                    "request_body_mode": "FULL_DUPLEX_STREAMED",
+                    "request_trailer_mode": "SEND",
+                    "response_header_mode": "SKIP",
+                    "response_body_mode": "NONE",
+                    "response_trailer_mode": "SKIP",
+                },
+                "metadata_options": {
+                    "forwarding_namespaces": {"untyped": [SUBSET_NAMESPACE]},
+                    "receiving_namespaces": {"untyped": [PICK_NAMESPACE]},
+                },
+                "forward_rules": {
+                    "disallowed_headers": {"patterns": [{"exact": PICKER_TEST_HEADER}]}
+                },
+            },
+        },
+    ]
+
+
+def _picker_service(picker: Picker) -> dict[str, Any]:
+    return {
+        "envoy_grpc": {"cluster_name": picker_cluster_name(picker)},
+        "timeout": PICKER_TIMEOUT,
+    }
+
+
+def _picker_per_route(route: Route, region: str | None) -> dict[str, Any]:
+    """A route entry's picker: asked with the region's replicas as the only candidates
+    (all of the pool's without a region); none when the region has no replica there,
+    so Envoy goes straight to the other regions'."""
+    if route.picker is None:
+        return {}
+    candidates = [
+        f"{b.ip}:{b.port}" for b in route.backends if region is None or b.region == region
+    ]
+    if not candidates:
+        return {}
+    config: dict[str, Any] = {
+        EXT_PROC_FILTER: {
+            "@type": TYPE + "envoy.config.route.v3.FilterConfig",
+            "config": {
+                "@type": TYPE + "envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute",
+                "overrides": {"grpc_service": _picker_service(route.picker)},
+            },
+        }
+    }
+    if region is not None:
+        config[SET_METADATA_FILTER] = {
+            "@type": TYPE + "envoy.extensions.filters.http.set_metadata.v3.Config",
+            "metadata": [
+                {
+                    "metadata_namespace": SUBSET_NAMESPACE,
+                    "value": {SUBSET_KEY: candidates},
+                }
+            ],
+        }
+    return config
 
 
 def _route_entries(route: Route) -> list[dict[str, Any]]:
@@ -365,7 +557,7 @@ def _route_entries(route: Route) -> list[dict[str, Any]]:
                     ],
                 },
                 "route": _action(cluster_name(route, region)),
-                "typed_per_filter_config": per_filter,
+                "typed_per_filter_config": {**per_filter, **_picker_per_route(route, region)},
             }
         )
     entries.append(
@@ -373,7 +565,10 @@ def _route_entries(route: Route) -> list[dict[str, Any]]:
             "name": route.key,
             "match": match_path,
             "route": _action(cluster_name(route, route.client_region)),
-            "typed_per_filter_config": per_filter,
+            "typed_per_filter_config": {
+                **per_filter,
+                **_picker_per_route(route, route.client_region),
+            },
         }
     )
     return entries

@@ -19,6 +19,15 @@ class Backend:
 
 
 @dataclass(frozen=True)
+class Picker:
+    """An endpoint picker: the service that, asked through Envoy's ext_proc (the Inference
+    Extension's protocol), names the replica to serve each request."""
+
+    host: str
+    port: int
+
+
+@dataclass(frozen=True)
 class ApiKey:
     """One API key of a route, and the client it names."""
 
@@ -40,7 +49,8 @@ class Route:
 
     ``keys``: None when the route is open; a tuple (perhaps empty: every request refused)
     when it asks for API keys. ``closed``: why every request is refused with 401 (the
-    keys' Secret is missing or unreadable), never served open instead.
+    keys' Secret is missing or unreadable), never served open instead. ``picker``: the
+    pool's endpoint picker, asked first (None: Envoy picks alone).
     """
 
     namespace: str
@@ -53,6 +63,7 @@ class Route:
     keys: tuple[ApiKey, ...] | None = None
     limit: Limit | None = None
     closed: str | None = None
+    picker: Picker | None = None
 
     @property
     def key(self) -> str:

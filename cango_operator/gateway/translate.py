@@ -30,6 +30,7 @@ from cango_operator.gateway.model import (
     GatewayModel,
     Limit,
     Listener,
+    Picker,
     Route,
     RouteVerdict,
 )
@@ -111,11 +112,17 @@ def decode_secret(secret: Object) -> dict[str, str]:
 
 
 def translate(
-    observed: Observed, gateway: GatewayRef, address: str, region: str | None = None
+    observed: Observed,
+    gateway: GatewayRef,
+    address: str,
+    region: str | None = None,
+    pickers: str | None = None,
 ) -> Translation:
     """What to serve on ``address``, at the port of the Gateway's HTTP listener.
     ``region``: the gateway's own, preferred for requests that name none (a regional
-    gateway's clients are near it); None: each job's clientRegion."""
+    gateway's clients are near it); None: each job's clientRegion. ``pickers``: where
+    each pool's endpoint picker answers, a ``HOST:PORT`` template (see
+    :func:`picker_address`); None: no picker is asked."""
     if observed.gateway is None:
         return Translation(None, f"the Gateway {gateway} does not exist")
     port = http_port(observed.gateway)
@@ -137,7 +144,7 @@ def translate(
                 f"({gateway.namespace}) only (allowedRoutes.namespaces.from: {allowed})",
             )
             continue
-        routes += _routes_of(obj, observed, verdict, region)
+        routes += _routes_of(obj, observed, verdict, region, pickers)
     return Translation(GatewayModel(Listener(address, port), tuple(routes)), None, verdicts)
 
 
@@ -150,7 +157,11 @@ def _allowed_namespaces(gateway: Object) -> str:
 
 
 def _routes_of(
-    obj: Object, observed: Observed, verdict: RouteVerdict, region: str | None
+    obj: Object,
+    observed: Observed,
+    verdict: RouteVerdict,
+    region: str | None,
+    pickers: str | None,
 ) -> list[Route]:
     namespace, name = _meta(obj)
     annotations = (obj.get("metadata") or {}).get("annotations") or {}
@@ -169,9 +180,11 @@ def _routes_of(
     client_region = region or annotations.get(CLIENT_REGION_ANNOTATION) or None
     found: list[Route] = []
     for rule in spec.get("rules") or []:
-        backends = _backends(rule, namespace, observed, verdict)
-        if backends is None:
+        pool = _pool(rule, namespace, observed, verdict)
+        if pool is None:
             continue
+        backends = _pool_backends(pool, namespace, observed)
+        picker = picker_of(pool, namespace, pickers) if pickers else None
         for match in rule.get("matches") or [{"path": {"type": "PathPrefix", "value": "/"}}]:
             path = match.get("path") or {"type": "PathPrefix", "value": "/"}
             if path.get("type", "PathPrefix") not in ("PathPrefix", "Exact") or set(match) - {
@@ -195,6 +208,7 @@ def _routes_of(
                     keys=keys,
                     limit=limit,
                     closed=closed,
+                    picker=picker,
                 )
             )
     return found
@@ -225,9 +239,7 @@ def _keys(data: SecretData, secret: str) -> tuple[tuple[ApiKey, ...], str | None
     return tuple(keys.values()), None
 
 
-def _backends(
-    rule: Object, namespace: str, observed: Observed, verdict: RouteVerdict
-) -> tuple[Backend, ...] | None:
+def _pool(rule: Object, namespace: str, observed: Observed, verdict: RouteVerdict) -> Object | None:
     refs = rule.get("backendRefs") or []
     pools = [
         r
@@ -246,7 +258,33 @@ def _backends(
             "BackendNotFound", f"the InferencePool {ref.get('name')} is not in {namespace}"
         )
         return None
-    return _pool_backends(pool, namespace, observed)
+    return pool
+
+
+def picker_address(template: str, name: str, namespace: str, port: int) -> Picker:
+    """Where a pool's endpoint picker answers: ``template`` with ``{name}``,
+    ``{namespace}`` and ``{port}`` of its ``endpointPickerRef`` filled in, as HOST:PORT
+    (the default, ``{name}.{namespace}.svc:{port}``, is the Service's name in the cluster's
+    DNS). Raises ValueError when the result is no HOST:PORT."""
+    address = template.format(name=name, namespace=namespace, port=port)
+    host, sep, port_text = address.rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host or not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise ValueError(f"expected HOST:PORT, got {address!r}")
+    return Picker(host, int(port_text))
+
+
+def picker_of(pool: Object, namespace: str, template: str) -> Picker | None:
+    """The pool's endpoint picker, from its ``endpointPickerRef`` (None when it names
+    none, or the template gives no address: the gateway's command checks it at start)."""
+    ref = (pool.get("spec") or {}).get("endpointPickerRef") or {}
+    port = (ref.get("port") or {}).get("number")
+    if not ref.get("name") or not port:
+        return None
+    try:
+        return picker_address(template, str(ref["name"]), namespace, int(port))
+    except (ValueError, KeyError, IndexError):
+        return None
 
 
 def _pool_backends(pool: Object, namespace: str, observed: Observed) -> tuple[Backend, ...]:

@@ -23,14 +23,13 @@ from tests.federation.conftest import StartOperator
 from tests.federation.harness import FedFleet
 from tests.gateway.harness import (
     StartGateway,
-    gateway_body,
+    create_gateway,
     gateway_commands,
     keys_secret,
     request,
     site_of,
     under_load,
 )
-from tests.loopback import free_port
 
 pytestmark = pytest.mark.federation
 
@@ -66,14 +65,7 @@ def test_each_regions_gateway_serves_its_own_sites_first_and_the_others_when_the
     eu = fleet.site("eu", "site-b", latency_ms=90, latency_to={europe: 10}, region=europe)
     fleet.nodes(na, 1, gpus=1, pod_cidrs=[f"127.{octet}.1.0/24"])
     fleet.nodes(eu, 1, gpus=1, pod_cidrs=[f"127.{octet}.2.0/24"])
-    port = free_port()
-    fleet.custom.create_namespaced_custom_object(
-        "gateway.networking.k8s.io",
-        "v1",
-        fleet.namespace,
-        "gateways",
-        gateway_body("inference", port),
-    )
+    port = create_gateway(fleet.custom, fleet.namespace)
     fleet.hub_core.create_namespaced_secret(fleet.namespace, keys_secret("keys", t=KEY))
     fleet.job("chat", replicas=2, endpoint={"path": "/v1", "apiKeys": {"secretName": "keys"}})
     start_operator(extra=("--gateway", f"{fleet.namespace}/inference"))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import http.client
 import json
+import random
 import subprocess
 import sys
 import threading
@@ -23,6 +24,7 @@ from cango_operator.gateway import envoy
 from cango_operator.gateway.files import ConfigFiles
 from cango_operator.gateway.model import Backend, GatewayModel, Listener, Route
 from cango_operator.gateway.process import EnvoyProcess, find_envoy
+from tests.e2e.harness import Fleet
 from tests.loopback import free_port
 
 CHAT = {"model": "fake-llm", "messages": [{"role": "user", "content": "hi"}]}
@@ -53,9 +55,10 @@ def request(
     timeout: float = 10,
     conn: http.client.HTTPConnection | None = None,
     ip: str = "127.0.0.1",
+    headers: Mapping[str, str] | None = None,
 ) -> Answer:
-    """One POST of a chat completion to ``ip``:``port``."""
-    headers = {"content-type": "application/json"}
+    """One POST of a chat completion to ``ip``:``port`` (with ``headers`` besides)."""
+    headers = {"content-type": "application/json", **(headers or {})}
     if key is not None:
         headers["authorization"] = f"Bearer {key}"
     if region is not None:
@@ -108,6 +111,13 @@ def backends(pods: list[PodAddress], regions: Mapping[str, str]) -> tuple[Backen
     return tuple(Backend(f"pod-{p.ip}", p.ip, p.port, p.site, regions.get(p.site)) for p in pods)
 
 
+def endpoints_health(clusters: str) -> tuple[bool, int]:
+    """From Envoy's admin ``/clusters``: whether every endpoint of every cluster has
+    passed its health check, and how many endpoints there are."""
+    flags = [ln for ln in clusters.splitlines() if "::health_flags::" in ln]
+    return all(ln.endswith("::healthy") for ln in flags), len(flags)
+
+
 class EnvoyGateway:
     """Envoy with its files in ``directory``; ``apply`` a new model at any time."""
 
@@ -150,9 +160,8 @@ class EnvoyGateway:
             try:
                 if self.admin("/ready").strip() == "LIVE" and "http" in self.admin("/listeners"):
                     last = self.admin("/clusters")
-                    flags = [ln for ln in last.splitlines() if "::health_flags::" in ln]
-                    healthy = all(ln.endswith("::healthy") for ln in flags)
-                    if healthy and (endpoints is None or len(flags) >= endpoints):
+                    healthy, count = endpoints_health(last)
+                    if healthy and (endpoints is None or count >= endpoints):
                         return
             except OSError:
                 pass
@@ -229,6 +238,24 @@ class GatewayCommand:
     def stop(self) -> None:
         terminate(self.proc)
 
+    def wait_healthy(self, timeout: float = 30) -> None:
+        """Until every endpoint of every cluster has passed its health check: the fake
+        model servers start after their pods are Ready, so Envoy's first checks of them
+        may have failed (a real pod is Ready only once it answers)."""
+        deadline = time.monotonic() + timeout
+        last = ""
+        while time.monotonic() < deadline:
+            url = f"http://127.0.0.1:{self.admin_port}/clusters"
+            try:
+                with urllib.request.urlopen(url, timeout=5) as response:
+                    last = response.read().decode()
+                if endpoints_health(last)[0]:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise AssertionError(f"the gateway's endpoints not healthy in {timeout}s:\n{last[-3000:]}")
+
     def log_tail(self, lines: int = 40) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
@@ -259,7 +286,7 @@ def gateway_commands(
 
 def under_load(
     port: int,
-    key: str,
+    key: str | None,
     during: Callable[[], object],
     *,
     clients: int = 4,
@@ -295,3 +322,45 @@ def under_load(
     for thread in threads:
         thread.join(timeout=20)
     return results
+
+
+@dataclass(frozen=True)
+class TwoRegions:
+    """A north-american site (in the fleet's users' region) and a european one, and the
+    port of the Gateway ``inference`` beside them."""
+
+    na: str
+    eu: str
+    europe: str
+    port: int
+
+
+def create_gateway(custom: Any, namespace: str, name: str = "inference") -> int:
+    """A Gateway whose HTTP listener is on a free port, through ``custom`` (a
+    CustomObjectsApi); the port."""
+    port = free_port()
+    custom.create_namespaced_custom_object(
+        "gateway.networking.k8s.io", "v1", namespace, "gateways", gateway_body(name, port)
+    )
+    return port
+
+
+def two_regions(fleet: Fleet) -> TwoRegions:
+    """The sites, one node each (2 GPUs in north america, 8 in europe) whose pods get
+    loopback addresses, and the Gateway ``inference`` on a free port."""
+    europe = fleet.name("europe")
+    octet = random.randint(100, 250)
+    na = fleet.site("na", latency_ms=10, latency_to={europe: 90})
+    eu = fleet.site("eu", latency_ms=60, latency_to={europe: 10}, region=europe)
+    fleet.nodes(na, 1, gpus=2, pod_cidrs=[f"127.{octet}.1.0/24"])
+    fleet.nodes(eu, 1, gpus=8, pod_cidrs=[f"127.{octet}.2.0/24"])
+    return TwoRegions(na, eu, europe, create_gateway(fleet.custom, fleet.namespace))
+
+
+def pod_addresses(fleet: Fleet, job: str) -> list[PodAddress]:
+    """Where the job's running pods answer (their IPs, port 8000), with their sites."""
+    return [
+        PodAddress(p.status.pod_ip, 8000, p.metadata.labels["compute.cango.io/site"])
+        for p in fleet.running_pods(job)
+        if p.status.pod_ip
+    ]

@@ -96,6 +96,8 @@ class TestTheChartsGatewayAsRendered:
         assert ports == {"http": 8443, "stats": 9902}
         advertised = gateway_args(installed(helm, advertise="gw.example.com"))
         assert "--advertise=gw.example.com" in advertised
+        assert "--endpoint-picker" not in args
+        assert "--endpoint-picker" in gateway_args(installed(helm, endpointPicker=True))
 
     @pytest.mark.parametrize("keys", [(), ("tenant-a", "tenant-b")], ids=["no-keys", "keys"])
     def test_its_rules_are_exactly_the_documented_ones(

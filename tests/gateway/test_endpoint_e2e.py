@@ -10,24 +10,23 @@ its ``/scale`` subresource gives replicas the engine places and the gateway rout
 
 from __future__ import annotations
 
-import random
 from collections import Counter
 from typing import Any
 
 import pytest
 
-from cango_operator.devcluster.modelservers import ModelServers, PodAddress
+from cango_operator.devcluster.modelservers import ModelServers
 from tests.e2e.conftest import StartOperator
 from tests.e2e.harness import Fleet, wait_for
 from tests.gateway.harness import (
     StartGateway,
-    gateway_body,
     keys_secret,
+    pod_addresses,
     request,
     site_of,
+    two_regions,
     under_load,
 )
-from tests.loopback import free_port
 
 pytestmark = pytest.mark.cluster
 
@@ -36,27 +35,12 @@ ROUTES = ("gateway.networking.k8s.io", "v1", "httproutes")
 KEY = "sk-acme-alice-1"
 
 
-def create(fleet: Fleet, resource: tuple[str, str, str], body: dict[str, Any]) -> Any:
-    group, version, plural = resource
-    return fleet.custom.create_namespaced_custom_object(
-        group, version, fleet.namespace, plural, body
-    )
-
-
 def get(fleet: Fleet, resource: tuple[str, str, str], name: str) -> dict[str, Any]:
     group, version, plural = resource
     found: dict[str, Any] = fleet.custom.get_namespaced_custom_object(
         group, version, fleet.namespace, plural, name
     )
     return found
-
-
-def pod_addresses(fleet: Fleet, job: str) -> list[PodAddress]:
-    return [
-        PodAddress(p.status.pod_ip, 8000, p.metadata.labels["compute.cango.io/site"])
-        for p in fleet.running_pods(job)
-        if p.status.pod_ip
-    ]
 
 
 def condition(obj: dict[str, Any], kind: str) -> str | None:
@@ -74,14 +58,8 @@ class TestATenantsEndpoint:
         start_gateway: StartGateway,
         model_servers: ModelServers,
     ) -> None:
-        europe = fleet.name("europe")
-        octet = random.randint(100, 250)
-        na = fleet.site("na", latency_ms=10, latency_to={europe: 90})
-        eu = fleet.site("eu", latency_ms=60, latency_to={europe: 10}, region=europe)
-        fleet.nodes(na, 1, gpus=2, pod_cidrs=[f"127.{octet}.1.0/24"])
-        fleet.nodes(eu, 1, gpus=8, pod_cidrs=[f"127.{octet}.2.0/24"])
-        port = free_port()
-        create(fleet, GATEWAYS, gateway_body("inference", port))
+        bed = two_regions(fleet)
+        na, eu, europe, port = bed.na, bed.eu, bed.europe, bed.port
         fleet.core.create_namespaced_secret(fleet.namespace, keys_secret("chat-keys", alice=KEY))
         fleet.job(
             "chat",

@@ -21,7 +21,7 @@ from cango_operator.builders.httproute import (
     CLIENT_REGION_ANNOTATION,
     RATE_LIMIT_ANNOTATION,
 )
-from cango_operator.builders.inferencepool import ENDPOINT_PICKER_PORT, ENDPOINT_PICKER_SERVICE
+from cango_operator.builders.inferencepool import ENDPOINT_PICKER_PORT
 from cango_operator.builders.labels import JOB_LABEL, MANAGED_BY_LABEL
 from tests.unit.builders.factories import job
 
@@ -36,10 +36,10 @@ class TestInferencePool:
         assert pool["spec"]["selector"] == {"matchLabels": {JOB_LABEL: "llama-chat"}}
         assert pool["spec"]["targetPorts"] == [{"number": 8080}]
 
-    def test_it_names_the_endpoint_picker_service(self) -> None:
+    def test_it_names_its_own_endpoint_picker_service_as_the_inference_extension_does(self) -> None:
         pool = build_inference_pool(job(endpoint={}))
         assert pool["spec"]["endpointPickerRef"] == {
-            "name": ENDPOINT_PICKER_SERVICE,
+            "name": "llama-chat-epp",
             "port": {"number": ENDPOINT_PICKER_PORT},
         }
 

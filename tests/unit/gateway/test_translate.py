@@ -8,12 +8,15 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+import pytest
+
 from cango_operator.builders import GatewayRef, build_http_route, build_inference_pool
 from cango_operator.builders.httproute import RATE_LIMIT_ANNOTATION
-from cango_operator.gateway.model import ApiKey, Backend, Limit
+from cango_operator.gateway.model import ApiKey, Backend, Limit, Picker
 from cango_operator.gateway.translate import (
     Observed,
     decode_secret,
+    picker_address,
     secret_refs,
     translate,
 )
@@ -198,3 +201,38 @@ class TestKeysAndLimits:
         assert result.model is not None and result.model.routes == ()
         verdict = result.verdicts[("tenant-acme", "llama-chat")]
         assert (verdict.accepted, verdict.accepted_reason) == (False, "UnsupportedValue")
+
+
+class TestEndpointPickers:
+    def test_none_is_asked_unless_the_gateway_is_told_where_pickers_answer(self) -> None:
+        model = translate(observed(), GATEWAY, "127.0.0.1").model
+        assert model is not None
+        assert [r.picker for r in model.routes] == [None]
+
+    def test_the_pools_picker_is_its_service_in_the_clusters_dns_by_default(self) -> None:
+        template = "{name}.{namespace}.svc:{port}"
+        model = translate(observed(), GATEWAY, "127.0.0.1", pickers=template).model
+        assert model is not None
+        assert [r.picker for r in model.routes] == [Picker("llama-chat-epp.tenant-acme.svc", 9002)]
+
+    def test_a_fixed_address_serves_every_pool(self) -> None:
+        model = translate(observed(), GATEWAY, "127.0.0.1", pickers="127.0.0.1:19002").model
+        assert model is not None
+        assert [r.picker for r in model.routes] == [Picker("127.0.0.1", 19002)]
+
+    def test_a_pool_without_a_picker_ref_is_served_without_one(self) -> None:
+        o = observed()
+        ((key, pool),) = o.pools.items()
+        bare = {**pool, "spec": {k: v for k, v in pool["spec"].items() if k != "endpointPickerRef"}}
+        model = translate(
+            observed(pools={key: bare}), GATEWAY, "127.0.0.1", pickers="127.0.0.1:19002"
+        ).model
+        assert model is not None
+        assert [r.picker for r in model.routes] == [None]
+
+    @pytest.mark.parametrize(
+        "template", ["{name}.{namespace}.svc", "{name}:port", "{pool}:9002", "host:99999"]
+    )
+    def test_an_address_that_is_no_host_and_port_is_refused(self, template: str) -> None:
+        with pytest.raises((ValueError, KeyError)):
+            picker_address(template, "chat-epp", "tenant-acme", 9002)
