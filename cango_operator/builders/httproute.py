@@ -9,6 +9,7 @@ namespace (``allowedRoutes``): that is the platform admin's.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +23,7 @@ GATEWAY_VERSION = "v1"
 HTTP_ROUTE_PLURAL = "httproutes"
 GATEWAY_PLURAL = "gateways"
 HTTP_PORT = 80
+HTTPS_PORT = 443
 
 # What the gateway needs beyond the standard route, written by the operator as annotations
 # on the HTTPRoute (the project's gateway reads them: cango_operator/gateway/).
@@ -54,11 +56,50 @@ class GatewayRef:
 
 @dataclass(frozen=True)
 class GatewayAddress:
-    """Where the gateway listens, as its status says: its first address and the port of
-    its HTTP listener."""
+    """Where the gateway listens, as its status says: its first address, the port of the
+    listener it serves, and whether that listener is HTTPS."""
 
     host: str
     port: int = HTTP_PORT
+    tls: bool = False
+
+
+@dataclass(frozen=True)
+class ServedListener:
+    """The one listener of a Gateway that is served: its first HTTP or HTTPS listener with
+    a port. ``certificate``: the (namespace, name) of the Secret an HTTPS listener's first
+    certificateRef names (None for HTTP, or an HTTPS listener naming none)."""
+
+    protocol: str
+    port: int
+    allowed_from: str
+    certificate: tuple[str, str] | None = None
+
+    @property
+    def tls(self) -> bool:
+        return self.protocol == "HTTPS"
+
+
+def served_listener(gateway: Mapping[str, Any]) -> ServedListener | None:
+    """The listener of the Gateway ``gateway`` (its API JSON) that is served; None when it
+    has no HTTP or HTTPS listener with a port."""
+    meta = gateway.get("metadata") or {}
+    for listener in (gateway.get("spec") or {}).get("listeners") or []:
+        protocol = listener.get("protocol")
+        if protocol not in ("HTTP", "HTTPS") or not isinstance(listener.get("port"), int):
+            continue
+        allowed = ((listener.get("allowedRoutes") or {}).get("namespaces") or {}).get("from")
+        certificate = None
+        if protocol == "HTTPS":
+            refs = (listener.get("tls") or {}).get("certificateRefs") or []
+            if refs:
+                ref = refs[0]
+                namespace = str(ref.get("namespace") or meta.get("namespace") or "")
+                certificate = (namespace, str(ref.get("name") or ""))
+        return ServedListener(
+            str(protocol), int(listener["port"]), str(allowed or "Same"), certificate
+        )
+    return None
 
 
 def build_http_route(job: InferenceJob, gateway: GatewayRef) -> dict[str, Any]:
@@ -110,18 +151,21 @@ def _gateway_annotations(job: InferenceJob, endpoint: EndpointSpec) -> dict[str,
 
 
 def endpoint_url(endpoint: EndpointSpec, gateway: GatewayAddress | None) -> str | None:
-    """The URL a tenant reaches the job at: ``http://`` and the endpoint's host name, else
-    the gateway's address (with its listener's port when not 80), then the path. None: no
-    host name, and the gateway has no address yet."""
+    """The URL a tenant reaches the job at: ``http://`` (``https://`` when the gateway's
+    listener is HTTPS) and the endpoint's host name, else the gateway's address (with its
+    listener's port when not the scheme's), then the path. None: no host name, and the
+    gateway has no address yet."""
     if endpoint.hostname:
         host = endpoint.hostname
     elif gateway is not None:
         host = f"[{gateway.host}]" if ":" in gateway.host else gateway.host
     else:
         return None
-    port = gateway.port if gateway is not None else HTTP_PORT
-    authority = host if port == HTTP_PORT else f"{host}:{port}"
-    return f"http://{authority}{endpoint.path}"
+    tls = gateway is not None and gateway.tls
+    scheme, default_port = ("https", HTTPS_PORT) if tls else ("http", HTTP_PORT)
+    port = gateway.port if gateway is not None else default_port
+    authority = host if port == default_port else f"{host}:{port}"
+    return f"{scheme}://{authority}{endpoint.path}"
 
 
 def _endpoint_of(job: InferenceJob) -> EndpointSpec:

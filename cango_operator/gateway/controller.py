@@ -39,6 +39,7 @@ from cango_operator.gateway.translate import (
     Observed,
     SecretData,
     Translation,
+    certificate_ref,
     decode_secret,
     secret_refs,
     translate,
@@ -114,7 +115,11 @@ class GatewayController:
             str(s["metadata"]["name"]): str((s.get("spec") or {}).get("region") or "")
             for s in self._list(GROUP, VERSION, SITE_PLURAL)
         }
-        secrets = {ns_name: self._secret(*ns_name) for ns_name in secret_refs(routes, ref)}
+        wanted = secret_refs(routes, ref)
+        certificate = certificate_ref(gateway)
+        if certificate is not None:
+            wanted.add(certificate)
+        secrets = {ns_name: self._secret(*ns_name) for ns_name in wanted}
         return Observed(gateway, routes, pools, pods, regions, secrets)
 
     def _list(self, group: str, version: str, plural: str) -> list[dict[str, Any]]:
@@ -131,7 +136,7 @@ class GatewayController:
         except ApiException as exc:
             if exc.status not in (403, 404):
                 raise
-            self._once(f"API keys: cannot read Secret {namespace}/{name} ({exc.reason})")
+            self._once(f"cannot read Secret {namespace}/{name} ({exc.reason})")
             return None
         return decode_secret(json.loads(raw.data))
 

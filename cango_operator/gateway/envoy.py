@@ -31,7 +31,7 @@ import ipaddress
 import re
 from typing import Any
 
-from cango_operator.gateway.model import Backend, GatewayModel, Picker, Route
+from cango_operator.gateway.model import Backend, Certificate, GatewayModel, Picker, Route
 
 TYPE = "type.googleapis.com/"
 #: The request header that names the client's region (set by an edge that knows it, or the
@@ -427,20 +427,41 @@ def _listener(model: GatewayModel) -> dict[str, Any]:
             },
         ],
     }
+    chain: dict[str, Any] = {
+        "filters": [
+            {
+                "name": "envoy.filters.network.http_connection_manager",
+                "typed_config": manager,
+            }
+        ]
+    }
+    if model.listener.tls is not None:
+        chain["transport_socket"] = _tls(model.listener.tls)
     return {
         "@type": TYPE + "envoy.config.listener.v3.Listener",
         "name": "http",
         "address": _socket(model.listener.address, model.listener.port),
-        "filter_chains": [
-            {
-                "filters": [
+        "filter_chains": [chain],
+    }
+
+
+def _tls(certificate: Certificate) -> dict[str, Any]:
+    """HTTPS: the listener's certificate, TLS 1.2 at least, HTTP/1.1 and HTTP/2 offered."""
+    return {
+        "name": "envoy.transport_sockets.tls",
+        "typed_config": {
+            "@type": TYPE + "envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext",
+            "common_tls_context": {
+                "tls_params": {"tls_minimum_protocol_version": "TLSv1_2"},
+                "alpn_protocols": ["h2", "http/1.1"],
+                "tls_certificates": [
                     {
-                        "name": "envoy.filters.network.http_connection_manager",
-                        "typed_config": manager,
+                        "certificate_chain": {"inline_string": certificate.chain},
+                        "private_key": {"inline_string": certificate.key},
                     }
-                ]
-            }
-        ],
+                ],
+            },
+        },
     }
 
 

@@ -45,7 +45,11 @@ class ConfigFiles:
             if self._written.get(name) == texts[name]:
                 continue
             tmp = self.directory / f".{name}.tmp"
-            tmp.write_text(texts[name])
+            # Readable by the owner only: the listener's file may hold a private key.
+            tmp.unlink(missing_ok=True)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as out:
+                out.write(texts[name])
             os.replace(tmp, self.directory / name)
             self._written[name] = texts[name]
             changed.append(name)

@@ -78,11 +78,20 @@ class Route:
 
 
 @dataclass(frozen=True)
+class Certificate:
+    """An HTTPS listener's certificate chain and private key (PEM)."""
+
+    chain: str
+    key: str = field(repr=False)
+
+
+@dataclass(frozen=True)
 class Listener:
-    """Where Envoy listens for the tenants' requests."""
+    """Where Envoy listens for the tenants' requests; with ``tls``, HTTPS only."""
 
     address: str
     port: int
+    tls: Certificate | None = None
 
 
 @dataclass(frozen=True)

@@ -21,12 +21,15 @@ from cango_operator.builders.httproute import (
     CLIENT_REGION_ANNOTATION,
     GATEWAY_GROUP,
     RATE_LIMIT_ANNOTATION,
+    ServedListener,
+    served_listener,
 )
 from cango_operator.builders.inferencepool import INFERENCE_GROUP, INFERENCE_POOL_KIND
 from cango_operator.builders.labels import SITE_LABEL
 from cango_operator.gateway.model import (
     ApiKey,
     Backend,
+    Certificate,
     GatewayModel,
     Limit,
     Listener,
@@ -43,7 +46,8 @@ SecretData = Mapping[str, str] | None
 @dataclass(frozen=True)
 class Observed:
     """What the controller read: the Gateway, every HTTPRoute, the InferencePools and the
-    pods (by namespace and name), each Site's region, and the referenced Secrets."""
+    pods (by namespace and name), each Site's region, and the referenced Secrets (the
+    routes' keys, the listener's certificate)."""
 
     gateway: Object | None
     routes: Sequence[Object] = ()
@@ -68,12 +72,10 @@ def _meta(obj: Object) -> tuple[str, str]:
     return str(meta.get("namespace") or ""), str(meta.get("name") or "")
 
 
-def http_port(gateway: Object) -> int | None:
-    """The port of the Gateway's first HTTP listener."""
-    for listener in (gateway.get("spec") or {}).get("listeners") or []:
-        if listener.get("protocol") == "HTTP" and isinstance(listener.get("port"), int):
-            return int(listener["port"])
-    return None
+def certificate_ref(gateway: Object | None) -> tuple[str, str] | None:
+    """The Secret an HTTPS listener's certificate is in (the controller reads it)."""
+    listener = served_listener(gateway) if gateway is not None else None
+    return listener.certificate if listener is not None else None
 
 
 def names_gateway(route: Object, gateway: GatewayRef) -> bool:
@@ -125,10 +127,14 @@ def translate(
     :func:`picker_address`); None: no picker is asked."""
     if observed.gateway is None:
         return Translation(None, f"the Gateway {gateway} does not exist")
-    port = http_port(observed.gateway)
-    if port is None:
-        return Translation(None, f"the Gateway {gateway} has no HTTP listener with a port")
-    allowed = _allowed_namespaces(observed.gateway)
+    listener = served_listener(observed.gateway)
+    if listener is None:
+        return Translation(None, f"the Gateway {gateway} has no HTTP or HTTPS listener with a port")
+    tls, problem = _certificate(listener, gateway, observed)
+    if problem:
+        # Never served as plain HTTP instead.
+        return Translation(None, problem)
+    allowed = listener.allowed_from
     routes: list[Route] = []
     verdicts: dict[tuple[str, str], RouteVerdict] = {}
     for obj in observed.routes:
@@ -145,15 +151,35 @@ def translate(
             )
             continue
         routes += _routes_of(obj, observed, verdict, region, pickers)
-    return Translation(GatewayModel(Listener(address, port), tuple(routes)), None, verdicts)
+    model = GatewayModel(Listener(address, listener.port, tls), tuple(routes))
+    return Translation(model, None, verdicts)
 
 
-def _allowed_namespaces(gateway: Object) -> str:
-    for listener in (gateway.get("spec") or {}).get("listeners") or []:
-        if listener.get("protocol") == "HTTP":
-            allowed = ((listener.get("allowedRoutes") or {}).get("namespaces") or {}).get("from")
-            return str(allowed or "Same")
-    return "Same"
+def _certificate(
+    listener: ServedListener, gateway: GatewayRef, observed: Observed
+) -> tuple[Certificate | None, str | None]:
+    """An HTTPS listener's certificate, or why it cannot be served."""
+    if not listener.tls:
+        return None, None
+    ref = listener.certificate
+    if ref is None:
+        return (
+            None,
+            f"the Gateway {gateway}'s HTTPS listener names no certificate (tls.certificateRefs)",
+        )
+    if ref[0] != gateway.namespace:
+        return None, (
+            f"the Gateway {gateway}'s certificate Secret {ref[0]}/{ref[1]} is in another "
+            "namespace: only the Gateway's own namespace is read"
+        )
+    data = observed.secrets.get(ref) or {}
+    chain, key = data.get("tls.crt"), data.get("tls.key")
+    if not chain or not key:
+        return None, (
+            f"the Gateway {gateway}'s certificate Secret {ref[1]} is missing or holds no "
+            "tls.crt and tls.key"
+        )
+    return Certificate(chain, key), None
 
 
 def _routes_of(

@@ -31,7 +31,7 @@ from pydantic import ValidationError
 
 from cango_operator.api import GpuNode, InferenceJob, Site, describe_errors, parse_rfc3339
 from cango_operator.builders.hashing import stamped_hash
-from cango_operator.builders.httproute import HTTP_PORT, GatewayAddress
+from cango_operator.builders.httproute import HTTP_PORT, GatewayAddress, served_listener
 from cango_operator.builders.labels import (
     JOB_LABEL,
     LABEL_PREFIX,
@@ -453,14 +453,14 @@ class GatewayEntry:
 def gateway_entry(body: Mapping[str, Any]) -> GatewayEntry:
     meta = meta_of(body)
     addresses = [a for a in status_of(body).get("addresses") or [] if a.get("value")]
-    http = [
-        listener.get("port")
-        for listener in (body.get("spec") or {}).get("listeners") or []
-        if listener.get("protocol") == "HTTP" and isinstance(listener.get("port"), int)
-    ]
+    listener = served_listener(body)
     address = None
     if addresses:
-        address = GatewayAddress(str(addresses[0]["value"]), http[0] if http else HTTP_PORT)
+        host = str(addresses[0]["value"])
+        if listener is None:
+            address = GatewayAddress(host, HTTP_PORT)
+        else:
+            address = GatewayAddress(host, listener.port, listener.tls)
     return GatewayEntry(str(meta.get("namespace", "")), str(meta.get("name", "")), address)
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import base64
 import http.client
+import ipaddress
 import json
 import random
+import ssl
 import subprocess
 import sys
 import threading
@@ -15,6 +17,7 @@ import urllib.request
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +25,7 @@ from cango_operator.devcluster.modelservers import PodAddress
 from cango_operator.devcluster.processes import terminate
 from cango_operator.gateway import envoy
 from cango_operator.gateway.files import ConfigFiles
-from cango_operator.gateway.model import Backend, GatewayModel, Listener, Route
+from cango_operator.gateway.model import Backend, Certificate, GatewayModel, Listener, Route
 from cango_operator.gateway.process import EnvoyProcess, find_envoy
 from tests.e2e.harness import Fleet
 from tests.loopback import free_port
@@ -121,15 +124,16 @@ def endpoints_health(clusters: str) -> tuple[bool, int]:
 class EnvoyGateway:
     """Envoy with its files in ``directory``; ``apply`` a new model at any time."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, tls: Certificate | None = None) -> None:
         self.directory = directory
+        self.tls = tls
         self.port = free_port()
         self.admin_port = free_port()
         self._files = ConfigFiles(directory)
         self._proc = EnvoyProcess(find_envoy("envoy"), directory, "127.0.0.1", self.admin_port)
 
     def apply(self, routes: Sequence[Route]) -> None:
-        model = GatewayModel(Listener("127.0.0.1", self.port), tuple(routes))
+        model = GatewayModel(Listener("127.0.0.1", self.port, self.tls), tuple(routes))
         self._files.write(envoy.files(model, str(self.directory)))
 
     def start(self, routes: Sequence[Route], timeout: float = 30) -> None:
@@ -183,8 +187,10 @@ class EnvoyGateway:
 
 
 @contextmanager
-def running_gateway(directory: Path, routes: Sequence[Route]) -> Iterator[EnvoyGateway]:
-    gateway = EnvoyGateway(directory)
+def running_gateway(
+    directory: Path, routes: Sequence[Route], tls: Certificate | None = None
+) -> Iterator[EnvoyGateway]:
+    gateway = EnvoyGateway(directory, tls)
     try:
         gateway.start(routes)
         yield gateway
@@ -364,3 +370,47 @@ def pod_addresses(fleet: Fleet, job: str) -> list[PodAddress]:
         for p in fleet.running_pods(job)
         if p.status.pod_ip
     ]
+
+
+def self_signed_certificate(host: str = "127.0.0.1") -> tuple[str, str]:
+    """A certificate for ``host`` (an IP address) signed by its own key, valid for a day:
+    (certificate PEM, private key PEM); a client trusts it by loading the certificate."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(host))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return certificate.public_bytes(serialization.Encoding.PEM).decode(), key_pem.decode()
+
+
+def https_request(port: int, certificate: str, key: str | None = None) -> Answer:
+    """One POST of a chat completion over HTTPS to 127.0.0.1, trusting ``certificate``."""
+    context = ssl.create_default_context(cadata=certificate)
+    conn = http.client.HTTPSConnection("127.0.0.1", port, timeout=10, context=context)
+    try:
+        return request(port, key=key, conn=conn)
+    finally:
+        conn.close()

@@ -1,7 +1,7 @@
 """The gateway as the chart installs it (``gateway.install``): its Gateway, RBAC and pod
 spec as rendered, and the gateway run with the chart's arguments and nothing but a token of
-the chart's ServiceAccount serving a tenant's job on the real control plane, refused
-nothing by the API server."""
+the chart's ServiceAccount serving a tenant's job over HTTPS on the real control plane,
+refused nothing by the API server."""
 
 from __future__ import annotations
 
@@ -21,7 +21,12 @@ from tests.chart.podsecurity import pod_specs, restricted_violations
 from tests.chart.rbac import CLUSTER, Grant, granted, grants
 from tests.e2e.conftest import StartOperator
 from tests.e2e.harness import Fleet, wait_for
-from tests.gateway.harness import GatewayCommand, keys_secret, request, site_of
+from tests.gateway.harness import (
+    GatewayCommand,
+    https_request,
+    keys_secret,
+    self_signed_certificate,
+)
 from tests.loopback import free_port
 
 RELEASE, NAMESPACE = "cango-operator", "cango-system"
@@ -50,9 +55,12 @@ def gateway_args(objects: list[dict[str, Any]]) -> list[str]:
     return list(container["args"])
 
 
-def expected_rules(namespace: str, key_namespaces: tuple[str, ...]) -> set[Grant]:
+def expected_rules(
+    namespace: str, key_namespaces: tuple[str, ...], certificate: str = ""
+) -> set[Grant]:
     """What the gateway does (docs/endpoints.md): list routes, pools, pods and Sites, write
-    routes' status; its own Gateway only; Secrets by name where keys may be."""
+    routes' status; its own Gateway only; Secrets by name where keys may be, and its
+    listener's certificate."""
     rules = (
         grants(CLUSTER, "gateway.networking.k8s.io", "httproutes", "list")
         | grants(CLUSTER, "gateway.networking.k8s.io", "httproutes/status", "patch")
@@ -64,6 +72,8 @@ def expected_rules(namespace: str, key_namespaces: tuple[str, ...]) -> set[Grant
     )
     for ns in key_namespaces:
         rules |= grants(ns, "", "secrets", "get")
+    if certificate:
+        rules |= grants(namespace, "", "secrets", "get", certificate)
     return rules
 
 
@@ -99,12 +109,25 @@ class TestTheChartsGatewayAsRendered:
         assert "--endpoint-picker" not in args
         assert "--endpoint-picker" in gateway_args(installed(helm, endpointPicker=True))
 
-    @pytest.mark.parametrize("keys", [(), ("tenant-a", "tenant-b")], ids=["no-keys", "keys"])
+    @pytest.mark.parametrize(
+        ("keys", "certificate"),
+        [((), ""), (("tenant-a", "tenant-b"), ""), ((), "inference-tls")],
+        ids=["no-keys", "keys", "https"],
+    )
     def test_its_rules_are_exactly_the_documented_ones(
-        self, helm: Helm, keys: tuple[str, ...]
+        self, helm: Helm, keys: tuple[str, ...], certificate: str
     ) -> None:
-        objects = installed(helm, keyNamespaces=list(keys))
-        assert granted(objects, ACCOUNT) == expected_rules(NAMESPACE, keys)
+        objects = installed(helm, keyNamespaces=list(keys), tls={"secretName": certificate})
+        assert granted(objects, ACCOUNT) == expected_rules(NAMESPACE, keys, certificate)
+
+    def test_with_a_certificate_the_listener_is_https_only(self, helm: Helm) -> None:
+        gateway = find(installed(helm, tls={"secretName": "inference-tls"}), "Gateway")
+        (listener,) = gateway["spec"]["listeners"]
+        assert listener["protocol"] == "HTTPS"
+        assert listener["tls"] == {
+            "mode": "Terminate",
+            "certificateRefs": [{"kind": "Secret", "name": "inference-tls"}],
+        }
 
     def test_its_pod_meets_the_restricted_profile(self, helm: Helm) -> None:
         spec = pod_specs(installed(helm))[f"Deployment/{ACCOUNT}"]
@@ -142,9 +165,16 @@ def gateway_release(
     tmp_path: Path,
 ) -> Iterator[GatewayRelease]:
     """The chart's gateway objects rendered into the test's namespace (its keys readable
-    there) and applied: the Gateway, the ServiceAccount and its RBAC."""
+    there, its listener HTTPS with the certificate ``inference-tls``) and applied: the
+    Gateway, the ServiceAccount and its RBAC."""
     port = free_port()
-    objects = installed(helm, fleet.namespace, port=port, keyNamespaces=[fleet.namespace])
+    objects = installed(
+        helm,
+        fleet.namespace,
+        port=port,
+        keyNamespaces=[fleet.namespace],
+        tls={"secretName": "inference-tls"},
+    )
     applied = [o for o in gateway_objects(objects) if o["kind"] not in ("Deployment", "Service")]
     manifest = json.dumps({"apiVersion": "v1", "kind": "List", "items": applied})
     gateway_cluster.kubectl("apply", "-f", "-", input_text=manifest)
@@ -182,6 +212,15 @@ class TestTheChartsGatewayOnTheControlPlane:
         gateway = find(gateway_release.objects, "Gateway", "inference")
         port = gateway["spec"]["listeners"][0]["port"]
         fleet.core.create_namespaced_secret(fleet.namespace, keys_secret("chat-keys", alice=KEY))
+        certificate, private_key = self_signed_certificate()
+        fleet.core.create_namespaced_secret(
+            fleet.namespace,
+            {
+                "metadata": {"name": "inference-tls"},
+                "type": "kubernetes.io/tls",
+                "stringData": {"tls.crt": certificate, "tls.key": private_key},
+            },
+        )
         fleet.job(
             "chat", replicas=1, endpoint={"path": "/v1", "apiKeys": {"secretName": "chat-keys"}}
         )
@@ -197,9 +236,16 @@ class TestTheChartsGatewayOnTheControlPlane:
                 lambda: fleet.get_job("chat")["status"].get("endpoint"),
                 timeout=60,
             )
-            assert url == f"http://{ACCOUNT}.{fleet.namespace}.svc:{port}/v1"
-            wait_for("the gateway to serve chat", lambda: site_of(port, KEY) == site, timeout=60)
-            assert request(port).status == 401
+            assert url == f"https://{ACCOUNT}.{fleet.namespace}.svc:{port}/v1"
+
+            def served_over_https() -> bool:
+                try:
+                    return https_request(port, certificate, KEY).site == site
+                except OSError:
+                    return False
+
+            wait_for("the gateway to serve chat over HTTPS", served_over_https, timeout=60)
+            assert https_request(port, certificate).status == 401
         finally:
             served.stop()
             print(f"--- gateway log ---\n{served.log_tail()}")

@@ -10,6 +10,9 @@ others with none lost; a route whose keys cannot be read refuses everything.
 
 from __future__ import annotations
 
+import http.client
+import ssl
+import stat
 import threading
 import time
 from collections import Counter
@@ -19,8 +22,15 @@ from pathlib import Path
 import pytest
 
 from cango_operator.devcluster.modelservers import ModelServers, PodAddress
-from cango_operator.gateway.model import ApiKey, Limit, Route
-from tests.gateway.harness import EnvoyGateway, backends, request, running_gateway
+from cango_operator.gateway.model import ApiKey, Certificate, Limit, Route
+from tests.gateway.harness import (
+    EnvoyGateway,
+    backends,
+    https_request,
+    request,
+    running_gateway,
+    self_signed_certificate,
+)
 
 NA, EU = "north-america", "europe"
 REGIONS = {"tx-1": NA, "tx-2": NA, "de-1": EU}
@@ -191,3 +201,20 @@ class TestFailover:
         assert not failed, f"{len(failed)} of {len(results)} requests failed: {failed[:5]}"
         assert after and after[-1][2] == "de-1"
         assert {r[2] for r in after[len(after) // 2 :]} == {"de-1"}
+
+
+class TestHttps:
+    def test_an_https_listener_serves_with_its_certificate_and_nothing_in_the_clear(
+        self, shared: EnvoyGateway, tmp_path: Path
+    ) -> None:
+        certificate, key = self_signed_certificate()
+        with running_gateway(tmp_path, [a_route(keys=None)], Certificate(certificate, key)) as gw:
+            assert https_request(gw.port, certificate).status == 200
+            # No plain HTTP on the port, and no other certificate than its own.
+            with pytest.raises((OSError, http.client.HTTPException)):
+                request(gw.port)
+            stranger, _ = self_signed_certificate()
+            with pytest.raises(ssl.SSLError):
+                https_request(gw.port, stranger)
+            # The key is in Envoy's listener file, which only its owner may read.
+            assert stat.S_IMODE((tmp_path / "lds.yaml").stat().st_mode) == 0o600

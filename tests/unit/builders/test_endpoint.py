@@ -151,6 +151,15 @@ class TestEndpointUrl:
         url = endpoint_url(EndpointSpec(path="/v1"), GatewayAddress("gw.example.com", 8080))
         assert url == "http://gw.example.com:8080/v1"
 
+    def test_an_https_listener_gives_an_https_url_its_default_port_unwritten(self) -> None:
+        spec = EndpointSpec(path="/v1")
+        assert endpoint_url(spec, GatewayAddress("gw.example.com", 443, tls=True)) == (
+            "https://gw.example.com/v1"
+        )
+        assert endpoint_url(spec, GatewayAddress("gw.example.com", 8443, tls=True)) == (
+            "https://gw.example.com:8443/v1"
+        )
+
     def test_an_ipv6_address_is_bracketed(self) -> None:
         assert (
             endpoint_url(EndpointSpec(), GatewayAddress("2001:db8::7")) == "http://[2001:db8::7]/"

@@ -12,9 +12,10 @@ import pytest
 
 from cango_operator.builders import GatewayRef, build_http_route, build_inference_pool
 from cango_operator.builders.httproute import RATE_LIMIT_ANNOTATION
-from cango_operator.gateway.model import ApiKey, Backend, Limit, Picker
+from cango_operator.gateway.model import ApiKey, Backend, Certificate, Limit, Picker
 from cango_operator.gateway.translate import (
     Observed,
+    certificate_ref,
     decode_secret,
     picker_address,
     secret_refs,
@@ -80,12 +81,12 @@ class TestTheGateway:
         assert result.model is None
         assert result.problem == "the Gateway tenant-acme/inference does not exist"
 
-    def test_a_gateway_without_an_http_listener_is_not_served(self) -> None:
-        https = gateway_object()
-        https["spec"]["listeners"][0]["protocol"] = "HTTPS"
-        result = translate(observed(gateway=https), GATEWAY, "127.0.0.1")
+    def test_a_gateway_without_an_http_or_https_listener_is_not_served(self) -> None:
+        tcp = gateway_object()
+        tcp["spec"]["listeners"][0]["protocol"] = "TCP"
+        result = translate(observed(gateway=tcp), GATEWAY, "127.0.0.1")
         assert result.model is None
-        assert "no HTTP listener" in (result.problem or "")
+        assert "no HTTP or HTTPS listener" in (result.problem or "")
 
 
 class TestRoutes:
@@ -236,3 +237,47 @@ class TestEndpointPickers:
     def test_an_address_that_is_no_host_and_port_is_refused(self, template: str) -> None:
         with pytest.raises((ValueError, KeyError)):
             picker_address(template, "chat-epp", "tenant-acme", 9002)
+
+
+def https_gateway(certificate_refs: list[dict[str, str]]) -> dict[str, Any]:
+    gateway = gateway_object(port=8443)
+    listener = gateway["spec"]["listeners"][0]
+    listener["protocol"] = "HTTPS"
+    listener["tls"] = {"mode": "Terminate", "certificateRefs": certificate_refs}
+    return gateway
+
+
+CERT = ("tenant-acme", "inference-tls")
+PEM = {"tls.crt": "-----BEGIN CERTIFICATE-----", "tls.key": "-----BEGIN PRIVATE KEY-----"}
+
+
+class TestHttps:
+    def test_an_https_listener_is_served_with_its_secrets_certificate(self) -> None:
+        gateway = https_gateway([{"name": "inference-tls"}])
+        o = observed(gateway=gateway, secrets={CERT: PEM})
+        model = translate(o, GATEWAY, "0.0.0.0").model
+        assert model is not None
+        assert model.listener.port == 8443
+        assert model.listener.tls == Certificate(PEM["tls.crt"], PEM["tls.key"])
+        assert certificate_ref(gateway) == CERT
+
+    @pytest.mark.parametrize(
+        ("refs", "secrets", "problem"),
+        [
+            ([{"name": "inference-tls"}], {}, "is missing or holds no tls.crt and tls.key"),
+            ([{"name": "inference-tls"}], {CERT: {"tls.crt": "x"}}, "holds no tls.crt and"),
+            ([], {}, "names no certificate"),
+            ([{"name": "c", "namespace": "other"}], {}, "is in another namespace"),
+        ],
+        ids=["missing", "no-key", "no-ref", "other-namespace"],
+    )
+    def test_without_its_certificate_nothing_is_served_not_even_in_the_clear(
+        self, refs: list[dict[str, str]], secrets: dict[Any, Any], problem: str
+    ) -> None:
+        o = observed(gateway=https_gateway(refs), secrets=secrets)
+        result = translate(o, GATEWAY, "0.0.0.0")
+        assert result.model is None
+        assert problem in (result.problem or "")
+
+    def test_an_http_listener_needs_no_certificate(self) -> None:
+        assert certificate_ref(gateway_object()) is None

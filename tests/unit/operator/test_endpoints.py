@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, cast
 
+import pytest
+
 from cango_operator.api import InferenceJob
 from cango_operator.builders import GatewayRef, build_http_route, build_inference_pool
 from cango_operator.operator.applier import job_key
@@ -73,13 +75,23 @@ class TestStatusEndpoint:
 
 
 class TestGatewayProjection:
-    def test_the_first_address_and_the_first_http_listeners_port(self) -> None:
+    @pytest.mark.parametrize(
+        ("listeners", "port", "tls"),
+        [
+            ([("HTTP", 8080), ("HTTPS", 443)], 8080, False),
+            ([("TCP", 9000), ("HTTPS", 8443), ("HTTP", 8080)], 8443, True),
+        ],
+        ids=["http-first", "https-first"],
+    )
+    def test_the_first_address_and_the_served_listeners_port_and_scheme(
+        self, listeners: list[tuple[str, int]], port: int, tls: bool
+    ) -> None:
         body = {
             "metadata": {"name": "inference", "namespace": "gateway-system"},
             "spec": {
                 "listeners": [
-                    {"name": "tls", "protocol": "HTTPS", "port": 443},
-                    {"name": "http", "protocol": "HTTP", "port": 8080},
+                    {"name": f"l{i}", "protocol": protocol, "port": number}
+                    for i, (protocol, number) in enumerate(listeners)
                 ]
             },
             "status": {
@@ -92,7 +104,8 @@ class TestGatewayProjection:
         entry = gateway_projection(body).entry
         assert entry.key == "gateway-system/inference"
         assert entry.address is not None
-        assert (entry.address.host, entry.address.port) == ("203.0.113.7", 8080)
+        assert (entry.address.host, entry.address.port) == ("203.0.113.7", port)
+        assert entry.address.tls is tls
 
     def test_no_address_yet(self) -> None:
         body = {"metadata": {"name": "g", "namespace": "n"}, "spec": {"listeners": []}}
