@@ -31,11 +31,16 @@ interface (stats in Prometheus format at /stats/prometheus) listens on --admin; 
 Prometheus scrape those stats from elsewhere without opening the admin interface, give
 --stats-address (it serves GET /stats/prometheus and nothing else).
 
+A replica with --spill-at requests or more in flight from this gateway takes no new ones
+while others can (first its region's, then the next region's), until it is down to half.
+
 With --endpoint-picker, a request first asks its pool's endpoint picker (the Inference
 Extension's protocol: Envoy's ext_proc, with the preferred region's replicas as the
 subset hint) which replica serves it; when the picker fails or is away, Envoy picks.
 """
 
+#: Requests in flight to one replica from which it is busy, by default.
+DEFAULT_SPILL_AT = 32
 #: Where a pool's endpoint picker answers by default: its Service in the cluster's DNS.
 DEFAULT_PICKERS = "{name}.{namespace}.svc:{port}"
 
@@ -92,6 +97,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="HOST:PORT",
         help="also serve Envoy's stats (GET /stats/prometheus only) here, e.g. 0.0.0.0:9902 "
         "in a pod (default: none; the admin interface has them)",
+    )
+    parser.add_argument(
+        "--spill-at",
+        type=int,
+        default=DEFAULT_SPILL_AT,
+        metavar="N",
+        help="requests in flight to one replica from which new ones go to others (its "
+        f"region's, then the next region's) until it is down to N/2; 0: never (default: "
+        f"{DEFAULT_SPILL_AT})",
     )
     parser.add_argument(
         "--endpoint-picker",
@@ -153,6 +167,8 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--gateway: {exc}") from exc
     if args.interval <= 0:
         raise ConfigError("--interval must be > 0")
+    if args.spill_at < 0:
+        raise ConfigError(f"--spill-at must be >= 0, got {args.spill_at}")
     admin = _host_port("--admin", args.admin)
     stats = _host_port("--stats-address", args.stats_address) if args.stats_address else None
     if stats is not None and stats[1] == admin[1] and stats[0] == admin[0]:
@@ -167,6 +183,8 @@ def run(args: argparse.Namespace) -> int:
         config_dir,
         args.region,
         _pickers(args.endpoint_picker),
+        admin,
+        args.spill_at,
     )
     api = api_client(args.kubeconfig)
     pod_apis = [api_client(path) for path in args.pods_kubeconfig]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
+import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -34,6 +35,7 @@ from cango_operator.builders.inferencepool import (
 from cango_operator.builders.labels import JOB_LABEL
 from cango_operator.gateway import envoy
 from cango_operator.gateway.files import ConfigFiles
+from cango_operator.gateway.load import active_requests, busy_replicas, with_busy
 from cango_operator.gateway.model import RouteVerdict
 from cango_operator.gateway.translate import (
     Observed,
@@ -56,7 +58,8 @@ class GatewaySettings:
     """The one Gateway served, where Envoy listens, the address the Gateway's status
     gives the tenants, the directory Envoy reads, the region this gateway serves (its
     clients' region when their requests name none; None: each job's clientRegion), and
-    where the pools' endpoint pickers answer (a template; None: none is asked)."""
+    where the pools' endpoint pickers answer (a template; None: none is asked); Envoy's
+    admin address, and the requests in flight from which a replica is busy (0: never)."""
 
     gateway: GatewayRef
     listen_address: str
@@ -64,6 +67,8 @@ class GatewaySettings:
     config_dir: Path
     region: str | None = None
     pickers: str | None = None
+    admin: tuple[str, int] | None = None
+    spill_at: int = 0
 
 
 class GatewayController:
@@ -82,6 +87,7 @@ class GatewayController:
         self._status: dict[tuple[str, str, str], Any] = {}
         #: What was last logged as wrong, so a pass a second logs it once, not each time.
         self._said: set[str] = set()
+        self._busy: frozenset[str] = frozenset()
 
     # -- reading ---------------------------------------------------------------------
 
@@ -140,6 +146,29 @@ class GatewayController:
             return None
         return decode_secret(json.loads(raw.data))
 
+    def _busy_replicas(self) -> frozenset[str]:
+        """The replicas with too many requests in flight, as Envoy counts them now; the
+        last answer kept while Envoy cannot be asked (starting, or gone)."""
+        settings = self.settings
+        if settings.spill_at <= 0 or settings.admin is None:
+            return frozenset()
+        host, port = settings.admin
+        url = f"http://{host}:{port}/clusters?format=json"
+        try:
+            with urllib.request.urlopen(url, timeout=0.5) as response:
+                clusters = json.loads(response.read())
+        except (OSError, ValueError):
+            return self._busy
+        busy = busy_replicas(active_requests(clusters), self._busy, settings.spill_at)
+        for address in sorted(busy - self._busy):
+            log.info(
+                "replica %s busy (%d+ requests in flight): spilling", address, settings.spill_at
+            )
+        for address in sorted(self._busy - busy):
+            log.info("replica %s no longer busy", address)
+        self._busy = busy
+        return busy
+
     def start_empty(self) -> None:
         """Files that give Envoy no listener and no cluster, for a start before any pass."""
         self._files.write({name: {"resources": []} for name in ("lds.yaml", "cds.yaml")})
@@ -158,7 +187,8 @@ class GatewayController:
             settings.pickers,
         )
         if result.model is not None:
-            changed = self._files.write(envoy.files(result.model, str(settings.config_dir)))
+            model = with_busy(result.model, self._busy_replicas())
+            changed = self._files.write(envoy.files(model, str(settings.config_dir)))
             if changed:
                 log.info(
                     "gateway: %d route(s), %d replica(s); wrote %s",

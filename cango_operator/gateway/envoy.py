@@ -354,6 +354,16 @@ def _policy(name: str, proto: str, **config: Any) -> dict[str, Any]:
     }
 
 
+def _lb_endpoint(backend: Backend) -> dict[str, Any]:
+    endpoint: dict[str, Any] = {
+        "endpoint": {"address": _socket(backend.ip, backend.port), "hostname": backend.pod}
+    }
+    if backend.busy:
+        # Used only when no priority has healthy replicas enough (:mod:`load`).
+        endpoint["health_status"] = "DEGRADED"
+    return endpoint
+
+
 def _load_assignment(
     name: str, backends: tuple[Backend, ...], region: str | None
 ) -> dict[str, Any]:
@@ -368,10 +378,7 @@ def _load_assignment(
             {
                 "locality": {"region": region_name, "zone": site},
                 "priority": priority,
-                "lb_endpoints": [
-                    {"endpoint": {"address": _socket(b.ip, b.port), "hostname": b.pod}}
-                    for b in members
-                ],
+                "lb_endpoints": [_lb_endpoint(b) for b in members],
             }
             for (priority, region_name, site), members in sorted(localities.items())
         ],

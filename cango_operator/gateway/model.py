@@ -9,13 +9,15 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class Backend:
-    """One replica: its pod's IP and port, and where it runs."""
+    """One replica: its pod's IP and port, and where it runs; ``busy``: it has too many
+    requests in flight, new ones go elsewhere while others can take them (:mod:`load`)."""
 
     pod: str
     ip: str
     port: int
     site: str
     region: str | None
+    busy: bool = False
 
 
 @dataclass(frozen=True)

@@ -108,6 +108,10 @@ class TestTheChartsGatewayAsRendered:
         assert "--advertise=gw.example.com" in advertised
         assert "--endpoint-picker" not in args
         assert "--endpoint-picker" in gateway_args(installed(helm, endpointPicker=True))
+        extra = installed(helm, extraArgs=["--spill-at=16"], extraEnv=[{"name": "X", "value": "1"}])
+        assert gateway_args(extra)[-1] == "--spill-at=16"
+        (container,) = find(extra, "Deployment", ACCOUNT)["spec"]["template"]["spec"]["containers"]
+        assert container["env"] == [{"name": "X", "value": "1"}]
 
     @pytest.mark.parametrize(
         ("keys", "certificate"),
