@@ -58,7 +58,7 @@ ocm: ## build Open Cluster Management's hub and site agents from Go modules (cac
 kueue: ## build Kueue's manager from its Go module (cached)
 	@hack/kueue/build.sh
 
-gateway-crds: ## copy the Gateway API's and Inference Extension's CRDs from their Go modules (cached)
+gateway-crds: ## copy the Gateway API's, Inference Extension's and KEDA's ScaledObject CRDs from their Go modules (cached)
 	@hack/gateway/build.sh
 
 metrics-adapter: ## build the Prometheus adapter from its Go module (cached)

@@ -22,6 +22,8 @@ GATEWAY_CRDS = (
     "httproutes.gateway.networking.k8s.io",
     "referencegrants.gateway.networking.k8s.io",
     "inferencepools.inference.networking.k8s.io",
+    # KEDA's, for the autoscaling example (examples/autoscaling/scaledobject.yaml).
+    "scaledobjects.keda.sh",
 )
 
 

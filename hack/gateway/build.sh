@@ -7,7 +7,8 @@
 #
 # Output: one directory holding `crds/`: GatewayClass, Gateway, HTTPRoute and
 # ReferenceGrant from sigs.k8s.io/gateway-api (config/crd/standard) and InferencePool
-# from sigs.k8s.io/gateway-api-inference-extension (config/crd/bases), as they are. The
+# from sigs.k8s.io/gateway-api-inference-extension (config/crd/bases), and KEDA's
+# ScaledObject from github.com/kedacore/keda/v2 (config/crd/bases), as they are. The
 # directory is keyed by the versions in versions.env and by the content of this module.
 # The last line printed is the directory.
 # shellcheck source=../lib.sh
@@ -15,8 +16,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 prelude gateway "to read the modules"
 gateway=sigs.k8s.io/gateway-api
 gie=sigs.k8s.io/gateway-api-inference-extension
+keda=github.com/kedacore/keda/v2
 
-for pin in "$gateway $GATEWAY_API_VERSION" "$gie $GIE_VERSION"; do
+for pin in "$gateway $GATEWAY_API_VERSION" "$gie $GIE_VERSION" "$keda $KEDA_VERSION"; do
   read -r module version <<<"$pin"
   required=$(cd "$here" && go list -m -f '{{.Version}}' "$module")
   [ "$required" = "$version" ] || {
@@ -35,11 +37,12 @@ crds=(
   "$gateway:config/crd/standard/gateway.networking.k8s.io_httproutes.yaml"
   "$gateway:config/crd/standard/gateway.networking.k8s.io_referencegrants.yaml"
   "$gie:config/crd/bases/inference.networking.k8s.io_inferencepools.yaml"
+  "$keda:config/crd/bases/keda.sh_scaledobjects.yaml"
 )
 missing=0
 for c in "${crds[@]}"; do [ -f "$dir/crds/$(basename "${c#*:}")" ] || missing=1; done
 if [ "$missing" = 1 ]; then
-  (cd "$here" && go mod download "$gateway" "$gie")
+  (cd "$here" && go mod download "$gateway" "$gie" "$keda")
   rm -rf "$dir/crds.tmp" && mkdir -p "$dir/crds.tmp"
   for c in "${crds[@]}"; do
     module=${c%%:*} path=${c#*:}
@@ -50,6 +53,6 @@ if [ "$missing" = 1 ]; then
   done
   chmod -R u+w "$dir/crds.tmp"
   rm -rf "$dir/crds" && mv "$dir/crds.tmp" "$dir/crds"
-  log "CRDs of $gateway $GATEWAY_API_VERSION and $gie $GIE_VERSION in $dir/crds"
+  log "CRDs of $gateway $GATEWAY_API_VERSION, $gie $GIE_VERSION and $keda $KEDA_VERSION in $dir/crds"
 fi
 echo "$dir"

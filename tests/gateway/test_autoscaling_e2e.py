@@ -4,6 +4,10 @@ the Prometheus adapter (built from its Go module) serves the rate as an external
 (``prometheus-adapter-rules.yaml``), the cluster's own HorizontalPodAutoscaler
 (``hpa.yaml``) writes the job's ``/scale``, the operator's engine places the replicas it
 adds, and the gateway sends them traffic; when the traffic stops, it scales back.
+
+KEDA's version of it (``scaledobject.yaml``) is checked as far as it goes without KEDA
+running: the API server accepts it (KEDA's CRD), and its query, asked of the same
+Prometheus during the burst, gives the burst's rate.
 """
 
 from __future__ import annotations
@@ -17,12 +21,13 @@ import pytest
 import yaml
 
 from cango_operator.devcluster.metricsadapter import MetricsAdapter
-from cango_operator.devcluster.modelservers import ModelServers, PodAddress
+from cango_operator.devcluster.modelservers import ModelServers
 from tests.e2e.conftest import StartOperator
 from tests.e2e.harness import Fleet, wait_for
 from tests.gateway.harness import (
     StartGateway,
     gateway_body,
+    pod_addresses,
     request,
     site_of,
 )
@@ -60,12 +65,15 @@ def hpa(namespace: str) -> dict[str, Any]:
     return body
 
 
-def pod_addresses(fleet: Fleet, job: str) -> list[PodAddress]:
-    return [
-        PodAddress(p.status.pod_ip, 8000, p.metadata.labels["compute.cango.io/site"])
-        for p in fleet.running_pods(job)
-        if p.status.pod_ip
-    ]
+def scaled_object(namespace: str) -> dict[str, Any]:
+    """The shipped ScaledObject, for the test's namespace and 1 s scrapes."""
+    text = (EXAMPLES / "scaledobject.yaml").read_text()
+    assert 'namespace="tenant-acme"' in text and "[1m]" in text
+    text = text.replace("tenant-acme", namespace).replace("[1m]", "[6s]")
+    body: dict[str, Any] = yaml.safe_load(text)
+    (trigger,) = body["spec"]["triggers"]
+    assert trigger["metadata"]["threshold"] == str(PER_REPLICA)
+    return body
 
 
 class Burst:
@@ -140,6 +148,8 @@ def test_a_burst_scales_the_job_up_through_scale_and_back_when_it_stops(
     try:
         adapter.start()
         cluster.kubectl("apply", "-f", "-", input_text=yaml.safe_dump(hpa(fleet.namespace)))
+        keda = scaled_object(fleet.namespace)
+        cluster.kubectl("apply", "--dry-run=server", "-f", "-", input_text=yaml.safe_dump(keda))
         with Burst(port, BURST_RPS) as burst:
             # The HPA asks ceil(rate / 20): 4 at the full 70 a second, 3 on a machine too
             # busy to send more than 60; the engine places them, the servers come up for
@@ -150,6 +160,17 @@ def test_a_burst_scales_the_job_up_through_scale_and_back_when_it_stops(
                 return wanted >= 3 and len(model_servers.served) >= wanted
 
             wait_for("the HPA to scale chat to 3 or more and its pods to run", scaled, 120)
+
+            def keda_rate() -> float:
+                found = prometheus.query(keda["spec"]["triggers"][0]["metadata"]["query"])
+                return float(found[0]["value"][1]) if found else 0.0
+
+            # What KEDA would divide by its threshold: the burst's rate.
+            wait_for(
+                "the ScaledObject's query to give the burst's rate",
+                lambda: keda_rate() > 2 * PER_REPLICA,
+                30,
+            )
             wait_for(
                 "the gateway to send traffic to every replica",
                 lambda: burst.served_by >= set(model_servers.served),
