@@ -21,7 +21,10 @@ How a request is served (docs/endpoints.md):
 - **Endpoint picker** (a route whose pool has one): Envoy's ``ext_proc`` asks it, with
   the region's replicas as the subset hint, and the cluster's ``override_host`` policy
   sends the request where it says; a picker that fails or is away, or a pick that fails,
-  leaves the choice to Envoy as above (never an error of its own to the client).
+  leaves the choice to Envoy as above (the one loss: a request whose body the picker held
+  when it died, since Envoy no longer has it).
+- **Load**: a busy replica (:mod:`load`) is degraded, used only when no priority has
+  healthy replicas enough.
 """
 
 from __future__ import annotations
