@@ -301,8 +301,9 @@ class InferenceJobStatus(StatusModel):
     """Label selector of the job's pods (for the scale subresource and autoscalers)."""
     endpoint: Annotated[str, Field(max_length=2048)] | None = None
     """The URL the job is served at through the inference gateway, as the operator knows
-    it: http://<spec.endpoint.hostname, else the gateway's first address><spec.endpoint.path>
-    (with the port of the gateway's HTTP listener when it is not 80). Absent while the job
+    it: http(s)://<spec.endpoint.hostname, else the gateway's first address><spec.endpoint.path>
+    (https when the gateway's served listener, its first HTTP or HTTPS one, is HTTPS; with
+    its port when that is not 80 or 443). Absent while the job
     asks for no endpoint, while the operator runs without --gateway, and while the gateway
     has no address yet and spec.endpoint.hostname is not set."""
     conditions: list[Condition] = conditions_field()
