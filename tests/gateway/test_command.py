@@ -90,9 +90,15 @@ def test_with_the_api_away_it_serves_nothing_retries_shows_its_stats_and_stops_c
         proc.send_signal(signal.SIGTERM)
         out, _ = proc.communicate(timeout=30)
     finally:
+        # A failed check above: SIGTERM still, so the gateway stops its Envoy (a SIGKILL
+        # would leave Envoy running), and SIGKILL only if it does not go.
         if proc.poll() is None:
-            proc.kill()
-            proc.communicate(timeout=10)
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.communicate(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.communicate(timeout=10)
     log = out.decode()
     assert proc.returncode == 0, log
     assert "first gateway pass failed, starting with no routes" in log
