@@ -254,4 +254,6 @@ class TestTheChartsGatewayOnTheControlPlane:
             served.stop()
             print(f"--- gateway log ---\n{served.log_tail()}")
         log = served.log_path.read_text()
-        assert "Forbidden" not in log and "403" not in log, log
+        # A refusal is logged with the API's reason (and the namespaces' random names may
+        # hold any digits, so no status code is looked for).
+        assert "Forbidden" not in log and "cannot read" not in log, log
