@@ -267,7 +267,7 @@ def test_the_charts_gateway_serves_the_job_from_a_real_container(
             log = cluster.kubectl("logs", "-n", release, name, "--tail=20", check=False)
             return {"errors": errors[-3:], "clusters": clusters.stdout[-3000:], "log": log.stdout}
 
-        served = wait_for("an answer through the gateway", answer, 90, 0.5, state)
+        served = wait_for("an answer through the gateway", answer, 60, 0.5, state)
     assert served["choices"][0]["text"] == "cba"
     assert served["served_by"] == work["metadata"]["name"]
     with port_forward(cluster, release, name, 9902) as stats:
