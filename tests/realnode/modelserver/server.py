@@ -1,5 +1,4 @@
-"""A model server of one fake model: GET /v1/models, POST /v1/completions, GET /healthz
-and GET /health (vLLM's path, which the gateway's health checks use).
+"""A model server of one fake model: GET /v1/models, POST /v1/completions, GET /healthz.
 
 Listens on $PORT (8000 by default) on every address of its pod; the answer names the
 pod ($HOSTNAME), so a test knows which replica it reached.
@@ -24,7 +23,7 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def do_GET(self) -> None:
-        if self.path in ("/healthz", "/health"):
+        if self.path == "/healthz":
             self._send(200, {"status": "ok"})
         elif self.path == "/v1/models":
             self._send(200, {"object": "list", "data": [{"id": MODEL, "object": "model"}]})
