@@ -389,7 +389,9 @@ def _load_assignment(
 
 
 def _listener(model: GatewayModel) -> dict[str, Any]:
-    hosts: dict[tuple[str, ...], list[Route]] = {}
+    # Always a catch-all host: a request no route matches gets the 404 (with no host at
+    # all, it would meet the key check with no route's config, and get 401).
+    hosts: dict[tuple[str, ...], list[Route]] = {("*",): []}
     for route in model.routes:
         for host in route.hostnames or ("*",):
             hosts.setdefault((host,), []).append(route)

@@ -146,3 +146,12 @@ def test_a_picker_gone_is_ejected_at_its_first_refusal_and_never_tried_blindly()
     assert picker["common_lb_config"]["healthy_panic_threshold"] == {"value": 0}
     (check,) = picker["health_checks"]
     assert check["interval"] == "1s"
+
+
+def test_with_no_route_a_request_gets_404_not_the_key_checks_401() -> None:
+    config = envoy.files(GatewayModel(Listener("127.0.0.1", 8080), ()), "/tmp/gw")
+    (host,) = manager(config)["route_config"]["virtual_hosts"]
+    assert host["domains"] == ["*"]
+    (not_found,) = host["routes"]
+    assert not_found["direct_response"]["status"] == 404
+    assert not_found["typed_per_filter_config"][envoy.API_KEY_FILTER]["disabled"] is True
