@@ -34,6 +34,7 @@ from cango_operator.builders.inferencepool import (
 )
 from cango_operator.builders.labels import JOB_LABEL
 from cango_operator.gateway import envoy
+from cango_operator.gateway.applied import AppliedCheck, admin_stats
 from cango_operator.gateway.files import ConfigFiles
 from cango_operator.gateway.load import active_requests, busy_replicas, with_busy
 from cango_operator.gateway.model import RouteVerdict
@@ -84,6 +85,9 @@ class GatewayController:
         self._custom: Any = client.CustomObjectsApi(api)
         self._pod_cores: list[Any] = [client.CoreV1Api(a) for a in pod_apis] or [self._core]
         self._files = ConfigFiles(settings.config_dir)
+        self._applied = (
+            AppliedCheck(self._files, admin_stats(settings.admin)) if settings.admin else None
+        )
         self._status: dict[tuple[str, str, str], Any] = {}
         #: What was last logged as wrong, so a pass a second logs it once, not each time.
         self._said: set[str] = set()
@@ -196,6 +200,8 @@ class GatewayController:
                     sum(len(r.backends) for r in result.model.routes),
                     ", ".join(changed),
                 )
+            if self._applied is not None:
+                self._applied.check()
         else:
             self._once(f"gateway {settings.gateway}: {result.problem}")
         if observed.gateway is not None:

@@ -415,7 +415,14 @@ def _listener(model: GatewayModel) -> dict[str, Any]:
         "stat_prefix": "gateway",
         "strip_any_host_port": True,
         "use_remote_address": True,
-        "route_config": {"name": "routes", "virtual_hosts": virtual_hosts},
+        # Not checked against the clusters Envoy has: when it wakes to the new CDS and LDS
+        # files at once it may read the listener first, and a listener naming a cluster
+        # it does not have yet would be refused, and not read again until the next change.
+        "route_config": {
+            "name": "routes",
+            "virtual_hosts": virtual_hosts,
+            "validate_clusters": False,
+        },
         "http_filters": [
             {
                 "name": API_KEY_FILTER,

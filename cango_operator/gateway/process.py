@@ -1,18 +1,29 @@
-"""Envoy as a child process: started on a bootstrap file, its log kept, stopped with us."""
+"""Envoy as a child process: started on a bootstrap file, stopped with us.
+
+Envoy's own log (warnings and errors: a rejected update says why here) goes on to ours,
+line by line, so in a pod it is in the container's output; the last lines are kept for
+the message when Envoy exits.
+"""
 
 from __future__ import annotations
 
-import contextlib
+import collections
+import logging
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
-from typing import IO
 
 import yaml
 
 from cango_operator.errors import ConfigError
 from cango_operator.gateway import envoy
+
+log = logging.getLogger(__name__)
+
+#: Envoy's last lines kept for the message when it exits.
+TAIL_LINES = 200
 
 
 def find_envoy(name: str) -> str:
@@ -41,16 +52,15 @@ class EnvoyProcess:
         self.binary = binary
         self.config_dir = config_dir
         self.bootstrap = config_dir / "bootstrap.yaml"
-        self.log_path = config_dir / "envoy.log"
         self.admin = (admin_address, admin_port)
         self.stats = stats
         self._proc: subprocess.Popen[bytes] | None = None
-        self._log: IO[bytes] | None = None
+        self._tail: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)
+        self._reader: threading.Thread | None = None
 
     def start(self) -> None:
         boot = envoy.bootstrap(str(self.config_dir), *self.admin, stats=self.stats)
         self.bootstrap.write_text(yaml.safe_dump(boot, sort_keys=True))
-        self._log = self.log_path.open("ab")
         self._proc = subprocess.Popen(
             [
                 self.binary,
@@ -63,18 +73,31 @@ class EnvoyProcess:
                 "--concurrency",
                 "2",
             ],
-            stdout=self._log,
+            stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
         )
+        self._reader = threading.Thread(
+            target=self._relay, args=(self._proc,), name="envoy-log", daemon=True
+        )
+        self._reader.start()
+
+    def _relay(self, proc: subprocess.Popen[bytes]) -> None:
+        """Envoy's lines into our log (and the tail), until Envoy closes its output."""
+        assert proc.stdout is not None
+        for raw in proc.stdout:
+            line = raw.decode(errors="replace").rstrip()
+            if line:
+                self._tail.append(line)
+                # Envoy warns of the alpha APIs it is given (the key check) at each update.
+                level = logging.DEBUG if "work-in-progress" in line else logging.WARNING
+                log.log(level, "envoy: %s", line)
 
     def exit_code(self) -> int | None:
         """None while Envoy runs."""
         return None if self._proc is None else self._proc.poll()
 
     def log_tail(self, lines: int = 20) -> str:
-        with contextlib.suppress(OSError):
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        return ""
+        return "\n".join(list(self._tail)[-lines:])
 
     def stop(self, timeout: float = 10) -> None:
         if self._proc is not None and self._proc.poll() is None:
@@ -84,6 +107,8 @@ class EnvoyProcess:
             except subprocess.TimeoutExpired:
                 self._proc.kill()
                 self._proc.wait(timeout=timeout)
-        if self._log is not None:
-            self._log.close()
-            self._log = None
+        if self._reader is not None:
+            self._reader.join(timeout=timeout)
+            self._reader = None
+        if self._proc is not None and self._proc.stdout is not None:
+            self._proc.stdout.close()

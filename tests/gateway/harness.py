@@ -132,9 +132,13 @@ class EnvoyGateway:
         self._files = ConfigFiles(directory)
         self._proc = EnvoyProcess(find_envoy("envoy"), directory, "127.0.0.1", self.admin_port)
 
-    def apply(self, routes: Sequence[Route]) -> None:
+    def files_for(self, routes: Sequence[Route]) -> dict[str, dict[str, Any]]:
+        """Envoy's files for ``routes`` on this gateway's listener."""
         model = GatewayModel(Listener("127.0.0.1", self.port, self.tls), tuple(routes))
-        self._files.write(envoy.files(model, str(self.directory)))
+        return envoy.files(model, str(self.directory))
+
+    def apply(self, routes: Sequence[Route]) -> None:
+        self._files.write(self.files_for(routes))
 
     def start(self, routes: Sequence[Route], timeout: float = 30) -> None:
         self.apply(routes)

@@ -1,7 +1,7 @@
 """``cango-operator gateway`` when the API server is away: Envoy starts anyway (serving
 nothing), the passes fail and are retried without the process dying, and SIGTERM stops
 both. Its stats address serves Envoy's Prometheus stats and nothing else of the admin
-interface."""
+interface. Envoy's own log is in the gateway's output (in a pod: the container's)."""
 
 from __future__ import annotations
 
@@ -104,3 +104,5 @@ def test_with_the_api_away_it_serves_nothing_retries_shows_its_stats_and_stops_c
     assert "first gateway pass failed, starting with no routes" in log
     assert "gateway pass failed, Envoy keeps its last configuration" in log
     assert not envoy_live(admin)  # Envoy went with it
+    assert "envoy: " in log and "caught ENVOY_SIGTERM" in log, log
+    assert "work-in-progress" not in log  # Envoy's notice of alpha APIs, at each update

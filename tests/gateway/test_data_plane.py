@@ -5,7 +5,8 @@ files the controller writes, in front of real fake-model-server processes on loo
 A request without a valid key gets 401 and never reaches a replica; a valid key reaches
 one, which sees the key's client and not the key; over the limit, 429 with Retry-After;
 a request goes to its region's replicas; when a region's site dies, requests move to the
-others with none lost; a route whose keys cannot be read refuses everything.
+others with none lost; a route whose keys cannot be read refuses everything; a change of
+routes reaches Envoy even when it wakes late or misses a file.
 """
 
 from __future__ import annotations
@@ -22,7 +23,10 @@ from pathlib import Path
 import pytest
 
 from cango_operator.devcluster.modelservers import ModelServers, PodAddress
+from cango_operator.gateway.applied import AppliedCheck, admin_stats, running_versions
+from cango_operator.gateway.files import ConfigFiles
 from cango_operator.gateway.model import ApiKey, Certificate, Limit, Route
+from tests.e2e.harness import wait_for
 from tests.gateway.harness import (
     EnvoyGateway,
     backends,
@@ -218,3 +222,66 @@ class TestHttps:
                 https_request(gw.port, stranger)
             # The key is in Envoy's listener file, which only its owner may read.
             assert stat.S_IMODE((tmp_path / "lds.yaml").stat().st_mode) == 0o600
+
+
+class UnseenFiles(ConfigFiles):
+    """Writes its files in place, not moved in: Envoy, which reads a file when one is
+    moved into its directory, does not see them (as a move it missed); once ``unseen``
+    is off, it moves them in as the gateway does."""
+
+    unseen = True
+
+    def _move_in(self, name: str, text: str, version: str) -> None:
+        if not self.unseen:
+            super()._move_in(name, text, version)
+            return
+        (self.directory / name).write_text(text)
+        self._written[name] = text
+        self._versions[name] = version
+        self.delivered[name] = time.monotonic()
+
+
+class TestUpdates:
+    """How a change of routes reaches the running Envoy."""
+
+    @pytest.fixture
+    def empty(self, tmp_path: Path, servers: ModelServers) -> Iterator[EnvoyGateway]:
+        """An Envoy serving no route yet, and the test's own replicas."""
+        with running_gateway(tmp_path, []) as started:
+            yield started
+
+    def test_a_listener_naming_clusters_envoy_has_not_yet_is_taken_and_serves_once_they_come(
+        self, empty: EnvoyGateway
+    ) -> None:
+        # Envoy reads the files moved in while it was busy in no fixed order: it may read
+        # the new listener before the clusters it names. Refused then, it stayed on no
+        # route until the next change (as the chart's gateway did on a loaded node).
+        route = a_route(backends=backends(OWN_PODS, REGIONS))
+        wanted = empty.files_for([route])
+        files = ConfigFiles(empty.directory)
+        files.write({"lds.yaml": wanted["lds.yaml"]})  # the listener alone, first
+        running = admin_stats(("127.0.0.1", empty.admin_port))
+        wait_for(
+            "Envoy to run the new listener",
+            lambda: running_versions(running()).get("lds.yaml") == files.version("lds.yaml"),
+            timeout=10,
+            every=0.1,
+            state=lambda: empty.stat("listener_manager.lds.update_rejected"),
+        )
+        assert request(empty.port, key="sk-alice-1").status == 503  # routed; no cluster yet
+        files.write(wanted)  # the clusters follow
+        empty.wait_healthy(endpoints=len(OWN_PODS))
+        assert request(empty.port, key="sk-alice-1").status == 200
+
+    def test_a_file_envoy_has_not_applied_is_moved_in_again(self, empty: EnvoyGateway) -> None:
+        route = a_route(backends=backends(OWN_PODS, REGIONS))
+        files = UnseenFiles(empty.directory)
+        files.write(empty.files_for([route]))
+        time.sleep(0.5)
+        assert request(empty.port, key="sk-alice-1").status == 404  # Envoy did not see it
+        check = AppliedCheck(files, admin_stats(("127.0.0.1", empty.admin_port)), grace=0)
+        files.unseen = False
+        assert check.check() == ["cds.yaml", "lds.yaml"]
+        empty.wait_healthy(endpoints=len(OWN_PODS))
+        assert request(empty.port, key="sk-alice-1").status == 200
+        assert check.check() == []  # applied: nothing more to move
