@@ -4,7 +4,8 @@
 #   source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 #   prelude NAME "what Go is needed for"
 #
-# sets: here (the calling script's directory, its versions.env sourced), cache, log().
+# sets: here (the calling script's directory, its versions.env sourced), cache, log();
+# defines build_go_tool (below).
 set -euo pipefail
 
 prelude() {
@@ -33,4 +34,20 @@ require_pinned() { # module version tool-package
 # The cache key of this module's build: its go.mod, go.sum and versions.env.
 module_key() {
   cat "$here/go.mod" "$here/go.sum" "$here/versions.env" | sha256sum | cut -c1-12
+}
+
+# Builds PACKAGE (of this module) into DIR/BINARY unless it is there: in DIR.tmp first,
+# then moved, so a build cut short leaves nothing half-done. Further arguments go to
+# `go build` (e.g. -ldflags).
+build_go_tool() { # dir binary package label what-is-built [go build args...]
+  local dir=$1 binary=$2 package=$3 label=$4 what=$5 start
+  shift 5
+  [ -x "$dir/$binary" ] && return 0
+  log "building $what"
+  start=$(date +%s)
+  rm -rf "$dir.tmp" && mkdir -p "$dir.tmp"
+  (cd "$here" && go build -trimpath "$@" -o "$dir.tmp/$binary" "$package")
+  chmod -R u+w "$dir.tmp"
+  mkdir -p "$dir" && mv "$dir.tmp/$binary" "$dir/$binary" && rm -rf "$dir.tmp"
+  log "$label built in $(( $(date +%s) - start )) s"
 }

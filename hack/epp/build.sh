@@ -19,12 +19,6 @@ module=sigs.k8s.io/gateway-api-inference-extension
 require_pinned "$module" "$GIE_VERSION" "$module/cmd/lwepp"
 key=$(module_key)
 dir="$cache/epp-$GIE_VERSION-$key"
-if [ ! -x "$dir/epp" ]; then
-  log "building $module/cmd/lwepp $GIE_VERSION (cold build: about 2 min on 2 cores)"
-  start=$(date +%s)
-  rm -rf "$dir.tmp" && mkdir -p "$dir.tmp"
-  (cd "$here" && go build -trimpath -ldflags "-s -w" -o "$dir.tmp/epp" "$module/cmd/lwepp")
-  mkdir -p "$dir" && mv "$dir.tmp/epp" "$dir/epp" && rm -rf "$dir.tmp"
-  log "the endpoint picker built in $(( $(date +%s) - start )) s"
-fi
+build_go_tool "$dir" epp "$module/cmd/lwepp" "the endpoint picker" \
+  "$module/cmd/lwepp $GIE_VERSION (cold build: about 2 min on 2 cores)" -ldflags "-s -w"
 echo "$dir"

@@ -19,17 +19,9 @@ module=sigs.k8s.io/kueue
 require_pinned "$module" "$KUEUE_VERSION" "$module/cmd/kueue"
 key=$(module_key)
 dir="$cache/kueue-$KUEUE_VERSION-$key"
-if [ ! -x "$dir/kueue" ]; then
-  log "building $module $KUEUE_VERSION (cold build: 6-9 min on 2 cores)"
-  start=$(date +%s)
-  rm -rf "$dir.tmp" && mkdir -p "$dir.tmp"
-  (cd "$here" && go build -trimpath \
-    -ldflags "-s -w -X $module/pkg/version.GitVersion=$KUEUE_VERSION" \
-    -o "$dir.tmp/kueue" "$module/cmd/kueue")
-  chmod -R u+w "$dir.tmp"
-  mkdir -p "$dir" && mv "$dir.tmp/kueue" "$dir/kueue" && rm -rf "$dir.tmp"
-  log "kueue built in $(( $(date +%s) - start )) s"
-fi
+build_go_tool "$dir" kueue "$module/cmd/kueue" kueue \
+  "$module $KUEUE_VERSION (cold build: 6-9 min on 2 cores)" \
+  -ldflags "-s -w -X $module/pkg/version.GitVersion=$KUEUE_VERSION"
 # The CRDs are copied apart from the build (cheap), so a CRD added to this list reaches
 # a cached build too. The queues, their flavors and cohorts, the workloads and their
 # priority classes; admission checks, because the ClusterQueue controller watches them.

@@ -17,12 +17,6 @@ module=sigs.k8s.io/prometheus-adapter
 require_pinned "$module" "$PROMETHEUS_ADAPTER_VERSION" "$module/cmd/adapter"
 key=$(module_key)
 dir="$cache/metrics-adapter-$PROMETHEUS_ADAPTER_VERSION-$key"
-if [ ! -x "$dir/adapter" ]; then
-  log "building $module $PROMETHEUS_ADAPTER_VERSION (cold build: about 2.5 min on 2 cores)"
-  start=$(date +%s)
-  rm -rf "$dir.tmp" && mkdir -p "$dir.tmp"
-  (cd "$here" && go build -trimpath -ldflags "-s -w" -o "$dir.tmp/adapter" "$module/cmd/adapter")
-  mkdir -p "$dir" && mv "$dir.tmp/adapter" "$dir/adapter" && rm -rf "$dir.tmp"
-  log "the Prometheus adapter built in $(( $(date +%s) - start )) s"
-fi
+build_go_tool "$dir" adapter "$module/cmd/adapter" "the Prometheus adapter" \
+  "$module $PROMETHEUS_ADAPTER_VERSION (cold build: about 2.5 min on 2 cores)" -ldflags "-s -w"
 echo "$dir"

@@ -16,15 +16,9 @@ export CGO_ENABLED=0
 
 key=$(cat "$here/go.mod" "$here/go.sum" "$here/main.go" "$here/versions.env" | sha256sum | cut -c1-12)
 dir="$cache/ocm-$OCM_VERSION-$key"
-if [ ! -x "$dir/ocm" ]; then
-  log "building open-cluster-management.io/ocm $OCM_VERSION (cold build: ~5 min on 2 cores, 1.7 GB of memory)"
-  start=$(date +%s)
-  rm -rf "$dir.tmp" && mkdir -p "$dir.tmp"
-  (cd "$here" && go build -trimpath -ldflags "-s -w" -o "$dir.tmp/ocm" .)
-  chmod -R u+w "$dir.tmp"
-  mkdir -p "$dir" && mv "$dir.tmp/ocm" "$dir/ocm" && rm -rf "$dir.tmp"
-  log "ocm built in $(( $(date +%s) - start )) s"
-fi
+build_go_tool "$dir" ocm . ocm \
+  "open-cluster-management.io/ocm $OCM_VERSION (cold build: ~5 min on 2 cores, 1.7 GB of memory)" \
+  -ldflags "-s -w"
 # The CRDs are copied apart from the build (cheap), so a CRD added to this list reaches
 # a cached build too.
 # Hub: clusters, their leases' acceptance, the works and their replica sets, placement
