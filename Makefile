@@ -106,6 +106,7 @@ test: lint types layers pytest ## everything CI runs
 
 test-real-node: venv real-node-deps ## the chart and a tenant's job on a real kubelet node (root; docs/real-node.md)
 	CANGO_BIN_DIR=$(BIN_DIR) CANGO_KUBELET_DIR=$(KUBELET_DIR) CANGO_IMAGE_DIR=$(IMAGE_DIR) \
+		CANGO_GATEWAY_DIR=$(GATEWAY_DIR) \
 		$(BIN)/pytest -p no:cacheprovider tests/realnode
 
 chart-lint: ## helm lint --strict of the Helm charts (their tests run with `make pytest`)

@@ -21,6 +21,8 @@ from tests.e2e.harness import wait_for
 SITE = "rn-site"
 REGION = "rn-users"
 SIM_GPUS = 2
+#: The Gateway the chart installs and its gateway serves.
+GATEWAY = "inference"
 
 
 def api_port(cluster: LocalCluster) -> int:
@@ -42,7 +44,7 @@ def no_kube_proxy_env(cluster: LocalCluster, net: PodNetwork) -> list[dict[str, 
 
 def chart_values(cluster: LocalCluster, net: PodNetwork, operator_image: str) -> dict[str, Any]:
     """The chart on the real node: the locally built image (never pulled), one operator
-    replica, simulated GPUs, and the API server reached without kube-proxy."""
+    replica, simulated GPUs, the gateway, and the API server reached without kube-proxy."""
     repository, tag = operator_image.rsplit(":", 1)
     env = no_kube_proxy_env(cluster, net)
     return {
@@ -54,6 +56,13 @@ def chart_values(cluster: LocalCluster, net: PodNetwork, operator_image: str) ->
             "nodeSelector": {"kubernetes.io/hostname": NODE_NAME},
         },
         "agent": {"simulate": True, "extraArgs": [f"--sim-gpus={SIM_GPUS}"], "extraEnv": env},
+        # The tenants' gateway (Envoy in the same image), serving the Gateway it installs.
+        "gateway": {
+            "name": GATEWAY,
+            "install": True,
+            "extraEnv": env,
+            "nodeSelector": {"kubernetes.io/hostname": NODE_NAME},
+        },
     }
 
 

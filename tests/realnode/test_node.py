@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import os
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,7 @@ import pytest
 
 from cango_operator.builders.labels import JOB_LABEL
 from cango_operator.devcluster import GpuNodeShape, LocalCluster, apply_dev_nodes, find_tool
+from cango_operator.devcluster.gateway import install_gateway_crds
 from cango_operator.devcluster.realnode import NODE_NAME, RealNode
 from tests.chart.helm import CHART_DIR, Helm
 from tests.chart.kube import restricted_namespace
@@ -40,6 +43,7 @@ pytestmark = pytest.mark.realnode
 RELEASE = "cango-rn"
 OPERATOR = "app.kubernetes.io/component=operator"
 AGENT = "app.kubernetes.io/component=agent"
+GATEWAY_POD = "app.kubernetes.io/component=gateway"
 KWOK_NODE = "rn-kwok-1"
 JOB = "tiny-llm"
 ROLLOUT = "cango.test/rollout"
@@ -60,6 +64,7 @@ def fleet(cluster: LocalCluster, real_node: RealNode, api_client: Any) -> str:
     crds = str(CHART_DIR / "crds")
     cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", crds)
     cluster.kubectl("wait", "--for=condition=Established", "--timeout=60s", "-f", crds)
+    install_gateway_crds(cluster)
     site = site_body(SITE, REGION, latency_ms=10)
     cluster.kubectl("apply", "-f", "-", input_text=json.dumps(site))
     gpus = {"nvidia.com/gpu": str(SIM_GPUS)}
@@ -88,7 +93,10 @@ def release(cluster: LocalCluster, helm: Helm, fleet: str, images: dict[str, str
     helm.run("install", RELEASE, str(CHART_DIR), "-n", ns, "-f", str(helm.values_file(values)))
     wait_ready_on_real_node(cluster, ns, OPERATOR)
     wait_ready_on_real_node(cluster, ns, AGENT)
-    print(f"operator and agent Ready {time.monotonic() - started:.1f} s after helm install")
+    wait_ready_on_real_node(cluster, ns, GATEWAY_POD)
+    print(
+        f"operator, agent and gateway Ready {time.monotonic() - started:.1f} s after helm install"
+    )
     yield ns
     helm.run("uninstall", RELEASE, "-n", ns, "--wait", check=False)
     cluster.kubectl("delete", "namespace", ns, "--wait=false", check=False)
@@ -109,6 +117,7 @@ def tenant(cluster: LocalCluster, release: str, images: dict[str, str]) -> Itera
             "gpu": {"count": 1},
             "placement": {"clientRegion": REGION, "maxLatencyMs": 100},
             "preemptible": True,  # the chart's default InferenceClass asks it
+            "endpoint": {"path": "/v1"},
         },
     }
     cluster.kubectl("apply", "-f", "-", input_text=json.dumps(job))
@@ -214,6 +223,69 @@ def test_a_tenant_job_is_placed_on_the_real_node_and_answers(
         answer = post_json(f"{url}/v1/completions", {"prompt": "abc"})
     assert answer["choices"][0]["text"] == "cba"
     assert answer["served_by"] == name
+
+
+def test_the_charts_gateway_serves_the_job_from_a_real_container(
+    cluster: LocalCluster, release: str, tenant: str
+) -> None:
+    """Envoy (from the image) in a `restricted` pod: the job's route reaches the model
+    server's pod over the pod bridge, and only the stats leave the admin interface."""
+    (gateway,) = pods(cluster, release, GATEWAY_POD)
+    (status,) = gateway["status"]["containerStatuses"]
+    assert status["ready"] and status["restartCount"] == 0, status
+    service = f"{RELEASE}-cango-operator-gateway"
+    url = wait_for(
+        "the job's status.endpoint",
+        lambda: job_status(cluster, tenant).get("endpoint"),
+        timeout=60,
+    )
+    assert url == f"http://{service}.{release}.svc:8080/v1"
+    (work,) = pods(cluster, tenant, f"{JOB_LABEL}={JOB}")
+    name = gateway["metadata"]["name"]
+    with port_forward(cluster, release, name, 8080) as base:
+        errors: list[str] = []
+
+        def answer() -> dict[str, Any] | None:
+            try:
+                found: dict[str, Any] = post_json(f"{base}/v1/completions", {"prompt": "abc"})
+            except urllib.error.HTTPError as exc:
+                with exc:
+                    errors.append(f"{exc.code}: {exc.read()[:200]!r}")
+                return None
+            except OSError as exc:
+                errors.append(repr(exc))
+                return None
+            return found
+
+        def state() -> object:
+            def admin(path: str) -> str:
+                got = cluster.kubectl(
+                    *("exec", "-n", release, name, "--", "python3", "-c"),
+                    "import urllib.request as u; print(u.urlopen('http://127.0.0.1:9901"
+                    f"{path}').read().decode())",
+                    check=False,
+                )
+                return str(got.stdout)[-3000:]
+
+            log = cluster.kubectl("logs", "-n", release, name, "--tail=40", check=False)
+            return {
+                "errors": errors[-3:],
+                "updates": admin("/stats?filter=(lds|cds)"),
+                "clusters": admin("/clusters"),
+                "log": log.stdout,
+            }
+
+        served = wait_for("an answer through the gateway", answer, 90, 0.5, state)
+    assert served["choices"][0]["text"] == "cba"
+    assert served["served_by"] == work["metadata"]["name"]
+    with port_forward(cluster, release, name, 9902) as stats:
+        with urllib.request.urlopen(f"{stats}/stats/prometheus", timeout=10) as response:
+            text = response.read().decode()
+        assert f'envoy_cluster_name="{tenant}/{JOB}/' in text
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(f"{stats}/ready", timeout=10)
+        with refused.value as error:
+            assert error.code == 404
 
 
 def test_pods_cannot_route_out_of_the_machine(cluster: LocalCluster, tenant: str) -> None:

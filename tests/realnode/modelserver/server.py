@@ -1,4 +1,5 @@
-"""A model server of one fake model: GET /v1/models, POST /v1/completions, GET /healthz.
+"""A model server of one fake model: GET /v1/models, POST /v1/completions, GET /healthz
+and GET /health (vLLM's path, which the gateway's health checks use).
 
 Listens on $PORT (8000 by default) on every address of its pod; the answer names the
 pod ($HOSTNAME), so a test knows which replica it reached.
@@ -23,7 +24,7 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def do_GET(self) -> None:
-        if self.path == "/healthz":
+        if self.path in ("/healthz", "/health"):
             self._send(200, {"status": "ok"})
         elif self.path == "/v1/models":
             self._send(200, {"object": "list", "data": [{"id": MODEL, "object": "model"}]})
