@@ -2,7 +2,8 @@
 
 Envoy watches the directory (``watched_directory``) and reloads a file when one is moved
 into it; so each file is written beside its place and renamed over it. EDS files go
-first, then CDS, then LDS: a listener never names a cluster Envoy has not been given.
+first, then CDS, then LDS (Envoy, woken to several at once, may still read them in
+another order: the listener does not insist on its clusters, see ``envoy._listener``).
 Each file carries its ``version_info`` (a digest of its resources), which Envoy reports
 back once it has applied the file; ``redeliver`` moves a file in again when it has not.
 """
