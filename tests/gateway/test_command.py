@@ -42,41 +42,38 @@ def status_of(url: str, method: str = "GET") -> tuple[int, str]:
         return exc.code, str(exc.read().decode())
 
 
-def test_with_the_api_away_it_serves_nothing_retries_shows_its_stats_and_stops_cleanly(
-    tmp_path: Path,
-) -> None:
+def start_gateway(tmp_path: Path, admin: int, *args: str) -> subprocess.Popen[bytes]:
+    """``cango-operator gateway`` with an API server that is not there."""
     kubeconfig = tmp_path / "kubeconfig"
     kubeconfig.write_text(DEAD_API.replace("PORT", str(free_port())))
-    admin = free_port()
-    stats = free_port()
-    proc = subprocess.Popen(
+    return subprocess.Popen(
         [
-            sys.executable,
-            "-m",
-            "cango_operator",
-            "gateway",
-            "--gateway",
-            "tenants/inference",
-            "--kubeconfig",
-            str(kubeconfig),
-            "--admin",
-            f"127.0.0.1:{admin}",
-            "--stats-address",
-            f"127.0.0.1:{stats}",
-            "--config-dir",
-            str(tmp_path / "envoy"),
-            "--interval",
-            "0.5",
+            *(sys.executable, "-m", "cango_operator", "gateway"),
+            *("--gateway", "tenants/inference", "--kubeconfig", str(kubeconfig)),
+            *("--admin", f"127.0.0.1:{admin}", "--config-dir", str(tmp_path / "envoy")),
+            *("--interval", "0.5", *args),
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
+
+
+def wait_live(proc: subprocess.Popen[bytes], admin: int) -> None:
+    deadline = time.monotonic() + 30
+    while not envoy_live(admin) and time.monotonic() < deadline:
+        assert proc.poll() is None
+        time.sleep(0.2)
+    assert envoy_live(admin)
+
+
+def test_with_the_api_away_it_serves_nothing_retries_shows_its_stats_and_stops_cleanly(
+    tmp_path: Path,
+) -> None:
+    admin = free_port()
+    stats = free_port()
+    proc = start_gateway(tmp_path, admin, "--stats-address", f"127.0.0.1:{stats}")
     try:
-        deadline = time.monotonic() + 30
-        while not envoy_live(admin) and time.monotonic() < deadline:
-            assert proc.poll() is None
-            time.sleep(0.2)
-        assert envoy_live(admin)
+        wait_live(proc, admin)
         time.sleep(2)  # several failed passes
         assert proc.poll() is None
         code, body = status_of(f"http://127.0.0.1:{stats}/stats/prometheus")
@@ -106,3 +103,22 @@ def test_with_the_api_away_it_serves_nothing_retries_shows_its_stats_and_stops_c
     assert not envoy_live(admin)  # Envoy went with it
     assert "envoy: " in log and "caught ENVOY_SIGTERM" in log, log
     assert "work-in-progress" not in log  # Envoy's notice of alpha APIs, at each update
+
+
+def test_envoy_goes_when_the_gateway_is_killed(tmp_path: Path) -> None:
+    admin = free_port()
+    proc = start_gateway(tmp_path, admin)
+    try:
+        wait_live(proc, admin)
+        proc.kill()  # no chance to stop Envoy itself
+        proc.communicate(timeout=10)
+        deadline = time.monotonic() + 10
+        while envoy_live(admin) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not envoy_live(admin)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate(timeout=10)
+        if envoy_live(admin):  # the check failed: stop the orphan through its admin
+            status_of(f"http://127.0.0.1:{admin}/quitquitquit", "POST")
