@@ -25,6 +25,9 @@ INFERENCE_POOL_PLURAL = "inferencepools"
 ENDPOINT_PICKER_SUFFIX = "-epp"
 #: Its gRPC (Envoy ext_proc) port, the Inference Extension's usual one.
 ENDPOINT_PICKER_PORT = 9002
+#: The picker advises: when it fails or is away, the gateway picks (the API's default,
+#: ``FailClose``, would fail the request instead).
+FAIL_OPEN = "FailOpen"
 
 
 def endpoint_picker_service(pool: str) -> str:
@@ -46,6 +49,7 @@ def build_inference_pool(job: InferenceJob) -> dict[str, Any]:
                 "endpointPickerRef": {
                     "name": endpoint_picker_service(meta["name"]),
                     "port": {"number": ENDPOINT_PICKER_PORT},
+                    "failureMode": FAIL_OPEN,
                 },
             },
         }

@@ -221,8 +221,13 @@ def picker_cluster_name(picker: Picker) -> str:
 
 
 def _pickers(model: GatewayModel) -> list[Picker]:
-    found = {r.picker for r in model.routes if r.picker is not None and not r.closed}
-    return sorted(found, key=lambda p: (p.host, p.port))
+    """One per address (routes may ask one picker with different failure modes)."""
+    found = {
+        (r.picker.host, r.picker.port): r.picker
+        for r in model.routes
+        if r.picker is not None and not r.closed
+    }
+    return [found[address] for address in sorted(found)]
 
 
 def _picker_cluster(picker: Picker) -> dict[str, Any]:
@@ -502,9 +507,11 @@ def _picker_filters(pickers: list[Picker]) -> list[dict[str, Any]]:
             "typed_config": {
                 "@type": TYPE + "envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor",
                 "grpc_service": _picker_service(pickers[0]),
-                # The picker advises: when it fails, is away or answers with an error,
-                # Envoy picks alone rather than failing the request.
+                # When the picker fails, is away or answers with an error, each route
+                # says (its pool's failureMode): Envoy picks alone, or the request
+                # fails with 503.
                 "failure_mode_allow": True,
+                "status_on_error": {"code": "ServiceUnavailable"},
                 "disable_immediate_response": True,
                 "message_timeout": PICKER_TIMEOUT,
                 # The picker's headers do not move the request to another route.
@@ -553,7 +560,10 @@ def _picker_per_route(route: Route, region: str | None) -> dict[str, Any]:
             "@type": TYPE + "envoy.config.route.v3.FilterConfig",
             "config": {
                 "@type": TYPE + "envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute",
-                "overrides": {"grpc_service": _picker_service(route.picker)},
+                "overrides": {
+                    "grpc_service": _picker_service(route.picker),
+                    "failure_mode_allow": route.picker.fail_open,
+                },
             },
         }
     }

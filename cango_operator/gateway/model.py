@@ -23,10 +23,13 @@ class Backend:
 @dataclass(frozen=True)
 class Picker:
     """An endpoint picker: the service that, asked through Envoy's ext_proc (the Inference
-    Extension's protocol), names the replica to serve each request."""
+    Extension's protocol), names the replica to serve each request; ``fail_open``: when
+    it fails or is away, Envoy picks (the pool's ``failureMode: FailOpen``), else the
+    request fails with 503 (``FailClose``)."""
 
     host: str
     port: int
+    fail_open: bool = True
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from cango_operator.builders import GatewayRef
@@ -24,7 +24,7 @@ from cango_operator.builders.httproute import (
     ServedListener,
     served_listener,
 )
-from cango_operator.builders.inferencepool import INFERENCE_GROUP, INFERENCE_POOL_KIND
+from cango_operator.builders.inferencepool import FAIL_OPEN, INFERENCE_GROUP, INFERENCE_POOL_KIND
 from cango_operator.builders.labels import SITE_LABEL
 from cango_operator.gateway.model import (
     ApiKey,
@@ -302,15 +302,17 @@ def picker_address(template: str, name: str, namespace: str, port: int) -> Picke
 
 def picker_of(pool: Object, namespace: str, template: str) -> Picker | None:
     """The pool's endpoint picker, from its ``endpointPickerRef`` (None when it names
-    none, or the template gives no address: the gateway's command checks it at start)."""
+    none, or the template gives no address: the gateway's command checks it at start);
+    it fails closed unless the ref says ``failureMode: FailOpen`` (the API's default)."""
     ref = (pool.get("spec") or {}).get("endpointPickerRef") or {}
     port = (ref.get("port") or {}).get("number")
     if not ref.get("name") or not port:
         return None
     try:
-        return picker_address(template, str(ref["name"]), namespace, int(port))
+        found = picker_address(template, str(ref["name"]), namespace, int(port))
     except (ValueError, KeyError, IndexError):
         return None
+    return replace(found, fail_open=ref.get("failureMode") == FAIL_OPEN)
 
 
 def _pool_backends(pool: Object, namespace: str, observed: Observed) -> tuple[Backend, ...]:

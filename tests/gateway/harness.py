@@ -24,6 +24,7 @@ from typing import Any
 from cango_operator.devcluster.modelservers import PodAddress
 from cango_operator.devcluster.processes import terminate
 from cango_operator.gateway import envoy
+from cango_operator.gateway.applied import admin_stats, running_versions
 from cango_operator.gateway.files import ConfigFiles
 from cango_operator.gateway.model import Backend, Certificate, GatewayModel, Listener, Route
 from cango_operator.gateway.process import EnvoyProcess, find_envoy
@@ -150,6 +151,18 @@ class EnvoyGateway:
         self.apply(routes)
         self.wait_healthy()
         time.sleep(0.5)  # the listener's route table follows the clusters
+
+    def wait_applied(self, timeout: float = 10) -> None:
+        """Until Envoy runs the listener and clusters last written."""
+        read = admin_stats(("127.0.0.1", self.admin_port))
+        deadline = time.monotonic() + timeout
+        while True:
+            running = running_versions(read())
+            wanted = {n: self._files.version(n) for n in ("lds.yaml", "cds.yaml")}
+            if all(running.get(n) == v for n, v in wanted.items()):
+                return
+            assert time.monotonic() < deadline, f"Envoy runs {running}, not {wanted}"
+            time.sleep(0.05)
 
     def admin(self, path: str) -> str:
         url = f"http://127.0.0.1:{self.admin_port}{path}"

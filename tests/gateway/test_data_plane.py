@@ -25,7 +25,7 @@ import pytest
 from cango_operator.devcluster.modelservers import ModelServers, PodAddress
 from cango_operator.gateway.applied import AppliedCheck, admin_stats, running_versions
 from cango_operator.gateway.files import ConfigFiles
-from cango_operator.gateway.model import ApiKey, Certificate, Limit, Route
+from cango_operator.gateway.model import ApiKey, Certificate, Limit, Picker, Route
 from tests.e2e.harness import wait_for
 from tests.gateway.harness import (
     EnvoyGateway,
@@ -35,6 +35,7 @@ from tests.gateway.harness import (
     running_gateway,
     self_signed_certificate,
 )
+from tests.loopback import free_port
 
 NA, EU = "north-america", "europe"
 REGIONS = {"tx-1": NA, "tx-2": NA, "de-1": EU}
@@ -205,6 +206,23 @@ class TestFailover:
         assert not failed, f"{len(failed)} of {len(results)} requests failed: {failed[:5]}"
         assert after and after[-1][2] == "de-1"
         assert {r[2] for r in after[len(after) // 2 :]} == {"de-1"}
+
+
+class TestAPickerAway:
+    """A pool's endpoint picker that does not answer: the pool's failureMode says."""
+
+    @pytest.mark.parametrize(("fail_open", "status"), [(True, 200), (False, 503)])
+    def test_requests_are_served_without_it_or_refused_as_the_pool_says(
+        self, gateway: EnvoyGateway, fail_open: bool, status: int
+    ) -> None:
+        away = Picker("127.0.0.1", free_port(), fail_open=fail_open)
+        gateway.apply([a_route(picker=away)])
+        gateway.wait_applied()
+        before = gateway.stat("http.gateway.ext_proc.failure_mode_allowed")
+        statuses = [request(gateway.port, key="sk-alice-1").status for _ in range(5)]
+        assert statuses == [status] * 5
+        allowed = gateway.stat("http.gateway.ext_proc.failure_mode_allowed") - before
+        assert allowed == (5 if fail_open else 0)  # the picker was asked each time
 
 
 class TestHttps:

@@ -41,6 +41,7 @@ class TestInferencePool:
         assert pool["spec"]["endpointPickerRef"] == {
             "name": "llama-chat-epp",
             "port": {"number": ENDPOINT_PICKER_PORT},
+            "failureMode": "FailOpen",  # the picker advises; the API's default fails closed
         }
 
     def test_it_is_owned_labelled_and_named_like_the_service(self) -> None:

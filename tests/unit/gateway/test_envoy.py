@@ -98,6 +98,26 @@ class TestThePicker:
             {"exact": envoy.PICKER_TEST_HEADER}
         ]
 
+    def test_each_route_fails_open_or_closed_as_its_pool_says(self) -> None:
+        closed = Picker(PICKER.host, PICKER.port, fail_open=False)
+        config = files(route(), route(name="other", path="/v2", picker=closed))
+        modes = {
+            name: entry["typed_per_filter_config"][envoy.EXT_PROC_FILTER]["config"]["overrides"][
+                "failure_mode_allow"
+            ]
+            for name, entry in entries(config).items()
+            if asks_picker(entry)
+        }
+        assert modes and {n.split("/")[1]: m for n, m in modes.items()} == {
+            "chat": True,
+            "other": False,
+        }
+        # One picker cluster for the one address.
+        pickers = [
+            c for c in config["cds.yaml"]["resources"] if c["name"].startswith("cango_picker_")
+        ]
+        assert len(pickers) == 1
+
     def test_routes_without_a_picker_add_no_filter_and_no_cluster(self) -> None:
         config = files(route(picker=None))
         names = [f["name"] for f in manager(config)["http_filters"]]

@@ -221,6 +221,24 @@ class TestEndpointPickers:
         assert model is not None
         assert [r.picker for r in model.routes] == [Picker("127.0.0.1", 19002)]
 
+    @pytest.mark.parametrize(
+        ("mode", "fails_open"), [("FailOpen", True), ("FailClose", False), (None, False)]
+    )
+    def test_the_picker_fails_open_only_when_its_pool_says_so(
+        self, mode: str | None, fails_open: bool
+    ) -> None:
+        o = observed()
+        ((key, pool),) = o.pools.items()
+        ref = {k: v for k, v in pool["spec"]["endpointPickerRef"].items() if k != "failureMode"}
+        if mode is not None:
+            ref["failureMode"] = mode
+        changed = {**pool, "spec": {**pool["spec"], "endpointPickerRef": ref}}
+        model = translate(
+            observed(pools={key: changed}), GATEWAY, "127.0.0.1", pickers="127.0.0.1:19002"
+        ).model
+        assert model is not None
+        assert [r.picker for r in model.routes] == [Picker("127.0.0.1", 19002, fails_open)]
+
     def test_a_pool_without_a_picker_ref_is_served_without_one(self) -> None:
         o = observed()
         ((key, pool),) = o.pools.items()
