@@ -303,7 +303,7 @@ def picker_address(template: str, name: str, namespace: str, port: int) -> Picke
 def picker_of(pool: Object, namespace: str, template: str) -> Picker | None:
     """The pool's endpoint picker, from its ``endpointPickerRef`` (None when it names
     none, or the template gives no address: the gateway's command checks it at start);
-    it fails closed unless the ref says ``failureMode: FailOpen`` (the API's default)."""
+    it fails closed (the API's default) unless the ref says ``failureMode: FailOpen``."""
     ref = (pool.get("spec") or {}).get("endpointPickerRef") or {}
     port = (ref.get("port") or {}).get("number")
     if not ref.get("name") or not port:

@@ -5,8 +5,9 @@ files the controller writes, in front of real fake-model-server processes on loo
 A request without a valid key gets 401 and never reaches a replica; a valid key reaches
 one, which sees the key's client and not the key; over the limit, 429 with Retry-After;
 a request goes to its region's replicas; when a region's site dies, requests move to the
-others with none lost; a route whose keys cannot be read refuses everything; a change of
-routes reaches Envoy even when it wakes late or misses a file.
+others with none lost; a route whose keys cannot be read refuses everything; with its
+endpoint picker away a route serves or refuses as its pool's failureMode says; a change
+of routes reaches Envoy even when it reads the files out of order or misses one.
 """
 
 from __future__ import annotations
@@ -222,7 +223,8 @@ class TestAPickerAway:
         statuses = [request(gateway.port, key="sk-alice-1").status for _ in range(5)]
         assert statuses == [status] * 5
         allowed = gateway.stat("http.gateway.ext_proc.failure_mode_allowed") - before
-        assert allowed == (5 if fail_open else 0)  # the picker was asked each time
+        # Failing open, each request tried the picker and went on without it.
+        assert allowed == (5 if fail_open else 0)
 
 
 class TestHttps:
