@@ -1,4 +1,5 @@
-"""Envoy as a child process: started on a bootstrap file, stopped with us.
+"""Envoy as a child process: started on a bootstrap file, stopped with us, and gone
+when we die, however we die.
 
 Envoy's own log (warnings and errors: a rejected update says why here) goes on to ours,
 line by line, so in a pod it is in the container's output; the last lines are kept for
