@@ -47,11 +47,13 @@ class EventRecord:
 def event_manifest(
     record: EventRecord, *, controller: str, instance: str, now: datetime
 ) -> dict[str, Any]:
-    """The Event object for ``record``; its name is unique per object, reason and time."""
+    """The Event object for ``record``; its name is unique per object, reason, action,
+    note and time (one round may evict a job's replicas from two nodes: two Events)."""
     r = record.regarding
     namespace = event_namespace(r)
     digest = hashlib.sha256(
-        f"{r.kind}/{r.namespace}/{r.name}/{record.reason}/{now.isoformat()}".encode()
+        f"{r.kind}/{r.namespace}/{r.name}/{record.reason}/{record.action}/{record.note}/"
+        f"{now.isoformat()}".encode()
     ).hexdigest()[:10]
     regarding: dict[str, Any] = {"apiVersion": r.api_version, "kind": r.kind, "name": r.name}
     if r.namespace:
