@@ -10,12 +10,13 @@ then reported as refused (Envoy's own log, relayed into ours, says why).
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
-import urllib.request
 from collections.abc import Callable
 
 from cango_operator.gateway.files import ConfigFiles
+from cango_operator.gateway.process import admin_get
 
 log = logging.getLogger(__name__)
 
@@ -38,14 +39,7 @@ def running_versions(stats: str) -> dict[str, str]:
 
 def admin_stats(admin: tuple[str, int]) -> Callable[[], str]:
     """Reads the readouts ``running_versions`` needs from Envoy's admin interface."""
-    host, port = admin
-    url = f"http://{host}:{port}{STATS_PATH}"
-
-    def read() -> str:
-        with urllib.request.urlopen(url, timeout=0.5) as response:
-            return str(response.read().decode())
-
-    return read
+    return functools.partial(admin_get, admin, STATS_PATH)
 
 
 class AppliedCheck:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
-import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -38,6 +37,7 @@ from cango_operator.gateway.applied import AppliedCheck, admin_stats
 from cango_operator.gateway.files import ConfigFiles
 from cango_operator.gateway.load import active_requests, busy_replicas, with_busy
 from cango_operator.gateway.model import RouteVerdict
+from cango_operator.gateway.process import admin_get
 from cango_operator.gateway.translate import (
     Observed,
     SecretData,
@@ -156,11 +156,8 @@ class GatewayController:
         settings = self.settings
         if settings.spill_at <= 0 or settings.admin is None:
             return frozenset()
-        host, port = settings.admin
-        url = f"http://{host}:{port}/clusters?format=json"
         try:
-            with urllib.request.urlopen(url, timeout=0.5) as response:
-                clusters = json.loads(response.read())
+            clusters = json.loads(admin_get(settings.admin, "/clusters?format=json"))
         except (OSError, ValueError):
             return self._busy
         busy = busy_replicas(active_requests(clusters), self._busy, settings.spill_at)

@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import threading
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
@@ -33,7 +34,7 @@ PR_SET_PDEATHSIG = 1
 
 
 def _prctl() -> Callable[..., int] | None:
-    """prctl(2) from the C library, looked up before any fork (None: not Linux)."""
+    """prctl(2) from the C library (None: not Linux)."""
     try:
         found: Callable[..., int] = ctypes.CDLL(None, use_errno=True).prctl
     except (OSError, AttributeError):
@@ -41,17 +42,25 @@ def _prctl() -> Callable[..., int] | None:
     return found
 
 
-def _die_with_parent(prctl: Callable[..., int] | None) -> Callable[[], None]:
-    """What Envoy's process does before it starts: ask for SIGTERM when the gateway
-    dies, however it dies (a SIGKILL gives the gateway no chance to stop Envoy itself).
-    Elsewhere than Linux Envoy is stopped by ``stop`` alone. The signal comes when the
-    thread that started Envoy ends: start it from the main thread."""
+#: Looked up once, here, so that Envoy's process only makes the call between fork and exec.
+_PRCTL = _prctl()
 
-    def ask() -> None:
-        if prctl is not None:
-            prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
 
-    return ask
+def _die_with_parent() -> None:
+    """In Envoy's process before it starts: ask for SIGTERM when the gateway dies, however
+    it dies (a SIGKILL gives the gateway no chance to stop Envoy itself). Elsewhere than
+    Linux Envoy is stopped by ``stop`` alone. The signal comes when the thread that
+    started Envoy ends: start it from the main thread."""
+    if _PRCTL is not None:
+        _PRCTL(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+
+
+def admin_get(admin: tuple[str, int], path: str, timeout: float = 0.5) -> str:
+    """GET ``path`` from Envoy's admin interface (raises OSError while it cannot be
+    asked: starting, or gone)."""
+    host, port = admin
+    with urllib.request.urlopen(f"http://{host}:{port}{path}", timeout=timeout) as response:
+        return str(response.read().decode())
 
 
 def find_envoy(name: str) -> str:
@@ -105,7 +114,7 @@ class EnvoyProcess:
             stderr=subprocess.STDOUT,
             # Started before any thread of ours but the one starting it, and the child
             # only makes one system call (prctl, looked up before the fork).
-            preexec_fn=_die_with_parent(_prctl()),  # noqa: PLW1509
+            preexec_fn=_die_with_parent,  # noqa: PLW1509
         )
         self._reader = threading.Thread(
             target=self._relay, args=(self._proc,), name="envoy-log", daemon=True

@@ -152,13 +152,17 @@ class EnvoyGateway:
         self.wait_healthy()
         time.sleep(0.5)  # the listener's route table follows the clusters
 
-    def wait_applied(self, timeout: float = 10) -> None:
-        """Until Envoy runs the listener and clusters last written."""
+    def wait_applied(
+        self, files: ConfigFiles | None = None, names: Sequence[str] = ("lds.yaml", "cds.yaml")
+    ) -> None:
+        """Until Envoy runs the ``names`` last written (by ``files``: by default this
+        gateway's own), for 10 s at most."""
+        written = files or self._files
         read = admin_stats(("127.0.0.1", self.admin_port))
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + 10
         while True:
             running = running_versions(read())
-            wanted = {n: self._files.version(n) for n in ("lds.yaml", "cds.yaml")}
+            wanted = {n: written.version(n) for n in names}
             if all(running.get(n) == v for n, v in wanted.items()):
                 return
             assert time.monotonic() < deadline, f"Envoy runs {running}, not {wanted}"

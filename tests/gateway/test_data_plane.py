@@ -24,10 +24,9 @@ from pathlib import Path
 import pytest
 
 from cango_operator.devcluster.modelservers import ModelServers, PodAddress
-from cango_operator.gateway.applied import AppliedCheck, admin_stats, running_versions
+from cango_operator.gateway.applied import AppliedCheck, admin_stats
 from cango_operator.gateway.files import ConfigFiles
 from cango_operator.gateway.model import ApiKey, Certificate, Limit, Picker, Route
-from tests.e2e.harness import wait_for
 from tests.gateway.harness import (
     EnvoyGateway,
     backends,
@@ -280,14 +279,7 @@ class TestUpdates:
         wanted = empty.files_for([route])
         files = ConfigFiles(empty.directory)
         files.write({"lds.yaml": wanted["lds.yaml"]})  # the listener alone, first
-        running = admin_stats(("127.0.0.1", empty.admin_port))
-        wait_for(
-            "Envoy to run the new listener",
-            lambda: running_versions(running()).get("lds.yaml") == files.version("lds.yaml"),
-            timeout=10,
-            every=0.1,
-            state=lambda: empty.stat("listener_manager.lds.update_rejected"),
-        )
+        empty.wait_applied(files, ["lds.yaml"])  # taken, not refused
         assert request(empty.port, key="sk-alice-1").status == 503  # routed; no cluster yet
         files.write(wanted)  # the clusters follow
         empty.wait_healthy(endpoints=len(OWN_PODS))
